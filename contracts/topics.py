@@ -1,0 +1,56 @@
+"""Kafka topic names: the part of the external surface that lives on the broker."""
+
+from __future__ import annotations
+
+import re
+
+PREFIX = "amtsweg"
+
+INTAKE = f"{PREFIX}.intake"
+"""Portals that post over Kafka produce here."""
+
+RECEIPTS = f"{PREFIX}.delivery.receipts"
+"""Receiving authorities answer deliveries here."""
+
+DELIVERY_PREFIX = f"{PREFIX}.delivery."
+"""One topic per receiving authority: ``amtsweg.delivery.<authority-id>``."""
+
+SUBMISSION_EVENTS_PREFIX = f"{PREFIX}.submissions."
+"""The relay publishes every ledger event to ``amtsweg.submissions.<event>``."""
+
+_AUTHORITY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+def delivery_topic(authority_id: str) -> str:
+    """The delivery topic of one receiving authority."""
+    if not _AUTHORITY_ID.fullmatch(authority_id) or authority_id == "receipts":
+        msg = f"not a valid authority id for a topic name: {authority_id!r}"
+        raise ValueError(msg)
+    return DELIVERY_PREFIX + authority_id
+
+
+def submission_event_topic(event_name: str) -> str:
+    """The topic the relay publishes a ledger event of this name to (``Received`` → ``...received``)."""
+    return SUBMISSION_EVENTS_PREFIX + event_name.lower()
+
+
+RECEIVED = submission_event_topic("Received")
+VALIDATED = submission_event_topic("Validated")
+REJECTED = submission_event_topic("Rejected")
+ROUTED = submission_event_topic("Routed")
+UNROUTABLE = submission_event_topic("Unroutable")
+DISPATCHED = submission_event_topic("Dispatched")
+ACCEPTED = submission_event_topic("Accepted")
+REFUSED_BY_AUTHORITY = submission_event_topic("RefusedByAuthority")
+
+INTERNAL_TOPICS = (
+    RECEIVED,
+    VALIDATED,
+    REJECTED,
+    ROUTED,
+    UNROUTABLE,
+    DISPATCHED,
+    ACCEPTED,
+    REFUSED_BY_AUTHORITY,
+)
+"""Topics Amtsweg owns; created at start-up with the intake and receipt topics."""

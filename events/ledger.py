@@ -1,0 +1,144 @@
+"""The ledger application: saves and loads Submission aggregates, checks their chains."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import RecordConflictError
+
+from events import submission as submission_module
+from events.chain import Break, ChainLink, first_break
+from events.settings import LedgerSettings
+from events.submission import Submission
+
+T = TypeVar("T")
+
+CONFLICT_RETRIES = 5
+
+
+class SubmissionNotFoundError(Exception):
+    """No submission with this id exists in the ledger."""
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One recorded event, as read back from the database."""
+
+    version: int
+    event: str
+    timestamp: str
+    prev_hash: str
+    hash: str
+    data: dict[str, Any]
+
+
+_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "prev_hash", "hash"}
+
+
+def _event_data(event: Submission.Event) -> dict[str, Any]:
+    fields = dict(event.__dict__)
+    fields.pop("originator_topic", None)
+    return {k: v for k, v in fields.items() if k not in _BASE_FIELDS}
+
+
+class Ledger(Application[UUID]):
+    """One eventsourcing Application holding one Submission per application (Antrag)."""
+
+    name = "amtsweg"
+
+    def __init__(self, settings: LedgerSettings) -> None:
+        self.settings = settings
+        submission_module.CHAIN_KEY[0] = settings.chain_key()
+        super().__init__(env=settings.eventsourcing_env())
+
+    def get_submission(self, submission_id: UUID) -> Submission:
+        """Load a submission; ``SubmissionNotFoundError`` when there is none."""
+        try:
+            aggregate = self.repository.get(submission_id)
+        except AggregateNotFoundError as error:
+            raise SubmissionNotFoundError(str(submission_id)) from error
+        assert isinstance(aggregate, Submission)
+        return aggregate
+
+    def exists(self, submission_id: UUID) -> bool:
+        """True if the ledger holds this submission."""
+        return submission_id in self.repository
+
+    def execute(self, submission_id: UUID, command: Callable[[Submission], T]) -> T:
+        """Load, run ``command`` on, and save a submission; retry on a concurrent write."""
+        for attempt in range(CONFLICT_RETRIES):
+            submission = self.get_submission(submission_id)
+            result = command(submission)
+            try:
+                self.save(submission)
+            except RecordConflictError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            return result
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def trail(self, submission_id: UUID) -> list[TrailEntry]:
+        """The submission's events as stored, in order."""
+        entries = [
+            TrailEntry(
+                version=event.originator_version,
+                event=type(event).__name__,
+                timestamp=event.timestamp.isoformat(),
+                prev_hash=event.prev_hash,
+                hash=event.hash,
+                data=_event_data(event),
+            )
+            for event in self._stored_events(submission_id)
+        ]
+        if not entries:
+            raise SubmissionNotFoundError(str(submission_id))
+        return entries
+
+    def verify(self, submission_id: UUID) -> Break | None:
+        """Check the submission's hash chain as stored; the first broken link or None."""
+        try:
+            events = list(self._stored_events(submission_id))
+        except (ValueError, TypeError, KeyError) as error:
+            return Break(0, f"an event cannot be decoded: {error}")
+        if not events:
+            raise SubmissionNotFoundError(str(submission_id))
+        links = [
+            (
+                ChainLink(
+                    str(submission_id),
+                    event.originator_version,
+                    type(event).__name__,
+                    event.timestamp,
+                    event.prev_hash,
+                    _event_data(event),
+                ),
+                event.hash,
+            )
+            for event in events
+        ]
+        return first_break(links, self.settings.chain_key())
+
+    def submission_ids(self) -> Iterator[UUID]:
+        """Every submission in the ledger, in order of receipt."""
+        position = 0
+        while True:
+            page = self.recorder.select_notifications(
+                start=position, limit=500, inclusive_of_start=False
+            )
+            if not page:
+                return
+            for notification in page:
+                if notification.originator_version == 1:
+                    yield UUID(str(notification.originator_id))
+            position = page[-1].id
+
+    def _stored_events(self, submission_id: UUID) -> Iterator[Submission.Event]:
+        for stored in self.recorder.select_events(submission_id):
+            event = self.mapper.to_domain_event(stored)
+            assert isinstance(event, Submission.Event)
+            yield event
