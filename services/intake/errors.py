@@ -1,0 +1,31 @@
+"""Errors a portal can hit, each mapped to an RFC 7807 problem."""
+
+from __future__ import annotations
+
+from contracts.problems import Problem
+
+
+class ProblemError(Exception):
+    """A request failed for a reason the portal must be told about."""
+
+    def __init__(self, status: int, problems: list[Problem]) -> None:
+        super().__init__(problems[0].title if problems else str(status))
+        self.status = status
+        self.problems = problems
+
+    @classmethod
+    def single(cls, status: int, slug: str, title: str, detail: str) -> ProblemError:
+        """One problem with this status."""
+        return cls(status, [Problem.of(slug, title, status=status, detail=detail)])
+
+    def document(self) -> Problem:
+        """The problem document to answer with (several problems nest under ``errors``)."""
+        if len(self.problems) == 1:
+            return self.problems[0]
+        return Problem.of(
+            "invalid-submission",
+            "The submission has several problems",
+            status=self.status,
+            detail=f"{len(self.problems)} problems, see errors.",
+            errors=[p.model_dump(exclude_none=True) for p in self.problems],
+        )

@@ -1,0 +1,236 @@
+"""The portal-facing HTTP API (FastAPI): ``/v1/submissions``.
+
+Errors are RFC 7807 problem documents, never stack traces.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contracts.problems import Problem
+from contracts.submission import (
+    Link,
+    SubmissionAccepted,
+    SubmissionRequest,
+    SubmissionStatus,
+    TrailEvent,
+    TrailPage,
+)
+from events.blobs import BlobStore
+from events.ledger import Ledger, SubmissionNotFoundError
+from events.submission import Submission
+from services.intake.auth import authenticate
+from services.intake.errors import ProblemError
+from services.intake.parts import read_json, read_multipart
+from services.intake.receive import receive
+from services.intake.settings import IntakeSettings
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _problem_response(status: int, problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON
+    )
+
+
+def _links(submission_id: UUID) -> dict[str, Link]:
+    base = f"/v1/submissions/{submission_id}"
+    return {"self": Link(href=base), "events": Link(href=f"{base}/events")}
+
+
+def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> FastAPI:
+    """The intake API, wired to a ledger and a blob store."""
+    app = FastAPI(
+        title="Amtsweg",
+        version="1",
+        description="Submission backbone for German e-government services.",
+    )
+    app.state.ready = False
+
+    def portal(authorization: Annotated[str | None, Header()] = None) -> str:
+        return authenticate(authorization, settings.portal_tokens)
+
+    def owned(submission_id: UUID, portal_id: str) -> Submission:
+        try:
+            submission = ledger.get_submission(submission_id)
+        except SubmissionNotFoundError:
+            submission = None
+        if submission is None or submission.portal_id != portal_id:  # another's: not found
+            raise ProblemError.single(
+                404, "submission-not-found", "Submission not found", f"No submission {submission_id}."
+            )
+        return submission
+
+    @app.exception_handler(ProblemError)
+    async def on_problem(_: Request, error: ProblemError) -> JSONResponse:
+        return _problem_response(error.status, error.document())
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()[:20]]
+        problem = Problem.of(
+            "malformed-request", "Malformed request", status=400, detail="See errors.", errors=errors
+        )
+        return _problem_response(400, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        problem = Problem.of(slug, str(error.detail), status=error.status_code)
+        return _problem_response(error.status_code, problem)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("intake.unexpected_error", error_type=type(error).__name__)
+        problem = Problem.of("internal-error", "Internal error", status=500)
+        return _problem_response(500, problem)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        ready = bool(app.state.ready)
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.post(
+        "/v1/submissions",
+        status_code=202,
+        response_model=SubmissionAccepted,
+        response_model_by_alias=True,
+        responses={409: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": SubmissionRequest.model_json_schema()},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["metadata", "data"],
+                            "properties": {
+                                "metadata": {"type": "string", "description": "FIT-Connect metadata (JSON)"},
+                                "data": {"type": "string", "format": "binary"},
+                                "attachment": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                },
+                                "routing": {"type": "string", "description": "routing hint (JSON)"},
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    )
+    async def post_submission(
+        request: Request,
+        portal_id: Annotated[str, Depends(portal)],
+        idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None,
+    ) -> JSONResponse:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            incoming = await read_multipart(request, blobs, settings)
+        elif content_type.startswith("application/json"):
+            incoming = await read_json(request, blobs, settings)
+        else:
+            raise ProblemError.single(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send multipart/form-data or application/json.",
+            )
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        result = await run_in_threadpool(
+            receive, ledger, incoming, portal_id, idempotency_key, correlation_id
+        )
+        log.info(
+            "intake.received" if result.created else "intake.replayed",
+            submission_id=str(result.submission_id),
+            correlation_id=correlation_id,
+            portal_id=portal_id,
+        )
+        body = SubmissionAccepted(
+            submission_id=str(result.submission_id),
+            status=result.status,
+            links=_links(result.submission_id),
+        )
+        return JSONResponse(
+            body.model_dump(by_alias=True),
+            status_code=202,
+            headers={"Location": f"/v1/submissions/{result.submission_id}"},
+        )
+
+    @app.get(
+        "/v1/submissions/{submission_id}",
+        response_model=SubmissionStatus,
+        response_model_by_alias=True,
+        responses={404: {"model": Problem}},
+    )
+    async def get_submission(
+        submission_id: UUID, portal_id: Annotated[str, Depends(portal)]
+    ) -> dict[str, Any]:
+        submission = await run_in_threadpool(owned, submission_id, portal_id)
+        return SubmissionStatus(
+            submission_id=str(submission.id),
+            status=submission.status.value,
+            service_identifier=submission.service_identifier,
+            authority_id=submission.authority_id,
+            delivery_id=submission.delivery_id,
+            received_at=submission.created_on.isoformat(),
+            updated_at=submission.updated_at_iso,
+            problems=submission.problems,
+            links=_links(submission.id),
+        ).model_dump(by_alias=True)
+
+    @app.get(
+        "/v1/submissions/{submission_id}/events",
+        response_model=TrailPage,
+        response_model_by_alias=True,
+        responses={404: {"model": Problem}},
+    )
+    async def get_events(
+        submission_id: UUID,
+        portal_id: Annotated[str, Depends(portal)],
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        await run_in_threadpool(owned, submission_id, portal_id)
+        trail = await run_in_threadpool(ledger.trail, submission_id)
+        page = trail[offset : offset + limit]
+        return TrailPage(
+            offset=offset,
+            count=len(page),
+            total_count=len(trail),
+            events=[
+                TrailEvent(
+                    version=e.version,
+                    event=e.event,
+                    timestamp=e.timestamp,
+                    hash=e.hash,
+                    prev_hash=e.prev_hash,
+                    data=_public(e.data),
+                )
+                for e in page
+            ],
+        ).model_dump(by_alias=True)
+
+    return app
+
+
+_PRIVATE = {"envelope", "request_digest"}
+
+
+def _public(data: dict[str, Any]) -> dict[str, object]:
+    """Event data a portal may see (the delivered envelope is the authority's business)."""
+    return {k: v for k, v in data.items() if k not in _PRIVATE}

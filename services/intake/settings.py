@@ -1,0 +1,29 @@
+"""Intake settings (environment, prefix ``AMTSWEG_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class IntakeSettings(BaseSettings):
+    """HTTP intake: where it listens, who may post, how much."""
+
+    model_config = SettingsConfigDict(env_prefix="AMTSWEG_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    portal_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="portal id -> SHA-256 (hex) of its bearer token; tokens are never stored",
+    )
+    max_attachment_bytes: int = 500 * MiB
+    max_attachments: int = 100
+    max_total_bytes: int = 2048 * MiB
+    max_metadata_bytes: int = 1 * MiB
+    max_json_body_bytes: int = 64 * MiB

@@ -1,0 +1,111 @@
+"""Running Amtsweg's parts in one process: workers, relay and HTTP intake on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+import uvicorn
+from faststream.kafka import KafkaBroker
+
+from deploy.topics import ensure_topics
+from events.relay import Relay, relay_producer
+from events.relay_store import relay_store
+from services.intake.http import create_app
+from services.intake.settings import IntakeSettings
+from services.ops.bootstrap import WORKERS, Core, bootstrap_core, register_workers
+from services.ops.settings import RunSettings
+
+log = structlog.get_logger(__name__)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """Ctrl-C and SIGTERM end the process cleanly."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+
+async def serve(
+    services: set[str],
+    bootstrap_servers: str,
+    stop: asyncio.Event,
+    *,
+    intake: IntakeSettings | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run the named services until ``stop`` is set."""
+    settings = RunSettings()
+    core = await asyncio.to_thread(bootstrap_core, settings.data_dir)
+    broker = KafkaBroker(bootstrap_servers, logger=None, client_id="amtsweg")
+    needed = register_workers(broker, core, services & set(WORKERS))
+    await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
+
+    async with contextlib.AsyncExitStack() as stack:
+        tasks: list[asyncio.Task[None]] = []
+        if "relay" in services:
+            tasks.append(await _start_relay(stack, core, bootstrap_servers, stop))
+        if services & set(WORKERS):
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+        server: uvicorn.Server | None = None
+        if "intake" in services:
+            server, task = await _start_http(core, intake or IntakeSettings())
+            tasks.append(task)
+        if server is not None:
+            server.config.app.state.ready = True
+        log.info(
+            "amtsweg.ready",
+            services=sorted(services),
+            kafka=bootstrap_servers,
+            http=f"http://{server.config.host}:{server.config.port}" if server else None,
+            ledger=str(core.ledger.settings.sqlite_path() or "postgresql"),
+        )
+        if ready is not None:
+            ready.set()
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if task is not waiter and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    await asyncio.to_thread(core.ledger.close)
+    log.info("amtsweg.stopped")
+
+
+async def _start_relay(
+    stack: contextlib.AsyncExitStack, core: Core, bootstrap_servers: str, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    producer = relay_producer(bootstrap_servers)
+    await producer.start()
+    stack.push_async_callback(producer.stop)
+    store = await asyncio.to_thread(relay_store, core.ledger.settings)
+    relay = Relay(core.ledger, store, producer)
+    return asyncio.create_task(relay.run(stop), name="relay")
+
+
+async def _start_http(
+    core: Core, settings: IntakeSettings
+) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    app = create_app(core.ledger, core.blobs, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(), name="http")
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    return server, task

@@ -1,0 +1,78 @@
+"""Validation worker: ``amtsweg.submissions.received`` → Validated | Rejected."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+import structlog
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+
+from contracts import topics
+from contracts.messages import SubmissionEventMessage
+from events.blobs import BlobStore
+from events.ledger import Ledger
+from events.submission import Status, Submission
+from services.validation.catalog import SchemaCatalog
+from services.validation.decide import Valid, decide
+
+log = structlog.get_logger(__name__)
+
+GROUP = "amtsweg-validation"
+
+
+def validate_submission(
+    ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, submission_id: UUID, max_findings: int
+) -> bool:
+    """Validate one submission; False if it was already decided (a redelivery)."""
+    submission = ledger.get_submission(submission_id)
+    if submission.status is not Status.RECEIVED:
+        return False
+    outcome = decide(
+        catalog,
+        submission.data["schema_uri"],
+        submission.data["mime_type"],
+        blobs.read(submission.data["sha512"]),
+        max_findings,
+    )
+
+    def record(current: Submission) -> bool:
+        if isinstance(outcome, Valid):
+            return current.validate(outcome.catalog_version, outcome.schema_uri)
+        problems = [p.model_dump(exclude_none=True) for p in outcome.problems]
+        return current.reject(outcome.catalog_version, problems)
+
+    changed = ledger.execute(submission_id, record)
+    log.info(
+        "validation.decided",
+        outcome="validated" if isinstance(outcome, Valid) else "rejected",
+        catalog_version=outcome.catalog_version,
+        changed=changed,
+    )
+    return changed
+
+
+def register(
+    broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, max_findings: int
+) -> None:
+    """Subscribe the validation worker to the broker."""
+
+    @broker.subscriber(
+        topics.RECEIVED,
+        group_id=GROUP,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_received(message: SubmissionEventMessage) -> None:
+        with structlog.contextvars.bound_contextvars(
+            submission_id=message.submission_id, stage="validation"
+        ):
+            await asyncio.to_thread(
+                validate_submission,
+                ledger,
+                blobs,
+                catalog,
+                UUID(message.submission_id),
+                max_findings,
+            )
