@@ -87,14 +87,17 @@ class SQLiteRelayStore:
 class PostgresRelayStore:
     """Relay state in the ledger's PostgreSQL database."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, schema: str) -> None:
         self._conninfo = conninfo
+        self._schema = schema
         with closing(self._connect()) as connection, connection.transaction():
             for statement in _TABLES:
                 connection.execute(statement)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(self._conninfo, autocommit=True)
+        return psycopg.connect(
+            self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
+        )
 
     def position(self, relay: str) -> int:
         with closing(self._connect()) as connection:
@@ -127,4 +130,4 @@ def relay_store(settings: LedgerSettings) -> RelayStore:
     if path is not None:
         return SQLiteRelayStore(str(path))
     assert settings.ledger_url is not None
-    return PostgresRelayStore(settings.ledger_url)
+    return PostgresRelayStore(settings.ledger_url, settings.ledger_schema)

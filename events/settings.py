@@ -23,6 +23,8 @@ class LedgerSettings(BaseSettings):
         default=None, description="HMAC key for the hash chain (optional)"
     )
     ledger_pool_size: int = 5
+    ledger_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL schema for the ledger's tables."""
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file, or None when the ledger is on PostgreSQL."""
@@ -56,6 +58,7 @@ class LedgerSettings(BaseSettings):
             "POSTGRES_USER": unquote(parts.username or ""),
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_POOL_SIZE": str(self.ledger_pool_size),
+            "POSTGRES_SCHEMA": self.ledger_schema,
         }
 
     def chain_key(self) -> bytes | None:

@@ -1,0 +1,101 @@
+"""Builders for test submissions (no personal data; values are synthetic)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from events.submission import Submission
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+XDOMEA_SAMPLES = DATA_DIR / "xoev" / "xdomea-3.0.0"
+XDOMEA_URI = "urn:xoev-de:xdomea:schema:3.0.0"
+BUERGERGELD = "99107004018000"
+"""The LeiKa key the seed directory routes to Jobcenters (see services/routing/data)."""
+
+
+def sha512(content: bytes) -> str:
+    return hashlib.sha512(content).hexdigest()
+
+
+def received_fields(**overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "portal_id": "portal-a",
+        "service_identifier": f"urn:de:fim:leika:leistung:{BUERGERGELD}",
+        "leika_key": BUERGERGELD,
+        "metadata": {"publicServiceType": {"identifier": "x"}},
+        "data": {"sha512": "a" * 128, "size": 1, "mime_type": "application/xml", "schema_uri": "u"},
+        "attachments": [],
+        "routing_hint": {"ars": "053150000000"},
+        "request_digest": "d" * 64,
+        "idempotency_key": None,
+        "correlation_id": "c",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def new_submission(submission_id: UUID | None = None, **overrides: Any) -> Submission:
+    return Submission.receive(submission_id or uuid.uuid4(), **received_fields(**overrides))
+
+
+def metadata_for(
+    data: bytes,
+    *,
+    leika: str = BUERGERGELD,
+    schema_uri: str = XDOMEA_URI,
+    attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """FIT-Connect 1.0.0 metadata declaring ``data`` and ``attachments`` (id, bytes)."""
+    return {
+        "publicServiceType": {"identifier": f"urn:de:fim:leika:leistung:{leika}"},
+        "contentStructure": {
+            "data": {
+                "hash": {"type": "sha512", "content": sha512(data)},
+                "submissionSchema": {"schemaUri": schema_uri, "mimeType": "application/xml"},
+            },
+            "attachments": [
+                {
+                    "attachmentId": attachment_id,
+                    "hash": {"type": "sha512", "content": sha512(content)},
+                    "purpose": "attachment",
+                    "mimeType": "application/pdf",
+                    "filename": f"{attachment_id}.pdf",
+                }
+                for attachment_id, content in attachments
+            ],
+        },
+    }
+
+
+def json_request(
+    data: bytes,
+    *,
+    routing: dict[str, str] | None = None,
+    attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+    **metadata_options: Any,
+) -> dict[str, Any]:
+    """A JSON-form submission request body."""
+    body: dict[str, Any] = {
+        "metadata": metadata_for(data, attachments=attachments, **metadata_options),
+        "data": base64.b64encode(data).decode(),
+        "attachments": [
+            {"attachmentId": a, "content": base64.b64encode(c).decode()} for a, c in attachments
+        ],
+    }
+    if routing is not None:
+        body["routing"] = routing
+    return body
+
+
+def xdomea_sample(name: str = "xx_Aussonderung.Aussonderung.0503.xml") -> bytes:
+    return (XDOMEA_SAMPLES / name).read_bytes()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value)
