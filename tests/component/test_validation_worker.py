@@ -1,0 +1,92 @@
+"""The validation worker on FastStream's TestKafkaBroker with a SQLite ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+from contracts import topics
+from contracts.messages import SubmissionEventMessage
+from events.blobs import BlobStore
+from events.ledger import Ledger
+from events.settings import LedgerSettings
+from events.submission import Status
+from services.validation import handler
+from services.validation.catalog import load_catalog
+from services.validation.settings import ValidationSettings
+from tests.support.factories import XDOMEA_URI, new_submission, xdomea_sample
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    app = Ledger(LedgerSettings(data_dir=tmp_path))
+    yield app
+    app.close()
+
+
+def _submit(ledger: Ledger, blobs: BlobStore, content: bytes) -> SubmissionEventMessage:
+    ref = blobs.put(content)
+    submission = new_submission(
+        data={
+            "sha512": ref.sha512,
+            "size": ref.size,
+            "mime_type": "application/xml",
+            "schema_uri": XDOMEA_URI,
+        }
+    )
+    ledger.save(submission)
+    return SubmissionEventMessage(
+        submission_id=str(submission.id),
+        event="Received",
+        version=1,
+        timestamp=submission.created_on.isoformat(),
+        hash=submission.chain_head,
+        data={},
+    )
+
+
+async def _deliver(ledger: Ledger, blobs: BlobStore, *messages: SubmissionEventMessage) -> None:
+    broker = KafkaBroker()
+    handler.register(broker, ledger, blobs, load_catalog(ValidationSettings().catalog), 100)
+    async with TestKafkaBroker(broker) as test_broker:
+        for message in messages:
+            await test_broker.publish(message.model_dump(by_alias=True), topics.RECEIVED)
+
+
+async def test_valid_document_is_validated_once(ledger: Ledger, tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    message = _submit(ledger, blobs, xdomea_sample())
+    await _deliver(ledger, blobs, message, message)  # the second is a redelivery
+    trail = ledger.trail(UUID(message.submission_id))
+    assert [e.event for e in trail] == ["Received", "Validated"]
+    assert trail[1].data["schema_uri"] == XDOMEA_URI
+
+
+async def test_invalid_document_is_rejected_with_problems(ledger: Ledger, tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    broken = xdomea_sample().replace(b"<xdomea:Kopf>", b"<xdomea:Kopf><xdomea:Unerwartet/>", 1)
+    assert broken != xdomea_sample()
+    message = _submit(ledger, blobs, broken)
+    await _deliver(ledger, blobs, message)
+    submission = ledger.get_submission(UUID(message.submission_id))
+    assert submission.status is Status.REJECTED
+    assert submission.problems
+    assert submission.problems[0]["type"].endswith("schema-violation")
+    assert submission.problems[0]["location"]["line"] >= 1
+
+
+async def test_hostile_document_is_rejected(ledger: Ledger, tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    hostile = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<r>&x;</r>"
+    )
+    message = _submit(ledger, blobs, hostile)
+    await _deliver(ledger, blobs, message)
+    submission = ledger.get_submission(UUID(message.submission_id))
+    assert submission.status is Status.REJECTED
+    assert "root:" not in str(submission.problems)

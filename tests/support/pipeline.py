@@ -1,0 +1,105 @@
+"""Amtsweg's services running in the test process, on the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import topics
+from services.intake.auth import token_hash
+from services.intake.settings import IntakeSettings
+from services.ops.runner import serve
+
+PORTAL_TOKENS = {"portal-a": "token-of-portal-a", "portal-b": "token-of-portal-b"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def intake_settings(port: int) -> IntakeSettings:
+    return IntakeSettings(
+        http_port=port,
+        portal_tokens={portal: token_hash(token) for portal, token in PORTAL_TOKENS.items()},
+    )
+
+
+def auth(portal: str = "portal-a") -> dict[str, str]:
+    return {"Authorization": f"Bearer {PORTAL_TOKENS[portal]}"}
+
+
+@asynccontextmanager
+async def running(
+    services: set[str], bootstrap_servers: str, port: int | None = None
+) -> AsyncIterator[str]:
+    """Run ``services`` until the block ends; yields the HTTP base URL."""
+    port = port or free_port()
+    stop = asyncio.Event()
+    ready = asyncio.Event()
+    task = asyncio.create_task(
+        serve(services, bootstrap_servers, stop, intake=intake_settings(port), ready=ready)
+    )
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED, timeout=120)
+    if task.done():
+        task.result()
+    assert ready.is_set(), "services did not become ready"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
+
+
+@asynccontextmanager
+async def topic_reader(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A consumer reading ``topic`` from the beginning (as a receiving authority would)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def read_until(
+    consumer: AIOKafkaConsumer, count: int, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """Read at least ``count`` JSON messages, then whatever else arrives within a second."""
+    messages: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    settle = None
+    while True:
+        now = asyncio.get_running_loop().time()
+        if now > deadline or (settle is not None and now > settle):
+            return messages
+        batch = await consumer.getmany(timeout_ms=200)
+        for records in batch.values():
+            messages.extend(json.loads(record.value) for record in records)
+        if len(messages) >= count and settle is None:
+            settle = now + 1.0
+
+
+async def send_receipt(bootstrap_servers: str, receipt: dict[str, Any]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topics.RECEIPTS, json.dumps(receipt).encode(), key=receipt["submissionId"].encode()
+        )
+    finally:
+        await producer.stop()
