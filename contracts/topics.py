@@ -30,7 +30,7 @@ def delivery_topic(authority_id: str) -> str:
 
 
 def submission_event_topic(event_name: str) -> str:
-    """The topic the relay publishes a ledger event of this name to (``Received`` → ``...received``)."""
+    """The topic for a ledger event (``Received`` → ``amtsweg.submissions.received``)."""
     return SUBMISSION_EVENTS_PREFIX + event_name.lower()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
-from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 def broker_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
@@ -14,19 +15,33 @@ def broker_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
 
     The request runs on a private event loop in a worker thread, so this works both in
     plain sync code and when called from a coroutine (where ``asyncio.run`` would not).
+    A plain TCP connect comes first, so a broker that is still booting costs no client
+    noise.
     """
+    if not _accepts_connections(bootstrap_servers, timeout):
+        return False
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-probe") as pool:
         return pool.submit(asyncio.run, _ask_metadata(bootstrap_servers, timeout)).result()
 
 
-async def _ask_metadata(bootstrap_servers: str, timeout: float) -> bool:
+def _accepts_connections(bootstrap_servers: str, timeout: float) -> bool:
+    first, _, _ = bootstrap_servers.partition(",")
+    host, _, port = first.strip().rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+async def _ask_metadata(bootstrap_servers: str, seconds: float) -> bool:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers,
         client_id="amtsweg-probe",
-        request_timeout_ms=max(int(timeout * 1000), 1),
+        request_timeout_ms=max(int(seconds * 1000), 1),
     )
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             await admin.start()
             cluster = await admin.describe_cluster()
     except (KafkaError, OSError, TimeoutError):

@@ -7,6 +7,7 @@ messages and ledger events carry references and hashes, never the bytes of a lar
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -55,34 +56,27 @@ class BlobStore:
 
     def put(self, content: bytes) -> BlobRef:
         """Store bytes."""
-        digest = hashlib.sha512(content).hexdigest()
-        target = self.path(digest)
+        ref = BlobRef(hashlib.sha512(content).hexdigest(), len(content))
+        target = self.path(ref.sha512)
         if not target.exists():
-            self._commit(content, target)
-        return BlobRef(digest, len(content))
+            with _TempFile(self._root / "tmp") as temp:
+                temp.write(content)
+                temp.commit(target)
+        return ref
 
     async def put_stream(self, chunks: AsyncIterator[bytes], max_size: int) -> BlobRef:
         """Store a stream without holding it in memory; ``BlobTooLargeError`` past ``max_size``."""
         digest = hashlib.sha512()
         size = 0
-        handle, temp_name = tempfile.mkstemp(dir=self._root / "tmp")
-        try:
-            with os.fdopen(handle, "wb") as temp:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_size:
-                        raise BlobTooLargeError(f"larger than {max_size} bytes")
-                    digest.update(chunk)
-                    temp.write(chunk)
-                temp.flush()
-                os.fsync(temp.fileno())
-            target = self.path(digest.hexdigest())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        return BlobRef(digest.hexdigest(), size)
+        with _TempFile(self._root / "tmp") as temp:
+            async for chunk in chunks:
+                size += len(chunk)
+                _check_size(size, max_size)
+                digest.update(chunk)
+                temp.write(chunk)
+            ref = BlobRef(digest.hexdigest(), size)
+            await asyncio.to_thread(temp.commit, self.path(ref.sha512))
+        return ref
 
     def read(self, sha512: str) -> bytes:
         """A blob's bytes; ``BlobNotFoundError`` if it is not stored."""
@@ -95,15 +89,37 @@ class BlobStore:
         """True if the blob is stored."""
         return self.path(sha512).exists()
 
-    def _commit(self, content: bytes, target: Path) -> None:
+
+def _check_size(size: int, max_size: int) -> None:
+    if size > max_size:
+        msg = f"larger than {max_size} bytes"
+        raise BlobTooLargeError(msg)
+
+
+class _TempFile:
+    """A temporary file that becomes a blob only by ``commit`` (fsync, then atomic rename)."""
+
+    def __init__(self, folder: Path) -> None:
+        handle, name = tempfile.mkstemp(dir=folder)
+        self._path = Path(name)
+        self._file = os.fdopen(handle, "wb")
+        self._committed = False
+
+    def __enter__(self) -> _TempFile:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
+        if not self._committed:
+            self._path.unlink(missing_ok=True)
+
+    def write(self, chunk: bytes) -> None:
+        self._file.write(chunk)
+
+    def commit(self, target: Path) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=self._root / "tmp")
-        try:
-            with os.fdopen(handle, "wb") as temp:
-                temp.write(content)
-                temp.flush()
-                os.fsync(temp.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        self._path.replace(target)
+        self._committed = True

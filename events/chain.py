@@ -60,9 +60,7 @@ class Break:
     reason: str
 
 
-def first_break(
-    links: list[tuple[ChainLink, str]], key: bytes | None = None
-) -> Break | None:
+def first_break(links: list[tuple[ChainLink, str]], key: bytes | None = None) -> Break | None:
     """Check (link, recorded hash) pairs in stored order; return the first break or None."""
     expected_prev = GENESIS
     for position, (link, recorded) in enumerate(links, start=1):

@@ -58,7 +58,7 @@ class Ledger(Application[UUID]):
     def get_submission(self, submission_id: UUID) -> Submission:
         """Load a submission; ``SubmissionNotFoundError`` when there is none."""
         try:
-            aggregate = self.repository.get(submission_id)
+            aggregate: object = self.repository.get(submission_id)
         except AggregateNotFoundError as error:
             raise SubmissionNotFoundError(str(submission_id)) from error
         assert isinstance(aggregate, Submission)

@@ -63,8 +63,7 @@ class Relay:
         for notification in notifications:
             event = self._ledger.mapper.to_domain_event(notification)
             assert isinstance(event, Submission.Event)
-            for outbound in messages_for(event):
-                pending.append(await self._send(outbound))
+            pending.extend([await self._send(outbound) for outbound in messages_for(event)])
             submission_id = str(event.originator_id)
             witnesses[submission_id] = Witness(submission_id, event.originator_version, event.hash)
         await asyncio.gather(*pending)

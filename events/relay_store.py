@@ -18,10 +18,14 @@ import psycopg
 from events.settings import LedgerSettings
 
 _TABLES = (
-    "CREATE TABLE IF NOT EXISTS amtsweg_relay_position "
-    "(relay TEXT PRIMARY KEY, position BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS amtsweg_chain_witness "
-    "(submission_id TEXT PRIMARY KEY, version INTEGER NOT NULL, hash TEXT NOT NULL)",
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_relay_position "
+        "(relay TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_chain_witness "
+        "(submission_id TEXT PRIMARY KEY, version INTEGER NOT NULL, hash TEXT NOT NULL)"
+    ),
 )
 _UPSERT_POSITION = (
     "INSERT INTO amtsweg_relay_position (relay, position) VALUES ({p}, {p}) "

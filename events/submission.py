@@ -145,7 +145,7 @@ class Submission(Aggregate):
             submission.status = Status.REFUSED
             submission.problems = self.problems
 
-    def __init__(  # noqa: PLR0913 - one parameter per field of Received
+    def __init__(
         self,
         *,
         portal_id: str,

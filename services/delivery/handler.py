@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
-from pydantic import ValidationError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
 
 from contracts import topics
 from contracts.messages import Receipt, SubmissionEventMessage
@@ -47,7 +48,9 @@ def dispatch_submission(
         )
 
     changed = ledger.execute(submission_id, record)
-    log.info("delivery.dispatched", authority_id=authority_id, delivery_id=delivery_id, changed=changed)
+    log.info(
+        "delivery.dispatched", authority_id=authority_id, delivery_id=delivery_id, changed=changed
+    )
     return changed
 
 
@@ -88,7 +91,12 @@ def register(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_routed(message: SubmissionEventMessage) -> None:
+    async def on_routed(raw: KafkaMessage) -> None:
+        try:
+            message = SubmissionEventMessage.model_validate_json(raw.body)
+        except ValidationError as error:  # not from our relay: skip it, never block the topic
+            log.warning("delivery.malformed_message", errors=error.error_count())
+            return
         with structlog.contextvars.bound_contextvars(
             submission_id=message.submission_id, stage="delivery"
         ):
@@ -102,9 +110,9 @@ def register(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_receipt(body: bytes) -> None:
+    async def on_receipt(raw: KafkaMessage) -> None:
         try:
-            receipt = Receipt.model_validate_json(body)
+            receipt = Receipt.model_validate_json(raw.body)
         except ValidationError as error:  # an authority's malformed message must not block
             log.warning("receipt.malformed", errors=error.error_count())
             return

@@ -69,24 +69,24 @@ def hash_problems(incoming: IncomingSubmission) -> list[Problem]:
             )
         )
     declared = {a.attachment_id: a for a in structure.attachments}
-    for attachment_id in sorted(declared.keys() - incoming.attachments.keys()):
-        problems.append(
-            Problem.of(
-                "attachment-missing",
-                "Declared attachment missing",
-                status=422,
-                detail=f"Attachment {attachment_id} is declared in the metadata but was not sent.",
-            )
+    problems.extend(
+        Problem.of(
+            "attachment-missing",
+            "Declared attachment missing",
+            status=422,
+            detail=f"Attachment {attachment_id} is declared in the metadata but was not sent.",
         )
-    for attachment_id in sorted(incoming.attachments.keys() - declared.keys()):
-        problems.append(
-            Problem.of(
-                "attachment-undeclared",
-                "Attachment not declared",
-                status=422,
-                detail=f"Attachment {attachment_id} was sent but is not in the metadata.",
-            )
+        for attachment_id in sorted(declared.keys() - incoming.attachments.keys())
+    )
+    problems.extend(
+        Problem.of(
+            "attachment-undeclared",
+            "Attachment not declared",
+            status=422,
+            detail=f"Attachment {attachment_id} was sent but is not in the metadata.",
         )
+        for attachment_id in sorted(incoming.attachments.keys() - declared.keys())
+    )
     for attachment_id in sorted(incoming.attachments.keys() & declared.keys()):
         sent = incoming.attachments[attachment_id].sha512
         if not hmac.compare_digest(declared[attachment_id].hash.content, sent):
@@ -95,7 +95,7 @@ def hash_problems(incoming: IncomingSubmission) -> list[Problem]:
                     "attachment-hash-mismatch",
                     "Attachment hash mismatch",
                     status=422,
-                    detail=f"The SHA-512 of attachment {attachment_id} differs from its declaration.",
+                    detail=f"The SHA-512 of attachment {attachment_id} differs from the metadata.",
                 )
             )
     return problems
@@ -131,7 +131,9 @@ def received_fields(
             }
             for attachment_id, part in sorted(incoming.attachments.items())
         ],
-        "routing_hint": incoming.routing.model_dump(exclude_none=True) if incoming.routing else None,
+        "routing_hint": incoming.routing.model_dump(exclude_none=True)
+        if incoming.routing
+        else None,
         "request_digest": request_digest(incoming),
         "idempotency_key": idempotency_key,
         "correlation_id": correlation_id,

@@ -3,8 +3,6 @@
 Errors are RFC 7807 problem documents, never stack traces.
 """
 
-from __future__ import annotations
-
 import uuid
 from typing import Annotated, Any
 from uuid import UUID
@@ -70,7 +68,10 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
             submission = None
         if submission is None or submission.portal_id != portal_id:  # another's: not found
             raise ProblemError.single(
-                404, "submission-not-found", "Submission not found", f"No submission {submission_id}."
+                404,
+                "submission-not-found",
+                "Submission not found",
+                f"No submission {submission_id}.",
             )
         return submission
 
@@ -82,7 +83,11 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
     async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()[:20]]
         problem = Problem.of(
-            "malformed-request", "Malformed request", status=400, detail="See errors.", errors=errors
+            "malformed-request",
+            "Malformed request",
+            status=400,
+            detail="See errors.",
+            errors=errors,
         )
         return _problem_response(400, problem)
 
@@ -94,7 +99,7 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
-        log.exception("intake.unexpected_error", error_type=type(error).__name__)
+        log.error("intake.unexpected_error", error_type=type(error).__name__, exc_info=error)
         problem = Problem.of("internal-error", "Internal error", status=500)
         return _problem_response(500, problem)
 
@@ -119,7 +124,10 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
                             "type": "object",
                             "required": ["metadata", "data"],
                             "properties": {
-                                "metadata": {"type": "string", "description": "FIT-Connect metadata (JSON)"},
+                                "metadata": {
+                                    "type": "string",
+                                    "description": "FIT-Connect metadata (JSON)",
+                                },
                                 "data": {"type": "string", "format": "binary"},
                                 "attachment": {
                                     "type": "array",

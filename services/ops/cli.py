@@ -24,7 +24,9 @@ from services.ops.runner import install_stop_signals, serve
 from services.ops.settings import RunSettings
 from services.ops.verify import verify_submission
 
-app = typer.Typer(help="Amtsweg: submission backbone for German e-government.", no_args_is_help=True)
+app = typer.Typer(
+    help="Amtsweg: submission backbone for German e-government.", no_args_is_help=True
+)
 events_app = typer.Typer(help="Inspect a submission's event log.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 console = Console()
@@ -32,12 +34,14 @@ console = Console()
 
 @app.command()
 def run() -> None:
-    """Run everything on this machine: broker (if none is configured), ledger, relay, services, HTTP."""
+    """Run everything here: broker (unless configured), ledger, relay, services, HTTP."""
     settings = RunSettings()
     configure_logging(level=settings.log_level)
     intake = ensure_dev_portal(IntakeSettings(), settings.data_dir, console)
     with kafka_broker(settings.data_dir) as broker:
-        settings.broker_file().write_text(json.dumps({"bootstrap_servers": broker.bootstrap_servers}))
+        settings.broker_file().write_text(
+            json.dumps({"bootstrap_servers": broker.bootstrap_servers})
+        )
         try:
             asyncio.run(_serve(set(SERVICES), broker.bootstrap_servers, intake))
         finally:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+from collections.abc import Iterator
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from deploy.topics import ensure_topics
@@ -39,7 +42,9 @@ async def serve(
     """Run the named services until ``stop`` is set."""
     settings = RunSettings()
     core = await asyncio.to_thread(bootstrap_core, settings.data_dir)
-    broker = KafkaBroker(bootstrap_servers, logger=None, client_id="amtsweg")
+    broker = KafkaBroker(
+        bootstrap_servers, logger=logging.getLogger("faststream"), client_id="amtsweg"
+    )
     needed = register_workers(broker, core, services & set(WORKERS))
     await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
 
@@ -52,10 +57,10 @@ async def serve(
             stack.push_async_callback(broker.stop)
         server: uvicorn.Server | None = None
         if "intake" in services:
-            server, task = await _start_http(core, intake or IntakeSettings())
+            app = create_app(core.ledger, core.blobs, intake or IntakeSettings())
+            server, task = await _start_http(app, intake or IntakeSettings())
             tasks.append(task)
-        if server is not None:
-            server.config.app.state.ready = True
+            app.state.ready = True
         log.info(
             "amtsweg.ready",
             services=sorted(services),
@@ -65,15 +70,15 @@ async def serve(
         )
         if ready is not None:
             ready.set()
-        waiter = asyncio.create_task(stop.wait())
+        waiter = asyncio.create_task(_wait(stop))
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         if server is not None:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            if task is not waiter and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        failures = [t.exception() for t in done if t is not waiter and t.exception() is not None]
+        if failures:
+            raise RuntimeError("a part of Amtsweg stopped unexpectedly") from failures[0]
     await asyncio.to_thread(core.ledger.close)
     log.info("amtsweg.stopped")
 
@@ -89,10 +94,21 @@ async def _start_relay(
     return asyncio.create_task(relay.run(stop), name="relay")
 
 
+async def _wait(stop: asyncio.Event) -> None:
+    await stop.wait()
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside Amtsweg's loop: signals are the runner's business, not uvicorn's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def _start_http(
-    core: Core, settings: IntakeSettings
+    app: FastAPI, settings: IntakeSettings
 ) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    app = create_app(core.ledger, core.blobs, settings)
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -101,8 +117,7 @@ async def _start_http(
         access_log=False,
         lifespan="off",
     )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name="http")
     while not server.started:
         if task.done():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from services.validation.schemas import load_xsd
+from services.validation.schemas import SchemaLoadError, load_xsd
 
 
 class CatalogError(Exception):
@@ -69,7 +69,7 @@ def load_catalog(path: Path) -> SchemaCatalog:
     for entry in entries.values():
         try:
             entry.compiled()
-        except etree.XMLSchemaParseError as error:
+        except SchemaLoadError as error:
             msg = f"schema {entry.schema_uri} does not compile: {error}"
             raise CatalogError(msg) from error
     return catalog

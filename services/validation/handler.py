@@ -8,6 +8,8 @@ from uuid import UUID
 import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
 
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
@@ -64,7 +66,12 @@ def register(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_received(message: SubmissionEventMessage) -> None:
+    async def on_received(raw: KafkaMessage) -> None:
+        try:
+            message = SubmissionEventMessage.model_validate_json(raw.body)
+        except ValidationError as error:  # not from our relay: skip it, never block the topic
+            log.warning("validation.malformed_message", errors=error.error_count())
+            return
         with structlog.contextvars.bound_contextvars(
             submission_id=message.submission_id, stage="validation"
         ):

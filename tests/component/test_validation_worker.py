@@ -54,7 +54,9 @@ async def _deliver(ledger: Ledger, blobs: BlobStore, *messages: SubmissionEventM
     handler.register(broker, ledger, blobs, load_catalog(ValidationSettings().catalog), 100)
     async with TestKafkaBroker(broker) as test_broker:
         for message in messages:
-            await test_broker.publish(message.model_dump(by_alias=True), topics.RECEIVED)
+            await test_broker.publish(
+                message.model_dump_json(by_alias=True).encode(), topics.RECEIVED
+            )
 
 
 async def test_valid_document_is_validated_once(ledger: Ledger, tmp_path: Path) -> None:
@@ -82,8 +84,7 @@ async def test_invalid_document_is_rejected_with_problems(ledger: Ledger, tmp_pa
 async def test_hostile_document_is_rejected(ledger: Ledger, tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "blobs")
     hostile = (
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        b"<r>&x;</r>"
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     )
     message = _submit(ledger, blobs, hostile)
     await _deliver(ledger, blobs, message)

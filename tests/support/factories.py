@@ -15,7 +15,7 @@ from events.submission import Submission
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 XDOMEA_SAMPLES = DATA_DIR / "xoev" / "xdomea-3.0.0"
 XDOMEA_URI = "urn:xoev-de:xdomea:schema:3.0.0"
-BUERGERGELD = "99107004018000"
+BUERGERGELD = "99900000000101"
 """The LeiKa key the seed directory routes to Jobcenters (see services/routing/data)."""
 
 

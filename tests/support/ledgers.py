@@ -33,8 +33,8 @@ class RawDatabase:
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         path = self.settings.sqlite_path()
         if path is not None:
-            with closing(sqlite3.connect(path)) as connection, connection:
-                return connection.execute(sql, params).fetchall()
+            with closing(sqlite3.connect(path)) as lite, lite:
+                return lite.execute(sql, params).fetchall()
         assert self.settings.ledger_url is not None
         with psycopg.connect(
             self.settings.ledger_url,

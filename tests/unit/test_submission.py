@@ -8,14 +8,32 @@ from events.chain import GENESIS, ChainLink, first_break
 from events.submission import InvalidTransitionError, Status, Submission
 from tests.support.factories import new_submission
 
+_BASE = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "prev_hash",
+    "hash",
+    "originator_topic",
+}
+
 
 def _links(submission: Submission) -> list[tuple[ChainLink, str]]:
     links = []
     for event in submission.collect_events():
+        assert isinstance(event, Submission.Event)
         data = {
             k: v
             for k, v in event.__dict__.items()
-            if k not in {"originator_id", "originator_version", "timestamp", "prev_hash", "hash", "originator_topic"}
+            if k
+            not in {
+                "originator_id",
+                "originator_version",
+                "timestamp",
+                "prev_hash",
+                "hash",
+                "originator_topic",
+            }
         }
         link = ChainLink(
             str(event.originator_id),

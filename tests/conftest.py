@@ -1,0 +1,46 @@
+"""Session-wide fixtures: one real Kafka broker and one PostgreSQL database per run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from deploy.broker import BrokerHandle, kafka_broker
+from tests.support import postgres
+
+POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
+"""Set to use an existing PostgreSQL database instead of a throwaway cluster."""
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerHandle]:
+    """Yield one real Kafka broker for the whole session (``KAFKA_BOOTSTRAP_SERVERS`` first)."""
+    with kafka_broker(tmp_path_factory.mktemp("broker")) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """Yield a ``postgresql://`` DSN: ``$AMTSWEG_TEST_POSTGRES_DSN`` or a throwaway cluster."""
+    configured = os.environ.get(POSTGRES_DSN_ENV, "").strip()
+    if configured:
+        yield configured
+        return
+    try:
+        postgres.find_bindir()
+    except postgres.PostgresUnavailableError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{error} on this CI runner: install the 'postgresql' package "
+                f"(./dev test does) or set {POSTGRES_DSN_ENV}",
+                pytrace=False,
+            )
+        pytest.fail(
+            f"{error}: run the tests with ./dev test (it installs PostgreSQL) "
+            f"or set {POSTGRES_DSN_ENV} to an existing database",
+            pytrace=False,
+        )
+    with postgres.throwaway_postgres() as dsn:
+        yield dsn

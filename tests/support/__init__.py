@@ -1,0 +1,1 @@
+"""Helpers for the test fixtures: throwaway PostgreSQL, broker plumbing."""

@@ -1,0 +1,220 @@
+"""The authority directory is checked completely when loaded; the seed file is sound."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.routing.directory import (
+    LEIKA_KEY_PATTERN,
+    DirectoryError,
+    load_directory,
+    parse_directory,
+)
+from services.routing.regions import RegionIndex, default_region_index
+
+SEED = Path(__file__).resolve().parents[2] / "services" / "routing" / "data" / "directory.json"
+BUERGERGELD = "99900000000101"
+
+
+def valid_document() -> dict[str, Any]:
+    return {
+        "version": "test-1",
+        "services": {BUERGERGELD: "Bürgergeld", "99900000000102": "Hilfe zum Lebensunterhalt"},
+        "authorities": [
+            {
+                "id": "jobcenter-koeln",
+                "name": "Jobcenter Köln",
+                "state": "05",
+                "contact": {"website": "https://example.org"},
+                "channel": {"topic": "amtsweg.delivery.jobcenter-koeln"},
+            },
+            {
+                "id": "jobcenter-duesseldorf",
+                "name": "Jobcenter Düsseldorf",
+                "state": "05",
+                "channel": {"topic": "amtsweg.delivery.jobcenter-duesseldorf"},
+            },
+        ],
+        "competences": [
+            {"authority": "jobcenter-koeln", "services": [BUERGERGELD], "area": "05315"},
+            {"authority": "jobcenter-duesseldorf", "services": [BUERGERGELD], "area": "05111"},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def regions() -> RegionIndex:
+    return default_region_index()
+
+
+def test_seed_directory_loads_against_the_official_key_list(regions: RegionIndex) -> None:
+    directory = load_directory(SEED, regions)
+
+    assert directory.version
+    assert len(directory.authorities) >= 4
+    assert {len(c.area) for c in directory.competences} >= {2, 5, 12}
+
+
+def test_every_area_in_the_seed_exists_in_the_key_list(regions: RegionIndex) -> None:
+    competences = json.loads(SEED.read_text(encoding="utf-8"))["competences"]
+
+    missing = [c["area"] for c in competences if not regions.covers(c["area"])]
+
+    assert competences
+    assert missing == []
+
+
+def test_every_service_key_in_the_seed_is_leika_shaped_and_named() -> None:
+    document = json.loads(SEED.read_text(encoding="utf-8"))
+    used = {key for c in document["competences"] for key in c["services"]}
+
+    assert used <= set(document["services"])
+    assert all(LEIKA_KEY_PATTERN.fullmatch(key) for key in document["services"])
+    assert all(document["services"].values())
+
+
+def test_parsed_directory_has_authorities_and_an_index() -> None:
+    directory = parse_directory(valid_document())
+
+    koeln = directory.authority("jobcenter-koeln")
+    assert koeln is not None
+    assert koeln.channel.topic == "amtsweg.delivery.jobcenter-koeln"
+    assert koeln.contact.website == "https://example.org"
+    assert directory.authority("nobody") is None
+    assert directory.competent_for(BUERGERGELD, "05315") == ("jobcenter-koeln",)
+    assert directory.competent_for(BUERGERGELD, "05") == ()
+    assert directory.services[BUERGERGELD] == "Bürgergeld"
+
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def set_in(path: tuple[str | int, ...], value: Any) -> Edit:
+    def edit(document: dict[str, Any]) -> None:
+        target: Any = document
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+
+    return edit
+
+
+def delete(path: tuple[str | int, ...]) -> Edit:
+    def edit(document: dict[str, Any]) -> None:
+        target: Any = document
+        for step in path[:-1]:
+            target = target[step]
+        del target[path[-1]]
+
+    return edit
+
+
+def append_competence(authority: str, area: str) -> Edit:
+    def edit(document: dict[str, Any]) -> None:
+        document["competences"].append(
+            {"authority": authority, "services": [BUERGERGELD], "area": area}
+        )
+
+    return edit
+
+
+BAD_DOCUMENTS: dict[str, tuple[Edit, str]] = {
+    "unknown authority": (
+        set_in(("competences", 0, "authority"), "jobcenter-bonn"),
+        "competences[0].authority: unknown authority 'jobcenter-bonn'",
+    ),
+    "area of 4 digits": (set_in(("competences", 0, "area"), "0531"), "competences[0].area"),
+    "area with a letter": (set_in(("competences", 0, "area"), "0531X"), "not an ARS prefix"),
+    "area of 13 digits": (set_in(("competences", 0, "area"), "0" * 13), "not an ARS prefix"),
+    "LeiKa key too short": (set_in(("competences", 0, "services"), ["9912"]), "not a LeiKa key"),
+    "LeiKa key without 99": (
+        set_in(("competences", 0, "services"), ["12000000000101"]),
+        "not a LeiKa key",
+    ),
+    "service not listed": (
+        set_in(("competences", 0, "services"), ["99900000000999"]),
+        "not listed in 'services'",
+    ),
+    "bad key in services": (set_in(("services", "1234"), "x"), "services.1234"),
+    "no services": (set_in(("competences", 0, "services"), []), "non-empty array"),
+    "id with capitals and space": (
+        set_in(("authorities", 0, "id"), "Jobcenter Köln"),
+        "authorities[0].id",
+    ),
+    "id of one character": (set_in(("authorities", 0, "id"), "j"), "authorities[0].id"),
+    "id starting with a dash": (set_in(("authorities", 0, "id"), "-jc"), "authorities[0].id"),
+    "id over 63 characters": (set_in(("authorities", 0, "id"), "j" * 64), "authorities[0].id"),
+    "missing channel": (delete(("authorities", 0, "channel")), "missing delivery channel"),
+    "channel without topic": (set_in(("authorities", 0, "channel"), {}), "missing delivery"),
+    "topic of another authority": (
+        set_in(("authorities", 0, "channel", "topic"), "amtsweg.delivery.jobcenter-duesseldorf"),
+        "must be amtsweg.delivery.jobcenter-koeln",
+    ),
+    "bad state": (set_in(("authorities", 0, "state"), "17"), "not a state key"),
+    "contact not an object": (set_in(("authorities", 0, "contact"), "x"), "contact"),
+    "duplicate authority id": (
+        set_in(("authorities", 1), valid_document()["authorities"][0]),
+        "duplicate id 'jobcenter-koeln'",
+    ),
+    "overlap with another authority": (
+        append_competence("jobcenter-duesseldorf", "05315"),
+        (
+            "competences[2]: service 99900000000101 in area 05315 is already assigned "
+            "to 'jobcenter-koeln'"
+        ),
+    ),
+    "same competence twice": (append_competence("jobcenter-koeln", "05315"), "already assigned"),
+    "missing version": (delete(("version",)), "version: must be a non-empty string"),
+    "competences not a list": (set_in(("competences",), {}), "competences: must be an array"),
+}
+
+
+@pytest.mark.parametrize(("edit", "expected"), BAD_DOCUMENTS.values(), ids=BAD_DOCUMENTS.keys())
+def test_bad_directory_is_refused_with_a_clear_problem(edit: Edit, expected: str) -> None:
+    document = copy.deepcopy(valid_document())
+    edit(document)
+
+    with pytest.raises(DirectoryError) as caught:
+        parse_directory(document)
+
+    assert any(expected in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_area_missing_from_the_key_list_is_refused_when_checked(regions: RegionIndex) -> None:
+    document = valid_document()
+    document["competences"][0]["area"] = "05399"
+
+    assert parse_directory(document).competences[0].area == "05399"
+    with pytest.raises(DirectoryError, match="05399 is not in the ARS list 2021-07-31"):
+        parse_directory(document, regions)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    document = valid_document()
+    document["authorities"][1]["state"] = "00"
+    document["competences"][0]["area"] = "1"
+
+    with pytest.raises(DirectoryError) as caught:
+        parse_directory(document)
+
+    assert len(caught.value.problems) >= 2
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", ""])
+def test_unreadable_file_is_a_directory_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "directory.json"
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(DirectoryError, match=r"directory\.json"):
+        load_directory(path)
+
+
+def test_missing_file_is_a_directory_error(tmp_path: Path) -> None:
+    with pytest.raises(DirectoryError, match=r"absent\.json"):
+        load_directory(tmp_path / "absent.json")
