@@ -136,3 +136,7 @@ def verify(
 def main() -> None:
     """Entry point of the ``amtsweg`` script."""
     app()
+
+
+if __name__ == "__main__":
+    main()
