@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from typing import Annotated
 from uuid import UUID
 
@@ -38,14 +39,17 @@ def run() -> None:
     settings = RunSettings()
     configure_logging(level=settings.log_level)
     intake = ensure_dev_portal(IntakeSettings(), settings.data_dir, console)
-    with kafka_broker(settings.data_dir) as broker:
-        settings.broker_file().write_text(
-            json.dumps({"bootstrap_servers": broker.bootstrap_servers})
-        )
-        try:
-            asyncio.run(_serve(set(SERVICES), broker.bootstrap_servers, intake))
-        finally:
-            settings.broker_file().unlink(missing_ok=True)
+    signal.signal(signal.SIGTERM, _terminate)  # until the loop takes over: stop the broker too
+    try:
+        with kafka_broker(settings.data_dir) as broker:
+            broker_file = settings.broker_file()
+            broker_file.write_text(json.dumps({"bootstrap_servers": broker.bootstrap_servers}))
+            try:
+                asyncio.run(_serve(set(SERVICES), broker.bootstrap_servers, intake))
+            finally:
+                broker_file.unlink(missing_ok=True)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -64,6 +68,10 @@ def service(
         console.print("[red]No broker: set KAFKA_BOOTSTRAP_SERVERS or start `amtsweg run`.[/red]")
         raise typer.Exit(2)
     asyncio.run(_serve({name}, bootstrap, IntakeSettings()))
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signum)
 
 
 async def _serve(services: set[str], bootstrap: str, intake: IntakeSettings) -> None:

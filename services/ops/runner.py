@@ -43,7 +43,7 @@ async def serve(
     settings = RunSettings()
     core = await asyncio.to_thread(bootstrap_core, settings.data_dir)
     broker = KafkaBroker(
-        bootstrap_servers, logger=logging.getLogger("faststream"), client_id="amtsweg"
+        bootstrap_servers, logger=logging.getLogger("amtsweg.broker"), client_id="amtsweg"
     )
     needed = register_workers(broker, core, services & set(WORKERS))
     await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)

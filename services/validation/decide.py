@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from contracts.problems import Location, Problem
 from services.validation.catalog import SchemaCatalog
 from services.validation.hardened import XmlRejectedError, parse_untrusted
 from services.validation.schemas import validate_document
+
+
+WITHHELD = "[value withheld]"
+_REDACTIONS = (
+    (re.compile(r"(: )'[^']*'( is not (?:a valid value|accepted|an element))"), rf"\1{WITHHELD}\2"),
+    (re.compile(r"(The value )'[^']*'"), rf"\1{WITHHELD}"),
+)
+
+
+def redact_values(message: str) -> str:
+    """Remove document values from a parser message: they may be personal data.
+
+    Element names, types and facets stay; the ledger is append-only, so a birth date
+    quoted in a finding could never be erased again.
+    """
+    for pattern, replacement in _REDACTIONS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ def decide(
             Problem.of(
                 finding.code,
                 "Schema violation",
-                detail=finding.message,
+                detail=redact_values(finding.message),
                 location=Location(line=finding.line, path=finding.path),
             )
             for finding in findings
