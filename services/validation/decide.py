@@ -10,7 +10,6 @@ from services.validation.catalog import SchemaCatalog
 from services.validation.hardened import XmlRejectedError, parse_untrusted
 from services.validation.schemas import validate_document
 
-
 WITHHELD = "[value withheld]"
 _REDACTIONS = (
     (re.compile(r"(: )'[^']*'( is not (?:a valid value|accepted|an element))"), rf"\1{WITHHELD}\2"),
