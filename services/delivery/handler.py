@@ -100,9 +100,12 @@ def register(
         with structlog.contextvars.bound_contextvars(
             submission_id=message.submission_id, stage="delivery"
         ):
-            await asyncio.to_thread(
-                dispatch_submission, ledger, blobs, settings, UUID(message.submission_id)
-            )
+            try:
+                await asyncio.to_thread(
+                    dispatch_submission, ledger, blobs, settings, UUID(message.submission_id)
+                )
+            except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
+                log.error("delivery.unknown_submission")  # noqa: TRY400 - no trace needed
 
     @broker.subscriber(
         topics.RECEIPTS,

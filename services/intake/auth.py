@@ -18,16 +18,21 @@ def authenticate(authorization: str | None, portal_tokens: Mapping[str, str]) ->
     """The portal id for an ``Authorization: Bearer …`` header; a 401 problem otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("A bearer token is required.")
+        raise _unauthorized("A bearer token is required.", 'Bearer realm="amtsweg"')
     presented = token_hash(token.strip())
     match: str | None = None
     for portal_id, expected in portal_tokens.items():  # no early exit: constant time
         if hmac.compare_digest(presented, expected.lower()):
             match = portal_id
     if match is None:
-        raise _unauthorized("The bearer token is not valid.")
+        raise _unauthorized(
+            "The bearer token is not valid.", 'Bearer realm="amtsweg", error="invalid_token"'
+        )
     return match
 
 
-def _unauthorized(detail: str) -> ProblemError:
-    return ProblemError.single(401, "unauthorized", "Unauthorized", detail)
+def _unauthorized(detail: str, challenge: str) -> ProblemError:
+    """A 401 problem; RFC 9110 requires the ``WWW-Authenticate`` challenge with it."""
+    return ProblemError.single(
+        401, "unauthorized", "Unauthorized", detail, {"WWW-Authenticate": challenge}
+    )

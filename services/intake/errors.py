@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from contracts.problems import Problem
 
 
 class ProblemError(Exception):
     """A request failed for a reason the portal must be told about."""
 
-    def __init__(self, status: int, problems: list[Problem]) -> None:
+    def __init__(
+        self, status: int, problems: list[Problem], headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(problems[0].title if problems else str(status))
         self.status = status
         self.problems = problems
+        self.headers = dict(headers or {})
+        """Response headers the problem needs (``WWW-Authenticate`` on a 401)."""
 
     @classmethod
-    def single(cls, status: int, slug: str, title: str, detail: str) -> ProblemError:
+    def single(
+        cls,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> ProblemError:
         """One problem with this status."""
-        return cls(status, [Problem.of(slug, title, status=status, detail=detail)])
+        return cls(status, [Problem.of(slug, title, status=status, detail=detail)], headers)
 
     def document(self) -> Problem:
         """The problem document to answer with (several problems nest under ``errors``)."""

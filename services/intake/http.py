@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.problems import Problem
@@ -36,11 +37,17 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 MAX_IDEMPOTENCY_KEY = 255
+COMPONENT_REF = "#/components/schemas/{model}"
 
 
-def _problem_response(status: int, problem: Problem) -> JSONResponse:
+def _problem_response(
+    status: int, problem: Problem, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
-        problem.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -57,6 +64,8 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         description="Submission backbone for German e-government services.",
     )
     app.state.ready = False
+    request_schema, request_definitions = _json_schema_for_openapi(SubmissionRequest)
+    _add_component_schemas(app, request_definitions)
 
     def portal(authorization: Annotated[str | None, Header()] = None) -> str:
         return authenticate(authorization, settings.portal_tokens)
@@ -77,7 +86,7 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
 
     @app.exception_handler(ProblemError)
     async def on_problem(_: Request, error: ProblemError) -> JSONResponse:
-        return _problem_response(error.status, error.document())
+        return _problem_response(error.status, error.document(), error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -118,7 +127,7 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": SubmissionRequest.model_json_schema()},
+                    "application/json": {"schema": request_schema},
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
@@ -146,10 +155,10 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         portal_id: Annotated[str, Depends(portal)],
         idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None,
     ) -> JSONResponse:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith("multipart/form-data"):
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type == "multipart/form-data":
             incoming = await read_multipart(request, blobs, settings)
-        elif content_type.startswith("application/json"):
+        elif media_type == "application/json":
             incoming = await read_json(request, blobs, settings)
         else:
             raise ProblemError.single(
@@ -234,6 +243,31 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         ).model_dump(by_alias=True)
 
     return app
+
+
+def _json_schema_for_openapi(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model's JSON schema with references into ``components/schemas``, and those schemas.
+
+    Pydantic nests sub-models under ``$defs`` with ``#/$defs/…`` references, which an
+    OpenAPI document resolves from its own root, where there is no ``$defs``.
+    """
+    schema = model.model_json_schema(ref_template=COMPONENT_REF)
+    definitions: dict[str, Any] = schema.pop("$defs", {})
+    return schema, definitions
+
+
+def _add_component_schemas(app: FastAPI, definitions: dict[str, Any]) -> None:
+    """Make ``app.openapi()`` carry ``definitions`` under ``components/schemas``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in definitions.items():
+            schemas.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _PRIVATE = {"envelope", "request_digest"}

@@ -6,6 +6,7 @@ reading, so an oversize request is refused without being held in memory.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
 from contracts.submission import Metadata, RoutingHint, SubmissionRequest
@@ -70,40 +72,66 @@ async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 async def read_multipart(
     request: Request, blobs: BlobStore, settings: IntakeSettings
 ) -> IncomingSubmission:
-    """Parts ``metadata`` (JSON), ``data`` (file), ``attachment`` (files), ``routing`` (JSON)."""
-    async with request.form(
-        max_files=settings.max_attachments + 1,
-        max_fields=10,
-        max_part_size=settings.max_metadata_bytes,
-    ) as form:
+    """Parts ``metadata`` (JSON), ``data`` (file), ``attachment`` (files), ``routing`` (JSON).
+
+    ``metadata`` and ``routing`` may come as plain fields or as (JSON) file parts.
+    """
+    try:
+        form = await request.form(
+            max_files=settings.max_attachments + 3,  # data; metadata and routing as files
+            max_fields=10,
+            max_part_size=settings.max_metadata_bytes,
+        )
+    except StarletteHTTPException as error:  # Starlette's answer to an unreadable body
+        raise _invalid(f"the multipart body cannot be read: {error.detail}") from None
+    try:
         metadata_raw = form.get("metadata")
         data = form.get("data")
         if metadata_raw is None or data is None:
             raise _invalid("multipart parts 'metadata' and 'data' are required")
-        metadata_text = (
-            (await metadata_raw.read()).decode()
-            if isinstance(metadata_raw, UploadFile)
-            else metadata_raw
+        uploads = form.getlist("attachment")
+        if len(uploads) > settings.max_attachments:
+            raise _too_large(f"at most {settings.max_attachments} attachments")
+        limit = settings.max_metadata_bytes
+        document = await _json_part(metadata_raw, "metadata", limit)
+        routing_raw = form.get("routing")
+        routing_doc = (
+            await _json_part(routing_raw, "routing", limit) if routing_raw is not None else None
         )
-        try:
-            document = json.loads(metadata_text)
-            routing_raw = form.get("routing")
-            routing_doc = json.loads(str(routing_raw)) if routing_raw is not None else None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise _invalid(f"metadata or routing is not JSON: {error}") from None
         metadata = parse_metadata(document)
         total = 0
         data_part = await _store(blobs, data, settings.max_attachment_bytes)
         total += data_part.size
         by_hash = {a.hash.content: a.attachment_id for a in metadata.content_structure.attachments}
         attachments: dict[str, Part] = {}
-        for index, upload in enumerate(form.getlist("attachment")):
+        for index, upload in enumerate(uploads):
             part = await _store(blobs, upload, settings.max_attachment_bytes)
             total += part.size
             if total > settings.max_total_bytes:
                 raise _too_large(f"the submission exceeds {settings.max_total_bytes} bytes")
             attachments[by_hash.get(part.sha512, f"undeclared-{index}")] = part
         return IncomingSubmission(metadata, document, data_part, attachments, _routing(routing_doc))
+    finally:
+        await form.close()
+
+
+async def _json_part(part: str | UploadFile, name: str, limit: int) -> Any:
+    """A JSON document from a form field or a file part of at most ``limit`` bytes."""
+    if isinstance(part, UploadFile):
+        content = await part.read(limit + 1)
+        if len(content) > limit:
+            raise _too_large(f"'{name}' exceeds {limit} bytes")
+        text: str | bytes = content
+    else:
+        text = part
+    return _loads(text, name)
+
+
+def _loads(text: str | bytes | bytearray, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+        raise _invalid(f"{name} is not JSON: {error}") from None
 
 
 async def _store(blobs: BlobStore, upload: str | UploadFile, limit: int) -> Part:
@@ -127,11 +155,11 @@ async def read_json(
             raise _too_large(
                 f"JSON bodies are limited to {settings.max_json_body_bytes} bytes; use multipart"
             )
-    try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise _invalid(f"body is not JSON: {error}") from None
-    metadata = parse_metadata(document.get("metadata") if isinstance(document, dict) else None)
+    document = _loads(body, "the body")
+    if not isinstance(document, dict):
+        raise _invalid("the body must be a JSON object")
+    metadata = parse_metadata(document.get("metadata"))
+    routing = _routing(document.get("routing"))
     try:
         parsed = SubmissionRequest.model_validate(document)
     except ValidationError as error:
@@ -141,14 +169,15 @@ async def read_json(
         ) from None
     if len(parsed.attachments) > settings.max_attachments:
         raise _too_large(f"at most {settings.max_attachments} attachments")
-    data = blobs.put(_b64(parsed.data, "data"))
+    ids = [a.attachment_id for a in parsed.attachments]
+    if len(ids) != len(set(ids)):
+        raise _invalid("attachmentId values must be unique")
+    data = await asyncio.to_thread(blobs.put, _b64(parsed.data, "data"))
     attachments = {
-        a.attachment_id: _part(blobs.put(_b64(a.content, a.attachment_id)))
+        a.attachment_id: _part(await asyncio.to_thread(blobs.put, _b64(a.content, a.attachment_id)))
         for a in parsed.attachments
     }
-    return IncomingSubmission(
-        metadata, document["metadata"], _part(data), attachments, parsed.routing
-    )
+    return IncomingSubmission(metadata, document["metadata"], _part(data), attachments, routing)
 
 
 def _b64(value: str, name: str) -> bytes:

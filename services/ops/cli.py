@@ -96,6 +96,8 @@ def events_show(
     except SubmissionNotFoundError:
         console.print(f"[red]No submission {submission_id}[/red]")
         raise typer.Exit(1) from None
+    finally:
+        ledger.close()
     if as_json:
         typer.echo(json.dumps([entry.__dict__ for entry in trail], indent=2, ensure_ascii=False))
         return
@@ -123,14 +125,17 @@ def verify(
     store = relay_store(ledger.settings)
     ids = list(ledger.submission_ids()) if all_ else [submission_id]
     broken = []
-    for current in ids:
-        assert current is not None
-        try:
-            problem = verify_submission(ledger, store, current)
-        except SubmissionNotFoundError:
-            problem = "no such submission"
-        if problem is not None:
-            broken.append({"submissionId": str(current), "problem": problem})
+    try:
+        for current in ids:
+            assert current is not None
+            try:
+                problem = verify_submission(ledger, store, current)
+            except SubmissionNotFoundError:
+                problem = "no such submission"
+            if problem is not None:
+                broken.append({"submissionId": str(current), "problem": problem})
+    finally:
+        ledger.close()
     if as_json:
         typer.echo(json.dumps({"checked": len(ids), "broken": broken}, indent=2))
     else:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
-from events.ledger import Ledger
+from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Status, Submission
 from services.routing.directory import Directory, load_directory
 from services.routing.regions import RegionIndex
@@ -114,4 +114,9 @@ def register(broker: KafkaBroker, ledger: Ledger, context: RoutingContext) -> No
         with structlog.contextvars.bound_contextvars(
             submission_id=message.submission_id, stage="routing"
         ):
-            await asyncio.to_thread(route_submission, ledger, context, UUID(message.submission_id))
+            try:
+                await asyncio.to_thread(
+                    route_submission, ledger, context, UUID(message.submission_id)
+                )
+            except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
+                log.error("routing.unknown_submission")  # noqa: TRY400 - no trace needed

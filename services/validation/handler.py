@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore
-from events.ledger import Ledger
+from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Status, Submission
 from services.validation.catalog import SchemaCatalog
 from services.validation.decide import Valid, decide
@@ -75,11 +75,14 @@ def register(
         with structlog.contextvars.bound_contextvars(
             submission_id=message.submission_id, stage="validation"
         ):
-            await asyncio.to_thread(
-                validate_submission,
-                ledger,
-                blobs,
-                catalog,
-                UUID(message.submission_id),
-                max_findings,
-            )
+            try:
+                await asyncio.to_thread(
+                    validate_submission,
+                    ledger,
+                    blobs,
+                    catalog,
+                    UUID(message.submission_id),
+                    max_findings,
+                )
+            except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
+                log.error("validation.unknown_submission")  # noqa: TRY400 - no trace needed

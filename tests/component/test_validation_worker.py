@@ -91,3 +91,18 @@ async def test_hostile_document_is_rejected(ledger: Ledger, tmp_path: Path) -> N
     submission = ledger.get_submission(UUID(message.submission_id))
     assert submission.status is Status.REJECTED
     assert "root:" not in str(submission.problems)
+
+
+async def test_messages_that_cannot_be_processed_do_not_block(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    valid = _submit(ledger, blobs, xdomea_sample())
+    unknown = valid.model_copy(update={"submission_id": "00000000-0000-4000-8000-000000000000"})
+    broker = KafkaBroker()
+    handler.register(broker, ledger, blobs, load_catalog(ValidationSettings().catalog), 100)
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(b"{not json", topics.RECEIVED)
+        await test_broker.publish(unknown.model_dump_json(by_alias=True).encode(), topics.RECEIVED)
+        await test_broker.publish(valid.model_dump_json(by_alias=True).encode(), topics.RECEIVED)
+    assert ledger.get_submission(UUID(valid.submission_id)).status is Status.VALIDATED

@@ -96,4 +96,4 @@ async def test_relay_publishes_in_order_once_per_position(
         # keyed by submission id: the same partition number on every topic (same key, same count)
         assert len({partition for _, partition in partitions}) == 1
     envelopes = [r[2] for r in records if r[0] == AUTHORITY_TOPIC]
-    assert sorted(e["submissionId"] for e in envelopes) == sorted(mine)
+    assert sorted(str(e["submissionId"]) for e in envelopes) == sorted(mine)
