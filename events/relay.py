@@ -11,10 +11,12 @@ make a repeated message change nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from eventsourcing.persistence import Notification
 
 from events.ledger import Ledger
@@ -26,6 +28,8 @@ log = structlog.get_logger(__name__)
 
 IDLE_SLEEP_MIN = 0.005
 IDLE_SLEEP_MAX = 0.1
+ERROR_SLEEP_MIN = 0.1
+ERROR_SLEEP_MAX = 5.0
 
 
 class Relay:
@@ -84,18 +88,26 @@ class Relay:
         return future
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set; back off gently while the log is idle."""
+        """Publish until ``stop`` is set; back off while the log is idle or the broker fails."""
         sleep = IDLE_SLEEP_MIN
+        failures = 0
         log.info("relay.started", relay=self._name, position=self.position)
         while not stop.is_set():
-            published = await self.publish_batch()
-            if published:
-                sleep = IDLE_SLEEP_MIN
-                continue
             try:
-                await asyncio.wait_for(stop.wait(), timeout=sleep)
-            except TimeoutError:
+                published = await self.publish_batch()
+            except KafkaError as error:  # the batch is published again from the stored position
+                failures += 1
+                sleep = min(ERROR_SLEEP_MIN * 2**failures, ERROR_SLEEP_MAX)
+                log.warning("relay.publish_failed", error=type(error).__name__, retry_in=sleep)
+                published = 0
+            else:
+                failures = 0
+                if published:
+                    sleep = IDLE_SLEEP_MIN
+                    continue
                 sleep = min(sleep * 2, IDLE_SLEEP_MAX)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=sleep)
         log.info("relay.stopped", relay=self._name, position=self.position)
 
 

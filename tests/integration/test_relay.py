@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import uuid
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 
 from contracts import topics
@@ -94,3 +97,39 @@ async def test_relay_publishes_in_order_once_per_position(
     assert all(key.decode() == str(record["submissionId"]) for _, key, record in records)
     envelopes = [r[2] for r in records if r[0] == AUTHORITY_TOPIC]
     assert sorted(str(e["submissionId"]) for e in envelopes) == sorted(mine)
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS")), reason="needs the broker this run started"
+)
+async def test_relay_survives_a_broker_restart(kafka: BrokerHandle, tmp_path: Path) -> None:
+    assert kafka.local is not None
+    bootstrap = kafka.bootstrap_servers
+    settings = LedgerSettings(data_dir=tmp_path)
+    ledger = Ledger(settings)
+    before = _dispatched_submissions(ledger, 2)
+    producer = relay_producer(bootstrap)
+    await producer.start()
+    stop = asyncio.Event()
+    relay = Relay(ledger, relay_store(settings), producer, name="restart-relay")
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _until_position(relay, 8)
+        await asyncio.to_thread(kafka.local.restart)
+        after = _dispatched_submissions(ledger, 2)
+        await _until_position(relay, 16)
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+        ledger.close()
+    records = await _drain(bootstrap, AUTHORITY_TOPIC)
+    delivered = {str(r[2]["submissionId"]) for r in records}
+    assert {str(i) for i in [*before, *after]} <= delivered
+
+
+async def _until_position(relay: Relay, position: int, timeout: float = 90) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while relay.position < position:
+        assert asyncio.get_running_loop().time() < deadline, f"relay stuck at {relay.position}"
+        await asyncio.sleep(0.05)
