@@ -31,6 +31,7 @@ def dispatch_submission(
 ) -> bool:
     """Record Dispatched with the envelope; False if it already was (a redelivery)."""
     submission = ledger.get_submission(submission_id)
+    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.status is not Status.ROUTED or submission.authority_id is None:
         return False
     authority_id = submission.authority_id
@@ -61,6 +62,7 @@ def record_receipt(ledger: Ledger, receipt: Receipt) -> bool:
     except (SubmissionNotFoundError, ValueError):
         log.warning("receipt.unknown_submission", delivery_id=receipt.delivery_id)
         return False
+    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.authority_id != receipt.authority_id:
         log.warning("receipt.wrong_authority", delivery_id=receipt.delivery_id)
         return False

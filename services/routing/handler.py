@@ -72,6 +72,7 @@ def decide(
 def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
     """Route one submission; False if it was already routed (a redelivery)."""
     submission = ledger.get_submission(submission_id)
+    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.status is not Status.VALIDATED:
         return False
     region, outcome = decide(context, submission.leika_key, submission.routing_hint)
