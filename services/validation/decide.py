@@ -1,39 +1,71 @@
-"""The validation decision: a pure function of (data, declared schema, catalog)."""
+"""The validation decision: a pure function of (declaration, data, catalog version).
+
+1. The service (LeiKa key) must be in the catalog, and must accept the declared schema
+   URI with the declared media type.
+2. The data is parsed as hostile input (XML or JSON, with limits).
+3. It is checked against its schema, its XÖV message header (if the schema has one) and
+   the service's business rules; every finding becomes an RFC 7807 problem, up to a limit.
+4. A valid document yields its routing keys (postal code, ARS, AGS) for routing.
+
+"Now" is the time the submission was received, never the wall clock, so a replay with
+the same catalog version gives the same answer.
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from contracts.problems import Location, Problem
 from services.validation.catalog import SchemaCatalog
-from services.validation.hardened import XmlRejectedError, parse_untrusted
-from services.validation.schemas import validate_document
-
-WITHHELD = "[value withheld]"
-_REDACTIONS = (
-    (re.compile(r"(: )'[^']*'( is not (?:a valid value|accepted|an element))"), rf"\1{WITHHELD}\2"),
-    (re.compile(r"(The value )'[^']*'"), rf"\1{WITHHELD}"),
+from services.validation.checks import Document, examine, routing_keys
+from services.validation.entries import SchemaEntry
+from services.validation.findings import Finding, redact_values
+from services.validation.hardened import (
+    DEFAULT_LIMITS,
+    XmlLimits,
+    XmlRejectedError,
+    parse_untrusted,
 )
+from services.validation.hardened_json import (
+    DEFAULT_JSON_LIMITS,
+    JsonLimits,
+    JsonRejectedError,
+    parse_untrusted_json,
+)
+from services.validation.rules import RuleContext
 
 
-def redact_values(message: str) -> str:
-    """Remove document values from a parser message: they may be personal data.
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one document, and how many findings to report."""
 
-    Element names, types and facets stay; the ledger is append-only, so a birth date
-    quoted in a finding could never be erased again.
-    """
-    for pattern, replacement in _REDACTIONS:
-        message = pattern.sub(replacement, message)
-    return message
+    xml: XmlLimits = DEFAULT_LIMITS
+    json: JsonLimits = DEFAULT_JSON_LIMITS
+    max_findings: int = 100
+
+
+DEFAULT_VALIDATION_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the submission says about its data, and when it arrived."""
+
+    leika_key: str
+    schema_uri: str
+    mime_type: str
+    received_at: datetime
+    """Timezone-aware; "not in the future" means "not after this"."""
 
 
 @dataclass(frozen=True)
 class Valid:
-    """The data conforms."""
+    """The data conforms; ``routing_keys`` are the applicant's, as found in the data."""
 
     catalog_version: str
     schema_uri: str
+    routing_keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,47 +77,73 @@ class Invalid:
 
 
 def decide(
-    catalog: SchemaCatalog, schema_uri: str, mime_type: str, data: bytes, max_findings: int = 100
+    catalog: SchemaCatalog,
+    declared: Declared,
+    data: bytes,
+    limits: Limits = DEFAULT_VALIDATION_LIMITS,
 ) -> Valid | Invalid:
-    """Validate ``data`` against the schema it declares."""
-    entry = catalog.find(schema_uri)
-    if entry is None or entry.mime_type != mime_type:
-        return Invalid(
-            catalog.version,
-            [
-                Problem.of(
-                    "unknown-schema",
-                    "Unknown data schema",
-                    detail=f"The catalog has no {mime_type} schema {schema_uri!r}.",
-                )
-            ],
-        )
+    """Validate ``data`` against the schema it declares, for the service it names."""
+    entry = _entry(catalog, declared)
+    if isinstance(entry, Problem):
+        return Invalid(catalog.version, [entry])
     try:
-        root = parse_untrusted(data)
-    except XmlRejectedError as error:
-        return Invalid(
-            catalog.version,
-            [
-                Problem.of(
-                    f"xml-{error.code}",
-                    "XML document refused",
-                    detail=str(error),
-                    location=Location(line=error.line) if error.line else None,
-                )
-            ],
+        document: Document = (
+            parse_untrusted(data, limits.xml)
+            if entry.is_xml
+            else parse_untrusted_json(data, limits.json)
         )
-    findings = validate_document(root, entry.compiled(), limit=max_findings)
-    if not findings:
-        return Valid(catalog.version, schema_uri)
-    return Invalid(
-        catalog.version,
-        [
-            Problem.of(
-                finding.code,
-                "Schema violation",
-                detail=redact_values(finding.message),
-                location=Location(line=finding.line, path=finding.path),
+    except XmlRejectedError as error:
+        detail = redact_values(error.message)
+        problem = _refused(f"xml-{error.code}", "XML document refused", detail, error.line)
+        return Invalid(catalog.version, [problem])
+    except JsonRejectedError as error:
+        problem = _refused(
+            f"json-{error.code}", "JSON document refused", error.message, error.line, error.path
+        )
+        return Invalid(catalog.version, [problem])
+    context = RuleContext(declared.received_at, catalog.regions)
+    examination = examine(entry, document, context, limits.max_findings + 1)
+    if examination.findings:
+        return Invalid(catalog.version, _problems(examination.findings, limits.max_findings))
+    return Valid(catalog.version, entry.schema_uri, routing_keys(entry, examination.facts))
+
+
+def _entry(catalog: SchemaCatalog, declared: Declared) -> SchemaEntry | Problem:
+    service = catalog.service(declared.leika_key)
+    if service is None:
+        detail = f"The catalog has no service with LeiKa key {declared.leika_key}."
+        return Finding("unknown-service", detail).problem()
+    entry = service.schemas.get(declared.schema_uri)
+    if entry is None:
+        elsewhere = catalog.services_accepting(declared.schema_uri)
+        accepted = ", ".join(sorted(service.schemas))
+        if elsewhere:
+            detail = (
+                f"Service {declared.leika_key} does not accept schema {declared.schema_uri!r}; "
+                f"it accepts: {accepted}."
             )
-            for finding in findings
-        ],
-    )
+            return Finding("schema-not-accepted", detail).problem()
+        detail = f"The catalog has no schema {declared.schema_uri!r}; service "
+        detail += f"{declared.leika_key} accepts: {accepted}."
+        return Finding("unknown-schema", detail).problem()
+    if entry.mime_type != declared.mime_type:
+        detail = (
+            f"Schema {entry.schema_uri!r} describes {entry.mime_type}, not {declared.mime_type}."
+        )
+        return Finding("mime-type-mismatch", detail).problem()
+    return entry
+
+
+def _refused(
+    slug: str, title: str, detail: str, line: int | None, path: str | None = None
+) -> Problem:
+    location = Location(line=line, path=path) if line is not None or path is not None else None
+    return Problem.of(slug, title, detail=detail, location=location)
+
+
+def _problems(findings: list[Finding], limit: int) -> list[Problem]:
+    problems = [finding.problem() for finding in findings[:limit]]
+    if len(findings) > limit:
+        detail = f"Only the first {limit} findings are reported; fix these and submit again."
+        problems.append(Finding("findings-truncated", detail).problem())
+    return problems

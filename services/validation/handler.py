@@ -17,7 +17,7 @@ from events.blobs import BlobStore
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Status, Submission
 from services.validation.catalog import SchemaCatalog
-from services.validation.decide import Valid, decide
+from services.validation.decide import Declared, Limits, Valid, decide
 
 log = structlog.get_logger(__name__)
 
@@ -25,23 +25,25 @@ GROUP = "amtsweg-validation"
 
 
 def validate_submission(
-    ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, submission_id: UUID, max_findings: int
+    ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, submission_id: UUID, limits: Limits
 ) -> bool:
     """Validate one submission; False if it was already decided (a redelivery)."""
     submission = ledger.get_submission(submission_id)
     if submission.status is not Status.RECEIVED:
         return False
-    outcome = decide(
-        catalog,
-        submission.data["schema_uri"],
-        submission.data["mime_type"],
-        blobs.read(submission.data["sha512"]),
-        max_findings,
+    declared = Declared(
+        leika_key=submission.leika_key,
+        schema_uri=submission.data["schema_uri"],
+        mime_type=submission.data["mime_type"],
+        received_at=submission.created_on,
     )
+    outcome = decide(catalog, declared, blobs.read(submission.data["sha512"]), limits)
 
     def record(current: Submission) -> bool:
         if isinstance(outcome, Valid):
-            return current.validate(outcome.catalog_version, outcome.schema_uri)
+            return current.validate(
+                outcome.catalog_version, outcome.schema_uri, outcome.routing_keys
+            )
         problems = [p.model_dump(exclude_none=True) for p in outcome.problems]
         return current.reject(outcome.catalog_version, problems)
 
@@ -56,7 +58,7 @@ def validate_submission(
 
 
 def register(
-    broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, max_findings: int
+    broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, limits: Limits
 ) -> None:
     """Subscribe the validation worker to the broker."""
 
@@ -82,7 +84,7 @@ def register(
                     blobs,
                     catalog,
                     UUID(message.submission_id),
-                    max_findings,
+                    limits,
                 )
             except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
                 log.error("validation.unknown_submission")  # noqa: TRY400 - no trace needed

@@ -11,14 +11,19 @@ from outside, so they are parsed as hostile input:
   second line of defence; XInclude is never processed;
 - nesting depth and element count are limited.
 
-Parsing runs in two passes over the same bytes. The first is a SAX pass without a tree:
-it stops at the first DOCTYPE and counts depth and elements, so a document over the
-limits is refused before any tree is allocated for it. The second builds the tree (with
-line numbers, needed for schema findings).
+Before a tree is built, the document must be known to have no DOCTYPE and no more
+elements than allowed. For the usual case, a document in UTF-8 (or another encoding in
+which every ``<`` is the byte 0x3C) without the bytes ``<!DOCTYPE``, two byte scans
+prove that: no DOCTYPE can hide, and the number of ``<`` bounds the number of elements.
+Every other document first goes through a SAX pass without a tree that stops at the
+first DOCTYPE and counts depth and elements. Then the tree is built (with line numbers,
+needed for schema findings); libxml2 itself refuses nesting deeper than 256.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
@@ -28,6 +33,11 @@ LIBXML2_MAX_DEPTH = 256
 """libxml2 refuses deeper documents itself unless ``huge_tree`` is set (it never is)."""
 
 _DOCTYPE = b"<!DOCTYPE"
+_ENCODING_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+_BYTE_TRANSPARENT = re.compile(
+    r"utf-?8|us-ascii|ascii|iso-8859-\d{1,2}|latin-?1|windows-125\d|cp125\d"
+)
+"""Encodings in which every ``<`` is the byte 0x3C and no other character contains it."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +109,30 @@ def parse_untrusted(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._E
     if len(data) > limits.max_bytes:
         msg = f"document has {len(data)} bytes, limit is {limits.max_bytes}"
         raise XmlTooLargeError(msg)
-    guard = cast("etree.ParserTarget", _Guard(data, limits))
-    _parse(data, _hardened_parser(target=guard))  # first pass: no tree, only checks
+    if not _provably_plain(data, limits):
+        guard = cast("etree.ParserTarget", _Guard(data, limits))
+        _parse(data, _hardened_parser(target=guard))  # no tree, only checks
     root = _parse(data, _hardened_parser())
-    if _has_doctype(root):  # unreachable after the guard pass; kept as a backstop
+    if _has_doctype(root):  # unreachable after the checks above; kept as a backstop
         msg = "DOCTYPE declarations are not accepted"
         raise XmlDtdForbiddenError(msg, _doctype_line(data))
     return root
+
+
+def _provably_plain(data: bytes, limits: XmlLimits) -> bool:
+    """True if byte scans prove: no DOCTYPE, few enough elements, depth left to libxml2."""
+    head = data[:256].removeprefix(codecs.BOM_UTF8)
+    # UTF-16/32 (NUL bytes, with or without BOM), EBCDIC, leading junk: take the SAX pass
+    if not head.startswith(b"<") or b"\x00" in head:
+        return False
+    declared = _ENCODING_DECLARATION.match(head)
+    if declared is not None and not _BYTE_TRANSPARENT.fullmatch(declared.group(1).decode().lower()):
+        return False
+    return (
+        _DOCTYPE not in data
+        and data.count(b"<") <= limits.max_elements
+        and limits.max_depth >= LIBXML2_MAX_DEPTH
+    )
 
 
 def _hardened_parser(target: etree.ParserTarget | None = None) -> etree.XMLParser:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -21,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from services.validation.findings import Finding, redact_values
 from services.validation.hardened import XmlRejectedError, parse_untrusted
 
 DEFAULT_FINDING_LIMIT = 100
@@ -37,20 +37,6 @@ _VALIDATE_LOCK = threading.Lock()
 
 class SchemaLoadError(Exception):
     """A schema set could not be compiled (refused URL, missing file, invalid XSD)."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in a document.
-
-    ``line`` is the line in the document, ``path`` the XPath of the offending element as
-    libxml2 reports it (e.g. ``/xdomea:Nachricht/xdomea:Kopf/xdomea:ProzessID``).
-    """
-
-    code: str
-    message: str
-    line: int | None
-    path: str | None
 
 
 class _LogEntry(Protocol):
@@ -88,12 +74,28 @@ def clear_schema_cache() -> None:
         _CACHE.clear()
 
 
+class XsdChecker:
+    """A compiled XSD set, as a catalog entry uses it."""
+
+    def __init__(self, xsd: Path, url_map: Mapping[str, Path] | None = None) -> None:
+        """Compile (or take from the cache) ``xsd`` with remote imports mapped locally."""
+        self.schema = load_xsd(xsd, url_map)
+
+    def findings(self, root: etree._Element, limit: int) -> list[Finding]:
+        """Up to ``limit`` violations, with line and XPath; document values withheld."""
+        return [
+            Finding(f.code, redact_values(f.message), f.line, f.path)
+            for f in validate_document(root, self.schema, limit)
+        ]
+
+
 def validate_document(
     root: etree._Element, schema: etree.XMLSchema, limit: int = DEFAULT_FINDING_LIMIT
 ) -> list[Finding]:
     """Validate ``root`` against ``schema``; return up to ``limit`` findings, in order.
 
-    An empty list means the document is valid.
+    An empty list means the document is valid. Messages are libxml2's, values included:
+    use :class:`XsdChecker` for findings that go anywhere.
     """
     with _VALIDATE_LOCK:
         if schema.validate(root):

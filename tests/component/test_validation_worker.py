@@ -11,14 +11,20 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
-from events.blobs import BlobStore
+from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.submission import Status
 from services.validation import handler
-from services.validation.catalog import load_catalog
-from services.validation.settings import ValidationSettings
-from tests.support.factories import XDOMEA_URI, new_submission, xdomea_sample
+from services.validation.decide import Limits
+from tests.support.factories import BUERGERGELD, XDOMEA_URI, new_submission, xdomea_sample
+from tests.support.validation import (
+    JSON,
+    SCHRIFTGUT,
+    bundled_catalog,
+    json_schema_uri,
+    sozial_sample,
+)
 
 
 @pytest.fixture
@@ -28,15 +34,25 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     app.close()
 
 
-def _submit(ledger: Ledger, blobs: BlobStore, content: bytes) -> SubmissionEventMessage:
+def _submit(
+    ledger: Ledger,
+    blobs: BlobStore,
+    content: bytes,
+    *,
+    mime_type: str = "application/xml",
+    schema_uri: str = XDOMEA_URI,
+    leika: str = BUERGERGELD,
+) -> SubmissionEventMessage:
     ref = blobs.put(content)
     submission = new_submission(
+        leika_key=leika,
+        service_identifier=f"urn:de:fim:leika:leistung:{leika}",
         data={
             "sha512": ref.sha512,
             "size": ref.size,
-            "mime_type": "application/xml",
-            "schema_uri": XDOMEA_URI,
-        }
+            "mime_type": mime_type,
+            "schema_uri": schema_uri,
+        },
     )
     ledger.save(submission)
     return SubmissionEventMessage(
@@ -51,7 +67,7 @@ def _submit(ledger: Ledger, blobs: BlobStore, content: bytes) -> SubmissionEvent
 
 async def _deliver(ledger: Ledger, blobs: BlobStore, *messages: SubmissionEventMessage) -> None:
     broker = KafkaBroker()
-    handler.register(broker, ledger, blobs, load_catalog(ValidationSettings().catalog), 100)
+    handler.register(broker, ledger, blobs, bundled_catalog(), Limits())
     async with TestKafkaBroker(broker) as test_broker:
         for message in messages:
             await test_broker.publish(
@@ -60,16 +76,18 @@ async def _deliver(ledger: Ledger, blobs: BlobStore, *messages: SubmissionEventM
 
 
 async def test_valid_document_is_validated_once(ledger: Ledger, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     message = _submit(ledger, blobs, xdomea_sample())
     await _deliver(ledger, blobs, message, message)  # the second is a redelivery
     trail = ledger.trail(UUID(message.submission_id))
     assert [e.event for e in trail] == ["Received", "Validated"]
     assert trail[1].data["schema_uri"] == XDOMEA_URI
+    assert trail[1].data["catalog_version"] == bundled_catalog().version
+    assert trail[1].data["routing_keys"] == {}
 
 
 async def test_invalid_document_is_rejected_with_problems(ledger: Ledger, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     broken = xdomea_sample().replace(b"<xdomea:Kopf>", b"<xdomea:Kopf><xdomea:Unerwartet/>", 1)
     assert broken != xdomea_sample()
     message = _submit(ledger, blobs, broken)
@@ -82,7 +100,7 @@ async def test_invalid_document_is_rejected_with_problems(ledger: Ledger, tmp_pa
 
 
 async def test_hostile_document_is_rejected(ledger: Ledger, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     hostile = (
         b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     )
@@ -96,13 +114,76 @@ async def test_hostile_document_is_rejected(ledger: Ledger, tmp_path: Path) -> N
 async def test_messages_that_cannot_be_processed_do_not_block(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     valid = _submit(ledger, blobs, xdomea_sample())
     unknown = valid.model_copy(update={"submission_id": "00000000-0000-4000-8000-000000000000"})
     broker = KafkaBroker()
-    handler.register(broker, ledger, blobs, load_catalog(ValidationSettings().catalog), 100)
+    handler.register(broker, ledger, blobs, bundled_catalog(), Limits())
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(b"{not json", topics.RECEIVED)
         await test_broker.publish(unknown.model_dump_json(by_alias=True).encode(), topics.RECEIVED)
         await test_broker.publish(valid.model_dump_json(by_alias=True).encode(), topics.RECEIVED)
     assert ledger.get_submission(UUID(valid.submission_id)).status is Status.VALIDATED
+
+
+async def test_routing_keys_found_in_the_data_go_into_the_validated_event(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")
+    message = _submit(
+        ledger,
+        blobs,
+        sozial_sample("buergergeld.json"),
+        mime_type=JSON,
+        schema_uri=json_schema_uri("buergergeld"),
+    )
+    await _deliver(ledger, blobs, message)
+    trail = ledger.trail(UUID(message.submission_id))
+    assert [e.event for e in trail] == ["Received", "Validated"]
+    keys = {"postalCode": "51147", "ars": "053150000000", "ags": "05315000"}
+    assert trail[1].data["routing_keys"] == keys
+    assert ledger.get_submission(UUID(message.submission_id)).routing_keys == keys
+    assert ledger.verify(UUID(message.submission_id)) is None
+
+
+async def test_a_schema_the_service_does_not_accept_is_rejected(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")
+    message = _submit(
+        ledger,
+        blobs,
+        sozial_sample("buergergeld.json"),
+        mime_type=JSON,
+        schema_uri=json_schema_uri("buergergeld"),
+        leika=SCHRIFTGUT,
+    )
+    await _deliver(ledger, blobs, message)
+    [rejected] = ledger.trail(UUID(message.submission_id))[1:]
+    assert rejected.event == "Rejected"
+    assert rejected.data["catalog_version"] == bundled_catalog().version
+    assert [p["type"].rsplit("/", 1)[1] for p in rejected.data["problems"]] == [
+        "schema-not-accepted"
+    ]
+
+
+async def test_rejections_carry_problems_with_locations_and_no_values(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    blobs = FileBlobStore(tmp_path / "blobs")
+    document = sozial_sample("buergergeld.json").replace(b'"51147"', b'"5114X"')
+    document = document.replace(b'"1984-08-12"', b'"2029-08-12"')
+    message = _submit(
+        ledger, blobs, document, mime_type=JSON, schema_uri=json_schema_uri("buergergeld")
+    )
+    await _deliver(ledger, blobs, message)
+    submission = ledger.get_submission(UUID(message.submission_id))
+    assert submission.status is Status.REJECTED
+    assert [p["location"]["path"] for p in submission.problems] == [
+        "/antragsteller/anschrift/postleitzahl",
+        "/antragsteller/geburtsdatum",
+        "/antragsteller/geburtsdatum",
+    ]
+    assert all(p["location"]["line"] > 1 for p in submission.problems)
+    assert "5114X" not in str(submission.problems)
+    assert "2029" not in str(submission.problems)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from services.validation.findings import Finding
 from services.validation.hardened import parse_untrusted
 from services.validation.schemas import (
     CATALOG_DIR,
-    Finding,
     SchemaLoadError,
     load_xsd,
     read_url_map,
