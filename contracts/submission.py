@@ -140,6 +140,19 @@ class SubmissionRequest(BaseModel):
     routing: RoutingHint | None = None
 
 
+class IntakeMessage(SubmissionRequest):
+    """A message on ``amtsweg.intake``: the JSON form, plus portal and key unless in headers.
+
+    Headers ``amtsweg-portal-id`` and ``amtsweg-idempotency-key`` may carry them instead;
+    when both are given they must agree.
+    """
+
+    portal_id: str | None = Field(default=None, alias="portalId", min_length=1, max_length=255)
+    idempotency_key: str | None = Field(
+        default=None, alias="idempotencyKey", min_length=1, max_length=255
+    )
+
+
 class Link(BaseModel):
     """A hypermedia link."""
 

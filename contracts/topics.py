@@ -9,6 +9,9 @@ PREFIX = "amtsweg"
 INTAKE = f"{PREFIX}.intake"
 """Portals that post over Kafka produce here."""
 
+INTAKE_DLQ = f"{INTAKE}.dlq"
+"""Intake messages that cannot become a submission, with the reason (dead letters)."""
+
 RECEIPTS = f"{PREFIX}.delivery.receipts"
 """Receiving authorities answer deliveries here."""
 
@@ -53,4 +56,4 @@ INTERNAL_TOPICS = (
     ACCEPTED,
     REFUSED_BY_AUTHORITY,
 )
-"""Topics Amtsweg owns; created at start-up with the intake and receipt topics."""
+"""Topics Amtsweg owns; created at start-up with the intake, dead-letter and receipt topics."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from contracts.problems import Problem
 
@@ -42,3 +43,17 @@ class ProblemError(Exception):
             detail=f"{len(self.problems)} problems, see errors.",
             errors=[p.model_dump(exclude_none=True) for p in self.problems],
         )
+
+
+def malformed(detail: str, errors: list[dict[str, Any]] | None = None) -> ProblemError:
+    """A 400 problem: the request cannot be read as a submission."""
+    extra: dict[str, Any] = {"errors": errors} if errors else {}
+    problem = Problem.of(
+        "malformed-request", "Malformed request", status=400, detail=detail, **extra
+    )
+    return ProblemError(400, [problem])
+
+
+def too_large(detail: str) -> ProblemError:
+    """A 413 problem: a limit was exceeded."""
+    return ProblemError.single(413, "payload-too-large", "Payload too large", detail)

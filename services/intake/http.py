@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from contracts.problems import Problem
 from contracts.submission import (
@@ -29,15 +30,31 @@ from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Submission
 from services.intake.auth import authenticate
 from services.intake.errors import ProblemError
+from services.intake.openapi import (
+    ACCEPTED_EXAMPLE,
+    JSON_REQUEST_EXAMPLE,
+    MULTIPART_REQUEST_EXAMPLE,
+    PROBLEM_JSON,
+    STATUS_EXAMPLE,
+    TRAIL_EXAMPLE,
+    install_openapi,
+    json_schema_for_openapi,
+    problem_responses,
+)
 from services.intake.parts import read_json, read_multipart
 from services.intake.receive import receive
 from services.intake.settings import IntakeSettings
+from services.intake.upload import body_limit, check_declared_length
 
 log = structlog.get_logger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 MAX_IDEMPOTENCY_KEY = 255
-COMPONENT_REF = "#/components/schemas/{model}"
+
+portal_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="portalToken",
+    description="The portal's bearer token (configured as its SHA-256).",
+)
 
 
 def _problem_response(
@@ -64,11 +81,14 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         description="Submission backbone for German e-government services.",
     )
     app.state.ready = False
-    request_schema, request_definitions = _json_schema_for_openapi(SubmissionRequest)
-    _add_component_schemas(app, request_definitions)
+    request_schema, request_definitions = json_schema_for_openapi(SubmissionRequest)
+    install_openapi(app, request_definitions)
 
-    def portal(authorization: Annotated[str | None, Header()] = None) -> str:
-        return authenticate(authorization, settings.portal_tokens)
+    def portal(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Security(portal_bearer)],
+    ) -> str:
+        return authenticate(request.headers.get("authorization"), settings.portal_tokens)
 
     def owned(submission_id: UUID, portal_id: str) -> Submission:
         try:
@@ -106,6 +126,12 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         problem = Problem.of(slug, str(error.detail), status=error.status_code)
         return _problem_response(error.status_code, problem)
 
+    @app.exception_handler(ClientDisconnect)
+    async def on_disconnect(_: Request, __: ClientDisconnect) -> JSONResponse:
+        log.info("intake.client_disconnected")  # mid-body: nothing was recorded
+        problem = Problem.of("request-incomplete", "Request incomplete", status=400)
+        return _problem_response(400, problem)
+
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
         log.error("intake.unexpected_error", error_type=type(error).__name__, exc_info=error)
@@ -122,12 +148,24 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         status_code=202,
         response_model=SubmissionAccepted,
         response_model_by_alias=True,
-        responses={409: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}},
+        responses={
+            202: {
+                "description": "Received: the submission is recorded (or was, for a retry).",
+                "content": {"application/json": {"example": ACCEPTED_EXAMPLE}},
+                "headers": {
+                    "Location": {
+                        "description": "the submission's status resource",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            **problem_responses(400, 401, 409, 413, 415, 422),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": request_schema},
+                    "application/json": {"schema": request_schema, "example": JSON_REQUEST_EXAMPLE},
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
@@ -144,7 +182,8 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
                                 },
                                 "routing": {"type": "string", "description": "routing hint (JSON)"},
                             },
-                        }
+                        },
+                        "example": MULTIPART_REQUEST_EXAMPLE,
                     },
                 },
             }
@@ -156,6 +195,7 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None,
     ) -> JSONResponse:
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        check_declared_length(request, body_limit(media_type, settings))
         if media_type == "multipart/form-data":
             incoming = await read_multipart(request, blobs, settings)
         elif media_type == "application/json":
@@ -192,7 +232,10 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         "/v1/submissions/{submission_id}",
         response_model=SubmissionStatus,
         response_model_by_alias=True,
-        responses={404: {"model": Problem}},
+        responses={
+            200: {"content": {"application/json": {"example": STATUS_EXAMPLE}}},
+            **problem_responses(400, 401, 404),
+        },
     )
     async def get_submission(
         submission_id: UUID, portal_id: Annotated[str, Depends(portal)]
@@ -214,7 +257,10 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         "/v1/submissions/{submission_id}/events",
         response_model=TrailPage,
         response_model_by_alias=True,
-        responses={404: {"model": Problem}},
+        responses={
+            200: {"content": {"application/json": {"example": TRAIL_EXAMPLE}}},
+            **problem_responses(400, 401, 404),
+        },
     )
     async def get_events(
         submission_id: UUID,
@@ -243,31 +289,6 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
         ).model_dump(by_alias=True)
 
     return app
-
-
-def _json_schema_for_openapi(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A model's JSON schema with references into ``components/schemas``, and those schemas.
-
-    Pydantic nests sub-models under ``$defs`` with ``#/$defs/…`` references, which an
-    OpenAPI document resolves from its own root, where there is no ``$defs``.
-    """
-    schema = model.model_json_schema(ref_template=COMPONENT_REF)
-    definitions: dict[str, Any] = schema.pop("$defs", {})
-    return schema, definitions
-
-
-def _add_component_schemas(app: FastAPI, definitions: dict[str, Any]) -> None:
-    """Make ``app.openapi()`` carry ``definitions`` under ``components/schemas``."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        document = generate()
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for name, schema in definitions.items():
-            schemas.setdefault(name, schema)
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _PRIVATE = {"envelope", "request_digest"}

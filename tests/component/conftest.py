@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from events.blobs import BlobStore
+from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from services.intake.http import create_app
@@ -27,7 +27,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 @pytest.fixture
 def blobs(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
+    return FileBlobStore(tmp_path / "blobs")
 
 
 @pytest.fixture

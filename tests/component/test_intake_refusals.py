@@ -271,3 +271,27 @@ async def test_too_many_attachments_are_refused_in_both_forms(
         answer = await client.post("/v1/submissions", files=files, headers=auth())
         assert_problem(answer, 413, "payload-too-large")
     assert submission_count(ledger) == 0
+
+
+async def test_metadata_findings_are_listed_with_pointers_in_both_forms(
+    client: httpx.AsyncClient, ledger: Ledger
+) -> None:
+    document = _metadata(data_hash="ABC")
+    document["contentStructure"]["data"]["submissionSchema"]["schemaUri"] = "not a uri"
+    del document["contentStructure"]["attachments"]
+    expected = {
+        "/contentStructure/attachments": "required",
+        "/contentStructure/data/hash/content": "pattern",
+        "/contentStructure/data/submissionSchema/schemaUri": "format",
+    }
+    as_json = await client.post("/v1/submissions", json=_json_with(document), headers=auth())
+    files = multipart(DATA, metadata=document)
+    as_multipart = await client.post("/v1/submissions", files=files, headers=auth())
+    for answer in (as_json, as_multipart):
+        problem = assert_problem(answer, 422, "invalid-metadata")
+        assert {e["pointer"]: e["keyword"] for e in problem["errors"]} == expected
+    assert submission_count(ledger) == 0
+
+
+def _json_with(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {**json_request(DATA), "metadata": metadata}

@@ -1,8 +1,7 @@
-"""Content-addressed blob store for payloads and attachments (claim check).
+"""The default blob store: files under ``<root>/sha512/ab/cd/<hex>``.
 
-A blob's name is its SHA-512 (hex). Writes go to a temporary file that is renamed into
-place only when complete, so a failed upload never leaves a readable blob. Kafka
-messages and ledger events carry references and hashes, never the bytes of a large part.
+Writes go to a temporary file in ``<root>/tmp`` that is renamed into place only when
+complete (after fsync), so a failed upload never leaves a readable blob.
 """
 
 from __future__ import annotations
@@ -10,38 +9,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-_SHA512 = re.compile(r"^[a-f0-9]{128}$")
+from events.blobs.base import CHUNK, BlobNotFoundError, BlobRef, check_sha512, check_size
 
 
-class BlobNotFoundError(Exception):
-    """No blob with this hash is stored."""
-
-
-class BlobTooLargeError(Exception):
-    """A blob exceeded the size limit while it was written."""
-
-
-@dataclass(frozen=True)
-class BlobRef:
-    """A stored blob: its SHA-512 and size."""
-
-    sha512: str
-    size: int
-
-    @property
-    def reference(self) -> str:
-        """The reference string carried in events and envelopes."""
-        return f"blob:sha512:{self.sha512}"
-
-
-class BlobStore:
-    """Blobs as files under ``<root>/sha512/ab/cd/<hex>``."""
+class FileBlobStore:
+    """Blobs as files in a folder (the data dir's ``blobs`` by default)."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
@@ -49,9 +25,7 @@ class BlobStore:
 
     def path(self, sha512: str) -> Path:
         """Where a blob lives (whether or not it exists)."""
-        if not _SHA512.fullmatch(sha512):
-            msg = f"not a SHA-512 hex digest: {sha512!r}"
-            raise ValueError(msg)
+        check_sha512(sha512)
         return self._root / "sha512" / sha512[:2] / sha512[2:4] / sha512
 
     def put(self, content: bytes) -> BlobRef:
@@ -71,9 +45,9 @@ class BlobStore:
         with _TempFile(self._root / "tmp") as temp:
             async for chunk in chunks:
                 size += len(chunk)
-                _check_size(size, max_size)
+                check_size(size, max_size)
                 digest.update(chunk)
-                temp.write(chunk)
+                await asyncio.to_thread(temp.write, chunk)
             ref = BlobRef(digest.hexdigest(), size)
             await asyncio.to_thread(temp.commit, self.path(ref.sha512))
         return ref
@@ -89,11 +63,18 @@ class BlobStore:
         """True if the blob is stored."""
         return self.path(sha512).exists()
 
-
-def _check_size(size: int, max_size: int) -> None:
-    if size > max_size:
-        msg = f"larger than {max_size} bytes"
-        raise BlobTooLargeError(msg)
+    async def stream(self, sha512: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+        """A blob's bytes chunk by chunk (file reads in a worker thread)."""
+        path = self.path(sha512)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError as error:
+            raise BlobNotFoundError(sha512) from error
+        try:
+            while chunk := await asyncio.to_thread(handle.read, chunk_size):
+                yield chunk
+        finally:
+            handle.close()
 
 
 class _TempFile:

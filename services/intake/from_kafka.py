@@ -1,0 +1,128 @@
+"""Kafka intake: a message on ``amtsweg.intake`` becomes a submission, as a JSON POST would.
+
+The value is the JSON form of ``POST /v1/submissions`` (:class:`contracts.submission.
+IntakeMessage`); portal id and idempotency key come in headers or in the body. The
+portal id is not a credential: on a secured cluster, Kafka ACLs decide who may produce
+to the topic, and Amtsweg trusts the portal id only as far as those ACLs go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contracts import headers
+from contracts.submission import IntakeMessage
+from events.blobs import BlobStore
+from events.ledger import Ledger
+from services.intake.errors import ProblemError, malformed
+from services.intake.json_form import (
+    JsonForm,
+    load_json_body,
+    parse_json_form,
+    store_json_form,
+)
+from services.intake.receive import Receipt, receive
+from services.intake.settings import IntakeSettings
+
+MAX_HEADER_VALUE = 255
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    """A message taken from the intake topic, as Kafka delivered it."""
+
+    value: bytes
+    key: bytes | None
+    headers: Sequence[tuple[str, bytes | None]]
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+
+    def header(self, name: str) -> str | None:
+        """The last value of header ``name`` (UTF-8); a 400 problem if it is not text."""
+        values = [value for key, value in self.headers if key == name]
+        if not values or values[-1] is None:
+            return None
+        try:
+            return values[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise malformed(f"header {name} is not UTF-8") from None
+
+    def position_key(self) -> str:
+        """An idempotency key from the message's place in the log (stable on redelivery)."""
+        return f"kafka:{self.topic}/{self.partition}/{self.offset}@{self.timestamp}"
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    """A message read and checked, its parts decoded but not yet stored."""
+
+    form: JsonForm
+    portal_id: str
+    idempotency_key: str
+    correlation_id: str
+
+
+def read_message(record: IntakeRecord, settings: IntakeSettings) -> IntakeRequest:
+    """Check a message as the HTTP intake checks a JSON request; a problem if it is refused."""
+    document = load_json_body(record.value, settings)  # within max_json_body_bytes
+    portal_id = _identity(record, document, headers.PORTAL_ID, "portalId")
+    if portal_id is None:
+        raise malformed(f"no portal id: set header {headers.PORTAL_ID} or portalId in the body")
+    _check_portal(portal_id, settings.portal_tokens.keys())
+    key = _identity(record, document, headers.IDEMPOTENCY_KEY, "idempotencyKey")
+    correlation_id = record.header(headers.CORRELATION_ID)
+    if correlation_id is not None and len(correlation_id) > MAX_HEADER_VALUE:
+        raise malformed(f"header {headers.CORRELATION_ID} has over {MAX_HEADER_VALUE} characters")
+    form = parse_json_form(document, settings, IntakeMessage)
+    return IntakeRequest(
+        form, portal_id, key or record.position_key(), correlation_id or str(uuid.uuid4())
+    )
+
+
+def _identity(
+    record: IntakeRecord, document: dict[str, Any], header: str, member: str
+) -> str | None:
+    """A value that may come in a header or in the body; both must agree when both come."""
+    in_header = record.header(header)
+    in_body = document.get(member)
+    if in_body is not None and not isinstance(in_body, str):
+        raise malformed(f"{member} must be a string")
+    if in_header is not None and in_body is not None and in_header != in_body:
+        raise malformed(f"header {header} and {member} in the body differ")
+    value = in_header if in_header is not None else in_body
+    if value is not None and not 0 < len(value) <= MAX_HEADER_VALUE:
+        raise malformed(f"{member} must have 1 to {MAX_HEADER_VALUE} characters")
+    return value
+
+
+def _check_portal(portal_id: str, portals: Collection[str]) -> None:
+    if portal_id not in portals:
+        raise ProblemError.single(
+            403,
+            "unknown-portal",
+            "Unknown portal",
+            "The portal id is not one of the configured portals (AMTSWEG_PORTAL_TOKENS).",
+        )
+
+
+async def take_in(ledger: Ledger, blobs: BlobStore, request: IntakeRequest) -> Receipt:
+    """Store the parts and record Received (or find the submission an earlier copy made).
+
+    Problems the portal must hear of raise :class:`ProblemError`; anything else (ledger
+    or blob store unavailable) propagates, so the message is processed again.
+    """
+    incoming = await store_json_form(blobs, request.form)
+    return await asyncio.to_thread(
+        receive,
+        ledger,
+        incoming,
+        request.portal_id,
+        request.idempotency_key,
+        request.correlation_id,
+    )
