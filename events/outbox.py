@@ -51,13 +51,18 @@ def messages_for(event: Submission.Event) -> list[Outbound]:
             headers,
         )
     ]
-    if isinstance(event, Submission.Dispatched):
+    if isinstance(event, Submission.Dispatched | Submission.Reminded):
+        notice = event.stage if isinstance(event, Submission.Reminded) else 0
         outbound.append(
             Outbound(
                 event.topic,
                 key,
                 json.dumps(event.envelope, separators=(",", ":")).encode(),
-                (*headers, ("amtsweg-delivery-id", event.delivery_id.encode())),
+                (
+                    *headers,
+                    ("amtsweg-delivery-id", event.delivery_id.encode()),
+                    ("amtsweg-notice", str(notice).encode()),
+                ),
             )
         )
     return outbound

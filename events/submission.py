@@ -35,6 +35,10 @@ class Status(StrEnum):
 TERMINAL = frozenset({Status.REJECTED, Status.UNROUTABLE, Status.ACCEPTED, Status.REFUSED})
 
 
+MAX_REFUSED_RECEIPTS = 20
+"""Refused receipts recorded per submission; beyond this they are only logged."""
+
+
 class InvalidTransitionError(Exception):
     """A command does not fit the submission's state."""
 
@@ -76,9 +80,16 @@ class Submission(Aggregate):
 
         catalog_version: str
         schema_uri: str
+        routing_keys: dict[str, str] | None = None
+        """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
+
+        Added after the first release: events stored before have no such member (their
+        hash covers only what they had) and read back as ``None``.
+        """
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.VALIDATED
+            submission.routing_keys = dict(self.routing_keys or {})
 
     class Rejected(Event):
         """The data does not conform; the problems say why."""
@@ -124,12 +135,16 @@ class Submission(Aggregate):
         def change(self, submission: Submission) -> None:
             submission.status = Status.DISPATCHED
             submission.delivery_id = self.delivery_id
+            submission.delivery_topic = self.topic
+            submission.envelope = self.envelope
 
     class Accepted(Event):
         """The authority confirmed receipt and took the application on."""
 
         delivery_id: str
         reference: str | None
+        signed_receipt: str | None = None
+        """The receipt's JWS as received, when it was signed (proof of the acceptance)."""
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.ACCEPTED
@@ -140,10 +155,86 @@ class Submission(Aggregate):
         delivery_id: str
         outcome: str
         problems: list[dict[str, Any]]
+        signed_receipt: str | None = None
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.REFUSED
             submission.problems = self.problems
+
+    class Reminded(Event):
+        """No receipt in time: the same delivery (same id, same envelope) is announced again."""
+
+        delivery_id: str
+        stage: int
+        after_seconds: float
+        topic: str
+        envelope: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            submission.reminders = self.stage
+            submission.notice = self.stage  # a new notice: its callback starts afresh
+            submission.callback_attempts = 0
+            submission.callback_done = False
+
+    class Escalated(Event):
+        """Still no receipt after the last deadline: operations must follow up."""
+
+        delivery_id: str
+        after_seconds: float
+
+        def change(self, submission: Submission) -> None:
+            submission.escalated = True
+
+    class CallbackDelivered(Event):
+        """The authority's callback endpoint took the notice (HTTP 2xx)."""
+
+        delivery_id: str
+        notice: int
+        attempt: int
+        status_code: int
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempt
+            submission.callback_done = True
+            submission.delivery_failed = False
+
+    class CallbackFailed(Event):
+        """A callback attempt failed; the next one is due at ``retry_at`` (ISO 8601)."""
+
+        delivery_id: str
+        notice: int
+        attempt: int
+        reason: str
+        retry_at: str
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempt
+
+    class DeliveryFailed(Event):
+        """The callback channel gave up after its last attempt: a dead letter for operations.
+
+        The envelope stays on the authority's topic; a receipt still counts.
+        """
+
+        delivery_id: str
+        notice: int
+        attempts: int
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempts
+            submission.callback_done = True
+            submission.delivery_failed = True
+
+    class ReceiptRefused(Event):
+        """A receipt was not taken (wrong authority, missing or bad signature, other delivery)."""
+
+        delivery_id: str
+        authority_id: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.refused_receipts += 1
 
     def __init__(
         self,
@@ -175,6 +266,16 @@ class Submission(Aggregate):
         self.problems: list[dict[str, Any]] = []
         self.authority_id: str | None = None
         self.delivery_id: str | None = None
+        self.routing_keys: dict[str, str] = {}
+        self.delivery_topic: str | None = None
+        self.envelope: dict[str, Any] = {}
+        self.reminders = 0
+        self.escalated = False
+        self.notice = 0
+        self.callback_attempts = 0
+        self.callback_done = False
+        self.delivery_failed = False
+        self.refused_receipts = 0
 
     # -- commands ---------------------------------------------------------------
 
@@ -192,11 +293,18 @@ class Submission(Aggregate):
             **fields,
         )
 
-    def validate(self, catalog_version: str, schema_uri: str) -> bool:
-        """Record that the data is valid."""
+    def validate(
+        self, catalog_version: str, schema_uri: str, routing_keys: dict[str, str] | None = None
+    ) -> bool:
+        """Record that the data is valid, with the routing keys found in it."""
         if not self._step(Status.RECEIVED, {Status.VALIDATED, Status.REJECTED}):
             return False
-        self._append(self.Validated, catalog_version=catalog_version, schema_uri=schema_uri)
+        self._append(
+            self.Validated,
+            catalog_version=catalog_version,
+            schema_uri=schema_uri,
+            routing_keys=dict(routing_keys or {}),
+        )
         return True
 
     def reject(self, catalog_version: str, problems: list[dict[str, Any]]) -> bool:
@@ -246,19 +354,99 @@ class Submission(Aggregate):
         )
         return True
 
-    def accept(self, delivery_id: str, reference: str | None) -> bool:
+    def accept(
+        self, delivery_id: str, reference: str | None, signed_receipt: str | None = None
+    ) -> bool:
         """Record the authority's acceptance."""
         if not self._receipt_step(delivery_id):
             return False
-        self._append(self.Accepted, delivery_id=delivery_id, reference=reference)
+        self._append(
+            self.Accepted,
+            delivery_id=delivery_id,
+            reference=reference,
+            signed_receipt=signed_receipt,
+        )
         return True
 
-    def refuse(self, delivery_id: str, outcome: str, problems: list[dict[str, Any]]) -> bool:
+    def refuse(
+        self,
+        delivery_id: str,
+        outcome: str,
+        problems: list[dict[str, Any]],
+        signed_receipt: str | None = None,
+    ) -> bool:
         """Record the authority's rejection or 'not responsible'."""
         if not self._receipt_step(delivery_id):
             return False
         self._append(
-            self.RefusedByAuthority, delivery_id=delivery_id, outcome=outcome, problems=problems
+            self.RefusedByAuthority,
+            delivery_id=delivery_id,
+            outcome=outcome,
+            problems=problems,
+            signed_receipt=signed_receipt,
+        )
+        return True
+
+    # -- after dispatch: reminders, escalation, callbacks, refused receipts ----------
+
+    def remind(self, delivery_id: str, stage: int, after_seconds: float) -> bool:
+        """Announce the delivery again (the relay republishes the envelope)."""
+        if not self._awaiting_receipt(delivery_id) or self.escalated or stage <= self.reminders:
+            return False
+        assert self.delivery_topic is not None
+        self._append(
+            self.Reminded,
+            delivery_id=delivery_id,
+            stage=stage,
+            after_seconds=after_seconds,
+            topic=self.delivery_topic,
+            envelope=self.envelope,
+        )
+        return True
+
+    def escalate(self, delivery_id: str, after_seconds: float) -> bool:
+        """Hand the unanswered delivery to operations."""
+        if not self._awaiting_receipt(delivery_id) or self.escalated:
+            return False
+        self._append(self.Escalated, delivery_id=delivery_id, after_seconds=after_seconds)
+        return True
+
+    def record_callback(
+        self,
+        delivery_id: str,
+        notice: int,
+        attempt: int,
+        *,
+        status_code: int | None = None,
+        failure: str | None = None,
+        retry_at: str | None = None,
+    ) -> bool:
+        """Record one callback attempt for ``notice``: delivered, failed (retry), or given up.
+
+        ``status_code`` without ``failure`` means delivered; ``failure`` with ``retry_at``
+        means another attempt follows; ``failure`` without it is the dead letter.
+        """
+        done = self.callback_done or attempt <= self.callback_attempts
+        if not self._awaiting_receipt(delivery_id) or notice != self.notice or done:
+            return False
+        common = {"delivery_id": delivery_id, "notice": notice}
+        if failure is None:
+            assert status_code is not None
+            self._append(self.CallbackDelivered, attempt=attempt, status_code=status_code, **common)
+        elif retry_at is not None:
+            self._append(
+                self.CallbackFailed, attempt=attempt, reason=failure, retry_at=retry_at, **common
+            )
+        else:
+            self._append(self.DeliveryFailed, attempts=attempt, reason=failure, **common)
+        return True
+
+    def refuse_receipt(self, delivery_id: str, authority_id: str, reason: str) -> bool:
+        """Record a receipt that was not taken (at most ``MAX_REFUSED_RECEIPTS`` times)."""
+        if self.refused_receipts >= MAX_REFUSED_RECEIPTS:
+            return False
+        self._append(
+            self.ReceiptRefused, delivery_id=delivery_id, authority_id=authority_id, reason=reason
         )
         return True
 
@@ -285,6 +473,9 @@ class Submission(Aggregate):
         if self.status in (Status.REJECTED, Status.UNROUTABLE, Status.REFUSED):
             return self._ORDER.index(status) < self._ORDER.index(_BEFORE[self.status])
         return self._ORDER.index(self.status) > self._ORDER.index(status)
+
+    def _awaiting_receipt(self, delivery_id: str) -> bool:
+        return self.status is Status.DISPATCHED and delivery_id == self.delivery_id
 
     def _receipt_step(self, delivery_id: str) -> bool:
         if self.delivery_id is not None and delivery_id != self.delivery_id:

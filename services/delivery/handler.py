@@ -13,11 +13,15 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from contracts import topics
-from contracts.messages import Receipt, SubmissionEventMessage
+from contracts.messages import SubmissionEventMessage
+from contracts.receipts import MalformedReceiptError, parse_receipt_message
 from events.blobs import BlobStore
 from events.ledger import Ledger, SubmissionNotFoundError
-from events.submission import InvalidTransitionError, Status, Submission
-from services.delivery.envelope import build_envelope, delivery_id_for
+from events.submission import Status, Submission
+from services.delivery.crypto import JweSealer
+from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
+from services.delivery.receipts import record_receipt
+from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
 
 log = structlog.get_logger(__name__)
@@ -27,7 +31,11 @@ RECEIPT_GROUP = "amtsweg-receipts"
 
 
 def dispatch_submission(
-    ledger: Ledger, blobs: BlobStore, settings: DeliverySettings, submission_id: UUID
+    ledger: Ledger,
+    blobs: BlobStore,
+    settings: DeliverySettings,
+    submission_id: UUID,
+    recipients: Recipients | None = None,
 ) -> bool:
     """Record Dispatched with the envelope; False if it already was (a redelivery)."""
     submission = ledger.get_submission(submission_id)
@@ -35,9 +43,17 @@ def dispatch_submission(
     if submission.status is not Status.ROUTED or submission.authority_id is None:
         return False
     authority_id = submission.authority_id
+    recipient = (recipients or Recipients()).get(authority_id)
+    key = recipient.encryption_key() if recipient else None
     delivery_id = delivery_id_for(submission.id, authority_id, submission.version)
     envelope = build_envelope(
-        submission, delivery_id, blobs.read, settings.inline_limit_bytes, datetime.now(UTC)
+        submission,
+        delivery_id,
+        blobs.read,
+        InlinePolicy(settings.inline_limit_bytes, settings.inline_total_bytes),
+        datetime.now(UTC),
+        sealer=JweSealer(key) if key else None,
+        base_url=settings.public_base_url,
     )
 
     def record(current: Submission) -> bool:
@@ -50,42 +66,24 @@ def dispatch_submission(
 
     changed = ledger.execute(submission_id, record)
     log.info(
-        "delivery.dispatched", authority_id=authority_id, delivery_id=delivery_id, changed=changed
+        "delivery.dispatched",
+        authority_id=authority_id,
+        delivery_id=delivery_id,
+        encrypted=key is not None,
+        changed=changed,
     )
     return changed
 
 
-def record_receipt(ledger: Ledger, receipt: Receipt) -> bool:
-    """Record an authority's receipt; False if it changes nothing or is not acceptable."""
-    try:
-        submission = ledger.get_submission(UUID(receipt.submission_id))
-    except (SubmissionNotFoundError, ValueError):
-        log.warning("receipt.unknown_submission", delivery_id=receipt.delivery_id)
-        return False
-    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
-    if submission.authority_id != receipt.authority_id:
-        log.warning("receipt.wrong_authority", delivery_id=receipt.delivery_id)
-        return False
-
-    def record(current: Submission) -> bool:
-        if receipt.outcome == "accepted":
-            return current.accept(receipt.delivery_id, receipt.reference)
-        problems = [p.model_dump(exclude_none=True) for p in receipt.problems]
-        return current.refuse(receipt.delivery_id, receipt.outcome, problems)
-
-    try:
-        changed = ledger.execute(submission.id, record)
-    except InvalidTransitionError as error:
-        log.warning("receipt.refused", delivery_id=receipt.delivery_id, reason=str(error))
-        return False
-    log.info("receipt.recorded", outcome=receipt.outcome, changed=changed)
-    return changed
-
-
 def register(
-    broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, settings: DeliverySettings
+    broker: KafkaBroker,
+    ledger: Ledger,
+    blobs: BlobStore,
+    settings: DeliverySettings,
+    recipients: Recipients | None = None,
 ) -> None:
     """Subscribe the delivery worker and the receipt consumer to the broker."""
+    known = recipients or Recipients()
 
     @broker.subscriber(
         topics.ROUTED,
@@ -104,7 +102,12 @@ def register(
         ):
             try:
                 await asyncio.to_thread(
-                    dispatch_submission, ledger, blobs, settings, UUID(message.submission_id)
+                    dispatch_submission,
+                    ledger,
+                    blobs,
+                    settings,
+                    UUID(message.submission_id),
+                    known,
                 )
             except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
                 log.error("delivery.unknown_submission")  # noqa: TRY400 - no trace needed
@@ -117,11 +120,11 @@ def register(
     )
     async def on_receipt(raw: KafkaMessage) -> None:
         try:
-            receipt = Receipt.model_validate_json(raw.body)
-        except ValidationError as error:  # an authority's malformed message must not block
-            log.warning("receipt.malformed", errors=error.error_count())
+            message = parse_receipt_message(raw.body)
+        except MalformedReceiptError as error:  # an authority's malformed message must not block
+            log.warning("receipt.malformed", error=str(error)[:200])
             return
         with structlog.contextvars.bound_contextvars(
-            submission_id=receipt.submission_id, stage="receipt"
+            submission_id=message.receipt.submission_id, stage="receipt"
         ):
-            await asyncio.to_thread(record_receipt, ledger, receipt)
+            await asyncio.to_thread(record_receipt, ledger, known, message)

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DAY = 24 * 3600.0
 
 
 class DeliverySettings(BaseSettings):
-    """How deliveries are built."""
+    """How deliveries are built, announced, chased and answered."""
 
     model_config = SettingsConfigDict(env_prefix="AMTSWEG_DELIVERY_", extra="ignore")
 
     inline_limit_bytes: int = 256 * 1024
-    """Parts up to this size travel inline (base64); larger ones as blob references."""
+    """Parts up to this size travel inline in the envelope; larger ones as references."""
+    inline_total_bytes: int = 512 * 1024
+    """At most this many bytes of parts travel inline per envelope (Kafka message size)."""
+    public_base_url: str = ""
+    """Prefix of links and part references (empty: paths relative to the HTTP API)."""
+
+    authority_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="authority id -> SHA-256 (hex) of its bearer token; tokens are never stored",
+    )
+    callback_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description="authority id -> its callback secret (HMAC key)"
+    )
+    callback_max_attempts: int = Field(default=8, ge=1)
+    callback_backoff_seconds: float = Field(default=2.0, gt=0)
+    """Delay before the second attempt; it doubles per attempt (with jitter)."""
+    callback_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    callback_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    remind_after_seconds: list[float] = Field(default_factory=lambda: [3 * DAY, 9 * DAY])
+    """Since dispatch: when to remind (and announce the delivery again) without a receipt."""
+    escalate_after_seconds: float = Field(default=14 * DAY, gt=0)
+    """Since dispatch: when to escalate to operations without a receipt."""
+    tick_seconds: float = Field(default=5.0, gt=0)
+    """How often the notifier looks for due callbacks, reminders and escalations."""

@@ -11,11 +11,13 @@ from pathlib import Path
 from faststream.kafka import KafkaBroker
 
 from contracts import topics
-from events.blobs import BlobStore
+from events.blobs import BlobSettings, BlobStore, open_blob_store
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from services.delivery import handler as delivery
-from services.delivery.settings import DeliverySettings
+from services.intake import handler as intake
+from services.intake.settings import IntakeSettings
+from services.ops.deliveries import delivery_context, submission_event_topics
 from services.routing import handler as routing
 from services.routing.settings import RoutingSettings
 from services.validation import handler as validation
@@ -23,7 +25,7 @@ from services.validation.catalog import load_catalog
 from services.validation.settings import ValidationSettings
 
 WORKERS = ("validation", "routing", "delivery")
-SERVICES = ("intake", *WORKERS, "relay")
+SERVICES = ("intake", *WORKERS, "relay", "notifier")
 
 
 @dataclass
@@ -36,23 +38,36 @@ class Core:
 
 
 def bootstrap_core(data_dir: Path) -> Core:
-    """Open the ledger and blob store under the configured locations."""
+    """Open the ledger and the blob store (``AMTSWEG_BLOB_URL``: data dir or S3) as configured."""
     ledger = Ledger(LedgerSettings())
-    return Core(ledger=ledger, blobs=BlobStore(data_dir / "blobs"), data_dir=data_dir)
+    blobs = open_blob_store(BlobSettings(data_dir=data_dir))
+    return Core(ledger=ledger, blobs=blobs, data_dir=data_dir)
 
 
 def register_workers(broker: KafkaBroker, core: Core, names: set[str]) -> list[str]:
     """Subscribe the named workers; return the topics they and their outputs need."""
-    needed: list[str] = [topics.INTAKE, topics.RECEIPTS, *topics.INTERNAL_TOPICS]
+    needed: list[str] = [
+        topics.INTAKE,
+        topics.INTAKE_DLQ,
+        topics.RECEIPTS,
+        *topics.INTERNAL_TOPICS,
+    ]
+    needed.extend(submission_event_topics())  # reminders, callbacks, refused receipts …
     if "validation" in names:
         settings = ValidationSettings()
-        catalog = load_catalog(settings.catalog)
-        validation.register(broker, core.ledger, core.blobs, catalog, settings.max_findings)
+        catalog = load_catalog(settings.catalog, settings.regions)
+        validation.register(broker, core.ledger, core.blobs, catalog, settings.limits())
     if "routing" in names or "delivery" in names:
         directory = routing.load(RoutingSettings())
         needed.extend(topics.delivery_topic(a) for a in directory.authority_ids())
         if "routing" in names:
             routing.register(broker, core.ledger, directory)
     if "delivery" in names:
-        delivery.register(broker, core.ledger, core.blobs, DeliverySettings())
+        context = delivery_context()
+        delivery.register(broker, core.ledger, core.blobs, context.settings, context.recipients)
     return needed
+
+
+def register_intake(broker: KafkaBroker, core: Core, settings: IntakeSettings) -> None:
+    """Subscribe the Kafka intake (``amtsweg.intake``); the runner serves the HTTP intake."""
+    intake.register(broker, core.ledger, core.blobs, settings)

@@ -18,6 +18,8 @@ from events.ledger import Ledger, SubmissionNotFoundError
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
 from services.intake.settings import IntakeSettings
+from services.ops.authority_cli import authority_app, deliveries
+from services.ops.bench import bench_app
 from services.ops.bootstrap import SERVICES
 from services.ops.dev_portal import ensure_dev_portal
 from services.ops.logs import configure_logging
@@ -30,6 +32,9 @@ app = typer.Typer(
 )
 events_app = typer.Typer(help="Inspect a submission's event log.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+app.add_typer(authority_app, name="authority")
+app.add_typer(bench_app, name="bench")
+app.command("deliveries")(deliveries)
 console = Console()
 
 

@@ -18,7 +18,14 @@ from events.relay import Relay, relay_producer
 from events.relay_store import relay_store
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
-from services.ops.bootstrap import WORKERS, Core, bootstrap_core, register_workers
+from services.ops.bootstrap import (
+    WORKERS,
+    Core,
+    bootstrap_core,
+    register_intake,
+    register_workers,
+)
+from services.ops.deliveries import delivery_context, delivery_router, start_notifier
 from services.ops.settings import RunSettings
 
 log = structlog.get_logger(__name__)
@@ -46,19 +53,25 @@ async def serve(
         bootstrap_servers, logger=logging.getLogger("amtsweg.broker"), client_id="amtsweg"
     )
     needed = register_workers(broker, core, services & set(WORKERS))
+    intake = intake or IntakeSettings()
+    if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
+        register_intake(broker, core, intake)
     await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
 
     async with contextlib.AsyncExitStack() as stack:
         tasks: list[asyncio.Task[None]] = []
         if "relay" in services:
             tasks.append(await _start_relay(stack, core, bootstrap_servers, stop))
-        if services & set(WORKERS):
+        if "notifier" in services:
+            tasks.append(await start_notifier(stack, core.ledger, delivery_context(), stop))
+        if services & {*WORKERS, "intake"}:
             await broker.start()
             stack.push_async_callback(broker.stop)
         server: uvicorn.Server | None = None
         if "intake" in services:
-            app = create_app(core.ledger, core.blobs, intake or IntakeSettings())
-            server, task = await _start_http(app, intake or IntakeSettings())
+            app = create_app(core.ledger, core.blobs, intake)
+            app.include_router(delivery_router(core.ledger, core.blobs, delivery_context()))
+            server, task = await _start_http(app, intake)
             tasks.append(task)
             app.state.ready = True
         log.info(

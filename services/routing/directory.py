@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from services.routing.keys import canonical_jwk, check_callback_url, check_jwk
 from services.routing.regions import RegionIndex
 
 LEIKA_KEY_PATTERN = re.compile(r"99[0-9]{12}")
@@ -51,9 +52,22 @@ class Contact:
 
 @dataclass(frozen=True)
 class Channel:
-    """How deliveries reach the authority."""
+    """How deliveries reach the authority: its topic, and a callback URL if it wants one."""
 
     topic: str
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthorityKeys:
+    """The authority's public keys as JWK JSON text (see :mod:`services.routing.keys`).
+
+    ``encryption``: deliveries are encrypted to it. ``verification``: receipts must be
+    signed with the matching private key.
+    """
+
+    encryption: str | None = None
+    verification: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class Authority:
     state: str
     contact: Contact
     channel: Channel
+    keys: AuthorityKeys = AuthorityKeys()
 
 
 @dataclass(frozen=True)
@@ -200,9 +215,33 @@ class _Checker:
             self.fail(f"{where}.channel", "missing delivery channel (channel.topic)")
         elif topic != f"{DELIVERY_TOPIC_PREFIX}{authority_id}":
             self.fail(f"{where}.channel.topic", f"must be {DELIVERY_TOPIC_PREFIX}{authority_id}")
-        if len(self.problems) > before or contact is None:
+        callback = channel.get("callbackUrl") if isinstance(channel, dict) else None
+        for problem in check_callback_url(callback) if callback is not None else []:
+            self.fail(f"{where}.channel.callbackUrl", problem)
+        keys = self.keys(f"{where}.keys", item.get("keys", {}))
+        if len(self.problems) > before or contact is None or keys is None:
             return None
-        return Authority(str(authority_id), str(name), str(state), contact, Channel(str(topic)))
+        return Authority(
+            str(authority_id),
+            str(name),
+            str(state),
+            contact,
+            Channel(str(topic), callback),
+            keys,
+        )
+
+    def keys(self, where: str, item: object) -> AuthorityKeys | None:
+        if not isinstance(item, dict) or set(item) - {"encryption", "verification"}:
+            self.fail(where, "must be an object with optional 'encryption' and 'verification'")
+            return None
+        found: dict[str, str] = {}
+        for purpose, jwk in item.items():
+            problems = check_jwk(jwk, purpose)
+            for problem in problems:
+                self.fail(f"{where}.{purpose}", problem)
+            if not problems:
+                found[purpose] = canonical_jwk(jwk)
+        return AuthorityKeys(**found)
 
     def contact(self, where: str, item: object) -> Contact | None:
         fields = ("email", "phone", "website", "address")

@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
-from events.blobs import BlobStore
+from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.submission import Status, Submission
@@ -85,7 +85,7 @@ async def test_routing_decides_once(
     status: Status,
     authority: str | None,
 ) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     submission = _validated(ledger, blobs, hint)
     broker = KafkaBroker()
     routing.register(broker, ledger, routing.load(RoutingSettings()))
@@ -102,7 +102,7 @@ async def test_routing_decides_once(
 async def test_delivery_dispatches_once_and_records_receipts(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = FileBlobStore(tmp_path / "blobs")
     submission = _validated(ledger, blobs, {"ars": KOELN})
     ledger.execute(submission.id, lambda s: s.route("jobcenter-koeln", KOELN, KOELN, "dir-1"))
     routed = ledger.get_submission(submission.id)
@@ -131,12 +131,19 @@ async def test_delivery_dispatches_once_and_records_receipts(
     await _publish(
         broker,
         (b"\xff not json", topics.RECEIPTS),  # malformed: skipped, does not block
-        receipt(authorityId="jobcenter-region-hannover"),  # not the addressee: ignored
+        receipt(authorityId="jobcenter-region-hannover"),  # not the addressee: refused
         receipt(deliveryId="00000000-0000-0000-0000-000000000000"),  # another delivery: refused
         receipt(),
         receipt(outcome="rejected"),  # a second receipt changes nothing
     )
     final = ledger.get_submission(UUID(str(submission.id)))
     assert final.status is Status.ACCEPTED
-    assert [e.event for e in ledger.trail(submission.id)][-1] == "Accepted"
-    assert final.version == 5
+    trail = ledger.trail(submission.id)
+    assert [e.event for e in trail][3:] == [
+        "Dispatched",
+        "ReceiptRefused",
+        "ReceiptRefused",
+        "Accepted",
+    ]
+    assert [e.data["reason"] for e in trail[4:6]] == ["wrong-authority", "other-delivery"]
+    assert final.version == 7

@@ -1,0 +1,70 @@
+"""Writing an application to the output folder: one folder per delivery, made atomically.
+
+Names come from Amtsweg's ids and the media type, never from the sender's filenames (those
+are kept in ``delivery.json``), so nothing a portal sends can choose a path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from receiver.unpack import Application
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+_EXTENSIONS = {
+    "application/xml": ".xml",
+    "text/xml": ".xml",
+    "application/json": ".json",
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "text/plain": ".txt",
+}
+
+
+def _name(part_id: str, mime_type: str, index: int) -> str:
+    stem = part_id if _SAFE_ID.fullmatch(part_id) else f"part-{index}"
+    return stem + _EXTENSIONS.get(mime_type.lower(), ".bin")
+
+
+def write_application(out: Path, application: Application) -> Path:
+    """``<out>/<deliveryId>/`` with ``delivery.json``, ``metadata.json``, data and attachments."""
+    envelope = application.envelope
+    target = out / envelope.delivery_id
+    if not _SAFE_ID.fullmatch(envelope.delivery_id):
+        raise ValueError(f"not a usable delivery id: {envelope.delivery_id!r}")
+    if target.exists():
+        return target  # written before a crash; its content is the same
+    temporary = out / f".incoming-{envelope.delivery_id}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    (temporary / "attachments").mkdir(parents=True)
+    files = []
+    for index, part in enumerate(application.parts):
+        name = _name(part.part_id, part.mime_type, index)
+        relative = name if index == 0 else f"attachments/{name}"
+        (temporary / relative).write_bytes(part.content)
+        files.append(
+            {
+                "partId": part.part_id,
+                "file": relative,
+                "mimeType": part.mime_type,
+                "sha512": part.sha512,
+                "filename": part.filename,
+            }
+        )
+    summary = {
+        "deliveryId": envelope.delivery_id,
+        "submissionId": envelope.submission_id,
+        "authorityId": envelope.authority_id,
+        "serviceIdentifier": envelope.service_identifier,
+        "dispatchedAt": envelope.dispatched_at,
+        "parts": files,
+    }
+    (temporary / "delivery.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    metadata = json.dumps(application.metadata, indent=2, ensure_ascii=False)
+    (temporary / "metadata.json").write_text(metadata)
+    temporary.rename(target)
+    return target

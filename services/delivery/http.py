@@ -1,0 +1,202 @@
+"""The authorities' HTTP API: fetch a delivery and its parts, post a receipt.
+
+A FastAPI router the composition root mounts next to the intake API. Every route needs
+an authority's bearer token (``AMTSWEG_DELIVERY_AUTHORITY_TOKENS``); an authority sees
+only deliveries addressed to it (others answer 404). Errors are RFC 7807 problems.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+
+from contracts.messages import Receipt
+from contracts.problems import Problem
+from contracts.receipts import (
+    JOSE_MEDIA_TYPE,
+    MAX_RECEIPT_BYTES,
+    MalformedReceiptError,
+    ReceiptAnswer,
+    parse_receipt_message,
+)
+from events.blobs import BlobNotFoundError, BlobStore
+from events.ledger import Ledger
+from events.submission import Submission
+from services.delivery.auth import authority_for
+from services.delivery.crypto import JweSealer
+from services.delivery.projector import DeliveryProjector
+from services.delivery.receipts import Refusal, record_receipt
+from services.delivery.recipients import Recipients
+from services.delivery.settings import DeliverySettings
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's schema, its sub-models referenced from the OpenAPI components.
+
+    Its sub-models (Problem, Location) are components already: routes answer with them.
+    """
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+_REFUSALS = {
+    Refusal.UNKNOWN_SUBMISSION: (404, "delivery-not-found", "Delivery not found"),
+    Refusal.SENDER_MISMATCH: (403, "wrong-authority", "The receipt names another authority"),
+    Refusal.WRONG_AUTHORITY: (403, "wrong-authority", "Not the addressee of this delivery"),
+    Refusal.SIGNATURE_MISSING: (422, "receipt-signature-required", "The receipt must be signed"),
+    Refusal.SIGNATURE_INVALID: (422, "receipt-signature-invalid", "The signature is not valid"),
+    Refusal.OTHER_DELIVERY: (409, "delivery-mismatch", "Not the current delivery"),
+    Refusal.NOT_DISPATCHED: (409, "delivery-mismatch", "Not the current delivery"),
+}
+_RECEIPT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": _schema(Receipt)},
+        JOSE_MEDIA_TYPE: {
+            "schema": {"type": "string", "description": "JWS compact, payload: the receipt"}
+        },
+    },
+}
+
+
+def problem(status: int, slug: str, title: str, detail: str | None = None) -> JSONResponse:
+    """An RFC 7807 problem response."""
+    document = Problem.of(slug, title, status=status, detail=detail)
+    headers = {"WWW-Authenticate": 'Bearer realm="amtsweg"'} if status == 401 else None
+    return JSONResponse(
+        document.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def create_router(
+    ledger: Ledger,
+    blobs: BlobStore,
+    projector: DeliveryProjector,
+    recipients: Recipients,
+    settings: DeliverySettings,
+) -> APIRouter:
+    """The ``/v1/deliveries`` routes."""
+    router = APIRouter(prefix="/v1/deliveries", tags=["deliveries (authorities)"])
+
+    def not_found() -> JSONResponse:
+        return problem(404, "delivery-not-found", "Delivery not found")
+
+    def unauthorized() -> JSONResponse:
+        return problem(401, "unauthorized", "Unauthorized", "A valid authority token is needed.")
+
+    def find(delivery_id: str, authority_id: str | None) -> Submission | None:
+        row = projector.store.rows([delivery_id]).get(delivery_id)
+        if row is None:  # dispatched a moment ago: bring the read model up to date
+            projector.catch_up()
+            row = projector.store.rows([delivery_id]).get(delivery_id)
+        if row is None or authority_id not in (None, row.authority_id):
+            return None
+        submission = ledger.get_submission(UUID(row.submission_id))
+        return submission if submission.delivery_id == delivery_id else None
+
+    @router.get("/{delivery_id}", responses={401: {"model": Problem}, 404: {"model": Problem}})
+    async def get_delivery(
+        delivery_id: str, authorization: Annotated[str | None, Header()] = None
+    ) -> Response:
+        """The delivery envelope, as published on the authority's topic."""
+        authority_id = authority_for(authorization, settings.authority_tokens)
+        if authority_id is None:
+            return unauthorized()
+        submission = await run_in_threadpool(find, delivery_id, authority_id)
+        return JSONResponse(submission.envelope) if submission else not_found()
+
+    @router.get(
+        "/{delivery_id}/parts/{part_id}",
+        responses={200: {"content": {"application/octet-stream": {}, JOSE_MEDIA_TYPE: {}}}},
+    )
+    async def get_part(
+        delivery_id: str, part_id: str, authorization: Annotated[str | None, Header()] = None
+    ) -> Response:
+        """A part's bytes, or their JWE (``application/jose``) when the delivery is encrypted."""
+        authority_id = authority_for(authorization, settings.authority_tokens)
+        if authority_id is None:
+            return unauthorized()
+        submission = await run_in_threadpool(find, delivery_id, authority_id)
+        part = _part(submission.envelope, part_id) if submission else None
+        if submission is None or part is None or not blobs.exists(part["sha512"]):
+            return problem(404, "part-not-found", "Part not found")
+        if submission.envelope.get("encryption") is None:
+            return StreamingResponse(blobs.stream(part["sha512"]), media_type=part["mimeType"])
+        recipient = recipients.get(authority_id)
+        key = recipient.encryption_key() if recipient else None
+        if key is None:
+            return problem(409, "key-unavailable", "The authority has no encryption key now")
+        try:
+            sealed = await run_in_threadpool(_seal, blobs, part, key)
+        except BlobNotFoundError:
+            return problem(404, "part-not-found", "Part not found")
+        return Response(sealed, media_type=JOSE_MEDIA_TYPE)
+
+    @router.post(
+        "/{delivery_id}/receipt",
+        response_model=ReceiptAnswer,
+        responses={
+            401: {"model": Problem},
+            403: {"model": Problem},
+            404: {"model": Problem},
+            409: {"model": Problem},
+            422: {"model": Problem},
+        },
+        openapi_extra={"requestBody": _RECEIPT_BODY},
+    )
+    async def post_receipt(
+        delivery_id: str, request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Response:
+        """Accept, reject (with problems) or decline ("not-responsible") a delivery."""
+        authority_id = authority_for(authorization, settings.authority_tokens)
+        if authority_id is None:
+            return unauthorized()
+        body = await _limited_body(request)
+        try:
+            message = parse_receipt_message(body)
+        except MalformedReceiptError as error:
+            return problem(400, "malformed-receipt", "Malformed receipt", str(error)[:300])
+        receipt = message.receipt
+        if receipt.delivery_id != delivery_id:
+            return problem(422, "delivery-id-mismatch", "The receipt is for another delivery")
+        submission = await run_in_threadpool(find, delivery_id, None)
+        if submission is None or str(submission.id) != receipt.submission_id:
+            return not_found()
+        result = await run_in_threadpool(record_receipt, ledger, recipients, message, authority_id)
+        if result.refusal is not None:
+            return problem(*_REFUSALS[result.refusal])
+        answer = ReceiptAnswer(
+            delivery_id=delivery_id, outcome=receipt.outcome, recorded=result.recorded
+        )
+        return JSONResponse(answer.model_dump(by_alias=True))
+
+    return router
+
+
+def _part(envelope: dict[str, Any], part_id: str) -> dict[str, Any] | None:
+    parts = [envelope.get("data", {}), *envelope.get("attachments", [])]
+    return next((p for p in parts if p.get("partId") == part_id), None)
+
+
+def _seal(blobs: BlobStore, part: dict[str, Any], key: dict[str, Any]) -> str:
+    return JweSealer(key).seal(blobs.read(part["sha512"]), part["mimeType"])
+
+
+async def _limited_body(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_RECEIPT_BYTES:
+            break  # parse_receipt_message refuses it as too large
+    return bytes(body)

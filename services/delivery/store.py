@@ -1,0 +1,211 @@
+"""Where the deliveries read model lives: tables next to the ledger (SQLite or PostgreSQL).
+
+Writes are idempotent: a row changes only to a newer event version, the position only
+forwards, both in one transaction, so a second projector or a replay cannot go back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from typing import Any, Protocol
+
+import psycopg
+
+from events.settings import LedgerSettings
+from services.delivery.projection import OPEN, DeliveryRow
+
+COLUMNS = (
+    "delivery_id",
+    "submission_id",
+    "authority_id",
+    "version",
+    "state",
+    "dispatched_at",
+    "reminders",
+    "escalated",
+    "notice",
+    "callback_attempts",
+    "callback_due",
+    "dead_letter",
+    "updated_at",
+)
+_TABLES = (
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_deliveries (delivery_id TEXT PRIMARY KEY, "
+        "submission_id TEXT NOT NULL, authority_id TEXT NOT NULL, version INTEGER NOT NULL, "
+        "state TEXT NOT NULL, dispatched_at DOUBLE PRECISION NOT NULL, "
+        "reminders INTEGER NOT NULL, escalated BOOLEAN NOT NULL, notice INTEGER NOT NULL, "
+        "callback_attempts INTEGER NOT NULL, callback_due DOUBLE PRECISION, "
+        "dead_letter BOOLEAN NOT NULL, updated_at DOUBLE PRECISION NOT NULL)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_deliveries_open "
+        "ON amtsweg_deliveries (state, dispatched_at, delivery_id)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_deliveries_callbacks "
+        "ON amtsweg_deliveries (state, callback_due)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_projection_position "
+        "(projection TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    ),
+)
+# The statements below are built from the constant column names only; values are bound.
+_UPSERT = (
+    f"INSERT INTO amtsweg_deliveries ({', '.join(COLUMNS)}) VALUES ({{values}}) "  # noqa: S608
+    "ON CONFLICT (delivery_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+    + " WHERE excluded.version > amtsweg_deliveries.version"
+)
+_ADVANCE = (
+    "INSERT INTO amtsweg_projection_position (projection, position) VALUES ({p}, {p}) "
+    "ON CONFLICT (projection) DO UPDATE SET position = excluded.position "
+    "WHERE excluded.position > amtsweg_projection_position.position"
+)
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM amtsweg_deliveries"  # noqa: S608
+_CALLBACKS_DUE = (
+    f"{_SELECT} WHERE state = '{OPEN}' AND callback_due <= {{p}} ORDER BY callback_due LIMIT {{p}}"
+)
+_AWAITING_DEADLINE = (
+    f"{_SELECT} WHERE state = '{OPEN}' AND NOT escalated AND dispatched_at <= {{p}} "
+    "AND (dispatched_at > {p} OR (dispatched_at = {p} AND delivery_id > {p})) "
+    "ORDER BY dispatched_at, delivery_id LIMIT {p}"
+)
+PROJECTION = "deliveries"
+
+
+class DeliveryStore(Protocol):
+    """The read model's storage."""
+
+    def position(self) -> int: ...
+
+    def rows(self, delivery_ids: Iterable[str]) -> dict[str, DeliveryRow]: ...
+
+    def save(self, position: int, rows: Iterable[DeliveryRow]) -> None: ...
+
+    def callbacks_due(self, now: float, limit: int) -> list[DeliveryRow]: ...
+
+    def awaiting_deadline(
+        self, dispatched_before: float, after: tuple[float, str], limit: int
+    ) -> list[DeliveryRow]: ...
+
+    def recent(self, limit: int) -> list[DeliveryRow]: ...
+
+
+def _row(values: tuple[Any, ...]) -> DeliveryRow:
+    fields = dict(zip(COLUMNS, values, strict=True))
+    for flag in ("escalated", "dead_letter"):
+        fields[flag] = bool(fields[flag])
+    return DeliveryRow(**fields)
+
+
+def _values(row: DeliveryRow) -> tuple[Any, ...]:
+    return tuple(getattr(row, column) for column in COLUMNS)
+
+
+class _SqlStore:
+    """The queries, for a DB-API connection and its placeholder style."""
+
+    placeholder = "?"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._transaction() as cursor:
+            cursor.execute(sql.format(p=self.placeholder), params)
+            return list(cursor.fetchall())
+
+    def position(self) -> int:
+        found = self._query(
+            "SELECT position FROM amtsweg_projection_position WHERE projection = {p}",
+            (PROJECTION,),
+        )
+        return int(found[0][0]) if found else 0
+
+    def rows(self, delivery_ids: Iterable[str]) -> dict[str, DeliveryRow]:
+        ids = sorted(set(delivery_ids))
+        if not ids:
+            return {}
+        marks = ", ".join([self.placeholder] * len(ids))
+        found = self._query(f"{_SELECT} WHERE delivery_id IN ({marks})", tuple(ids))
+        return {row.delivery_id: row for row in map(_row, found)}
+
+    def save(self, position: int, rows: Iterable[DeliveryRow]) -> None:
+        upsert = _UPSERT.format(values=", ".join([self.placeholder] * len(COLUMNS)))
+        with self._transaction() as cursor:
+            cursor.executemany(upsert, [_values(row) for row in rows])
+            cursor.execute(_ADVANCE.format(p=self.placeholder), (PROJECTION, position))
+
+    def callbacks_due(self, now: float, limit: int) -> list[DeliveryRow]:
+        """Open deliveries whose next callback attempt is due, most overdue first."""
+        return [_row(values) for values in self._query(_CALLBACKS_DUE, (now, limit))]
+
+    def awaiting_deadline(
+        self, dispatched_before: float, after: tuple[float, str], limit: int
+    ) -> list[DeliveryRow]:
+        """Open, unescalated deliveries dispatched before a time, a page after ``after``."""
+        since, delivery_id = after
+        params = (dispatched_before, since, since, delivery_id, limit)
+        return [_row(values) for values in self._query(_AWAITING_DEADLINE, params)]
+
+    def recent(self, limit: int) -> list[DeliveryRow]:
+        sql = f"{_SELECT} ORDER BY dispatched_at DESC LIMIT {{p}}"
+        return [_row(values) for values in self._query(sql, (limit,))]
+
+
+class SQLiteDeliveryStore(_SqlStore):
+    """The read model in the ledger's SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._transaction() as cursor:
+            for statement in _TABLES:
+                cursor.execute(statement)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
+            yield cursor
+
+
+class PostgresDeliveryStore(_SqlStore):
+    """The read model in the ledger's PostgreSQL database and schema."""
+
+    placeholder = "%s"
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self._conninfo = conninfo
+        self._schema = schema
+        with self._transaction() as cursor:
+            for statement in _TABLES:
+                cursor.execute(statement)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+        with (
+            closing(
+                psycopg.connect(
+                    self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
+                )
+            ) as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
+
+
+def delivery_store(settings: LedgerSettings) -> DeliveryStore:
+    """The read model's store beside the configured ledger."""
+    path = settings.sqlite_path()
+    if path is not None:
+        return SQLiteDeliveryStore(str(path))
+    assert settings.ledger_url is not None
+    return PostgresDeliveryStore(settings.ledger_url, settings.ledger_schema)

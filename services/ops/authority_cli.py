@@ -1,0 +1,158 @@
+"""``amtsweg authority …`` (the reference receiver, keys) and ``amtsweg deliveries``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from events.ledger import Ledger
+from events.settings import LedgerSettings
+from receiver.consume import ReceiverConfig, consume
+from receiver.keys import KeyFileError, generate_keys, read_private_jwk
+from receiver.unpack import ReceiverError
+from services.ops.deliveries import delivery_context, projector_for
+
+authority_app = typer.Typer(
+    help="For receiving authorities: the reference receiver and keys.", no_args_is_help=True
+)
+console = Console()
+
+
+@authority_app.command("consume")
+def authority_consume(  # noqa: PLR0917 - typer options
+    authority: Annotated[str, typer.Option(help="your authority id (as in the directory)")],
+    out: Annotated[Path, typer.Option(help="folder for the applications (and the dedupe file)")],
+    key: Annotated[
+        Path | None, typer.Option(help="private JWK file (decryption key)", exists=True)
+    ] = None,
+    signing_key: Annotated[
+        Path | None, typer.Option(help="private JWK file: sign receipts", exists=True)
+    ] = None,
+    exec_: Annotated[
+        str | None,
+        typer.Option("--exec", help="command run with each application folder as argument"),
+    ] = None,
+    api: Annotated[
+        str | None, typer.Option(help="Amtsweg's HTTP API, to fetch large parts")
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="consumer group (default: per authority)")
+    ] = None,
+    stop_when_idle: Annotated[
+        float | None, typer.Option(help="stop after this many seconds without a message")
+    ] = None,
+) -> None:
+    """Receive deliveries: dedupe, decrypt, check hashes, write folders, send receipts.
+
+    The API token comes from AMTSWEG_AUTHORITY_TOKEN; Kafka security options from
+    KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
+    KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE.
+    """
+    if not bootstrap_servers:
+        raise typer.BadParameter("give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
+    try:
+        config = ReceiverConfig(
+            authority_id=authority,
+            bootstrap_servers=bootstrap_servers,
+            out=out,
+            decryption_key=read_private_jwk(key) if key else None,
+            signing_key=read_private_jwk(signing_key) if signing_key else None,
+            api=api,
+            token=os.environ.get("AMTSWEG_AUTHORITY_TOKEN"),
+            command=shlex.split(exec_) if exec_ else None,
+            group_id=group,
+            stop_when_idle=stop_when_idle,
+            kafka=_kafka_security(),
+        )
+        summary = asyncio.run(consume(config))
+    except (ReceiverError, KeyFileError) as error:
+        console.print(f"[red]Stopped: {error}[/red]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    console.print(
+        f"handed over {summary.handed_over}, rejected {summary.rejected}, "
+        f"duplicates {summary.duplicates}, skipped {summary.skipped}"
+    )
+
+
+def _kafka_security() -> dict[str, str]:
+    names = {
+        "KAFKA_SECURITY_PROTOCOL": "security_protocol",
+        "KAFKA_SASL_MECHANISM": "sasl_mechanism",
+        "KAFKA_SASL_USERNAME": "sasl_plain_username",
+        "KAFKA_SASL_PASSWORD": "sasl_plain_password",
+    }
+    options = {option: os.environ[name] for name, option in names.items() if os.environ.get(name)}
+    if os.environ.get("KAFKA_SSL_CAFILE"):
+        from aiokafka.helpers import create_ssl_context  # noqa: PLC0415 - only with TLS
+
+        options["ssl_context"] = create_ssl_context(cafile=os.environ["KAFKA_SSL_CAFILE"])
+    return options
+
+
+@authority_app.command("keys")
+def authority_keys(
+    kid: Annotated[str, typer.Option(help="key id prefix, e.g. your authority id + date")],
+    out: Annotated[Path, typer.Option(help="folder for the four JWK files")],
+    bits: Annotated[int, typer.Option(help="RSA key size")] = 4096,
+) -> None:
+    """Create an encryption and a signing key pair; the public halves go into the directory."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, jwk in generate_keys(kid, bits).items():
+        path = out / f"{name}.jwk.json"
+        path.touch(mode=0o600 if "private" in name else 0o644, exist_ok=False)
+        path.write_text(json.dumps(jwk, indent=2))
+        console.print(f"wrote {path}")
+    console.print(
+        'Directory entry: "keys": {"encryption": <encryption-public>, '
+        '"verification": <signing-public>}'
+    )
+
+
+def deliveries(
+    state: Annotated[
+        str | None,
+        typer.Option(help="only: dispatched, reminded, escalated, dead-letter, accepted, refused"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="newest first, at most this many")] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Deliveries and where they stand (for operations: dead letters, escalations)."""
+    ledger = Ledger(LedgerSettings())
+    try:
+        projector = projector_for(ledger, delivery_context())
+        projector.catch_up()
+        rows = [r for r in projector.store.recent(limit) if state in (None, r.label())]
+    finally:
+        ledger.close()
+    if as_json:
+        listing = [{**r.__dict__, "label": r.label()} for r in rows]
+        typer.echo(json.dumps(listing, indent=2))
+        return
+    table = Table(title="Deliveries")
+    for column in ("delivery", "submission", "authority", "state", "dispatched", "callbacks"):
+        table.add_column(column)
+    for row in rows:
+        dispatched = datetime.fromtimestamp(row.dispatched_at, UTC).isoformat(timespec="seconds")
+        table.add_row(
+            row.delivery_id,
+            row.submission_id,
+            row.authority_id,
+            row.label(),
+            dispatched,
+            str(row.callback_attempts),
+        )
+    console.print(table)

@@ -1,0 +1,100 @@
+"""Receipts on the topic (TestKafkaBroker): signatures required by the directory, addressee only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+from contracts import topics
+from events.blobs import BlobStore
+from events.ledger import Ledger
+from events.submission import Status, Submission
+from receiver.keys import Signer
+from services.delivery import handler as delivery
+from services.delivery.recipients import Recipient, Recipients
+from tests.support.authority import HANNOVER, KOELN, signing_key
+from tests.support.delivery import dispatched, recipients, settings
+
+
+def _receipt(submission: Submission, **overrides: object) -> bytes:
+    body = {
+        "deliveryId": submission.delivery_id,
+        "submissionId": str(submission.id),
+        "authorityId": KOELN,
+        "outcome": "accepted",
+        "reference": "AZ-2026-17",
+    } | overrides
+    return json.dumps(body).encode()
+
+
+def _signed(body: bytes, key: str = "koeln-sig-1") -> bytes:
+    return Signer(signing_key(key)).sign(body).encode()
+
+
+async def _publish(known: Recipients, ledger: Ledger, blobs: BlobStore, *bodies: bytes) -> None:
+    broker = KafkaBroker()
+    delivery.register(broker, ledger, blobs, settings(), known)
+    async with TestKafkaBroker(broker) as test_broker:
+        for body in bodies:
+            await test_broker.publish(body, topics.RECEIPTS)
+
+
+def _tail(ledger: Ledger, submission: Submission) -> list[tuple[str, str | None]]:
+    trail = ledger.trail(submission.id)[4:]
+    return [(e.event, e.data.get("reason") or e.data.get("reference")) for e in trail]
+
+
+async def test_only_a_correctly_signed_receipt_of_the_addressee_counts(
+    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+) -> None:
+    hannover = Recipient(HANNOVER)
+    known = recipients(hannover)
+    submission = dispatched(ledger, blobs, known)
+    genuine = _signed(_receipt(submission))
+    await _publish(
+        known,
+        ledger,
+        blobs,
+        _receipt(submission),  # unsigned, but the directory holds Köln's key
+        _signed(_receipt(submission), key="intruder"),  # signed with another key
+        _signed(_receipt(submission, authorityId=HANNOVER)),  # another authority
+        _signed(_receipt(submission, deliveryId="00000000-0000-4000-8000-000000000000")),
+        genuine,
+        _signed(_receipt(submission, outcome="rejected")),  # a second receipt: nothing
+        genuine,  # the same again: nothing
+    )
+    final = ledger.get_submission(submission.id)
+    assert final.status is Status.ACCEPTED
+    assert _tail(ledger, submission) == [
+        ("ReceiptRefused", "signature-missing"),
+        ("ReceiptRefused", "signature-invalid"),
+        ("ReceiptRefused", "wrong-authority"),
+        ("ReceiptRefused", "other-delivery"),
+        ("Accepted", "AZ-2026-17"),
+    ]
+    accepted = ledger.trail(submission.id)[-1]
+    assert accepted.data["signed_receipt"] == genuine.decode()  # the proof is kept
+
+
+async def test_without_a_verification_key_plain_receipts_count(
+    ledger: Ledger, blobs: BlobStore
+) -> None:
+    known = recipients(signed=False)
+    submission = dispatched(ledger, blobs, known)
+    problems = [{"type": "https://amtsweg.de/problems/not-ours", "title": "Nicht zuständig"}]
+    await _publish(
+        known,
+        ledger,
+        blobs,
+        b"\xff not a receipt",  # skipped, does not block the topic
+        _receipt(submission, outcome="not-responsible", problems=problems),
+    )
+    final = ledger.get_submission(submission.id)
+    assert final.status is Status.REFUSED
+    refused = ledger.trail(submission.id)[-1]
+    assert refused.event == "RefusedByAuthority"
+    assert refused.data["outcome"] == "not-responsible"
+    assert refused.data["problems"] == problems
+    assert refused.data["signed_receipt"] is None

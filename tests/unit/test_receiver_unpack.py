@@ -1,0 +1,93 @@
+"""The reference receiver's unpacking and folder writing, on envelopes built by delivery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contracts.messages import DeliveryEnvelope
+from receiver.folder import write_application
+from receiver.keys import Decrypter
+from receiver.unpack import Fetch, HashMismatchError, ReceiverError, unpack
+from services.delivery.crypto import JweSealer
+from services.delivery.envelope import InlinePolicy, build_envelope
+from tests.support.authority import encryption_key, public
+from tests.unit.test_delivery_envelope import DATA, LARGE, NOW, SMALL, _routed
+
+
+def _envelope(sealed: bool) -> DeliveryEnvelope:
+    submission, blobs = _routed()
+    return build_envelope(
+        submission,
+        "3f1c9a52-7a0e-4c55-9a43-1b2f3e4d5a61",
+        blobs.__getitem__,
+        InlinePolicy(part_limit=1000, total_limit=10_000),
+        NOW,
+        sealer=JweSealer(public(encryption_key())) if sealed else None,
+    )
+
+
+def _server(sealed: bool, fetched: list[str]) -> Fetch:
+    async def fetch(reference: str) -> bytes:
+        fetched.append(reference)
+        content = LARGE
+        return JweSealer(public(encryption_key())).seal(content).encode() if sealed else content
+
+    return fetch
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["encrypted", "plain"])
+async def test_unpacks_checks_and_writes_the_application(tmp_path: Path, sealed: bool) -> None:
+    envelope = _envelope(sealed)
+    fetched: list[str] = []
+    application = await unpack(
+        envelope, Decrypter(encryption_key()) if sealed else None, _server(sealed, fetched)
+    )
+    assert [p.content for p in application.parts] == [DATA, SMALL, LARGE]
+    assert fetched == [f"/v1/deliveries/{envelope.delivery_id}/parts/{'b' * 36}"]
+    assert application.parts[1].filename == "Miete.pdf"  # from the (decrypted) metadata
+    folder = write_application(tmp_path, application)
+    assert folder == tmp_path / envelope.delivery_id
+    assert (folder / "data.xml").read_bytes() == DATA
+    assert (folder / "attachments" / f"{'b' * 36}.pdf").read_bytes() == LARGE
+    summary = json.loads((folder / "delivery.json").read_text())
+    assert summary["submissionId"] == envelope.submission_id
+    assert [p["filename"] for p in summary["parts"]] == [None, "Miete.pdf", "Konto.pdf"]
+    assert json.loads((folder / "metadata.json").read_text())["publicServiceType"]
+    assert write_application(tmp_path, application) == folder  # again: left as it is
+
+
+async def test_a_part_that_does_not_match_its_hash_is_found() -> None:
+    envelope = _envelope(sealed=True)
+
+    async def tampered(_reference: str) -> bytes:
+        return JweSealer(public(encryption_key())).seal(LARGE + b"!").encode()
+
+    with pytest.raises(HashMismatchError, match="bytes, expected"):
+        await unpack(envelope, Decrypter(encryption_key()), tampered)
+
+
+async def test_a_wrong_or_missing_key_stops_loudly() -> None:
+    envelope = _envelope(sealed=True)
+    fetch = _server(True, [])
+    with pytest.raises(ReceiverError, match="cannot decrypt"):
+        await unpack(envelope, Decrypter(encryption_key("someone-else")), fetch)
+    with pytest.raises(ReceiverError, match="give --key"):
+        await unpack(envelope, None, fetch)
+
+
+async def test_sender_chosen_names_never_become_paths(tmp_path: Path) -> None:
+    envelope = _envelope(sealed=False)
+    hostile = envelope.model_copy(
+        update={
+            "attachments": [
+                envelope.attachments[0].model_copy(update={"part_id": "../../etc/passwd"})
+            ]
+        }
+    )
+    application = await unpack(hostile, None, _server(False, []))
+    folder = write_application(tmp_path, application)
+    assert sorted(p.name for p in (folder / "attachments").iterdir()) == ["part-1.pdf"]
+    assert not (tmp_path.parent / "etc").exists()
