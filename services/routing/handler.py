@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -54,19 +55,30 @@ def load(settings: RoutingSettings) -> RoutingContext:
 
 
 def decide(
-    context: RoutingContext, leika_key: str, hint: dict[str, Any] | None
+    context: RoutingContext,
+    leika_key: str,
+    hint: dict[str, Any] | None,
+    data_keys: dict[str, str] | None = None,
 ) -> tuple[str, Routed | Unroutable]:
-    """The region (ARS) and the routing outcome for a submission; pure."""
+    """The region (ARS) and the routing outcome for a submission; pure.
+
+    The portal's routing hint wins; without one, the keys validation found in the data.
+    """
     version = context.directory.version
-    raw = (hint or {}).get("ars") or (hint or {}).get("ags")
+    raw = _region_key(hint) or _region_key(data_keys)
     if not raw:
-        detail = "no routing hint with an ARS or AGS; postal codes are not resolved yet"
+        detail = "neither the routing hint nor the data give an ARS or AGS"
         return "", Unroutable(NO_REGION, detail, version)
     try:
-        ars = normalise_region(str(raw), context.regions)
+        ars = normalise_region(raw, context.regions)
     except InvalidRegionError as error:
-        return str(raw), Unroutable(INVALID_REGION, str(error), version)
+        return raw, Unroutable(INVALID_REGION, str(error), version)
     return ars, route(context.directory, leika_key, ars)
+
+
+def _region_key(keys: Mapping[str, Any] | None) -> str | None:
+    value = (keys or {}).get("ars") or (keys or {}).get("ags")
+    return str(value) if value else None
 
 
 def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
@@ -75,7 +87,9 @@ def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUI
     structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.status is not Status.VALIDATED:
         return False
-    region, outcome = decide(context, submission.leika_key, submission.routing_hint)
+    region, outcome = decide(
+        context, submission.leika_key, submission.routing_hint, submission.routing_keys
+    )
 
     def record(current: Submission) -> bool:
         if isinstance(outcome, Routed):

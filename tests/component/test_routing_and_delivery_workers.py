@@ -45,7 +45,12 @@ def _event(submission: Submission, name: str) -> bytes:
     return message.model_dump_json(by_alias=True).encode()
 
 
-def _validated(ledger: Ledger, blobs: BlobStore, hint: dict[str, str] | None) -> Submission:
+def _validated(
+    ledger: Ledger,
+    blobs: BlobStore,
+    hint: dict[str, str] | None,
+    data_keys: dict[str, str] | None = None,
+) -> Submission:
     ref = blobs.put(b"<x/>")
     submission = new_submission(
         routing_hint=hint,
@@ -56,7 +61,7 @@ def _validated(ledger: Ledger, blobs: BlobStore, hint: dict[str, str] | None) ->
             "schema_uri": "u",
         },
     )
-    submission.validate("cat-1", "u")
+    submission.validate("cat-1", "u", data_keys)
     ledger.save(submission)
     return submission
 
@@ -97,6 +102,27 @@ async def test_routing_decides_once(
     assert routed.version == 3  # the redelivery changed nothing
     if status is Status.UNROUTABLE:
         assert routed.problems[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("hint", "data_keys", "authority"),
+    [
+        (None, {"ags": "05315000", "postalCode": "50667"}, "jobcenter-koeln"),
+        ({"ars": "032410001001"}, {"ars": KOELN}, "jobcenter-region-hannover"),  # hint wins
+    ],
+)
+async def test_routing_uses_the_data_when_the_portal_gave_no_hint(
+    ledger: Ledger,
+    tmp_path: Path,
+    hint: dict[str, str] | None,
+    data_keys: dict[str, str],
+    authority: str,
+) -> None:
+    submission = _validated(ledger, FileBlobStore(tmp_path / "blobs"), hint, data_keys)
+    broker = KafkaBroker()
+    routing.register(broker, ledger, routing.load(RoutingSettings()))
+    await _publish(broker, (_event(submission, "Validated"), topics.VALIDATED))
+    assert ledger.get_submission(submission.id).authority_id == authority
 
 
 async def test_delivery_dispatches_once_and_records_receipts(
