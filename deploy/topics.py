@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 _log = structlog.get_logger(__name__)
 
@@ -22,10 +22,12 @@ async def ensure_topics(
     partitions: int = 3,
     *,
     replication_factor: int | None = None,
+    configs: Mapping[str, str] | None = None,
 ) -> None:
     """Create the topics ``names`` that do not exist yet and wait until they have leaders.
 
-    Existing topics are left as they are (their partition count is not changed).
+    Existing topics are left as they are (their partition count and configuration are
+    not changed); ``configs`` (e.g. ``max.message.bytes``) apply to the topics created.
     ``replication_factor`` defaults to the number of brokers, at most 3. Gives up with
     :class:`TimeoutError` after 30 s; wrap in ``asyncio.timeout`` for a shorter limit.
     """
@@ -39,7 +41,7 @@ async def ensure_topics(
             missing = [name for name in wanted if name not in set(await admin.list_topics())]
             if missing:
                 replicas = replication_factor or await _default_replication(admin)
-                await _create(admin, missing, partitions, replicas)
+                await _create(admin, missing, partitions, replicas, configs or {})
             await _wait_for_leaders(admin, wanted)
     finally:
         await admin.close()
@@ -51,9 +53,15 @@ async def _default_replication(admin: AIOKafkaAdminClient) -> int:
 
 
 async def _create(
-    admin: AIOKafkaAdminClient, names: list[str], partitions: int, replicas: int
+    admin: AIOKafkaAdminClient,
+    names: list[str],
+    partitions: int,
+    replicas: int,
+    configs: Mapping[str, str],
 ) -> None:
-    response = await admin.create_topics([NewTopic(name, partitions, replicas) for name in names])
+    response = await admin.create_topics(
+        [NewTopic(name, partitions, replicas, topic_configs=dict(configs)) for name in names]
+    )
     for topic, code, *message in response.topic_errors:
         error = for_code(code)
         if code == 0 or error is TopicAlreadyExistsError:
@@ -79,3 +87,24 @@ def _has_leaders(topic: dict[str, Any]) -> bool:
         and bool(partitions)
         and all(partition.get("leader", -1) >= 0 for partition in partitions)
     )
+
+
+async def await_group_coordinator(bootstrap_servers: str, limit_s: float = 60.0) -> None:
+    """Wait until the cluster can coordinate consumer groups.
+
+    A fresh broker creates its offsets topic on the first group request; consumers that
+    start before that log a burst of ``GroupCoordinatorNotAvailable`` errors.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-groups")
+    try:
+        async with asyncio.timeout(limit_s):
+            await admin.start()
+            while True:
+                try:
+                    await admin.find_coordinator("amtsweg")
+                except KafkaError:
+                    await asyncio.sleep(0.1)
+                else:
+                    return
+    finally:
+        await admin.close()

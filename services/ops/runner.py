@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from deploy.topics import ensure_topics
+from deploy.topics import await_group_coordinator, ensure_topics
 from events.relay import Relay, relay_producer
 from events.relay_store import relay_store
 from services.intake.http import create_app
@@ -57,6 +57,7 @@ async def serve(
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
         register_intake(broker, core, intake)
     await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
+    await await_group_coordinator(bootstrap_servers)
 
     async with contextlib.AsyncExitStack() as stack:
         tasks: list[asyncio.Task[None]] = []
