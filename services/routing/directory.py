@@ -2,42 +2,37 @@
 
 A service is named by its LeiKa key (Leistungskatalog der öffentlichen Verwaltung, the
 federal catalogue of administrative services; keys have 14 digits and start with
-``99``). An area is an ARS prefix of 2, 3, 5, 9 or 12 digits (state, Regierungsbezirk,
-district, Gemeindeverband, municipality; see :mod:`services.routing.regions`).
+``99``), or by a named group of keys (``"sozialhilfe-sgb-xii": [102, 107]``). An area is
+an ARS prefix of 2, 3, 5, 9 or 12 digits (state, Regierungsbezirk, district,
+Gemeindeverband, municipality; see :mod:`services.routing.regions`).
 
-The directory is a JSON file, checked completely when it is loaded; its ``version`` is
-recorded with every routing decision.
+This module is the model and its index; :mod:`services.routing.directory_file` reads and
+checks the JSON file and gives the directory its content-derived version.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-from services.routing.keys import canonical_jwk, check_callback_url, check_jwk
-from services.routing.regions import RegionIndex
 
 LEIKA_KEY_PATTERN = re.compile(r"99[0-9]{12}")
 AUTHORITY_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 """An authority id is also the suffix of its Kafka delivery topic."""
+GROUP_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,62}")
 AREA_LENGTHS = (12, 9, 5, 3, 2)
 """ARS prefix lengths, most specific first."""
+AREA_LEVELS = {
+    12: "municipality",
+    9: "association",
+    5: "district",
+    3: "region",
+    2: "state",
+}
+"""What an ARS prefix of each length names (Gemeinde, Gemeindeverband, Kreis, RB, Land)."""
 STATES = frozenset(f"{number:02d}" for number in range(1, 17))
 DELIVERY_TOPIC_PREFIX = "amtsweg.delivery."
-_AREA_PATTERN = re.compile("|".join(f"[0-9]{{{length}}}" for length in AREA_LENGTHS))
-
-
-class DirectoryError(Exception):
-    """The directory file is not usable; ``problems`` lists every reason found."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        super().__init__(f"authority directory {source} is not usable: " + "; ".join(problems))
-        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)
@@ -51,11 +46,25 @@ class Contact:
 
 
 @dataclass(frozen=True)
-class Channel:
-    """How deliveries reach the authority: its topic, and a callback URL if it wants one."""
+class Handover:
+    """Another Amtsweg instance (e.g. another state's backbone) that takes submissions on.
 
-    topic: str
+    Delivery posts the submission to ``url`` + ``/v1/submissions`` as portal
+    ``portal_id``; the portal token comes from ``AMTSWEG_DELIVERY_HANDOVER_TOKENS``.
+    """
+
+    url: str
+    portal_id: str
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How deliveries reach the authority: its Kafka topic (and a callback URL if it
+    wants one), or a handover to another Amtsweg instance."""
+
+    topic: str | None = None
     callback_url: str | None = None
+    handover: Handover | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +93,27 @@ class Authority:
 
 @dataclass(frozen=True)
 class Competence:
-    """``authority`` handles ``services`` (LeiKa keys) in ``area`` (an ARS prefix)."""
+    """``authority`` handles ``services`` (LeiKa keys) in ``area`` (an ARS prefix).
+
+    ``named`` are the services as the file wrote them (keys or group names); ``id``
+    names the competence in routing decisions (derived unless the file gives one).
+    """
 
     authority: str
     services: tuple[str, ...]
     area: str
+    id: str = ""
+    named: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            written = "+".join(self.named or self.services)
+            object.__setattr__(self, "id", f"{self.authority}/{written}/{self.area}")
+
+    @property
+    def level(self) -> str:
+        """``municipality``, ``association``, ``district``, ``region`` or ``state``."""
+        return AREA_LEVELS.get(len(self.area), "?")
 
 
 @dataclass(frozen=True)
@@ -99,195 +124,36 @@ class Directory:
     services: Mapping[str, str] = field(hash=False)
     authorities: tuple[Authority, ...]
     competences: tuple[Competence, ...]
-    _index: Mapping[tuple[str, str], tuple[str, ...]] = field(
+    groups: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    _index: Mapping[tuple[str, str], tuple[Competence, ...]] = field(
         init=False, repr=False, compare=False, hash=False
     )
     _by_id: Mapping[str, Authority] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        index: dict[tuple[str, str], tuple[str, ...]] = {}
+        index: dict[tuple[str, str], tuple[Competence, ...]] = {}
         for competence in self.competences:
             for service in competence.services:
                 key = (service, competence.area)
-                index[key] = (*index.get(key, ()), competence.authority)
+                index[key] = (*index.get(key, ()), competence)
         object.__setattr__(self, "_index", MappingProxyType(index))
         object.__setattr__(self, "_by_id", MappingProxyType({a.id: a for a in self.authorities}))
+
+    @property
+    def label(self) -> str:
+        """The human part of the version (before ``+``)."""
+        return self.version.partition("+")[0]
 
     def authority(self, authority_id: str) -> Authority | None:
         """The authority with this id, if listed."""
         return self._by_id.get(authority_id)
 
-    def competent_for(self, service_key: str, area: str) -> tuple[str, ...]:
-        """Ids of the authorities competent for ``service_key`` in exactly ``area``."""
+    def competences_at(self, service_key: str, area: str) -> tuple[Competence, ...]:
+        """The competences for ``service_key`` in exactly ``area`` (an index lookup)."""
         return self._index.get((service_key, area), ())
 
-
-def load_directory(path: Path, regions: RegionIndex | None = None) -> Directory:
-    """Read and check a directory file; with ``regions``, every area must exist in it."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise DirectoryError(path.name, [str(error)]) from error
-    return parse_directory(document, regions, source=path.name)
-
-
-def parse_directory(
-    document: object, regions: RegionIndex | None = None, source: str = "document"
-) -> Directory:
-    """Check a decoded directory document and build the :class:`Directory`."""
-    checker = _Checker(regions)
-    directory = checker.directory(document)
-    if checker.problems or directory is None:
-        raise DirectoryError(source, checker.problems or ["no directory"])
-    return directory
-
-
-class _Checker:
-    """Collects every problem of a document instead of stopping at the first."""
-
-    def __init__(self, regions: RegionIndex | None) -> None:
-        self.regions = regions
-        self.problems: list[str] = []
-
-    def fail(self, where: str, problem: str) -> None:
-        self.problems.append(f"{where}: {problem}")
-
-    def directory(self, document: object) -> Directory | None:
-        if not isinstance(document, dict):
-            self.fail("$", "must be an object")
-            return None
-        version = document.get("version")
-        if not isinstance(version, str) or not version:
-            self.fail("version", "must be a non-empty string")
-        services = self.services(document.get("services"))
-        authorities = [
-            a
-            for i, item in enumerate(self.array(document, "authorities"))
-            if (a := self.authority(f"authorities[{i}]", item)) is not None
-        ]
-        known: set[str] = set()
-        for i, authority in enumerate(authorities):
-            if authority.id in known:
-                self.fail(f"authorities[{i}].id", f"duplicate id {authority.id!r}")
-            known.add(authority.id)
-        competences = {
-            f"competences[{i}]": c
-            for i, item in enumerate(self.array(document, "competences"))
-            if (c := self.competence(f"competences[{i}]", item, known, services)) is not None
-        }
-        self.overlaps(competences)
-        return Directory(str(version), services, tuple(authorities), tuple(competences.values()))
-
-    def array(self, document: dict[str, Any], key: str) -> list[Any]:
-        value = document.get(key)
-        if not isinstance(value, list):
-            self.fail(key, "must be an array")
-            return []
-        return value
-
-    def services(self, value: object) -> Mapping[str, str]:
-        if not isinstance(value, dict):
-            self.fail("services", "must be an object of LeiKa key to service name")
-            return MappingProxyType({})
-        for key, name in value.items():
-            if not LEIKA_KEY_PATTERN.fullmatch(key):
-                self.fail(f"services.{key}", "not a LeiKa key (14 digits starting with 99)")
-            if not isinstance(name, str) or not name:
-                self.fail(f"services.{key}", "name must be a non-empty string")
-        return MappingProxyType({str(k): str(v) for k, v in value.items()})
-
-    def authority(self, where: str, item: object) -> Authority | None:
-        if not isinstance(item, dict):
-            self.fail(where, "must be an object")
-            return None
-        authority_id, name, state = item.get("id"), item.get("name"), item.get("state")
-        before = len(self.problems)
-        if not isinstance(authority_id, str) or not AUTHORITY_ID_PATTERN.fullmatch(authority_id):
-            self.fail(f"{where}.id", f"{authority_id!r} must match {AUTHORITY_ID_PATTERN.pattern}")
-        if not isinstance(name, str) or not name:
-            self.fail(f"{where}.name", "must be a non-empty string")
-        if state not in STATES:
-            self.fail(f"{where}.state", f"{state!r} is not a state key 01-16")
-        contact = self.contact(f"{where}.contact", item.get("contact", {}))
-        channel = item.get("channel")
-        topic = channel.get("topic") if isinstance(channel, dict) else None
-        if topic is None:
-            self.fail(f"{where}.channel", "missing delivery channel (channel.topic)")
-        elif topic != f"{DELIVERY_TOPIC_PREFIX}{authority_id}":
-            self.fail(f"{where}.channel.topic", f"must be {DELIVERY_TOPIC_PREFIX}{authority_id}")
-        callback = channel.get("callbackUrl") if isinstance(channel, dict) else None
-        for problem in check_callback_url(callback) if callback is not None else []:
-            self.fail(f"{where}.channel.callbackUrl", problem)
-        keys = self.keys(f"{where}.keys", item.get("keys", {}))
-        if len(self.problems) > before or contact is None or keys is None:
-            return None
-        return Authority(
-            str(authority_id),
-            str(name),
-            str(state),
-            contact,
-            Channel(str(topic), callback),
-            keys,
-        )
-
-    def keys(self, where: str, item: object) -> AuthorityKeys | None:
-        if not isinstance(item, dict) or set(item) - {"encryption", "verification"}:
-            self.fail(where, "must be an object with optional 'encryption' and 'verification'")
-            return None
-        found: dict[str, str] = {}
-        for purpose, jwk in item.items():
-            problems = check_jwk(jwk, purpose)
-            for problem in problems:
-                self.fail(f"{where}.{purpose}", problem)
-            if not problems:
-                found[purpose] = canonical_jwk(jwk)
-        return AuthorityKeys(**found)
-
-    def contact(self, where: str, item: object) -> Contact | None:
-        fields = ("email", "phone", "website", "address")
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(f), str | None) for f in fields
-        ):
-            self.fail(where, f"must be an object with optional string fields {fields}")
-            return None
-        return Contact(**{f: item.get(f) for f in fields})
-
-    def competence(
-        self, where: str, item: object, known: set[str], services: Mapping[str, str]
-    ) -> Competence | None:
-        if not isinstance(item, dict):
-            self.fail(where, "must be an object")
-            return None
-        before = len(self.problems)
-        authority, keys, area = item.get("authority"), item.get("services"), item.get("area")
-        if authority not in known:
-            self.fail(f"{where}.authority", f"unknown authority {authority!r}")
-        if not isinstance(keys, list) or not keys:
-            self.fail(f"{where}.services", "must be a non-empty array of LeiKa keys")
-            keys = []
-        for key in keys:
-            if not isinstance(key, str) or not LEIKA_KEY_PATTERN.fullmatch(key):
-                self.fail(f"{where}.services", f"{key!r} is not a LeiKa key (99 + 12 digits)")
-            elif key not in services:
-                self.fail(f"{where}.services", f"{key} is not listed in 'services'")
-        if not isinstance(area, str) or not _AREA_PATTERN.fullmatch(area):
-            self.fail(f"{where}.area", f"{area!r} is not an ARS prefix of 2, 3, 5, 9 or 12 digits")
-        elif self.regions is not None and not self.regions.covers(area):
-            self.fail(f"{where}.area", f"{area} is not in the ARS list {self.regions.version}")
-        if len(self.problems) > before:
-            return None
-        return Competence(str(authority), tuple(keys), str(area))
-
-    def overlaps(self, competences: Mapping[str, Competence]) -> None:
-        """Two competences for one service and the identical area would be ambiguous."""
-        owner: dict[tuple[str, str], str] = {}
-        for where, competence in competences.items():
-            for service in competence.services:
-                key = (service, competence.area)
-                if key in owner:
-                    self.fail(
-                        where,
-                        f"service {service} in area {competence.area} is already assigned "
-                        f"to {owner[key]!r}",
-                    )
-                owner.setdefault(key, competence.authority)
+    def competent_for(self, service_key: str, area: str) -> tuple[str, ...]:
+        """Ids of the authorities competent for ``service_key`` in exactly ``area``."""
+        return tuple(c.authority for c in self.competences_at(service_key, area))

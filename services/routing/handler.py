@@ -1,11 +1,9 @@
-"""Routing worker: ``amtsweg.submissions.validated`` → Routed | Unroutable."""
+"""Routing worker: Validated → Routed | Unroutable; Declined → Forwarded | Unroutable."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 from uuid import UUID
 
 import structlog
@@ -18,17 +16,10 @@ from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Status, Submission
-from services.routing.directory import Directory, load_directory
-from services.routing.regions import RegionIndex
-from services.routing.resolve import (
-    INVALID_REGION,
-    NO_REGION,
-    InvalidRegionError,
-    Routed,
-    Unroutable,
-    normalise_region,
-    route,
-)
+from services.routing.archive import DirectoryArchive
+from services.routing.context import RoutingContext, Sources, build_context
+from services.routing.decision import Decision, decide
+from services.routing.resolve import Routed
 from services.routing.settings import RoutingSettings
 
 log = structlog.get_logger(__name__)
@@ -36,49 +27,18 @@ log = structlog.get_logger(__name__)
 GROUP = "amtsweg-routing"
 
 
-@dataclass(frozen=True)
-class RoutingContext:
-    """The directory and the official regional key list routing decides with."""
+def load(settings: RoutingSettings, archive: DirectoryArchive | None = None) -> RoutingContext:
+    """Load and check the key lists and the directory (once per process); keep the version.
 
-    directory: Directory
-    regions: RegionIndex
-
-    def authority_ids(self) -> list[str]:
-        """Every authority in the directory (each has a delivery topic)."""
-        return [authority.id for authority in self.directory.authorities]
-
-
-def load(settings: RoutingSettings) -> RoutingContext:
-    """Load and check the key list and the directory (once per process)."""
-    regions = RegionIndex.from_file(settings.regions)
-    return RoutingContext(load_directory(settings.directory, regions), regions)
-
-
-def decide(
-    context: RoutingContext,
-    leika_key: str,
-    hint: dict[str, Any] | None,
-    data_keys: dict[str, str] | None = None,
-) -> tuple[str, Routed | Unroutable]:
-    """The region (ARS) and the routing outcome for a submission; pure.
-
-    The portal's routing hint wins; without one, the keys validation found in the data.
+    With an archive, the files behind the version are kept there, so that a replay can
+    decide against this version later.
     """
-    version = context.directory.version
-    raw = _region_key(hint) or _region_key(data_keys)
-    if not raw:
-        detail = "neither the routing hint nor the data give an ARS or AGS"
-        return "", Unroutable(NO_REGION, detail, version)
-    try:
-        ars = normalise_region(raw, context.regions)
-    except InvalidRegionError as error:
-        return raw, Unroutable(INVALID_REGION, str(error), version)
-    return ars, route(context.directory, leika_key, ars)
-
-
-def _region_key(keys: Mapping[str, Any] | None) -> str | None:
-    value = (keys or {}).get("ars") or (keys or {}).get("ags")
-    return str(value) if value else None
+    sources = Sources.read(settings.directory, settings.regions, settings.postcodes)
+    context = build_context(sources)
+    if archive is not None:
+        archive.keep(context, sources)
+    log.info("routing.directory_loaded", directory_version=context.version)
+    return context
 
 
 def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
@@ -87,24 +47,78 @@ def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUI
     structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.status is not Status.VALIDATED:
         return False
-    region, outcome = decide(
+    decision = decide(
         context, submission.leika_key, submission.routing_hint, submission.routing_keys
     )
 
     def record(current: Submission) -> bool:
+        outcome = decision.outcome
         if isinstance(outcome, Routed):
             return current.route(
-                outcome.authority_id, region, outcome.area, outcome.directory_version
+                outcome.authority_id,
+                decision.region,
+                outcome.area,
+                outcome.directory_version,
+                competence=outcome.competence,
+                resolution=decision.resolution(),
             )
-        return current.mark_unroutable(
-            outcome.reason_code, outcome.detail, outcome.directory_version
-        )
+        return _unroutable(current, decision)
 
+    return _record(ledger, submission_id, record, decision, "routing.decided")
+
+
+def forward_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
+    """Route a declined submission anew without the authorities that declined it."""
+    submission = ledger.get_submission(submission_id)
+    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
+    if submission.status is not Status.DECLINED:
+        return False
+    decision = decide(
+        context,
+        submission.leika_key,
+        submission.routing_hint,
+        submission.routing_keys,
+        exclude=frozenset(submission.declined_by),
+    )
+
+    def record(current: Submission) -> bool:
+        outcome = decision.outcome
+        if isinstance(outcome, Routed):
+            return current.forward(
+                outcome.authority_id,
+                decision.region,
+                outcome.area,
+                outcome.directory_version,
+                competence=outcome.competence,
+                resolution=decision.resolution(),
+            )
+        return current.status is Status.DECLINED and _unroutable(current, decision)
+
+    return _record(ledger, submission_id, record, decision, "routing.forwarded")
+
+
+def _unroutable(current: Submission, decision: Decision) -> bool:
+    outcome = decision.outcome
+    assert not isinstance(outcome, Routed)
+    return current.mark_unroutable(
+        outcome.reason_code, outcome.detail, outcome.directory_version, decision.resolution()
+    )
+
+
+def _record(
+    ledger: Ledger,
+    submission_id: UUID,
+    record: Callable[[Submission], bool],
+    decision: Decision,
+    name: str,
+) -> bool:
     changed = ledger.execute(submission_id, record)
+    outcome = decision.outcome
     log.info(
-        "routing.decided",
+        name,
         outcome="routed" if isinstance(outcome, Routed) else "unroutable",
         authority_id=getattr(outcome, "authority_id", None),
+        reason=getattr(outcome, "reason_code", None),
         directory_version=outcome.directory_version,
         changed=changed,
     )
@@ -112,26 +126,30 @@ def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUI
 
 
 def register(broker: KafkaBroker, ledger: Ledger, context: RoutingContext) -> None:
-    """Subscribe the routing worker to the broker."""
+    """Subscribe the routing worker: decisions on Validated, forwarding on Declined."""
+    steps = {"Validated": route_submission, "Declined": forward_submission}
 
     @broker.subscriber(
         topics.VALIDATED,
+        topics.DECLINED,
         group_id=GROUP,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_validated(raw: KafkaMessage) -> None:
+    async def on_event(raw: KafkaMessage) -> None:
         try:
             message = SubmissionEventMessage.model_validate_json(raw.body)
         except ValidationError as error:  # not from our relay: skip it, never block the topic
             log.warning("routing.malformed_message", errors=error.error_count())
             return
+        step = steps.get(message.event)
+        if step is None:
+            log.warning("routing.unexpected_event", event_name=message.event)
+            return
         with structlog.contextvars.bound_contextvars(
-            submission_id=message.submission_id, stage="routing"
+            submission_id=message.submission_id, causation_id=message.hash, stage="routing"
         ):
             try:
-                await asyncio.to_thread(
-                    route_submission, ledger, context, UUID(message.submission_id)
-                )
+                await asyncio.to_thread(step, ledger, context, UUID(message.submission_id))
             except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
                 log.error("routing.unknown_submission")  # noqa: TRY400 - no trace needed

@@ -18,6 +18,7 @@ Bremen and Berlin, city districts).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import threading
@@ -44,8 +45,14 @@ def ags_of(ars: str) -> str:
 class RegionIndex:
     """Lookups over one version of the official ARS list."""
 
-    def __init__(self, version: str, regions: Iterable[tuple[str, str]]) -> None:
-        """Index ``(ars, name)`` pairs; every ARS must have 12 digits."""
+    def __init__(
+        self, version: str, regions: Iterable[tuple[str, str]], digest: str | None = None
+    ) -> None:
+        """Index ``(ars, name)`` pairs; every ARS must have 12 digits.
+
+        ``digest`` identifies the list's content (SHA-256 of the file it was read from);
+        routing decisions depend on it, so it is part of the directory version.
+        """
         self.version = version
         self._names: dict[str, str] = {}
         self._ars_by_ags: dict[str, str] = {}
@@ -57,6 +64,9 @@ class RegionIndex:
             self._names[ars] = name
             self._ars_by_ags.setdefault(ags_of(ars), ars)
             self._prefixes.update(ars[:length] for length in ARS_PREFIX_LENGTHS)
+        self.digest = (
+            digest or hashlib.sha256(json.dumps(sorted(self._names.items())).encode()).hexdigest()
+        )
 
     def __len__(self) -> int:
         return len(self._names)
@@ -77,17 +87,31 @@ class RegionIndex:
         """The ARS of the municipality with this 8-digit AGS, if the list has it."""
         return self._ars_by_ags.get(ags)
 
+    def codes(self) -> list[str]:
+        """Every 12-digit key of the list, in the list's order."""
+        return list(self._names)
+
     @classmethod
     def from_file(cls, path: Path) -> RegionIndex:
         """Read an XRepository JSON export of the ARS code list."""
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            version = str(document["metadaten"]["version"])
-            rows = [(str(row[0]), str(row[1])) for row in document["daten"]]
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+            content = path.read_bytes()
+        except OSError as error:
             msg = f"{path.name}: not a readable ARS code list: {error}"
             raise RegionDataError(msg) from error
-        return cls(version, rows)
+        return cls.from_bytes(content, path.name)
+
+    @classmethod
+    def from_bytes(cls, content: bytes, source: str = "ARS list") -> RegionIndex:
+        """Read the JSON export from its bytes (as archived with a directory version)."""
+        try:
+            document = json.loads(content)
+            version = str(document["metadaten"]["version"])
+            rows = [(str(row[0]), str(row[1])) for row in document["daten"]]
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            msg = f"{source}: not a readable ARS code list: {error}"
+            raise RegionDataError(msg) from error
+        return cls(version, rows, hashlib.sha256(content).hexdigest())
 
 
 def default_region_index() -> RegionIndex:

@@ -1,0 +1,29 @@
+"""Creating an authority's delivery topic when the relay first publishes to it.
+
+The national directory names about two thousand authorities; creating all their topics
+at every start would cost minutes of broker start-up (and partitions nobody uses), so
+the relay creates a delivery topic on its first delivery, once per process. Every other
+topic is created at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from contracts import topics
+from deploy.topics import ensure_topics
+
+
+class TopicPreparer:
+    """Awaited by the relay with each topic before it sends; creates delivery topics."""
+
+    def __init__(self, bootstrap_servers: str, partitions: int, known: Iterable[str] = ()) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._partitions = partitions
+        self._ready = {*known, topics.RECEIPTS}
+
+    async def __call__(self, topic: str) -> None:
+        if topic in self._ready or not topic.startswith(topics.DELIVERY_PREFIX):
+            return
+        await ensure_topics(self._bootstrap_servers, [topic], partitions=self._partitions)
+        self._ready.add(topic)
