@@ -1,0 +1,114 @@
+"""What the operations commands share: the ledger, the broker address, time options, output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from events.ledger import Ledger
+from events.settings import LedgerSettings
+from services.ops.logs import configure_logging
+from services.ops.settings import RunSettings
+
+console = Console()
+"""Standard output of the commands (tests make it wide)."""
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def open_ledger() -> Ledger:
+    """The configured ledger (``AMTSWEG_LEDGER_URL`` or the SQLite file in the data dir).
+
+    Logs go to standard error, warnings and errors only: a command prints its results.
+    """
+    configure_logging(level="WARNING")
+    return Ledger(LedgerSettings())
+
+
+def bootstrap_servers() -> str | None:
+    """``KAFKA_BOOTSTRAP_SERVERS``, else the broker a local ``amtsweg run`` started."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        return configured
+    broker_file = RunSettings().broker_file()
+    if broker_file.exists():
+        return str(json.loads(broker_file.read_text())["bootstrap_servers"])
+    return None
+
+
+def require_broker() -> str:
+    """The broker's address, or exit 2 with a hint."""
+    servers = bootstrap_servers()
+    if not servers:
+        console.print("[red]No broker: set KAFKA_BOOTSTRAP_SERVERS or start `amtsweg run`.[/red]")
+        raise typer.Exit(2)
+    return servers
+
+
+def default_actor() -> str:
+    """Who an operator action is recorded for: ``AMTSWEG_OPERATOR``, else the login name."""
+    return os.environ.get("AMTSWEG_OPERATOR") or getpass.getuser()
+
+
+def parse_time(value: str | None) -> float | None:
+    """ISO 8601 (UTC when no offset is given) or an age such as ``30m``, ``2h``, ``7d``."""
+    if value is None:
+        return None
+    relative = _RELATIVE.match(value.strip())
+    if relative:
+        amount, unit = int(relative.group(1)), _UNITS[relative.group(2)]
+        return (datetime.now(UTC) - timedelta(**{unit: amount})).timestamp()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is neither ISO 8601 nor an age like 2h") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def iso(epoch: float | None) -> str:
+    """Seconds since the epoch as ISO 8601 (UTC, seconds)."""
+    if epoch is None:
+        return ""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def progress(*, quiet: bool = False) -> Progress:
+    """A progress bar on standard error, shown only in a terminal (never in ``--json``)."""
+    stderr = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=quiet or not stderr.is_terminal,
+    )
+
+
+def print_json(value: Any) -> None:
+    """JSON on standard output, for scripts."""
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def warn(message: str) -> None:
+    """A warning on standard error (standard output stays for ``--json``)."""
+    Console(stderr=True).print(f"[yellow]{escape(message)}[/yellow]", soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error and return the exit to raise."""
+    console.print(f"[red]{escape(message)}[/red]", soft_wrap=True)
+    return typer.Exit(code)

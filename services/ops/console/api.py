@@ -1,0 +1,362 @@
+"""The ops HTTP API (``/ops/…``) behind the web console; for operators only.
+
+Every route needs an operator's bearer token (``AMTSWEG_OPERATOR_TOKENS`` holds their
+SHA-256); actions are recorded with that operator's name as actor. Errors are RFC 7807
+problems. Lists and counters come from the overview read model, caught up on each call.
+"""
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.ledger import Ledger, SubmissionNotFoundError
+from events.relay_store import RelayStore
+from events.submission import InvalidTransitionError
+from services.intake.auth import authenticate
+from services.intake.errors import ProblemError
+from services.ops.console.settings import OperatorSettings
+from services.ops.console.triage import TriageQueue
+from services.ops.dead_letters import (
+    BrokerUnavailableError,
+    DeadLetters,
+    LetterNotFoundError,
+    NotRetryableError,
+)
+from services.ops.operator_actions import redeliver
+from services.ops.overview.projector import OverviewProjector
+from services.ops.overview.rows import Filters, SubmissionRow
+from services.ops.relay_replay import MAIN_RELAY
+from services.ops.replay import (
+    RecordedVersionUnavailableError,
+    StaleReplayError,
+    plan_replay,
+    record_replay,
+)
+from services.ops.replay_stages import Against, ReplayContext, Stage
+from services.ops.timeline import timeline
+from services.ops.verify import check_submission
+
+operator_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="operatorToken",
+    description="An operator's bearer token (configured as its SHA-256).",
+)
+
+
+@dataclass
+class OpsDependencies:
+    """What the ops API works with."""
+
+    ledger: Ledger
+    overview: OverviewProjector
+    dead_letters: DeadLetters
+    relay_store: RelayStore
+    replay_context: ReplayContext
+    settings: OperatorSettings
+    triage: TriageQueue | None = None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class ReplayRequest(_Body):
+    """Run a stage again for one submission."""
+
+    stage: Stage
+    against: Against = Against.RECORDED
+    reason: str = Field(default="", max_length=500)
+    dry_run: bool = Field(default=False, alias="dryRun")
+    request_id: str | None = Field(default=None, alias="requestId", max_length=100)
+
+
+class ActionRequest(_Body):
+    """An operator action with its reason."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    request_id: str | None = Field(default=None, alias="requestId", max_length=100)
+
+
+class AssignRequest(_Body):
+    """Assign an authority to an unroutable submission."""
+
+    authority_id: str = Field(alias="authorityId", min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _camel(fields: dict[str, Any]) -> dict[str, Any]:
+    def name(key: str) -> str:
+        first, *rest = key.split("_")
+        return first + "".join(part.title() for part in rest)
+
+    return {name(key): value for key, value in fields.items()}
+
+
+def row_json(row: SubmissionRow) -> dict[str, Any]:
+    """An overview row as JSON (camelCase)."""
+    return _camel(dataclasses.asdict(row))
+
+
+def _not_found(what: str) -> ProblemError:
+    return ProblemError.single(404, "not-found", "Not found", what)
+
+
+def _conflict(detail: str) -> ProblemError:
+    return ProblemError.single(409, "action-refused", "Action refused", detail)
+
+
+def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - one route each
+    """The ``/ops`` routes."""
+
+    def operator(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Security(operator_bearer)],
+    ) -> str:
+        return authenticate(request.headers.get("authorization"), deps.settings.operator_tokens)
+
+    router = APIRouter(prefix="/ops", tags=["operations"], dependencies=[Depends(operator)])
+    Operator = Annotated[str, Depends(operator)]  # noqa: N806 - a type alias
+
+    async def caught_up() -> OverviewProjector:
+        await run_in_threadpool(deps.overview.catch_up)
+        return deps.overview
+
+    @router.get("/submissions")
+    async def list_submissions(  # noqa: PLR0917 - query parameters
+        status: str | None = None,
+        service: str | None = None,
+        authority: str | None = None,
+        portal: str | None = None,
+        since: Annotated[float | None, Query(description="seconds since the epoch")] = None,
+        until: Annotated[float | None, Query(description="seconds since the epoch")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        """Submissions matching the filters, newest first."""
+        filters = Filters(status, service, authority, portal, since, until)
+        projector = await caught_up()
+        rows = await run_in_threadpool(projector.store.select, filters, limit, offset)
+        total = await run_in_threadpool(projector.store.count, filters)
+        return {"total": total, "offset": offset, "submissions": [row_json(r) for r in rows]}
+
+    @router.get("/submissions/{submission_id}")
+    async def get_submission(submission_id: UUID) -> dict[str, Any]:
+        """A submission's status and its trail as a timeline."""
+        try:
+            submission = await run_in_threadpool(deps.ledger.get_submission, submission_id)
+            trail = await run_in_threadpool(deps.ledger.trail, submission_id)
+        except SubmissionNotFoundError:
+            raise _not_found(f"No submission {submission_id}.") from None
+        return {
+            "submissionId": str(submission_id),
+            "status": str(submission.status),
+            "portalId": submission.portal_id,
+            "serviceIdentifier": submission.service_identifier,
+            "authorityId": submission.authority_id,
+            "deliveryId": submission.delivery_id,
+            "receivedAt": submission.created_on.isoformat(),
+            "updatedAt": submission.updated_at_iso,
+            "problems": submission.problems,
+            "timeline": [_camel(dataclasses.asdict(line)) for line in timeline(trail)],
+        }
+
+    @router.get("/submissions/{submission_id}/verify")
+    async def verify(submission_id: UUID) -> dict[str, Any]:
+        """Check the submission's hash chain and the relay's witness."""
+        try:
+            link = await run_in_threadpool(
+                check_submission, deps.ledger, deps.relay_store, submission_id
+            )
+        except SubmissionNotFoundError:
+            raise _not_found(f"No submission {submission_id}.") from None
+        broken = None if link is None else _camel(dataclasses.asdict(link))
+        return {
+            "submissionId": str(submission_id),
+            "intact": link is None,
+            "firstBrokenLink": broken,
+        }
+
+    @router.post("/submissions/{submission_id}/replay")
+    async def replay(submission_id: UUID, body: ReplayRequest, actor: Operator) -> dict[str, Any]:
+        """Run a stage again (``dryRun``: only show what would change)."""
+        if not body.dry_run and not body.reason.strip():
+            raise ProblemError.single(
+                422, "reason-required", "Reason required", "A replay records its reason."
+            )
+        request_id = body.request_id or str(uuid.uuid4())
+        try:
+            plan = await run_in_threadpool(
+                plan_replay,
+                deps.ledger,
+                deps.replay_context,
+                submission_id,
+                body.stage,
+                body.against,
+            )
+            written = None
+            if not body.dry_run and plan.outcome is not None:
+                written = await run_in_threadpool(
+                    lambda: record_replay(
+                        deps.ledger, plan, actor=actor, reason=body.reason, request_id=request_id
+                    )
+                )
+        except SubmissionNotFoundError:
+            raise _not_found(f"No submission {submission_id}.") from None
+        except (RecordedVersionUnavailableError, StaleReplayError, InvalidTransitionError) as error:
+            raise _conflict(str(error)) from None
+        return {
+            "submissionId": str(submission_id),
+            "stage": str(plan.stage),
+            "against": str(plan.against),
+            "status": str(plan.status),
+            "version": plan.version,
+            "recorded": plan.recorded,
+            "decision": plan.decision,
+            "outcome": plan.outcome,
+            "note": plan.note,
+            "events": plan.events,
+            "dryRun": body.dry_run,
+            "written": written,
+            "requestId": request_id,
+        }
+
+    @router.post("/submissions/{submission_id}/redeliver")
+    async def redeliver_submission(
+        submission_id: UUID, body: ActionRequest, actor: Operator
+    ) -> dict[str, Any]:
+        """Announce the open delivery again (same delivery id, a new notice)."""
+        request_id = body.request_id or str(uuid.uuid4())
+        try:
+            written = await run_in_threadpool(
+                lambda: redeliver(
+                    deps.ledger,
+                    submission_id,
+                    actor=actor,
+                    reason=body.reason,
+                    request_id=request_id,
+                )
+            )
+        except SubmissionNotFoundError:
+            raise _not_found(f"No submission {submission_id}.") from None
+        except InvalidTransitionError as error:
+            raise _conflict(str(error)) from None
+        return {"submissionId": str(submission_id), "written": written, "requestId": request_id}
+
+    @router.get("/counters")
+    async def counters() -> dict[str, Any]:
+        """Submissions per status, dead letters and triage waiting, relay position."""
+        projector = await caught_up()
+        statuses = await run_in_threadpool(projector.store.status_counts)
+        letters = await _letter_counts(deps.dead_letters)
+        head = await run_in_threadpool(projector.head)
+        relay = await run_in_threadpool(deps.relay_store.position, MAIN_RELAY)
+        return {
+            "statuses": statuses,
+            "total": sum(statuses.values()),
+            "deadLetters": letters,
+            "triage": statuses.get("unroutable", 0),
+            "relay": {"position": relay, "head": head, "lag": max(0, head - relay)},
+        }
+
+    @router.get("/throughput")
+    async def throughput(
+        minutes: Annotated[int, Query(ge=5, le=1440)] = 60,
+    ) -> dict[str, Any]:
+        """Events per minute over the last ``minutes`` minutes, per event name."""
+        projector = await caught_up()
+        now = int(time.time() // 60)
+        first = now - minutes + 1
+        rows = await run_in_threadpool(projector.store.throughput, first)
+        series: dict[str, list[int]] = defaultdict(lambda: [0] * minutes)
+        for minute, event, count in rows:
+            if first <= minute <= now:
+                series[event][minute - first] += count
+        return {"from": first * 60, "minutes": minutes, "series": dict(series)}
+
+    @router.get("/dead-letters")
+    async def list_dead_letters(kind: str | None = None) -> dict[str, Any]:
+        """Dead letters waiting for an operator (intake and delivery)."""
+        letters = deps.dead_letters
+        try:
+            chosen = kind if kind or letters.has_broker else "delivery"
+            waiting = await letters.waiting(chosen)
+        except BrokerUnavailableError as error:
+            raise ProblemError.single(
+                503, "broker-unavailable", "Broker unavailable", str(error)
+            ) from None
+        return {
+            "intakeAvailable": letters.has_broker,
+            "letters": [letter.as_json() for letter in waiting],
+        }
+
+    @router.post("/dead-letters/{letter_id}/{action}")
+    async def handle_dead_letter(
+        letter_id: str, action: str, body: ActionRequest, actor: Operator
+    ) -> dict[str, Any]:
+        """``retry`` or ``drop`` a dead letter."""
+        letters = deps.dead_letters
+        if action not in {"retry", "drop"}:
+            raise _not_found(f"No action {action!r}: retry or drop.")
+        handle = letters.retry if action == "retry" else letters.drop
+        try:
+            letter = await handle(letter_id, actor=actor, reason=body.reason)
+        except LetterNotFoundError as error:
+            raise _not_found(f"No dead letter waiting: {error}.") from None
+        except (NotRetryableError, InvalidTransitionError) as error:
+            raise _conflict(str(error)) from None
+        except BrokerUnavailableError as error:
+            raise ProblemError.single(
+                503, "broker-unavailable", "Broker unavailable", str(error)
+            ) from None
+        return {"letter": letter.as_json(), "action": action, "actor": actor}
+
+    @router.get("/triage")
+    async def triage(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+        """Unroutable submissions waiting for an operator (routing's triage queue)."""
+        if deps.triage is None:
+            return {"available": False, "submissions": []}
+        waiting = await run_in_threadpool(deps.triage.waiting, limit)
+        return {"available": True, "submissions": waiting}
+
+    @router.post("/triage/{submission_id}/assign")
+    async def assign(submission_id: UUID, body: AssignRequest, actor: Operator) -> dict[str, Any]:
+        """Assign an authority to an unroutable submission (routing records it)."""
+        queue = deps.triage
+        if queue is None:
+            raise ProblemError.single(
+                503, "triage-unavailable", "Triage unavailable", "Triage is not wired here."
+            )
+        try:
+            return await run_in_threadpool(
+                lambda: queue.assign(
+                    submission_id, body.authority_id, actor=actor, reason=body.reason
+                )
+            )
+        except SubmissionNotFoundError:
+            raise _not_found(f"No submission {submission_id}.") from None
+        except (InvalidTransitionError, LookupError) as error:
+            raise _conflict(str(error)) from None
+
+    return router
+
+
+async def _letter_counts(letters: DeadLetters) -> dict[str, int | None]:
+    try:
+        async with asyncio.timeout(10):
+            counts = await letters.counts()
+    except (TimeoutError, BrokerUnavailableError):
+        return {"intake": None, "delivery": None}
+    return {
+        "intake": counts["intake"] if counts["intake"] >= 0 else None,
+        "delivery": counts["delivery"],
+    }

@@ -1,0 +1,72 @@
+"""The hook through which the console and the ops API reach triage (routing's queue).
+
+Triage itself — which submissions wait, and assigning an authority with who and why —
+belongs to routing's operations commands (``amtsweg triage list|assign``,
+``services.ops.triage``). The ops API only calls them through this port;
+:func:`triage_queue` is the one place that wires them (None: the console says triage is
+not available).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+from uuid import UUID
+
+from events.ledger import Ledger
+from services.ops import triage
+from services.routing.directory import Directory
+
+
+class TriageQueue(Protocol):
+    """Unroutable submissions waiting for an operator, and the assign action."""
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        """The queue, oldest first: JSON objects with at least ``submissionId``."""
+        ...
+
+    def assign(
+        self, submission_id: UUID, authority_id: str, *, actor: str, reason: str
+    ) -> dict[str, Any]:
+        """Assign an authority (recorded with actor and reason); a JSON answer."""
+        ...
+
+
+class RoutingTriage:
+    """Routing's triage (``services.ops.triage``) behind the port."""
+
+    def __init__(self, ledger: Ledger, directory: Callable[[], Directory]) -> None:
+        self._ledger = ledger
+        self._directory = directory
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        """The queue, oldest first."""
+        return [
+            {
+                "submissionId": item.submission_id,
+                "since": item.since,
+                "leikaKey": item.leika_key,
+                "reason": item.reason,
+                "detail": item.detail,
+                "declinedBy": list(item.declined_by),
+            }
+            for item in triage.triage_queue(self._ledger)[:limit]
+        ]
+
+    def assign(
+        self, submission_id: UUID, authority_id: str, *, actor: str, reason: str
+    ) -> dict[str, Any]:
+        """Assign through routing's triage; ``LookupError`` for an unknown authority."""
+        recorded = triage.assign(
+            self._ledger, self._directory(), submission_id, authority_id, by=actor, reason=reason
+        )
+        return {
+            "submissionId": str(submission_id),
+            "authorityId": authority_id,
+            "recorded": recorded,
+        }
+
+
+def triage_queue(ledger: Ledger, directory: Callable[[], Directory]) -> TriageQueue | None:
+    """TRIAGE HOOK: routing's triage functions (``services.ops.triage``) for the ops API."""
+    return RoutingTriage(ledger, directory)

@@ -1,0 +1,224 @@
+"""Dead letters for operations: refused intake messages and deliveries whose callback gave up.
+
+- ``intake-<partition>-<offset>``: a message on ``amtsweg.intake.dlq``. Retry produces
+  the original message to ``amtsweg.intake`` again; drop records that it is dealt with.
+- ``delivery-<delivery id>-<notice>-<attempts>``: a delivery in the deliveries read model
+  whose callback channel gave up (``DeliveryFailed``). Retry records ``CallbackRequeued``
+  on the submission (the notifier makes one more attempt); drop records that operations
+  dealt with it otherwise. The envelope stays on the authority's topic either way.
+
+Retried and dropped letters are recorded (:mod:`services.ops.dead_letter_store`) and no
+longer listed; a delivery that fails again is a new letter (more attempts, new id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from contracts import headers, topics
+from services.delivery.projection import DeliveryRow
+from services.delivery.projector import DeliveryProjector
+from services.ops.dead_letter_store import DeadLetterActions
+from services.ops.intake_dlq import (
+    IntakeLetter,
+    produce_to_intake,
+    read_letters,
+    retry_headers,
+    waiting_count,
+)
+from services.ops.operator_actions import retry_callback
+
+INTAKE, DELIVERY = "intake", "delivery"
+MAX_DELIVERY_LETTERS = 1000
+
+
+class LetterNotFoundError(Exception):
+    """No dead letter with this id is waiting."""
+
+
+class NotRetryableError(Exception):
+    """This dead letter cannot be retried (its value was too large to be kept)."""
+
+
+class BrokerUnavailableError(Exception):
+    """The intake's dead letters are on Kafka, and no broker is configured."""
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One dead letter, as operations see it."""
+
+    letter_id: str
+    kind: str
+    at: str
+    problem: str
+    title: str
+    detail: str
+    source: str
+    retryable: bool
+    portal_id: str | None = None
+    key: str | None = None
+    """The message's key as text (often the portal's reference)."""
+    submission_id: str | None = None
+    delivery_id: str | None = None
+    authority_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON object (camelCase keys)."""
+        return {_camel(key): value for key, value in asdict(self).items()}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _intake_letter(letter: IntakeLetter) -> DeadLetter:
+    problem = letter.problem()
+    origin = "/".join(
+        letter.header(name) or "?"
+        for name in (headers.ORIGINAL_TOPIC, headers.ORIGINAL_PARTITION, headers.ORIGINAL_OFFSET)
+    )
+    return DeadLetter(
+        letter_id=letter.letter_id,
+        kind=INTAKE,
+        at=datetime.fromtimestamp(letter.timestamp_ms / 1000, UTC).isoformat(timespec="seconds"),
+        problem=str(problem.get("type", "")).rsplit("/", 1)[-1] or "unknown",
+        title=str(problem.get("title", "")),
+        detail=str(problem.get("detail", ""))[:300],
+        source=origin,
+        retryable=letter.header(headers.VALUE_OMITTED) is None,
+        portal_id=letter.header(headers.PORTAL_ID),
+        key=letter.key.decode("utf-8", "replace") if letter.key is not None else None,
+    )
+
+
+def delivery_letter_id(row: DeliveryRow) -> str:
+    """The id of a delivery's dead letter (new once it fails again)."""
+    return f"{DELIVERY}-{row.delivery_id}-{row.notice}-{row.callback_attempts}"
+
+
+def _delivery_letter(row: DeliveryRow) -> DeadLetter:
+    return DeadLetter(
+        letter_id=delivery_letter_id(row),
+        kind=DELIVERY,
+        at=datetime.fromtimestamp(row.updated_at, UTC).isoformat(timespec="seconds"),
+        problem="callback-failed",
+        title="Callback gave up",
+        detail=f"notice {row.notice}: no callback answered after {row.callback_attempts} attempts",
+        source=topics.delivery_topic(row.authority_id),
+        retryable=True,
+        submission_id=row.submission_id,
+        delivery_id=row.delivery_id,
+        authority_id=row.authority_id,
+    )
+
+
+class DeadLetters:
+    """Lists and handles both kinds of dead letters."""
+
+    def __init__(
+        self,
+        actions: DeadLetterActions,
+        deliveries: DeliveryProjector,
+        bootstrap_servers: str | None,
+    ) -> None:
+        self._actions = actions
+        self._deliveries = deliveries
+        self._bootstrap = bootstrap_servers
+
+    @property
+    def has_broker(self) -> bool:
+        """Whether the intake's dead letters (on Kafka) can be reached."""
+        return self._bootstrap is not None
+
+    async def waiting(self, kind: str | None = None) -> list[DeadLetter]:
+        """Dead letters nobody has retried or dropped yet, oldest first."""
+        letters: list[DeadLetter] = []
+        if kind == INTAKE or (kind is None and self.has_broker):
+            letters.extend(_intake_letter(letter) for letter in await self._intake_letters())
+        if kind in (None, DELIVERY):
+            rows = await asyncio.to_thread(self._delivery_rows)
+            letters.extend(_delivery_letter(row) for row in rows)
+        handled = await asyncio.to_thread(self._actions.handled, "")
+        return [letter for letter in letters if letter.letter_id not in handled]
+
+    async def counts(self) -> dict[str, int]:
+        """How many dead letters wait, per kind (intake from offsets: nothing is read)."""
+        rows = await asyncio.to_thread(self._delivery_rows)
+        handled = await asyncio.to_thread(self._actions.handled, "")
+        deliveries = [r for r in rows if delivery_letter_id(r) not in handled]
+        intake = None
+        if self._bootstrap is not None:
+            on_topic = await waiting_count(self._bootstrap)
+            intake = max(0, on_topic - sum(1 for h in handled if h.startswith(INTAKE)))
+        return {INTAKE: intake if intake is not None else -1, DELIVERY: len(deliveries)}
+
+    async def retry(self, letter_id: str, *, actor: str, reason: str) -> DeadLetter:
+        """Retry a dead letter (see the module); returns it."""
+        letter, source = await self._find(letter_id)
+        if not letter.retryable:
+            raise NotRetryableError(f"{letter_id}: its value was too large to be kept")
+        if isinstance(source, IntakeLetter):
+            assert self._bootstrap is not None
+            await produce_to_intake(
+                self._bootstrap, source.key, source.value, retry_headers(source)
+            )
+        else:
+            await asyncio.to_thread(
+                retry_callback,
+                self._deliveries.ledger,
+                UUID(source.submission_id),
+                actor=actor,
+                reason=reason,
+                request_id=letter_id,
+            )
+        await asyncio.to_thread(
+            self._actions.record, letter_id, "retried", actor=actor, reason=reason
+        )
+        return letter
+
+    async def drop(self, letter_id: str, *, actor: str, reason: str) -> DeadLetter:
+        """Record that a dead letter is dealt with; it is no longer listed."""
+        letter, _ = await self._find(letter_id)
+        await asyncio.to_thread(
+            self._actions.record, letter_id, "dropped", actor=actor, reason=reason
+        )
+        return letter
+
+    async def _find(self, letter_id: str) -> tuple[DeadLetter, IntakeLetter | DeliveryRow]:
+        if letter_id.startswith(f"{INTAKE}-"):
+            for source in await self._intake_letters():
+                if source.letter_id == letter_id:
+                    return await self._unhandled(_intake_letter(source)), source
+        elif letter_id.startswith(f"{DELIVERY}-"):
+            for row in await asyncio.to_thread(self._delivery_rows):
+                if delivery_letter_id(row) == letter_id:
+                    return await self._unhandled(_delivery_letter(row)), row
+        raise LetterNotFoundError(letter_id)
+
+    async def _unhandled(self, letter: DeadLetter) -> DeadLetter:
+        handled = await asyncio.to_thread(self._actions.handled, letter.letter_id)
+        if letter.letter_id in handled:
+            action = handled[letter.letter_id]
+            raise LetterNotFoundError(f"{letter.letter_id} was {action.action} by {action.actor}")
+        return letter
+
+    async def _intake_letters(self) -> list[IntakeLetter]:
+        if self._bootstrap is None:
+            raise BrokerUnavailableError(
+                "the intake's dead letters are on Kafka: set KAFKA_BOOTSTRAP_SERVERS "
+                "or start `amtsweg run`"
+            )
+        return await read_letters(self._bootstrap)
+
+    def _record(self, letter_id: str, action: str, actor: str, reason: str) -> None:
+        self._actions.record(letter_id, action, actor=actor, reason=reason)
+
+    def _delivery_rows(self) -> list[DeliveryRow]:
+        self._deliveries.catch_up()
+        return self._deliveries.store.dead_letters(MAX_DELIVERY_LETTERS)

@@ -1,0 +1,249 @@
+"""Where the submissions overview lives: tables next to the ledger (SQLite or PostgreSQL).
+
+``amtsweg_ops_submissions`` holds one row per submission, ``amtsweg_ops_throughput``
+the number of events per minute and event name. Both move with the projection's
+position in one transaction that first checks the position is still the one the batch
+was read from (compare and set): a second projector, or a rebuild meanwhile, makes the
+write fail and the batch is read again, so no event is ever counted twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from typing import Any
+
+import psycopg
+
+from events.settings import LedgerSettings
+from services.ops.overview.rows import Filters, SubmissionRow
+
+PROJECTION = "ops-submissions"
+COLUMNS = tuple(SubmissionRow.__dataclass_fields__)
+_TABLES = (
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_ops_submissions (submission_id TEXT PRIMARY KEY, "
+        "portal_id TEXT NOT NULL, leika_key TEXT NOT NULL, status TEXT NOT NULL, "
+        "authority_id TEXT, delivery_id TEXT, received_at DOUBLE PRECISION NOT NULL, "
+        "updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
+        "last_event TEXT NOT NULL, problem TEXT, escalated BOOLEAN NOT NULL, "
+        "dead_letter BOOLEAN NOT NULL)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_received "
+        "ON amtsweg_ops_submissions (received_at)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_status "
+        "ON amtsweg_ops_submissions (status, received_at)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_ops_throughput (minute BIGINT NOT NULL, "
+        "event TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (minute, event))"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS amtsweg_projection_position "
+        "(projection TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    ),
+    (
+        "INSERT INTO amtsweg_projection_position (projection, position) "
+        "VALUES ('ops-submissions', 0) ON CONFLICT (projection) DO NOTHING"
+    ),
+)
+# Statements are built from the constant column names only; values are always bound.
+_UPSERT = (
+    f"INSERT INTO amtsweg_ops_submissions ({', '.join(COLUMNS)}) VALUES ({{values}}) "  # noqa: S608
+    "ON CONFLICT (submission_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+    + " WHERE excluded.version >= amtsweg_ops_submissions.version"
+)
+_COUNT = (
+    "INSERT INTO amtsweg_ops_throughput (minute, event, count) VALUES ({p}, {p}, {p}) "
+    "ON CONFLICT (minute, event) DO UPDATE SET count = amtsweg_ops_throughput.count + "
+    "excluded.count"
+)
+_MOVE = (
+    "UPDATE amtsweg_projection_position SET position = {p} "
+    "WHERE projection = {p} AND position = {p}"
+)
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM amtsweg_ops_submissions"  # noqa: S608
+_WHERE = (
+    ("status", "status = {p}"),
+    ("leika_key", "leika_key = {p}"),
+    ("authority", "authority_id = {p}"),
+    ("portal", "portal_id = {p}"),
+    ("since", "received_at >= {p}"),
+    ("until", "received_at < {p}"),
+)
+
+
+def _row(values: Sequence[Any]) -> SubmissionRow:
+    fields = dict(zip(COLUMNS, values, strict=True))
+    for flag in ("escalated", "dead_letter"):
+        fields[flag] = bool(fields[flag])
+    return SubmissionRow(**fields)
+
+
+class OverviewStore:
+    """The overview's queries, for a DB-API connection and its placeholder style."""
+
+    placeholder = "?"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._transaction() as cursor:
+            cursor.execute(sql.format(p=self.placeholder), tuple(params))
+            return list(cursor.fetchall())
+
+    def _create(self) -> None:
+        with self._transaction() as cursor:
+            for statement in _TABLES:
+                cursor.execute(statement)
+
+    def position(self) -> int:
+        """The ledger position the overview reflects."""
+        sql = "SELECT position FROM amtsweg_projection_position WHERE projection = {p}"
+        found = self._query(sql, (PROJECTION,))
+        return int(found[0][0]) if found else 0
+
+    def save(
+        self,
+        expected: int,
+        position: int,
+        rows: Sequence[SubmissionRow],
+        counts: Mapping[tuple[int, str], int],
+    ) -> bool:
+        """Move from ``expected`` to ``position`` with these rows and counts.
+
+        False, and nothing written, when the position is no longer ``expected``.
+        """
+        p = self.placeholder
+        upsert = _UPSERT.format(values=", ".join([p] * len(COLUMNS)))
+        try:
+            with self._transaction() as cursor:
+                _move(cursor, _MOVE.format(p=p), (position, PROJECTION, expected))
+                cursor.executemany(upsert, [tuple(getattr(r, c) for c in COLUMNS) for r in rows])
+                cursor.executemany(
+                    _COUNT.format(p=p), [(m, e, n) for (m, e), n in sorted(counts.items())]
+                )
+        except _MovedError:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Forget every row and count and go back to the start of the ledger."""
+        with self._transaction() as cursor:
+            cursor.execute("DELETE FROM amtsweg_ops_submissions")
+            cursor.execute("DELETE FROM amtsweg_ops_throughput")
+            sql = "UPDATE amtsweg_projection_position SET position = 0 WHERE projection = {p}"
+            cursor.execute(sql.format(p=self.placeholder), (PROJECTION,))
+
+    def select(self, filters: Filters, limit: int = 100, offset: int = 0) -> list[SubmissionRow]:
+        """Rows matching ``filters``, newest first."""
+        where, params = self._where(filters)
+        sql = f"{_SELECT}{where} ORDER BY received_at DESC, submission_id LIMIT {{p}} OFFSET {{p}}"
+        return [_row(values) for values in self._query(sql, [*params, limit, offset])]
+
+    def count(self, filters: Filters) -> int:
+        """How many rows match ``filters``."""
+        where, params = self._where(filters)
+        sql = f"SELECT COUNT(*) FROM amtsweg_ops_submissions{where}"  # noqa: S608 - constants
+        return int(self._query(sql, params)[0][0])
+
+    def status_counts(self) -> dict[str, int]:
+        """Submissions per status."""
+        sql = "SELECT status, COUNT(*) FROM amtsweg_ops_submissions GROUP BY status"
+        return {str(status): int(count) for status, count in self._query(sql)}
+
+    def throughput(self, since_minute: int) -> list[tuple[int, str, int]]:
+        """(minute, event, count) from ``since_minute`` on (minutes since the epoch)."""
+        sql = (
+            "SELECT minute, event, count FROM amtsweg_ops_throughput WHERE minute >= {p} "
+            "ORDER BY minute, event"
+        )
+        return [(int(m), str(e), int(n)) for m, e, n in self._query(sql, (since_minute,))]
+
+    @staticmethod
+    def _where(filters: Filters) -> tuple[str, list[Any]]:
+        values = {
+            "status": filters.status,
+            "leika_key": filters.leika_key,
+            "authority": filters.authority,
+            "portal": filters.portal,
+            "since": filters.since,
+            "until": filters.until,
+        }
+        clauses = [clause for name, clause in _WHERE if values[name] is not None]
+        params = [values[name] for name, _ in _WHERE if values[name] is not None]
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+class _MovedError(Exception):
+    """Another projector (or a rebuild) moved the position first."""
+
+
+def _move(cursor: Any, sql: str, params: tuple[Any, ...]) -> None:
+    """Compare and set the position; raise (and so roll back) when it moved meanwhile."""
+    cursor.execute(sql, params)
+    if cursor.rowcount != 1:
+        raise _MovedError
+
+
+class SQLiteOverviewStore(OverviewStore):
+    """The overview in the ledger's SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._create()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._connection.close()
+
+
+class PostgresOverviewStore(OverviewStore):
+    """The overview in the ledger's PostgreSQL database and schema."""
+
+    placeholder = "%s"
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self._conninfo = conninfo
+        self._schema = schema
+        self._create()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+        with (
+            closing(
+                psycopg.connect(
+                    self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
+                )
+            ) as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
+
+    def close(self) -> None:
+        """Nothing to close: a connection per transaction."""
+
+
+def overview_store(settings: LedgerSettings) -> SQLiteOverviewStore | PostgresOverviewStore:
+    """The overview's store beside the configured ledger."""
+    path = settings.sqlite_path()
+    if path is not None:
+        return SQLiteOverviewStore(str(path))
+    assert settings.ledger_url is not None
+    return PostgresOverviewStore(settings.ledger_url, settings.ledger_schema)
