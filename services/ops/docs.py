@@ -1,0 +1,66 @@
+"""``amtsweg docs``: the AsyncAPI and OpenAPI documents, as committed in ``docs/``.
+
+Both are built from the code the processes run (the FastStream handlers and the HTTP
+app), on a throwaway ledger; a test fails when the committed files differ.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from events.blobs import FileBlobStore
+from events.ledger import Ledger
+from events.settings import LedgerSettings
+from services.intake.settings import IntakeSettings
+from services.ops.asyncapi import asyncapi_document
+from services.ops.bootstrap import Core
+from services.ops.http_app import http_app
+from services.ops.logs import configure_logging
+
+ASYNCAPI = "asyncapi.json"
+OPENAPI = "openapi.json"
+
+
+def documents() -> dict[str, dict[str, Any]]:
+    """File name → document."""
+    with tempfile.TemporaryDirectory(prefix="amtsweg-docs-") as folder:
+        data_dir = Path(folder)
+        ledger = Ledger(LedgerSettings(data_dir=data_dir, ledger_url=None))
+        try:
+            core = Core(ledger=ledger, blobs=FileBlobStore(data_dir / "blobs"), data_dir=data_dir)
+            return {
+                ASYNCAPI: asyncapi_document(core),
+                OPENAPI: http_app(ledger, core.blobs, IntakeSettings()).openapi(),
+            }
+        finally:
+            ledger.close()
+
+
+def render(document: dict[str, Any]) -> str:
+    """The file's text: stable, readable JSON."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_documents(out: Path) -> list[Path]:
+    """Write every document into ``out``; the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, document in documents().items():
+        path = out / name
+        path.write_text(render(document), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def docs(
+    out: Annotated[Path, typer.Option("--out", help="folder to write into")] = Path("docs"),
+) -> None:
+    """Write docs/asyncapi.json (Kafka topics) and docs/openapi.json (HTTP API)."""
+    configure_logging(level="WARNING")
+    for path in write_documents(out):
+        typer.echo(f"wrote {path}")

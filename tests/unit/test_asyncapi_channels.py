@@ -1,0 +1,23 @@
+"""The AsyncAPI channel table agrees with what the relay really publishes."""
+
+from __future__ import annotations
+
+from contracts import topics
+from events.outbox import messages_for
+from events.submission import Submission
+from services.ops.asyncapi_channels import DELIVERY_CHANNEL, channel_doc
+from tests.support.factories import new_submission
+
+
+def test_documented_headers_are_those_the_relay_writes() -> None:
+    submission = new_submission()
+    submission.validate("cat-1", "urn:x")
+    submission.route("jc-koeln", "053150000000", "05315", "dir-1")
+    submission.dispatch("d-1", "jc-koeln", topics.delivery_topic("jc-koeln"), {})
+    for event in submission.collect_events():
+        assert isinstance(event, Submission.Event)
+        for outbound in messages_for(event):
+            delivery = outbound.topic.startswith(topics.DELIVERY_PREFIX)
+            doc = channel_doc(DELIVERY_CHANNEL if delivery else outbound.topic)
+            assert {name for name, _ in outbound.headers} == set(doc.headers), outbound.topic
+            assert set(doc.required_headers) == set(doc.headers)
