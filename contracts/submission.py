@@ -113,6 +113,8 @@ class RoutingHint(BaseModel):
     ARS (Amtlicher Regionalschlüssel): 12 digits, state (2) + district (3) +
     municipal association (4) + municipality (3). AGS (Amtlicher Gemeindeschlüssel):
     8 digits, the same without the association part.
+    Routing prefers ARS, then AGS, then the postal code (with ``municipality`` when the
+    code spans several municipalities).
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -120,6 +122,12 @@ class RoutingHint(BaseModel):
     ars: str | None = Field(default=None, pattern=r"^\d{12}$")
     ags: str | None = Field(default=None, pattern=r"^\d{8}$")
     postal_code: str | None = Field(default=None, alias="postalCode", pattern=r"^\d{5}$")
+    municipality: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="the municipality's name, to pick one when a postal code spans several",
+    )
 
 
 class AttachmentContent(BaseModel):

@@ -45,6 +45,13 @@ UNROUTABLE = submission_event_topic("Unroutable")
 DISPATCHED = submission_event_topic("Dispatched")
 ACCEPTED = submission_event_topic("Accepted")
 REFUSED_BY_AUTHORITY = submission_event_topic("RefusedByAuthority")
+DECLINED = submission_event_topic("Declined")
+"""An authority said "not responsible": routing forwards."""
+FORWARDED = submission_event_topic("Forwarded")
+ASSIGNED = submission_event_topic("Assigned")
+"""Triage: an operator assigned an authority."""
+HANDED_OVER = submission_event_topic("HandedOver")
+HANDOVER_REFUSED = submission_event_topic("HandoverRefused")
 
 INTERNAL_TOPICS = (
     RECEIVED,

@@ -164,7 +164,9 @@ class LocalKafka:
     def _cluster_id(self) -> str:
         path = self.layout.cluster_id_file
         if not path.is_file():
-            fresh = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+            fresh = "-"
+            while fresh.startswith("-"):  # a leading "-" reads as an option (as Kafka's Uuid)
+                fresh = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
             path.write_text(fresh + "\n", encoding="utf-8")
         return path.read_text(encoding="utf-8").strip()
 

@@ -38,7 +38,8 @@ async def ensure_topics(
     try:
         async with asyncio.timeout(_GIVE_UP_AFTER_S):
             await admin.start()
-            missing = [name for name in wanted if name not in set(await admin.list_topics())]
+            existing = set(await admin.list_topics())
+            missing = [name for name in wanted if name not in existing]
             if missing:
                 replicas = replication_factor or await _default_replication(admin)
                 await _create(admin, missing, partitions, replicas, configs or {})

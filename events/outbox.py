@@ -51,8 +51,8 @@ def messages_for(event: Submission.Event) -> list[Outbound]:
             headers,
         )
     ]
-    if isinstance(event, Submission.Dispatched | Submission.Reminded):
-        notice = event.stage if isinstance(event, Submission.Reminded) else 0
+    if isinstance(event, Submission.Dispatched | Submission.Reminded | Submission.Redelivered):
+        notice = _notice(event)
         outbound.append(
             Outbound(
                 event.topic,
@@ -66,3 +66,12 @@ def messages_for(event: Submission.Event) -> list[Outbound]:
             )
         )
     return outbound
+
+
+def _notice(event: Submission.Dispatched | Submission.Reminded | Submission.Redelivered) -> int:
+    """The ``amtsweg-notice`` header: 0 for the dispatch, then the reminder or redelivery."""
+    if isinstance(event, Submission.Reminded):
+        return event.stage
+    if isinstance(event, Submission.Redelivered):
+        return event.notice
+    return 0

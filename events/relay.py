@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -43,12 +43,19 @@ class Relay:
         *,
         name: str = "relay",
         batch_size: int = 500,
+        stop_at: int | None = None,
+        prepare: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._store = store
         self._producer = producer
         self._name = name
         self._batch_size = batch_size
+        self._stop_at = stop_at
+        """The last position to publish (a replay's end); None: follow the log."""
+        self._prepare = prepare
+        """Awaited with each message's topic before it is sent (creates a delivery topic
+        the first time an authority gets a delivery); None: topics exist already."""
         self.position = store.position(name)
         self.published = 0
 
@@ -58,6 +65,7 @@ class Relay:
             self._ledger.recorder.select_notifications,
             self.position,
             self._batch_size,
+            self._stop_at,
             inclusive_of_start=False,
         )
         if not notifications:
@@ -79,6 +87,8 @@ class Relay:
         return len(notifications)
 
     async def _send(self, outbound: Outbound) -> asyncio.Future[object]:
+        if self._prepare is not None:
+            await self._prepare(outbound.topic)
         future: asyncio.Future[object] = await self._producer.send(
             outbound.topic,
             value=outbound.value,

@@ -30,9 +30,16 @@ class Status(StrEnum):
     DISPATCHED = "dispatched"
     ACCEPTED = "accepted"
     REFUSED = "refused"
+    DECLINED = "declined"
+    """The authority declared itself not responsible; routing forwards the submission."""
+    HANDED_OVER = "handed-over"
+    """Handed over to another Amtsweg instance, which carries the trail on."""
 
 
-TERMINAL = frozenset({Status.REJECTED, Status.UNROUTABLE, Status.ACCEPTED, Status.REFUSED})
+TERMINAL = frozenset(
+    {Status.REJECTED, Status.UNROUTABLE, Status.ACCEPTED, Status.REFUSED, Status.HANDED_OVER}
+)
+"""Nothing happens on its own after these (an unroutable one waits for triage)."""
 
 
 MAX_REFUSED_RECEIPTS = 20
@@ -108,21 +115,30 @@ class Submission(Aggregate):
         region: str
         area: str
         directory_version: str
+        competence: str | None = None
+        """The id of the competence that matched (events before it existed: ``None``)."""
+        resolution: dict[str, Any] | None = None
+        """How the region was found: ``source``, ``key``, ``value`` (and for a postal
+        code its ``candidates``); ``None`` in events written before."""
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.ROUTED
             submission.authority_id = self.authority_id
+            submission.region = self.region
 
     class Unroutable(Event):
-        """No (or no single) responsible authority was found."""
+        """No (or no single) responsible authority was found: the submission awaits triage."""
 
         reason: str
         detail: str
         directory_version: str
+        resolution: dict[str, Any] | None = None
+        """As in ``Routed``; ``None`` in events written before, or when no region was found."""
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.UNROUTABLE
             submission.problems = [{"reason": self.reason, "detail": self.detail}]
+            submission.authority_id = None
 
     class Dispatched(Event):
         """The delivery envelope was handed to the authority's channel."""
@@ -137,6 +153,10 @@ class Submission(Aggregate):
             submission.delivery_id = self.delivery_id
             submission.delivery_topic = self.topic
             submission.envelope = self.envelope
+            # A delivery after a forward starts its follow-up afresh (for the first
+            # delivery of a trail these are the initial values anyway).
+            submission.reminders = submission.notice = submission.callback_attempts = 0
+            submission.escalated = submission.callback_done = submission.delivery_failed = False
 
     class Accepted(Event):
         """The authority confirmed receipt and took the application on."""
@@ -172,7 +192,10 @@ class Submission(Aggregate):
 
         def change(self, submission: Submission) -> None:
             submission.reminders = self.stage
-            submission.notice = self.stage  # a new notice: its callback starts afresh
+            # a new notice: its callback starts afresh. Its number follows operator
+            # redeliveries too; where only reminders set it (every trail before operator
+            # redeliveries existed) this is the stage, as it always was.
+            submission.notice = max(submission.notice + 1, self.stage)
             submission.callback_attempts = 0
             submission.callback_done = False
 
@@ -236,6 +259,153 @@ class Submission(Aggregate):
         def change(self, submission: Submission) -> None:
             submission.refused_receipts += 1
 
+    # -- rerouting: "not responsible", forwarding, triage, handover to another instance ----
+
+    class Declined(Event):
+        """The authority declared itself not responsible (receipt ``not-responsible``).
+
+        Not an end: routing forwards the submission to the next competent authority, or
+        into triage. (Before forwarding existed such receipts were ``RefusedByAuthority``
+        with outcome ``not-responsible``, a terminal refusal; those stay as they were.)
+        """
+
+        delivery_id: str
+        authority_id: str
+        problems: list[dict[str, Any]]
+        signed_receipt: str | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.DECLINED
+            submission.problems = self.problems
+            submission.declined_by.append(self.authority_id)
+            submission.declined_deliveries[self.delivery_id] = self.authority_id
+
+    class Forwarded(Event):
+        """Routed anew after a decline, without the authorities that declined."""
+
+        authority_id: str
+        region: str
+        area: str
+        directory_version: str
+        competence: str
+        excluded: list[str]
+        declined_delivery_id: str
+        resolution: dict[str, Any] | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.region = self.region
+            submission.problems = []
+
+    class Assigned(Event):
+        """An operator assigned an authority to an unroutable submission (triage)."""
+
+        authority_id: str
+        directory_version: str
+        by: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.problems = []
+            submission.assigned_to.append(self.authority_id)
+
+    class HandedOver(Event):
+        """Another Amtsweg instance took the submission on under ``remote_submission_id``.
+
+        Its own trail continues there: its ``Received`` event carries our delivery id as
+        idempotency key and our correlation id.
+        """
+
+        delivery_id: str
+        authority_id: str
+        url: str
+        remote_submission_id: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.HANDED_OVER
+            submission.delivery_id = self.delivery_id
+
+    class HandoverRefused(Event):
+        """The other Amtsweg instance refused the submission: it goes to triage."""
+
+        delivery_id: str
+        authority_id: str
+        reason: str
+        status_code: int | None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.UNROUTABLE
+            submission.problems = [{"reason": "handover-refused", "detail": self.reason}]
+            submission.authority_id = None
+
+    # -- operator actions: each names its actor and reason, and carries a request id ----
+    # (the same request again changes nothing, so a retried command is harmless)
+
+    class Replayed(Event):
+        """An operator re-ran a stage (``validation``, ``routing`` or ``delivery``).
+
+        ``against`` is ``recorded`` or ``current`` (catalog or directory), ``version`` the
+        one used, ``decision`` a summary of what it decided (never a document value).
+        ``outcome``: ``decided`` (the stage had not decided yet; its decision event
+        follows), ``unchanged`` (checked: the same decision, nothing else recorded),
+        ``changed`` (the stage's failure is decided anew: its new decision event follows)
+        or ``differs`` (another decision, not applied: the submission is past that stage).
+        """
+
+        stage: str
+        request_id: str
+        actor: str
+        reason: str
+        against: str
+        version: str
+        outcome: str
+        decision: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            if self.outcome == REPLAY_CHANGED:  # back to the stage's input; its decision follows
+                submission.status = REPLAY_INPUT[self.stage]
+                submission.problems = []
+
+    class Redelivered(Event):
+        """An operator announced the delivery again: same delivery id and envelope, a new notice.
+
+        The relay republishes the envelope (header ``amtsweg-notice``) and the callback, if
+        any, starts afresh for this notice.
+        """
+
+        delivery_id: str
+        notice: int
+        topic: str
+        envelope: dict[str, Any]
+        request_id: str
+        actor: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            submission.notice = self.notice
+            submission.callback_attempts = 0
+            submission.callback_done = False
+            submission.delivery_failed = False
+
+    class CallbackRequeued(Event):
+        """An operator asked for one more callback attempt after the channel gave up."""
+
+        delivery_id: str
+        notice: int
+        request_id: str
+        actor: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            submission.callback_done = False
+            submission.delivery_failed = False
+
     def __init__(
         self,
         *,
@@ -276,6 +446,11 @@ class Submission(Aggregate):
         self.callback_done = False
         self.delivery_failed = False
         self.refused_receipts = 0
+        self.region: str | None = None
+        self.declined_by: list[str] = []
+        self.declined_deliveries: dict[str, str] = {}
+        self.assigned_to: list[str] = []
+        self.operator_requests: set[str] = set()
 
     # -- commands ---------------------------------------------------------------
 
@@ -314,25 +489,48 @@ class Submission(Aggregate):
         self._append(self.Rejected, catalog_version=catalog_version, problems=problems)
         return True
 
-    def route(self, authority_id: str, region: str, area: str, directory_version: str) -> bool:
-        """Record the responsible authority."""
+    def route(
+        self,
+        authority_id: str,
+        region: str,
+        area: str,
+        directory_version: str,
+        *,
+        competence: str | None = None,
+        resolution: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record the responsible authority (and the competence that made it so)."""
         if not self._step(Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}):
             return False
-        self._append(
+        self._append(  # every field, defaults too: the hash covers what the event holds
             self.Routed,
             authority_id=authority_id,
             region=region,
             area=area,
             directory_version=directory_version,
+            competence=competence,
+            resolution=resolution,
         )
         return True
 
-    def mark_unroutable(self, reason: str, detail: str, directory_version: str) -> bool:
-        """Record that no single authority is responsible."""
-        if not self._step(Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}):
+    def mark_unroutable(
+        self,
+        reason: str,
+        detail: str,
+        directory_version: str,
+        resolution: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record that no single authority is responsible (also after every one declined)."""
+        if self.status is not Status.DECLINED and not self._step(
+            Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}
+        ):
             return False
         self._append(
-            self.Unroutable, reason=reason, detail=detail, directory_version=directory_version
+            self.Unroutable,
+            reason=reason,
+            detail=detail,
+            directory_version=directory_version,
+            resolution=resolution,
         )
         return True
 
@@ -386,6 +584,113 @@ class Submission(Aggregate):
             signed_receipt=signed_receipt,
         )
         return True
+
+    # -- rerouting ----------------------------------------------------------------
+
+    def decline(
+        self, delivery_id: str, problems: list[dict[str, Any]], signed_receipt: str | None = None
+    ) -> bool:
+        """Record the addressee's "not responsible" for the current delivery."""
+        if delivery_id in self.declined_deliveries or not self._receipt_step(delivery_id):
+            return False
+        assert self.authority_id is not None
+        self._append(
+            self.Declined,
+            delivery_id=delivery_id,
+            authority_id=self.authority_id,
+            problems=problems,
+            signed_receipt=signed_receipt,
+        )
+        return True
+
+    def forward(
+        self,
+        authority_id: str,
+        region: str,
+        area: str,
+        directory_version: str,
+        *,
+        competence: str,
+        resolution: dict[str, Any] | None = None,
+    ) -> bool:
+        """Route anew after a decline; False if the decline was already acted on."""
+        if self.status is not Status.DECLINED:
+            if self.declined_by:
+                return False
+            msg = f"submission {self.id} is {self.status}: nothing was declined"
+            raise InvalidTransitionError(msg)
+        if authority_id in self.declined_by:
+            msg = f"{authority_id} declined submission {self.id} before"
+            raise InvalidTransitionError(msg)
+        self._append(
+            self.Forwarded,
+            authority_id=authority_id,
+            region=region,
+            area=area,
+            directory_version=directory_version,
+            competence=competence,
+            excluded=sorted(set(self.declined_by)),
+            declined_delivery_id=self.delivery_id or "",
+            resolution=resolution,
+        )
+        return True
+
+    def assign(self, authority_id: str, directory_version: str, by: str, reason: str) -> bool:
+        """An operator's assignment of an unroutable submission (triage).
+
+        False if this authority was the last one assigned and the submission has moved on
+        (the same command again); any other state than unroutable is an error.
+        """
+        if self.status is not Status.UNROUTABLE:
+            if self.assigned_to and self.assigned_to[-1] == authority_id:
+                return False
+            msg = f"submission {self.id} is {self.status}, not unroutable"
+            raise InvalidTransitionError(msg)
+        self._append(
+            self.Assigned,
+            authority_id=authority_id,
+            directory_version=directory_version,
+            by=by,
+            reason=reason,
+        )
+        return True
+
+    def hand_over(
+        self, delivery_id: str, authority_id: str, url: str, remote_submission_id: str
+    ) -> bool:
+        """Record that another Amtsweg instance took the submission on."""
+        if not self._step(Status.ROUTED, {Status.HANDED_OVER}):
+            return False
+        self._check_addressee(authority_id)
+        self._append(
+            self.HandedOver,
+            delivery_id=delivery_id,
+            authority_id=authority_id,
+            url=url,
+            remote_submission_id=remote_submission_id,
+        )
+        return True
+
+    def refuse_handover(
+        self, delivery_id: str, authority_id: str, reason: str, status_code: int | None
+    ) -> bool:
+        """Record that the other instance refused the submission (into triage)."""
+        if not self._step(Status.ROUTED, {Status.HANDED_OVER, Status.UNROUTABLE}):
+            return False
+        self._check_addressee(authority_id)
+        self._append(
+            self.HandoverRefused,
+            delivery_id=delivery_id,
+            authority_id=authority_id,
+            reason=reason,
+            status_code=status_code,
+        )
+        return True
+
+    def _check_addressee(self, authority_id: str) -> None:
+        if authority_id != self.authority_id:
+            msg = f"routed to {self.authority_id}, not to {authority_id}"
+            raise InvalidTransitionError(msg)
 
     # -- after dispatch: reminders, escalation, callbacks, refused receipts ----------
 
@@ -450,6 +755,85 @@ class Submission(Aggregate):
         )
         return True
 
+    # -- operator actions ---------------------------------------------------------
+
+    def replay(
+        self,
+        stage: str,
+        request_id: str,
+        *,
+        actor: str,
+        reason: str,
+        against: str,
+        version: str,
+        outcome: str,
+        decision: str,
+    ) -> bool:
+        """Record a replay of ``stage``; False if this request was recorded already.
+
+        ``decided`` needs the stage's input status, ``changed`` the stage's failure; the
+        caller appends the new decision right after (one save: both or neither).
+        """
+        if request_id in self.operator_requests:
+            return False
+        required = {
+            REPLAY_DECIDED: REPLAY_INPUT.get(stage),
+            REPLAY_CHANGED: REPLAY_FAILURE.get(stage),
+        }
+        if outcome in required and self.status is not required[outcome]:
+            msg = f"submission {self.id} is {self.status}: a replay cannot have {outcome} it"
+            raise InvalidTransitionError(msg)
+        self._append(
+            self.Replayed,
+            stage=stage,
+            request_id=request_id,
+            actor=actor,
+            reason=reason,
+            against=against,
+            version=version,
+            outcome=outcome,
+            decision=decision,
+        )
+        return True
+
+    def redeliver(self, request_id: str, *, actor: str, reason: str) -> bool:
+        """Announce the open delivery again (a new notice); False if this request was done."""
+        if request_id in self.operator_requests:
+            return False
+        if self.status is not Status.DISPATCHED or self.delivery_id is None:
+            msg = f"submission {self.id} is {self.status}: no delivery awaits a receipt"
+            raise InvalidTransitionError(msg)
+        assert self.delivery_topic is not None
+        self._append(
+            self.Redelivered,
+            delivery_id=self.delivery_id,
+            notice=self.notice + 1,
+            topic=self.delivery_topic,
+            envelope=self.envelope,
+            request_id=request_id,
+            actor=actor,
+            reason=reason,
+        )
+        return True
+
+    def requeue_callback(self, request_id: str, *, actor: str, reason: str) -> bool:
+        """One more callback attempt for a dead letter; False if this request was done."""
+        if request_id in self.operator_requests:
+            return False
+        if self.status is not Status.DISPATCHED or not self.delivery_failed:
+            msg = f"submission {self.id} has no failed callback to retry"
+            raise InvalidTransitionError(msg)
+        assert self.delivery_id is not None
+        self._append(
+            self.CallbackRequeued,
+            delivery_id=self.delivery_id,
+            notice=self.notice,
+            request_id=request_id,
+            actor=actor,
+            reason=reason,
+        )
+        return True
+
     # -- guards -----------------------------------------------------------------
 
     _ORDER = (
@@ -470,7 +854,7 @@ class Submission(Aggregate):
         raise InvalidTransitionError(msg)
 
     def _is_past(self, status: Status) -> bool:
-        if self.status in (Status.REJECTED, Status.UNROUTABLE, Status.REFUSED):
+        if self.status in _BEFORE:
             return self._ORDER.index(status) < self._ORDER.index(_BEFORE[self.status])
         return self._ORDER.index(self.status) > self._ORDER.index(status)
 
@@ -481,7 +865,7 @@ class Submission(Aggregate):
         if self.delivery_id is not None and delivery_id != self.delivery_id:
             msg = f"receipt for delivery {delivery_id}, but the delivery is {self.delivery_id}"
             raise InvalidTransitionError(msg)
-        return self._step(Status.DISPATCHED, {Status.ACCEPTED, Status.REFUSED})
+        return self._step(Status.DISPATCHED, {Status.ACCEPTED, Status.REFUSED, Status.DECLINED})
 
     def _append(self, event_class: type[Event], **fields: Any) -> None:
         timestamp = event_class.create_timestamp()
@@ -502,5 +886,23 @@ _BEFORE = {
     Status.REJECTED: Status.VALIDATED,
     Status.UNROUTABLE: Status.ROUTED,
     Status.REFUSED: Status.ACCEPTED,
+    Status.DECLINED: Status.ACCEPTED,
+    Status.HANDED_OVER: Status.ACCEPTED,
 }
-"""A terminal failure state stands where its success twin would."""
+"""A terminal failure state stands where its success twin would (a decline and a
+handover answer the delivery, as an acceptance would)."""
+
+REPLAY_DECIDED, REPLAY_UNCHANGED, REPLAY_CHANGED, REPLAY_DIFFERS = (
+    "decided",
+    "unchanged",
+    "changed",
+    "differs",
+)
+REPLAY_INPUT = {
+    "validation": Status.RECEIVED,
+    "routing": Status.VALIDATED,
+    "delivery": Status.ROUTED,
+}
+"""Where a submission waits for each stage's decision."""
+REPLAY_FAILURE = {"validation": Status.REJECTED, "routing": Status.UNROUTABLE}
+"""The terminal failure a replay may decide anew (a success is never taken back)."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
+import httpx
 import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -20,6 +23,11 @@ from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Status, Submission
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
+from services.delivery.handover import (
+    HandoverUnavailableError,
+    hand_over_submission,
+    handover_client,
+)
 from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
@@ -42,7 +50,46 @@ def dispatch_submission(
     structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.status is not Status.ROUTED or submission.authority_id is None:
         return False
+    dispatch = prepare_dispatch(submission, blobs, settings, recipients)
+    changed = ledger.execute(submission_id, dispatch.record)
+    log.info(
+        "delivery.dispatched",
+        authority_id=dispatch.authority_id,
+        delivery_id=dispatch.delivery_id,
+        encrypted=dispatch.encrypted,
+        changed=changed,
+    )
+    return changed
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """The delivery of a routed submission, ready to be recorded."""
+
+    delivery_id: str
+    authority_id: str
+    envelope: dict[str, Any]
+    encrypted: bool
+
+    def record(self, submission: Submission) -> bool:
+        """Record it on the submission (False if it was dispatched already)."""
+        return submission.dispatch(
+            self.delivery_id,
+            self.authority_id,
+            topics.delivery_topic(self.authority_id),
+            self.envelope,
+        )
+
+
+def prepare_dispatch(
+    submission: Submission,
+    blobs: BlobStore,
+    settings: DeliverySettings,
+    recipients: Recipients | None = None,
+) -> Dispatch:
+    """The delivery id and envelope for a routed submission (reads its parts)."""
     authority_id = submission.authority_id
+    assert authority_id is not None
     recipient = (recipients or Recipients()).get(authority_id)
     key = recipient.encryption_key() if recipient else None
     delivery_id = delivery_id_for(submission.id, authority_id, submission.version)
@@ -55,24 +102,33 @@ def dispatch_submission(
         sealer=JweSealer(key) if key else None,
         base_url=settings.public_base_url,
     )
+    dumped = envelope.model_dump(by_alias=True, exclude_none=True)
+    return Dispatch(delivery_id, authority_id, dumped, encrypted=key is not None)
 
-    def record(current: Submission) -> bool:
-        return current.dispatch(
-            delivery_id,
-            authority_id,
-            topics.delivery_topic(authority_id),
-            envelope.model_dump(by_alias=True, exclude_none=True),
-        )
 
-    changed = ledger.execute(submission_id, record)
-    log.info(
-        "delivery.dispatched",
-        authority_id=authority_id,
-        delivery_id=delivery_id,
-        encrypted=key is not None,
-        changed=changed,
+async def deliver(
+    ledger: Ledger,
+    blobs: BlobStore,
+    settings: DeliverySettings,
+    submission_id: UUID,
+    recipients: Recipients,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> bool:
+    """Dispatch to the routed authority's topic, or hand over to another Amtsweg instance.
+
+    Raises ``HandoverUnavailableError`` when the other instance does not answer.
+    """
+    submission = await asyncio.to_thread(ledger.get_submission, submission_id)
+    authority_id = submission.authority_id
+    recipient = recipients.get(authority_id) if authority_id is not None else None
+    if submission.status is Status.ROUTED and recipient is not None and recipient.handover_url:
+        with structlog.contextvars.bound_contextvars(correlation_id=submission.correlation_id):
+            async with handover_client(settings, transport) as client:
+                return await hand_over_submission(ledger, blobs, submission, recipient, client)
+    return await asyncio.to_thread(
+        dispatch_submission, ledger, blobs, settings, submission_id, recipients
     )
-    return changed
 
 
 def register(
@@ -81,12 +137,20 @@ def register(
     blobs: BlobStore,
     settings: DeliverySettings,
     recipients: Recipients | None = None,
+    *,
+    handover_transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """Subscribe the delivery worker and the receipt consumer to the broker."""
+    """Subscribe the delivery worker and the receipt consumer to the broker.
+
+    The worker delivers on every routing decision: Routed, Forwarded (after a decline)
+    and Assigned (triage). ``handover_transport`` is for tests (an app in-process).
+    """
     known = recipients or Recipients()
 
     @broker.subscriber(
         topics.ROUTED,
+        topics.FORWARDED,
+        topics.ASSIGNED,
         group_id=GROUP,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -98,19 +162,24 @@ def register(
             log.warning("delivery.malformed_message", errors=error.error_count())
             return
         with structlog.contextvars.bound_contextvars(
-            submission_id=message.submission_id, stage="delivery"
+            submission_id=message.submission_id, causation_id=message.hash, stage="delivery"
         ):
             try:
-                await asyncio.to_thread(
-                    dispatch_submission,
+                await deliver(
                     ledger,
                     blobs,
                     settings,
                     UUID(message.submission_id),
                     known,
+                    transport=handover_transport,
                 )
             except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
                 log.error("delivery.unknown_submission")  # noqa: TRY400 - no trace needed
+            except HandoverUnavailableError as error:  # the message comes again: retry
+                pause = settings.handover_retry_seconds
+                log.warning("delivery.handover_unavailable", error=str(error), retry_in=pause)
+                await asyncio.sleep(pause)
+                raise
 
     @broker.subscriber(
         topics.RECEIPTS,
@@ -124,7 +193,11 @@ def register(
         except MalformedReceiptError as error:  # an authority's malformed message must not block
             log.warning("receipt.malformed", error=str(error)[:200])
             return
+        record = raw.raw_message
+        assert not isinstance(record, tuple)  # a single-message subscriber
         with structlog.contextvars.bound_contextvars(
-            submission_id=message.receipt.submission_id, stage="receipt"
+            submission_id=message.receipt.submission_id,
+            causation_id=f"kafka:{record.topic}/{record.partition}/{record.offset}",
+            stage="receipt",
         ):
             await asyncio.to_thread(record_receipt, ledger, known, message)

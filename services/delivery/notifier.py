@@ -25,6 +25,7 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.submission import Submission
 from services.delivery.callbacks import CallbackResult, CallbackSender, notice_body, notice_for
 from services.delivery.deadlines import DeadlinePolicy, Escalate, Remind, next_step, retry_delay
 from services.delivery.projection import DeliveryRow
@@ -111,12 +112,14 @@ class Notifier:
                 if isinstance(step, Remind):
                     changed = self._ledger.execute(
                         UUID(row.submission_id),
-                        lambda s: s.remind(row.delivery_id, step.stage, step.after_seconds),
+                        _traced(
+                            lambda s: s.remind(row.delivery_id, step.stage, step.after_seconds)
+                        ),
                     )
                 else:
                     changed = self._ledger.execute(
                         UUID(row.submission_id),
-                        lambda s: s.escalate(row.delivery_id, step.after_seconds),
+                        _traced(lambda s: s.escalate(row.delivery_id, step.after_seconds)),
                     )
             except SubmissionNotFoundError:
                 log.error("notifier.unknown_submission")  # noqa: TRY400 - no trace needed
@@ -163,13 +166,15 @@ class Notifier:
         ):
             changed = self._ledger.execute(
                 UUID(row.submission_id),
-                lambda s: s.record_callback(
-                    row.delivery_id,
-                    row.notice,
-                    attempt,
-                    status_code=result.status_code,
-                    failure=result.failure,
-                    retry_at=retry_at,
+                _traced(
+                    lambda s: s.record_callback(
+                        row.delivery_id,
+                        row.notice,
+                        attempt,
+                        status_code=result.status_code,
+                        failure=result.failure,
+                        retry_at=retry_at,
+                    )
                 ),
             )
             outcome = "delivered" if result.failure is None else "retry" if retry_at else "gave-up"
@@ -183,3 +188,16 @@ class Notifier:
                 changed=changed,
             )
             return changed
+
+
+def _traced(command: Callable[[Submission], bool]) -> Callable[[Submission], bool]:
+    """``command``, binding for the log lines that follow the submission's correlation id
+    and, as causation, the hash of its newest event (the state the step was decided on)."""
+
+    def run(submission: Submission) -> bool:
+        structlog.contextvars.bind_contextvars(
+            correlation_id=submission.correlation_id, causation_id=submission.chain_head
+        )
+        return command(submission)
+
+    return run

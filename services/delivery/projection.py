@@ -14,7 +14,7 @@ from datetime import datetime
 
 from events.submission import Submission
 
-OPEN, ACCEPTED, REFUSED = "open", "accepted", "refused"
+OPEN, ACCEPTED, REFUSED, DECLINED = "open", "accepted", "refused", "declined"
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,20 @@ def _change(
             changes = {"state": ACCEPTED, "callback_due": None}
         case Submission.RefusedByAuthority():
             changes = {"state": REFUSED, "callback_due": None}
+        case Submission.Declined():  # "not responsible": forwarded as a new delivery
+            changes = {"state": DECLINED, "callback_due": None}
         case Submission.Reminded(stage=stage):
             due = at if has_callback(row.authority_id) else None
-            changes = {"reminders": stage, "notice": stage, "callback_attempts": 0}
+            notice = max(row.notice + 1, stage)  # as the aggregate counts notices
+            changes = {"reminders": stage, "notice": notice, "callback_attempts": 0}
             changes |= {"callback_due": due, "dead_letter": False}  # a new notice, a new try
+        case Submission.Redelivered(notice=notice):  # an operator's new notice, a new try
+            due = at if has_callback(row.authority_id) else None
+            changes = {"notice": notice, "callback_attempts": 0}
+            changes |= {"callback_due": due, "dead_letter": False}
+        case Submission.CallbackRequeued():  # an operator's one more attempt after giving up
+            due = at if has_callback(row.authority_id) else None
+            changes = {"callback_due": due, "dead_letter": False}
         case Submission.Escalated():
             changes = {"escalated": True}
         case Submission.CallbackDelivered(attempt=attempt):

@@ -28,16 +28,31 @@ class DeliveryProjector:
     def catch_up(self) -> int:
         """Apply every event not yet applied; return how many notifications were read."""
         total = 0
-        while count := self._next_batch():
+        while count := self._next_batch(self.store.position())[0]:
             total += count
         return total
 
-    def _next_batch(self) -> int:
+    def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
+        """Forget the rows and apply the whole log again; ``progress`` gets each position.
+
+        It reads from the start whatever position a concurrent projector stores meanwhile:
+        rows only move to newer versions, so both end with the same rows.
+        """
+        self.store.reset()
+        position = total = 0
+        while True:
+            count, position = self._next_batch(position)
+            if not count:
+                return total
+            total += count
+            progress(position)
+
+    def _next_batch(self, start: int) -> tuple[int, int]:
         notifications = self.ledger.recorder.select_notifications(
-            self.store.position(), self._batch_size, inclusive_of_start=False
+            start, self._batch_size, inclusive_of_start=False
         )
         if not notifications:
-            return 0
+            return 0, start
         events = []
         for notification in notifications:
             event = self.ledger.mapper.to_domain_event(notification)
@@ -53,4 +68,4 @@ class DeliveryProjector:
             if row is not None and row != rows.get(delivery_id):
                 rows[delivery_id] = changed[delivery_id] = row
         self.store.save(notifications[-1].id, changed.values())
-        return len(notifications)
+        return len(notifications), notifications[-1].id

@@ -74,7 +74,11 @@ def record_receipt(
     except (SubmissionNotFoundError, ValueError):
         log.warning("receipt.refused", reason=Refusal.UNKNOWN_SUBMISSION.value)
         return ReceiptResult(recorded=False, refusal=Refusal.UNKNOWN_SUBMISSION)
-    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
+    structlog.contextvars.bind_contextvars(
+        submission_id=str(submission.id), correlation_id=submission.correlation_id
+    )
+    if submission.declined_deliveries.get(receipt.delivery_id) == receipt.authority_id:
+        return ReceiptResult(recorded=False)  # answered before ("not responsible"): again
     refusal = check_receipt(submission, recipients, message, sender)
     if refusal is not None:
         return _refuse(ledger, submission, message, refusal)
@@ -83,6 +87,8 @@ def record_receipt(
         if receipt.outcome == "accepted":
             return current.accept(receipt.delivery_id, receipt.reference, message.jws)
         problems = [p.model_dump(exclude_none=True) for p in receipt.problems]
+        if receipt.outcome == "not-responsible":  # routing forwards it (Declined → Forwarded)
+            return current.decline(receipt.delivery_id, problems, message.jws)
         return current.refuse(receipt.delivery_id, receipt.outcome, problems, message.jws)
 
     try:

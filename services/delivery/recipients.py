@@ -30,6 +30,12 @@ class Recipient:
     """Public JWK (JSON) receipts must be signed with, if any."""
     callback_url: str | None = None
     callback_secret: str | None = None
+    handover_url: str | None = None
+    """Another Amtsweg instance's intake API: deliveries are handed over there."""
+    handover_portal: str | None = None
+    """The portal id this instance has at the other one."""
+    handover_token: str | None = None
+    """The portal token there (from ``AMTSWEG_DELIVERY_HANDOVER_TOKENS``)."""
 
     def encryption_key(self) -> dict[str, Any] | None:
         """The encryption JWK as a dict."""
@@ -74,6 +80,12 @@ class Recipients:
         )
         if missing:
             msg = f"callback URL but no secret in AMTSWEG_DELIVERY_CALLBACK_SECRETS for {missing}"
+            raise RecipientConfigError(msg)
+        tokenless = sorted(
+            r.authority_id for r in self if r.handover_url is not None and not r.handover_token
+        )
+        if tokenless:
+            msg = f"handover but no token in AMTSWEG_DELIVERY_HANDOVER_TOKENS for {tokenless}"
             raise RecipientConfigError(msg)
         for recipient in self:
             try:

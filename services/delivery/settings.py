@@ -33,6 +33,14 @@ class DeliverySettings(BaseSettings):
     callback_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     callback_timeout_seconds: float = Field(default=10.0, gt=0)
 
+    handover_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="authority id -> portal token at the Amtsweg instance it hands over to",
+    )
+    handover_timeout_seconds: float = Field(default=60.0, gt=0)
+    handover_retry_seconds: float = Field(default=5.0, gt=0)
+    """Pause before a handover is tried again after the other instance did not answer."""
+
     remind_after_seconds: list[float] = Field(default_factory=lambda: [3 * DAY, 9 * DAY])
     """Since dispatch: when to remind (and announce the delivery again) without a receipt."""
     escalate_after_seconds: float = Field(default=14 * DAY, gt=0)

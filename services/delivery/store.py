@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
@@ -78,6 +79,18 @@ _AWAITING_DEADLINE = (
 PROJECTION = "deliveries"
 
 
+@dataclass(frozen=True)
+class OpenDeliveries:
+    """Open deliveries (no receipt yet), for metrics."""
+
+    dispatched_before: tuple[int, ...]
+    """How many were dispatched at or before each of the times asked for."""
+    total: int
+    oldest_dispatched_at: float | None
+    dead_letters: int
+    """Open deliveries whose callback channel gave up (DeliveryFailed)."""
+
+
 class DeliveryStore(Protocol):
     """The read model's storage."""
 
@@ -94,6 +107,12 @@ class DeliveryStore(Protocol):
     ) -> list[DeliveryRow]: ...
 
     def recent(self, limit: int) -> list[DeliveryRow]: ...
+
+    def dead_letters(self, limit: int) -> list[DeliveryRow]: ...
+
+    def reset(self) -> None: ...
+
+    def open_deliveries(self, cutoffs: Sequence[float]) -> OpenDeliveries: ...
 
 
 def _row(values: tuple[Any, ...]) -> DeliveryRow:
@@ -158,6 +177,37 @@ class _SqlStore:
     def recent(self, limit: int) -> list[DeliveryRow]:
         sql = f"{_SELECT} ORDER BY dispatched_at DESC LIMIT {{p}}"
         return [_row(values) for values in self._query(sql, (limit,))]
+
+    def dead_letters(self, limit: int) -> list[DeliveryRow]:
+        """Open deliveries whose callback channel gave up, oldest first."""
+        sql = f"{_SELECT} WHERE state = '{OPEN}' AND dead_letter ORDER BY updated_at LIMIT {{p}}"
+        return [_row(values) for values in self._query(sql, (limit,))]
+
+    def reset(self) -> None:
+        """Forget every row and the position (before a rebuild from the ledger)."""
+        with self._transaction() as cursor:
+            cursor.execute("DELETE FROM amtsweg_deliveries")
+            forget = "DELETE FROM amtsweg_projection_position WHERE projection = {p}"
+            cursor.execute(forget.format(p=self.placeholder), (PROJECTION,))
+
+    def open_deliveries(self, cutoffs: Sequence[float]) -> OpenDeliveries:
+        """Open deliveries counted by dispatch time (at or before each cutoff), in one scan."""
+        before = "".join(
+            f"SUM(CASE WHEN dispatched_at <= {self.placeholder} THEN 1 ELSE 0 END), "
+            for _ in cutoffs
+        )
+        sql = (
+            f"SELECT {before}COUNT(*), MIN(dispatched_at), "  # noqa: S608 - placeholders only
+            "SUM(CASE WHEN dead_letter THEN 1 ELSE 0 END) "
+            f"FROM amtsweg_deliveries WHERE state = '{OPEN}'"
+        )
+        *counts, total, oldest, dead = self._query(sql, tuple(cutoffs))[0]
+        return OpenDeliveries(
+            tuple(int(c or 0) for c in counts),
+            int(total or 0),
+            float(oldest) if oldest is not None else None,
+            int(dead or 0),
+        )
 
 
 class SQLiteDeliveryStore(_SqlStore):

@@ -52,7 +52,10 @@ def register(
     async def on_intake(raw: KafkaMessage) -> None:
         record = intake_record(raw)
         with structlog.contextvars.bound_contextvars(
-            stage="intake", partition=record.partition, offset=record.offset
+            stage="intake",
+            partition=record.partition,
+            offset=record.offset,
+            causation_id=f"kafka:{record.topic}/{record.partition}/{record.offset}",
         ):
             try:
                 request = await asyncio.to_thread(_read, record, settings)  # CPU: off the loop

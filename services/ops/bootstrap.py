@@ -19,13 +19,15 @@ from services.intake import handler as intake
 from services.intake.settings import IntakeSettings
 from services.ops.deliveries import delivery_context, submission_event_topics
 from services.routing import handler as routing
+from services.routing.archive import DirectoryArchive
 from services.routing.settings import RoutingSettings
 from services.validation import handler as validation
 from services.validation.catalog import load_catalog
 from services.validation.settings import ValidationSettings
 
 WORKERS = ("validation", "routing", "delivery")
-SERVICES = ("intake", *WORKERS, "relay", "notifier")
+SERVICES = ("intake", *WORKERS, "relay", "notifier", "metrics")
+"""What `amtsweg service <name>` runs; `metrics` is the ledger- and broker-wide figures."""
 
 
 @dataclass
@@ -57,11 +59,10 @@ def register_workers(broker: KafkaBroker, core: Core, names: set[str]) -> list[s
         settings = ValidationSettings()
         catalog = load_catalog(settings.catalog, settings.regions)
         validation.register(broker, core.ledger, core.blobs, catalog, settings.limits())
-    if "routing" in names or "delivery" in names:
-        directory = routing.load(RoutingSettings())
-        needed.extend(topics.delivery_topic(a) for a in directory.authority_ids())
-        if "routing" in names:
-            routing.register(broker, core.ledger, directory)
+    if "routing" in names:  # delivery topics: created by the relay on first delivery
+        routing_settings = RoutingSettings()
+        archive = DirectoryArchive(routing_settings.archive_folder(core.data_dir))
+        routing.register(broker, core.ledger, routing.load(routing_settings, archive))
     if "delivery" in names:
         context = delivery_context()
         delivery.register(broker, core.ledger, core.blobs, context.settings, context.recipients)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 from fastapi import APIRouter
+from pydantic import SecretStr
 
 from contracts.topics import submission_event_topic
 from events.blobs import BlobStore
@@ -24,7 +25,8 @@ from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.settings import DeliverySettings
 from services.delivery.store import delivery_store
-from services.routing.directory import Directory, load_directory
+from services.routing.directory import Directory
+from services.routing.directory_file import load_directory
 from services.routing.settings import RoutingSettings
 
 
@@ -37,18 +39,23 @@ class DeliveryContext:
 
 
 def recipients_from(directory: Directory, settings: DeliverySettings) -> Recipients:
-    """Delivery's view of the directory, with callback secrets from the environment."""
+    """Delivery's view of the directory, with callback secrets and handover tokens from
+    the environment."""
+
+    def secret(values: dict[str, SecretStr], authority_id: str) -> str | None:
+        found = values.get(authority_id)
+        return found.get_secret_value() if found else None
+
     recipients = Recipients(
         Recipient(
             authority_id=authority.id,
             encryption_jwk=authority.keys.encryption,
             verification_jwk=authority.keys.verification,
             callback_url=authority.channel.callback_url,
-            callback_secret=(
-                secret.get_secret_value()
-                if (secret := settings.callback_secrets.get(authority.id))
-                else None
-            ),
+            callback_secret=secret(settings.callback_secrets, authority.id),
+            handover_url=handover.url if (handover := authority.channel.handover) else None,
+            handover_portal=handover.portal_id if handover else None,
+            handover_token=secret(settings.handover_tokens, authority.id),
         )
         for authority in directory.authorities
     )

@@ -1,15 +1,38 @@
 """Structured logging: JSON lines (or console lines in a terminal) through structlog.
 
-Handlers bind ``submission_id``, ``correlation_id`` and ``stage`` with
-``structlog.contextvars``; payloads and personal data are never logged.
+Every line a handler writes while working on a submission carries ``submission_id``,
+``correlation_id`` (the portal's, recorded with the submission), ``causation_id`` (what
+caused the work: the hash of the ledger event a worker consumed, ``kafka:<topic>/
+<partition>/<offset>`` for a message that is not one, ``http:<uuid>`` for a request) and
+``stage``, bound with ``structlog.contextvars``. The standard library's records (uvicorn,
+FastStream, aiokafka) go through the same renderer and get the same bound fields.
+Payloads and personal data are never logged; as a safeguard, values under keys that name
+a payload (``data``, ``metadata``, ``envelope`` …) are withheld from every line.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
+
+PAYLOAD_KEYS = frozenset(
+    {"body", "content", "data", "document", "envelope", "metadata", "payload", "value"}
+)
+"""Keys whose values are never written, whatever a caller passes."""
+WITHHELD = "[withheld]"
+
+
+def withhold_payloads(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Replace the values of :data:`PAYLOAD_KEYS` (a structlog processor)."""
+    for key in PAYLOAD_KEYS.intersection(event_dict):
+        event_dict[key] = WITHHELD
+    return event_dict
 
 
 def configure_logging(*, json_lines: bool | None = None, level: str = "INFO") -> None:
@@ -22,7 +45,9 @@ def configure_logging(*, json_lines: bool | None = None, level: str = "INFO") ->
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        withhold_payloads,
     ]
     structlog.configure(
         processors=[
@@ -38,7 +63,7 @@ def configure_logging(*, json_lines: bool | None = None, level: str = "INFO") ->
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            foreign_pre_chain=shared,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )

@@ -12,11 +12,11 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
 
 from deploy.topics import await_group_coordinator, ensure_topics
 from events.relay import Relay, relay_producer
 from events.relay_store import relay_store
-from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
 from services.ops.bootstrap import (
     WORKERS,
@@ -25,8 +25,18 @@ from services.ops.bootstrap import (
     register_intake,
     register_workers,
 )
-from services.ops.deliveries import delivery_context, delivery_router, start_notifier
+from services.ops.deliveries import delivery_context, start_notifier
+from services.ops.http_app import http_app
+from services.ops.metrics.registry import (
+    RelayFigures,
+    broker_middleware,
+    process_registry,
+    start_deployment_metrics,
+)
+from services.ops.metrics.server import start_metrics_server
+from services.ops.metrics.settings import MetricsSettings
 from services.ops.settings import RunSettings
+from services.ops.topic_preparer import TopicPreparer
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +59,12 @@ async def serve(
     """Run the named services until ``stop`` is set."""
     settings = RunSettings()
     core = await asyncio.to_thread(bootstrap_core, settings.data_dir)
+    registry = process_registry()  # served on /metrics
     broker = KafkaBroker(
-        bootstrap_servers, logger=logging.getLogger("amtsweg.broker"), client_id="amtsweg"
+        bootstrap_servers,
+        logger=logging.getLogger("amtsweg.broker"),
+        client_id="amtsweg",
+        middlewares=[broker_middleware(registry)],
     )
     needed = register_workers(broker, core, services & set(WORKERS))
     intake = intake or IntakeSettings()
@@ -62,33 +76,54 @@ async def serve(
     async with contextlib.AsyncExitStack() as stack:
         tasks: list[asyncio.Task[None]] = []
         if "relay" in services:
-            tasks.append(await _start_relay(stack, core, bootstrap_servers, stop))
+            tasks.append(await _start_relay(stack, core, bootstrap_servers, stop, registry))
         if "notifier" in services:
             tasks.append(await start_notifier(stack, core.ledger, delivery_context(), stop))
+        if "metrics" in services:
+            tasks.append(
+                await start_deployment_metrics(
+                    stack,
+                    core.ledger,
+                    context=delivery_context(),
+                    bootstrap_servers=bootstrap_servers,
+                    registry=registry,
+                    stop=stop,
+                )
+            )
         if services & {*WORKERS, "intake"}:
             await broker.start()
             stack.push_async_callback(broker.stop)
         server: uvicorn.Server | None = None
+        metrics_server: uvicorn.Server | None = None
         if "intake" in services:
-            app = create_app(core.ledger, core.blobs, intake)
-            app.include_router(delivery_router(core.ledger, core.blobs, delivery_context()))
+            app = http_app(
+                core.ledger, core.blobs, intake, registry, bootstrap_servers=bootstrap_servers
+            )
             server, task = await _start_http(app, intake)
             tasks.append(task)
             app.state.ready = True
+            metrics_url = f"http://{server.config.host}:{server.config.port}/metrics"
+        else:
+            metrics_url, task, metrics_server = await start_metrics_server(
+                registry, MetricsSettings()
+            )
+            tasks.append(task)
         log.info(
             "amtsweg.ready",
             services=sorted(services),
             kafka=bootstrap_servers,
             http=f"http://{server.config.host}:{server.config.port}" if server else None,
             ledger=str(core.ledger.settings.sqlite_path() or "postgresql"),
+            metrics=metrics_url,
         )
         if ready is not None:
             ready.set()
         waiter = asyncio.create_task(_wait(stop))
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        if server is not None:
-            server.should_exit = True
+        for running in (server, metrics_server):
+            if running is not None:
+                running.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         failures = [t.exception() for t in done if t is not waiter and t.exception() is not None]
         if failures:
@@ -98,13 +133,19 @@ async def serve(
 
 
 async def _start_relay(
-    stack: contextlib.AsyncExitStack, core: Core, bootstrap_servers: str, stop: asyncio.Event
+    stack: contextlib.AsyncExitStack,
+    core: Core,
+    bootstrap_servers: str,
+    stop: asyncio.Event,
+    registry: CollectorRegistry,
 ) -> asyncio.Task[None]:
     producer = relay_producer(bootstrap_servers)
     await producer.start()
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, core.ledger.settings)
-    relay = Relay(core.ledger, store, producer)
+    prepare = TopicPreparer(bootstrap_servers, RunSettings().topic_partitions)
+    relay = Relay(core.ledger, store, producer, prepare=prepare)
+    registry.register(RelayFigures(relay))
     return asyncio.create_task(relay.run(stop), name="relay")
 
 

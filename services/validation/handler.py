@@ -29,6 +29,7 @@ def validate_submission(
 ) -> bool:
     """Validate one submission; False if it was already decided (a redelivery)."""
     submission = ledger.get_submission(submission_id)
+    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
     if submission.status is not Status.RECEIVED:
         return False
     declared = Declared(
@@ -75,7 +76,7 @@ def register(
             log.warning("validation.malformed_message", errors=error.error_count())
             return
         with structlog.contextvars.bound_contextvars(
-            submission_id=message.submission_id, stage="validation"
+            submission_id=message.submission_id, causation_id=message.hash, stage="validation"
         ):
             try:
                 await asyncio.to_thread(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from events.ledger import Ledger
 from events.settings import LedgerSettings
-from services.ops import cli
+from services.ops import cli, cli_support
 from services.ops.cli import app
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase
@@ -28,6 +28,7 @@ def amtsweg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     The console is wide, so no line of the output is wrapped, whatever the terminal.
     """
     monkeypatch.setattr(cli, "console", Console(width=200))
+    monkeypatch.setattr(cli_support, "console", Console(width=200))
     return CliRunner(
         env={
             "AMTSWEG_DATA_DIR": str(tmp_path),

@@ -92,9 +92,9 @@ async def test_without_a_verification_key_plain_receipts_count(
         _receipt(submission, outcome="not-responsible", problems=problems),
     )
     final = ledger.get_submission(submission.id)
-    assert final.status is Status.REFUSED
-    refused = ledger.trail(submission.id)[-1]
-    assert refused.event == "RefusedByAuthority"
-    assert refused.data["outcome"] == "not-responsible"
-    assert refused.data["problems"] == problems
-    assert refused.data["signed_receipt"] is None
+    assert final.status is Status.DECLINED  # "not responsible": routing forwards it
+    declined = ledger.trail(submission.id)[-1]
+    assert declined.event == "Declined"
+    assert declined.data["authority_id"] == KOELN
+    assert declined.data["problems"] == problems
+    assert declined.data["signed_receipt"] is None

@@ -78,7 +78,9 @@ async def _publish(broker: KafkaBroker, *messages: tuple[bytes, str]) -> None:
         ({"ars": KOELN}, Status.ROUTED, "jobcenter-koeln"),
         ({"ags": "05315000"}, Status.ROUTED, "jobcenter-koeln"),
         ({"ars": "032410001001"}, Status.ROUTED, "jobcenter-region-hannover"),
-        ({"ars": "091620000000"}, Status.UNROUTABLE, None),  # München: no competence seeded
+        ({"ars": "091620000000"}, Status.ROUTED, "jobcenter-muenchen"),
+        ({"postal_code": "30880"}, Status.ROUTED, "jobcenter-region-hannover"),  # Laatzen
+        ({"ars": "039019999999"}, Status.UNROUTABLE, None),  # coastal waters: nobody there
         ({"ars": "999999999999"}, Status.UNROUTABLE, None),  # not a real key
         (None, Status.UNROUTABLE, None),
     ],

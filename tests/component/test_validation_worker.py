@@ -140,7 +140,7 @@ async def test_routing_keys_found_in_the_data_go_into_the_validated_event(
     await _deliver(ledger, blobs, message)
     trail = ledger.trail(UUID(message.submission_id))
     assert [e.event for e in trail] == ["Received", "Validated"]
-    keys = {"postalCode": "51147", "ars": "053150000000", "ags": "05315000"}
+    keys = {"postalCode": "51147", "municipality": "Köln", "ars": "053150000000", "ags": "05315000"}
     assert trail[1].data["routing_keys"] == keys
     assert ledger.get_submission(UUID(message.submission_id)).routing_keys == keys
     assert ledger.verify(UUID(message.submission_id)) is None

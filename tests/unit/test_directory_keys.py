@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.routing.directory import DirectoryError, parse_directory
+from services.routing.directory_file import DirectoryError, parse_directory
 from tests.support.authority import ec_signing_key, encryption_key, public, signing_key
 from tests.unit.test_routing_directory import valid_document
 

@@ -20,6 +20,7 @@ from services.validation.schemas import XsdChecker
 from services.validation.settings import DEFAULT_CATALOG, DEFAULT_REGIONS
 from tests.support.validation import (
     BUERGERGELD,
+    GRUNDSICHERUNG,
     RECEIVED_AT,
     SCHRIFTGUT,
     SOZIAL_SERVICES,
@@ -47,7 +48,8 @@ def _manifest(folder: Path, name: str, document: dict[str, Any]) -> Path:
 def test_the_bundled_catalog_has_every_service() -> None:
     catalog = bundled_catalog()
 
-    assert sorted(catalog.services) == sorted([*SOZIAL_SERVICES.values(), TRINKWASSER, SCHRIFTGUT])
+    expected = [*SOZIAL_SERVICES.values(), GRUNDSICHERUNG, TRINKWASSER, SCHRIFTGUT]
+    assert sorted(catalog.services) == sorted(expected)
     assert all(service.placeholder_key for service in catalog.services.values())
     assert re.fullmatch(r"2026\.11\+[0-9a-f]{16}", catalog.version)
 

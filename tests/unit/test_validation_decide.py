@@ -40,7 +40,12 @@ def test_routing_keys_come_from_the_data() -> None:
     outcome = run_sozial_json("buergergeld")
 
     assert isinstance(outcome, Valid)
-    assert outcome.routing_keys == {"postalCode": "51147", "ars": "053150000000", "ags": "05315000"}
+    assert outcome.routing_keys == {
+        "postalCode": "51147",
+        "municipality": "Köln",
+        "ars": "053150000000",
+        "ags": "05315000",
+    }
 
 
 def test_unknown_service_is_rejected() -> None:
