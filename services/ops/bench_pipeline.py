@@ -46,7 +46,7 @@ from services.ops.bench_session import (
 )
 from services.ops.settings import RunSettings
 
-console = Console(width=None if sys.stdout.isatty() else 140)
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 PORTAL = "bench-portal"
 

@@ -37,7 +37,7 @@ def scenario_table(scenarios: list[dict[str, Any]]) -> Table:
     """One row per scenario and offered rate."""
     table = Table(title="Amtsweg: intake → envelope published on the authority's topic")
     columns = ("scenario", "offered/s", "dispatched", "throughput/s", "p50 ms", "p95 ms")
-    cores = ("Amtsweg cores", "broker+bench", "foreign")
+    cores = ("Amtsweg cores", "CPU ms/sub", "broker+bench", "foreign")
     for column in (*columns, "p99 ms", "max ms", "errors", *cores):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for scenario in scenarios:
@@ -55,6 +55,7 @@ def scenario_table(scenarios: list[dict[str, Any]]) -> Table:
                 f"{latency['max']:,.0f}",
                 str(errors) if errors else "-",
                 _cores(step.get("amtswegCpuShare")),
+                _cores(step.get("amtswegCpuMsPerSubmission")),
                 _cores(step.get("otherCpuShare")),
                 _cores(step.get("foreignCpuShare")),
             )
@@ -62,8 +63,8 @@ def scenario_table(scenarios: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _cores(share: float | None) -> str:
-    return "?" if share is None else f"{share:.2f}"
+def _cores(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f}"
 
 
 def baseline_table(report: dict[str, Any]) -> Table:

@@ -13,7 +13,8 @@ Rejected, Unroutable or a dead letter) or the drain timeout passes. Its figures:
   submissions without an outcome when the drain timeout passed (``missing``);
 - CPU seconds of each process during the step, and in cores (CPU seconds per second of
   the step, drain included): Amtsweg's processes, the others (broker, bench client), and
-  the rest of the machine (``foreignCpuShare``: anything else that ran, e.g. a test run).
+  the rest of the machine (``foreignCpuShare``: anything else that ran, e.g. a test run);
+  and Amtsweg's CPU milliseconds per accepted submission.
 
 Rates stop rising for a scenario after the first saturated step: the backlog did not
 drain, throughput fell below 90 % of the offered rate, or p99 passed ``max_p99_ms``.
@@ -140,6 +141,11 @@ class StepRunner:
             "stepSeconds": round(elapsed, 2),
             "cpuSeconds": {name: round(value, 2) for name, value in cpu.items()},
             "amtswegCpuShare": round(amtsweg_cpu / elapsed, 3) if self.amtsweg else None,
+            "amtswegCpuMsPerSubmission": (
+                round(amtsweg_cpu / len(sent.accepted) * 1000, 2)
+                if self.amtsweg and sent.accepted
+                else None
+            ),
             "otherCpuShare": round(other_cpu / elapsed, 3),
             "foreignCpuShare": round(max(0.0, busy - amtsweg_cpu - other_cpu) / elapsed, 3),
         }
