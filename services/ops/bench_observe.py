@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from contracts import headers, topics
+from deploy.topics import ensure_topics
 
 FAILURE_TOPICS = {
     topics.REJECTED: "rejected",
@@ -55,7 +56,9 @@ class Outcomes:
 class Observer:
     """Follows the delivery topic of ``authority`` and the failure topics."""
 
-    def __init__(self, bootstrap_servers: str, authority: str) -> None:
+    def __init__(self, bootstrap_servers: str, authority: str, partitions: int) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._partitions = partitions
         self._delivery_topic = topics.delivery_topic(authority)
         self._consumer = AIOKafkaConsumer(
             self._delivery_topic,
@@ -73,7 +76,13 @@ class Observer:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        """Start reading from the current ends of the topics."""
+        """Start reading from the current ends of the topics (created if still missing).
+
+        The relay creates an authority's topic on its first delivery; were the observer to
+        find it only then, it would start after that delivery.
+        """
+        wanted = [self._delivery_topic, *FAILURE_TOPICS]
+        await ensure_topics(self._bootstrap_servers, wanted, self._partitions)
         await self._consumer.start()
         while not self._consumer.assignment():
             await self._consumer.getmany(timeout_ms=100)

@@ -130,7 +130,7 @@ def measure(session: Session, target: Target) -> dict[str, Any]:
 
 async def _measure(session: Session, target: Target) -> dict[str, Any]:
     processes = {**target.amtsweg_pids, **target.other_pids, "bench client": os.getpid()}
-    observer = Observer(session.bootstrap_servers, AUTHORITY)
+    observer = Observer(session.bootstrap_servers, AUTHORITY, session.partitions)
     producer = new_intake_producer(session.bootstrap_servers)
     runner = StepRunner(
         observer=observer,
@@ -194,7 +194,12 @@ def _camel(name: str) -> str:
 def add_ratios(report: dict[str, Any]) -> None:
     """Each scenario's best throughput as a share of the baselines (``ratios``)."""
     ledger = report["baselines"]["ledger"]
-    kafka = {k["messageBytes"]: k["capacity"]["perSecond"] for k in report["baselines"]["kafka"]}
+    kafka = {  # the better of the two producers: what raw aiokafka reaches here
+        k["messageBytes"]: max(
+            k["capacity"]["perSecond"], k["capacityWithRelaySettings"]["perSecond"]
+        )
+        for k in report["baselines"]["kafka"]
+    }
     for scenario in report["scenarios"]:
         best = scenario["bestThroughput"]
         scenario["ratios"] = {
