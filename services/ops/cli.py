@@ -18,6 +18,7 @@ from services.ops.bench import bench_app
 from services.ops.bench_pipeline import pipeline
 from services.ops.bench_routing import routing as bench_routing
 from services.ops.bootstrap import SERVICES
+from services.ops.chaos import chaos
 from services.ops.dev_portal import ensure_dev_portal
 from services.ops.dlq_cli import dlq_app
 from services.ops.docs import docs
@@ -48,6 +49,7 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(triage_app, name="triage")
 app.command("deliveries")(deliveries)
 app.command("docs")(docs)
+app.command("chaos")(chaos)
 console = Console()
 
 

@@ -60,6 +60,7 @@ def bind(settings: MetricsSettings) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((settings.host, port))
+            sock.listen()  # now: two processes starting together could both bind it before
         except OSError:
             sock.close()
             if port == ports[-1]:
