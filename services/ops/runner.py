@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import structlog
 import uvicorn
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
@@ -39,6 +40,9 @@ from services.ops.settings import RunSettings
 from services.ops.topic_preparer import TopicPreparer
 
 log = structlog.get_logger(__name__)
+
+BROKER_RETRY_MIN = 0.5
+BROKER_RETRY_MAX = 10.0
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -70,8 +74,12 @@ async def serve(
     intake = intake or IntakeSettings()
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
         register_intake(broker, core, intake)
-    await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
-    await await_group_coordinator(bootstrap_servers)
+
+    async def prepare_topics() -> None:
+        await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
+        await await_group_coordinator(bootstrap_servers)
+
+    await _until_the_broker_answers(prepare_topics, stop)
 
     async with contextlib.AsyncExitStack() as stack:
         tasks: list[asyncio.Task[None]] = []
@@ -130,6 +138,26 @@ async def serve(
             raise RuntimeError("a part of Amtsweg stopped unexpectedly") from failures[0]
     await asyncio.to_thread(core.ledger.close)
     log.info("amtsweg.stopped")
+
+
+async def _until_the_broker_answers(
+    prepare: Callable[[], Awaitable[None]], stop: asyncio.Event
+) -> None:
+    """Run ``prepare`` until the broker answers: a service started during a broker outage
+    waits for it (logging each attempt) instead of exiting."""
+    pause = BROKER_RETRY_MIN
+    while True:
+        try:
+            await prepare()
+        except (KafkaError, OSError) as error:
+            log.warning("amtsweg.broker_unavailable", error=type(error).__name__, retry_in=pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            if stop.is_set():  # told to stop while waiting: give up with the broker's error
+                raise
+            pause = min(pause * 2, BROKER_RETRY_MAX)
+        else:
+            return
 
 
 async def _start_relay(
