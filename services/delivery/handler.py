@@ -13,13 +13,13 @@ import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from contracts import topics
-from contracts.messages import SubmissionEventMessage
 from contracts.receipts import MalformedReceiptError, parse_receipt_message
+from events import stage
 from events.blobs import BlobStore
-from events.ledger import Ledger, SubmissionNotFoundError
+from events.ledger import Ledger
+from events.stage import Outcome, Step
 from events.submission import Status, Submission
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
@@ -46,20 +46,29 @@ def dispatch_submission(
     recipients: Recipients | None = None,
 ) -> bool:
     """Record Dispatched with the envelope; False if it already was (a redelivery)."""
-    submission = ledger.get_submission(submission_id)
-    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
-    if submission.status is not Status.ROUTED or submission.authority_id is None:
-        return False
-    dispatch = prepare_dispatch(submission, blobs, settings, recipients)
-    changed = ledger.execute(submission_id, dispatch.record)
-    log.info(
-        "delivery.dispatched",
-        authority_id=dispatch.authority_id,
-        delivery_id=dispatch.delivery_id,
-        encrypted=dispatch.encrypted,
-        changed=changed,
-    )
-    return changed
+    step = dispatch_step(blobs, settings, recipients or Recipients())
+    outcome = stage.perform_one(ledger, submission_id, step)
+    return outcome is not None and outcome.changed
+
+
+def dispatch_step(blobs: BlobStore, settings: DeliverySettings, recipients: Recipients) -> Step:
+    """Dispatched with the envelope for a routed submission; None once it is delivered."""
+
+    def step(submission: Submission) -> Outcome | None:
+        if submission.status is not Status.ROUTED or submission.authority_id is None:
+            return None
+        dispatch = prepare_dispatch(submission, blobs, settings, recipients)
+        return Outcome(
+            "delivery.dispatched",
+            dispatch.record(submission),
+            {
+                "authority_id": dispatch.authority_id,
+                "delivery_id": dispatch.delivery_id,
+                "encrypted": dispatch.encrypted,
+            },
+        )
+
+    return step
 
 
 @dataclass(frozen=True)
@@ -119,16 +128,50 @@ async def deliver(
 
     Raises ``HandoverUnavailableError`` when the other instance does not answer.
     """
-    submission = await asyncio.to_thread(ledger.get_submission, submission_id)
-    authority_id = submission.authority_id
-    recipient = recipients.get(authority_id) if authority_id is not None else None
-    if submission.status is Status.ROUTED and recipient is not None and recipient.handover_url:
-        with structlog.contextvars.bound_contextvars(correlation_id=submission.correlation_id):
-            async with handover_client(settings, transport) as client:
-                return await hand_over_submission(ledger, blobs, submission, recipient, client)
-    return await asyncio.to_thread(
-        dispatch_submission, ledger, blobs, settings, submission_id, recipients
-    )
+    step = delivery_step(ledger, blobs, settings, recipients, transport)
+    outcome = await asyncio.to_thread(stage.perform_one, ledger, submission_id, step)
+    if outcome is not None and outcome.then is not None:
+        return bool(await outcome.then())
+    return outcome is not None and outcome.changed
+
+
+def delivery_step(
+    ledger: Ledger,
+    blobs: BlobStore,
+    settings: DeliverySettings,
+    recipients: Recipients,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Step:
+    """Dispatch a routed submission, or (after the batch) hand it over to another instance."""
+    dispatch = dispatch_step(blobs, settings, recipients)
+
+    def step(submission: Submission) -> Outcome | None:
+        authority_id = submission.authority_id
+        recipient = recipients.get(authority_id) if authority_id is not None else None
+        if (
+            submission.status is not Status.ROUTED
+            or recipient is None
+            or not recipient.handover_url
+        ):
+            return dispatch(submission)
+        submission_id, correlation_id = submission.id, submission.correlation_id
+
+        async def hand_over() -> bool:
+            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+                current = await asyncio.to_thread(ledger.get_submission, submission_id)
+                try:
+                    async with handover_client(settings, transport) as client:
+                        return await hand_over_submission(ledger, blobs, current, recipient, client)
+                except HandoverUnavailableError as error:  # the batch comes again: retry
+                    pause = settings.handover_retry_seconds
+                    log.warning("delivery.handover_unavailable", error=str(error), retry_in=pause)
+                    await asyncio.sleep(pause)
+                    raise
+
+        fields = {"authority_id": authority_id}
+        return Outcome("delivery.handing_over", changed=False, fields=fields, then=hand_over)
+
+    return step
 
 
 def register(
@@ -147,39 +190,15 @@ def register(
     """
     known = recipients or Recipients()
 
-    @broker.subscriber(
+    step = delivery_step(ledger, blobs, settings, known, handover_transport)
+    broker.subscriber(
         topics.ROUTED,
         topics.FORWARDED,
         topics.ASSIGNED,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_routed(raw: KafkaMessage) -> None:
-        try:
-            message = SubmissionEventMessage.model_validate_json(raw.body)
-        except ValidationError as error:  # not from our relay: skip it, never block the topic
-            log.warning("delivery.malformed_message", errors=error.error_count())
-            return
-        with structlog.contextvars.bound_contextvars(
-            submission_id=message.submission_id, causation_id=message.hash, stage="delivery"
-        ):
-            try:
-                await deliver(
-                    ledger,
-                    blobs,
-                    settings,
-                    UUID(message.submission_id),
-                    known,
-                    transport=handover_transport,
-                )
-            except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
-                log.error("delivery.unknown_submission")  # noqa: TRY400 - no trace needed
-            except HandoverUnavailableError as error:  # the message comes again: retry
-                pause = settings.handover_retry_seconds
-                log.warning("delivery.handover_unavailable", error=str(error), retry_in=pause)
-                await asyncio.sleep(pause)
-                raise
+        **stage.subscription(),
+    )(stage.BatchWorker(ledger, "delivery", lambda _message: step).handle)
 
     @broker.subscriber(
         topics.RECEIPTS,

@@ -4,30 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from contracts import topics
 from contracts.problems import Problem
+from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
 from services.intake.dead_letter import send_to_dead_letters
 from services.intake.errors import ProblemError
-from services.intake.from_kafka import IntakeRecord, IntakeRequest, read_message, take_in
+from services.intake.from_kafka import IntakeRecord, IntakeRequest, read_message
+from services.intake.json_form import store_parts
+from services.intake.receive import Arrival, Receipt, receive_many
 from services.intake.settings import IntakeSettings
 
 log = structlog.get_logger(__name__)
 
 GROUP = "amtsweg-intake"
 
-Parse = Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]]
+Parse = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[StreamMessage[Any]]]
+
+INTAKE_BATCH = 100
+"""Intake messages per batch at most (each may carry megabytes of parts)."""
 
 
 def register(
@@ -40,38 +45,81 @@ def register(
         description="Intake messages refused, with the reason in header amtsweg-problem.",
     )
 
-    @broker.subscriber(
+    retry = stage.Redelivery()
+    options = stage.subscription()
+
+    async def take_in_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        intake_records = [intake_record(record) for record in records]
+        answers = await asyncio.to_thread(_receive_all, ledger, blobs, settings, intake_records)
+        for record, (request, answer) in zip(intake_records, answers, strict=True):
+            with _bound(record):
+                if isinstance(answer, ProblemError):
+                    problem = answer.document()
+                    await send_to_dead_letters(dead_letters, record, problem)
+                    log.warning("intake.dead_letter", problem_type=problem.type)
+                    continue
+                assert request is not None
+                log.info(
+                    "intake.received" if answer.created else "intake.replayed",
+                    submission_id=str(answer.submission_id),
+                    portal_id=request.portal_id,
+                    correlation_id=request.correlation_id,
+                    channel="kafka",
+                )
+
+    async def on_intake(message: KafkaMessage) -> None:
+        await retry.run(message, "intake", take_in_batch)
+
+    broker.subscriber(
         topics.INTAKE,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        **(options | {"max_records": min(INTAKE_BATCH, options["max_records"])}),
         parser=parse_leniently,
         title="amtsweg.intake",
         description="Portals' submissions over Kafka (the JSON form of POST /v1/submissions).",
+    )(on_intake)
+
+
+def _bound(record: IntakeRecord) -> Any:
+    return structlog.contextvars.bound_contextvars(
+        stage="intake",
+        partition=record.partition,
+        offset=record.offset,
+        causation_id=f"kafka:{record.topic}/{record.partition}/{record.offset}",
     )
-    async def on_intake(raw: KafkaMessage) -> None:
-        record = intake_record(raw)
-        with structlog.contextvars.bound_contextvars(
-            stage="intake",
-            partition=record.partition,
-            offset=record.offset,
-            causation_id=f"kafka:{record.topic}/{record.partition}/{record.offset}",
-        ):
+
+
+Answer = tuple[IntakeRequest | None, Receipt | ProblemError]
+
+
+def _receive_all(
+    ledger: Ledger, blobs: BlobStore, settings: IntakeSettings, records: Sequence[IntakeRecord]
+) -> list[Answer]:
+    """Read each message and store its parts, then receive them all in one transaction.
+
+    A message refused on reading or storing gets its problem (a dead letter); an error of
+    the ledger or the blob store propagates, so the whole batch is processed again.
+    """
+    prepared: list[tuple[IntakeRequest, Arrival] | ProblemError] = []
+    for record in records:
+        with _bound(record):
             try:
-                request = await asyncio.to_thread(_read, record, settings)  # CPU: off the loop
-                receipt = await take_in(ledger, blobs, request)
-            except ProblemError as error:
-                problem = error.document()
-                await send_to_dead_letters(dead_letters, record, problem)
-                log.warning("intake.dead_letter", problem_type=problem.type)
-                return
-            log.info(
-                "intake.received" if receipt.created else "intake.replayed",
-                submission_id=str(receipt.submission_id),
-                portal_id=request.portal_id,
-                correlation_id=request.correlation_id,
-                channel="kafka",
+                request = _read(record, settings)
+                incoming = store_parts(blobs, request.form)
+            except ProblemError as problem:
+                prepared.append(problem)
+                continue
+            arrival = Arrival(
+                incoming, request.portal_id, request.idempotency_key, request.correlation_id
             )
+            prepared.append((request, arrival))
+    arrivals = [item[1] for item in prepared if not isinstance(item, ProblemError)]
+    received = iter(receive_many(ledger, arrivals))
+    return [
+        (None, item) if isinstance(item, ProblemError) else (item[0], next(received))
+        for item in prepared
+    ]
 
 
 def _read(record: IntakeRecord, settings: IntakeSettings) -> IntakeRequest:
@@ -95,10 +143,8 @@ def _read(record: IntakeRecord, settings: IntakeSettings) -> IntakeRequest:
         raise ProblemError(422, [problem]) from error
 
 
-def intake_record(raw: KafkaMessage) -> IntakeRecord:
-    """The Kafka record behind a FastStream message."""
-    record = raw.raw_message
-    assert not isinstance(record, tuple)  # a single-message subscriber
+def intake_record(record: ConsumerRecord[bytes, bytes]) -> IntakeRecord:
+    """What the intake reads of a Kafka record."""
     return IntakeRecord(
         value=record.value or b"",
         key=record.key,
@@ -110,22 +156,25 @@ def intake_record(raw: KafkaMessage) -> IntakeRecord:
     )
 
 
-async def parse_leniently(record: ConsumerRecord[Any, Any], parse: Parse) -> StreamMessage[Any]:
-    """FastStream's parser, but a header that is null or not UTF-8 does not make it fail.
+async def parse_leniently(
+    records: Sequence[ConsumerRecord[Any, Any]], parse: Parse
+) -> StreamMessage[Any]:
+    """FastStream's batch parser, but a header that is null or not UTF-8 does not make it fail.
 
-    FastStream decodes every header strictly and drops a message it cannot parse without
-    a trace; the intake reads the original headers itself (and refuses bad ones).
+    FastStream decodes every header strictly and drops a batch it cannot parse without a
+    trace; the intake reads the original headers itself (and refuses bad ones).
     """
     try:
-        return await parse(record)
+        return await parse(records)
     except (UnicodeDecodeError, AttributeError):
-        readable = [
-            (key, (value or b"").decode("utf-8", "replace").encode())
-            for key, value in record.headers
-        ]
-        stand_in = dataclasses.replace(record, headers=readable)
-        if hasattr(record, "consumer"):  # set by FastStream on records it fetched
-            stand_in.consumer = record.consumer
-        message = await parse(stand_in)
-        message.raw_message = record
+        stand_ins = tuple(_readable(record) for record in records)
+        message = await parse(stand_ins)
+        message.raw_message = records
         return message
+
+
+def _readable(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    readable = [
+        (key, (value or b"").decode("utf-8", "replace").encode()) for key, value in record.headers
+    ]
+    return dataclasses.replace(record, headers=readable)

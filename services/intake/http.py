@@ -42,7 +42,7 @@ from services.intake.openapi import (
     problem_responses,
 )
 from services.intake.parts import read_json, read_multipart
-from services.intake.receive import receive
+from services.intake.receive import Arrival, GroupCommit
 from services.intake.settings import IntakeSettings
 from services.intake.upload import body_limit, check_declared_length
 
@@ -75,6 +75,7 @@ def _links(submission_id: UUID) -> dict[str, Link]:
 
 def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> FastAPI:
     """The intake API, wired to a ledger and a blob store."""
+    group_commit = GroupCommit(ledger)
     app = FastAPI(
         title="Amtsweg",
         version="1",
@@ -208,9 +209,8 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
                 "Send multipart/form-data or application/json.",
             )
         correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        result = await run_in_threadpool(
-            receive, ledger, incoming, portal_id, idempotency_key, correlation_id
-        )
+        arrival = Arrival(incoming, portal_id, idempotency_key, correlation_id)
+        result = await group_commit.receive(arrival)
         log.info(
             "intake.received" if result.created else "intake.replayed",
             submission_id=str(result.submission_id),

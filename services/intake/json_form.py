@@ -136,13 +136,18 @@ def parse_json_form(
 
 async def store_json_form(blobs: BlobStore, form: JsonForm) -> IncomingSubmission:
     """Store the parts once their hashes match the metadata (a 422 problem otherwise)."""
+    return await asyncio.to_thread(store_parts, blobs, form)
+
+
+def store_parts(blobs: BlobStore, form: JsonForm) -> IncomingSubmission:
+    """``store_json_form`` on the calling thread (it blocks on the blob store)."""
     incoming = form.incoming()
     problems = hash_problems(incoming)
     if problems:
         raise ProblemError(422, problems)
-    await asyncio.to_thread(blobs.put, form.data)
+    blobs.put(form.data)
     for content in form.attachments.values():
-        await asyncio.to_thread(blobs.put, content)
+        blobs.put(content)
     return incoming
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -54,8 +56,72 @@ def receive(
     return Receipt(submission_id, submission.status.value, created=True)
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One submission to receive: its stored parts and who sent it."""
+
+    incoming: IncomingSubmission
+    portal_id: str
+    idempotency_key: str | None
+    correlation_id: str
+
+
+def receive_many(ledger: Ledger, arrivals: Sequence[Arrival]) -> list[Receipt | ProblemError]:
+    """``receive`` for many submissions, the new ones saved in one ledger transaction.
+
+    Each arrival gets its receipt or its problem, in order; a copy later in the batch is
+    answered as a retry of the first. A concurrent write (another intake received one of
+    them meanwhile) makes the batch fall back to one ``receive`` per arrival.
+    """
+    new: dict[UUID, Submission] = {}
+    results = [_answer(_receive_pending, ledger, arrival, new) for arrival in arrivals]
+    if not new:
+        return results
+    try:
+        ledger.save(*new.values())
+    except RecordConflictError:
+        return [_answer(_receive_alone, ledger, arrival) for arrival in arrivals]
+    return results
+
+
+def _answer(receiving: Callable[..., Receipt], *arguments: object) -> Receipt | ProblemError:
+    try:
+        return receiving(*arguments)
+    except ProblemError as problem:
+        return problem
+
+
+def _receive_alone(ledger: Ledger, arrival: Arrival) -> Receipt:
+    return receive(
+        ledger, arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
+    )
+
+
+def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submission]) -> Receipt:
+    problems = hash_problems(arrival.incoming)
+    if problems:
+        raise ProblemError(422, problems)
+    submission_id = submission_id_for(arrival.portal_id, arrival.idempotency_key)
+    pending = new.get(submission_id)
+    if pending is not None:
+        return _same_request(pending, arrival.incoming, submission_id)
+    if arrival.idempotency_key is not None and ledger.exists(submission_id):
+        return _replayed(ledger, submission_id, arrival.incoming)
+    fields = received_fields(
+        arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
+    )
+    new[submission_id] = Submission.receive(submission_id, **fields)
+    return Receipt(submission_id, new[submission_id].status.value, created=True)
+
+
 def _replayed(ledger: Ledger, submission_id: UUID, incoming: IncomingSubmission) -> Receipt:
-    existing = ledger.get_submission(submission_id)
+    return _same_request(ledger.get_submission(submission_id), incoming, submission_id)
+
+
+def _same_request(
+    existing: Submission, incoming: IncomingSubmission, submission_id: UUID
+) -> Receipt:
+    """The earlier submission's receipt if this is the same request; a 409 otherwise."""
     if existing.request_digest != request_digest(incoming):
         raise ProblemError.single(
             409,
@@ -64,3 +130,47 @@ def _replayed(ledger: Ledger, submission_id: UUID, incoming: IncomingSubmission)
             "This Idempotency-Key was used before with another body; use a new key.",
         )
     return Receipt(submission_id, existing.status.value, created=False)
+
+
+class GroupCommit:
+    """Receives concurrent requests in shared ledger transactions (a group commit).
+
+    While one transaction is being written, the requests arriving meanwhile wait and are
+    written together in the next; a lone request is written at once. Each request gets
+    its own receipt or problem, as ``receive`` would have answered it.
+    """
+
+    def __init__(self, ledger: Ledger, max_batch: int = 100) -> None:
+        self._ledger = ledger
+        self._max_batch = max_batch
+        self._waiting: list[tuple[Arrival, asyncio.Future[Receipt]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def receive(self, arrival: Arrival) -> Receipt:
+        """The receipt for ``arrival`` once its transaction is committed."""
+        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+        self._waiting.append((arrival, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            try:
+                answers = await asyncio.to_thread(
+                    receive_many, self._ledger, [arrival for arrival, _ in batch]
+                )
+            except Exception as error:  # noqa: BLE001 - each waiting request raises it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if future.done():  # the client went away; the submission stays received
+                    continue
+                if isinstance(answer, ProblemError):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)

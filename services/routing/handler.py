@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from uuid import UUID
 
 import structlog
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from contracts import topics
-from contracts.messages import SubmissionEventMessage
-from events.ledger import Ledger, SubmissionNotFoundError
+from events import stage
+from events.ledger import Ledger
+from events.stage import Outcome, Step
 from events.submission import Status, Submission
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext, Sources, build_context
@@ -43,113 +40,85 @@ def load(settings: RoutingSettings, archive: DirectoryArchive | None = None) -> 
 
 def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
     """Route one submission; False if it was already routed (a redelivery)."""
-    submission = ledger.get_submission(submission_id)
-    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
-    if submission.status is not Status.VALIDATED:
-        return False
-    decision = decide(
-        context, submission.leika_key, submission.routing_hint, submission.routing_keys
-    )
-
-    def record(current: Submission) -> bool:
-        outcome = decision.outcome
-        if isinstance(outcome, Routed):
-            return current.route(
-                outcome.authority_id,
-                decision.region,
-                outcome.area,
-                outcome.directory_version,
-                competence=outcome.competence,
-                resolution=decision.resolution(),
-            )
-        return _unroutable(current, decision)
-
-    return _record(ledger, submission_id, record, decision, "routing.decided")
+    outcome = stage.perform_one(ledger, submission_id, routing_step(context))
+    return outcome is not None and outcome.changed
 
 
 def forward_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
     """Route a declined submission anew without the authorities that declined it."""
-    submission = ledger.get_submission(submission_id)
-    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
-    if submission.status is not Status.DECLINED:
-        return False
-    decision = decide(
-        context,
-        submission.leika_key,
-        submission.routing_hint,
-        submission.routing_keys,
-        exclude=frozenset(submission.declined_by),
-    )
-
-    def record(current: Submission) -> bool:
-        outcome = decision.outcome
-        if isinstance(outcome, Routed):
-            return current.forward(
-                outcome.authority_id,
-                decision.region,
-                outcome.area,
-                outcome.directory_version,
-                competence=outcome.competence,
-                resolution=decision.resolution(),
-            )
-        return current.status is Status.DECLINED and _unroutable(current, decision)
-
-    return _record(ledger, submission_id, record, decision, "routing.forwarded")
+    outcome = stage.perform_one(ledger, submission_id, forwarding_step(context))
+    return outcome is not None and outcome.changed
 
 
-def _unroutable(current: Submission, decision: Decision) -> bool:
-    outcome = decision.outcome
-    assert not isinstance(outcome, Routed)
-    return current.mark_unroutable(
-        outcome.reason_code, outcome.detail, outcome.directory_version, decision.resolution()
-    )
+def routing_step(context: RoutingContext) -> Step:
+    """Routed or Unroutable for a validated submission; None once it is decided."""
+
+    def step(submission: Submission) -> Outcome | None:
+        if submission.status is not Status.VALIDATED:
+            return None
+        decision = decide(
+            context, submission.leika_key, submission.routing_hint, submission.routing_keys
+        )
+        return _record(submission.route, submission, decision, "routing.decided")
+
+    return step
+
+
+def forwarding_step(context: RoutingContext) -> Step:
+    """Forwarded (to the next competent authority) or Unroutable for a declined submission."""
+
+    def step(submission: Submission) -> Outcome | None:
+        if submission.status is not Status.DECLINED:
+            return None
+        decision = decide(
+            context,
+            submission.leika_key,
+            submission.routing_hint,
+            submission.routing_keys,
+            exclude=frozenset(submission.declined_by),
+        )
+        return _record(submission.forward, submission, decision, "routing.forwarded")
+
+    return step
 
 
 def _record(
-    ledger: Ledger,
-    submission_id: UUID,
-    record: Callable[[Submission], bool],
-    decision: Decision,
-    name: str,
-) -> bool:
-    changed = ledger.execute(submission_id, record)
+    routed: Callable[..., bool], submission: Submission, decision: Decision, name: str
+) -> Outcome:
+    """Record the decision: ``routed`` (route or forward) or Unroutable."""
     outcome = decision.outcome
-    log.info(
+    if isinstance(outcome, Routed):
+        changed = routed(
+            outcome.authority_id,
+            decision.region,
+            outcome.area,
+            outcome.directory_version,
+            competence=outcome.competence,
+            resolution=decision.resolution(),
+        )
+    else:
+        changed = submission.mark_unroutable(
+            outcome.reason_code, outcome.detail, outcome.directory_version, decision.resolution()
+        )
+    return Outcome(
         name,
-        outcome="routed" if isinstance(outcome, Routed) else "unroutable",
-        authority_id=getattr(outcome, "authority_id", None),
-        reason=getattr(outcome, "reason_code", None),
-        directory_version=outcome.directory_version,
-        changed=changed,
+        changed,
+        {
+            "outcome": "routed" if isinstance(outcome, Routed) else "unroutable",
+            "authority_id": getattr(outcome, "authority_id", None),
+            "reason": getattr(outcome, "reason_code", None),
+            "directory_version": outcome.directory_version,
+        },
     )
-    return changed
 
 
 def register(broker: KafkaBroker, ledger: Ledger, context: RoutingContext) -> None:
     """Subscribe the routing worker: decisions on Validated, forwarding on Declined."""
-    steps = {"Validated": route_submission, "Declined": forward_submission}
-
-    @broker.subscriber(
+    steps = {"Validated": routing_step(context), "Declined": forwarding_step(context)}
+    broker.subscriber(
         topics.VALIDATED,
         topics.DECLINED,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_event(raw: KafkaMessage) -> None:
-        try:
-            message = SubmissionEventMessage.model_validate_json(raw.body)
-        except ValidationError as error:  # not from our relay: skip it, never block the topic
-            log.warning("routing.malformed_message", errors=error.error_count())
-            return
-        step = steps.get(message.event)
-        if step is None:
-            log.warning("routing.unexpected_event", event_name=message.event)
-            return
-        with structlog.contextvars.bound_contextvars(
-            submission_id=message.submission_id, causation_id=message.hash, stage="routing"
-        ):
-            try:
-                await asyncio.to_thread(step, ledger, context, UUID(message.submission_id))
-            except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
-                log.error("routing.unknown_submission")  # noqa: TRY400 - no trace needed
+        **stage.subscription(),
+    )(stage.BatchWorker(ledger, "routing", lambda message: steps.get(message.event)).handle)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from uuid import UUID
 
 import structlog
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 
 from contracts import topics
-from contracts.messages import SubmissionEventMessage
+from events import stage
 from events.blobs import BlobStore
-from events.ledger import Ledger, SubmissionNotFoundError
+from events.ledger import Ledger
+from events.stage import Outcome, Step
 from events.submission import Status, Submission
 from services.validation.catalog import SchemaCatalog
 from services.validation.decide import Declared, Limits, Valid, decide
@@ -28,64 +25,50 @@ def validate_submission(
     ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, submission_id: UUID, limits: Limits
 ) -> bool:
     """Validate one submission; False if it was already decided (a redelivery)."""
-    submission = ledger.get_submission(submission_id)
-    structlog.contextvars.bind_contextvars(correlation_id=submission.correlation_id)
-    if submission.status is not Status.RECEIVED:
-        return False
-    declared = Declared(
-        leika_key=submission.leika_key,
-        schema_uri=submission.data["schema_uri"],
-        mime_type=submission.data["mime_type"],
-        received_at=submission.created_on,
-    )
-    outcome = decide(catalog, declared, blobs.read(submission.data["sha512"]), limits)
+    outcome = stage.perform_one(ledger, submission_id, validation_step(blobs, catalog, limits))
+    return outcome is not None and outcome.changed
 
-    def record(current: Submission) -> bool:
+
+def validation_step(blobs: BlobStore, catalog: SchemaCatalog, limits: Limits) -> Step:
+    """Validated or Rejected for a received submission; None once it is decided."""
+
+    def step(submission: Submission) -> Outcome | None:
+        if submission.status is not Status.RECEIVED:
+            return None
+        declared = Declared(
+            leika_key=submission.leika_key,
+            schema_uri=submission.data["schema_uri"],
+            mime_type=submission.data["mime_type"],
+            received_at=submission.created_on,
+        )
+        outcome = decide(catalog, declared, blobs.read(submission.data["sha512"]), limits)
         if isinstance(outcome, Valid):
-            return current.validate(
+            changed = submission.validate(
                 outcome.catalog_version, outcome.schema_uri, outcome.routing_keys
             )
-        problems = [p.model_dump(exclude_none=True) for p in outcome.problems]
-        return current.reject(outcome.catalog_version, problems)
+        else:
+            problems = [p.model_dump(exclude_none=True) for p in outcome.problems]
+            changed = submission.reject(outcome.catalog_version, problems)
+        return Outcome(
+            "validation.decided",
+            changed,
+            {
+                "outcome": "validated" if isinstance(outcome, Valid) else "rejected",
+                "catalog_version": outcome.catalog_version,
+            },
+        )
 
-    changed = ledger.execute(submission_id, record)
-    log.info(
-        "validation.decided",
-        outcome="validated" if isinstance(outcome, Valid) else "rejected",
-        catalog_version=outcome.catalog_version,
-        changed=changed,
-    )
-    return changed
+    return step
 
 
 def register(
     broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, limits: Limits
 ) -> None:
-    """Subscribe the validation worker to the broker."""
-
-    @broker.subscriber(
+    """Subscribe the validation worker to the broker (batches, one ledger transaction each)."""
+    step = validation_step(blobs, catalog, limits)
+    broker.subscriber(
         topics.RECEIVED,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_received(raw: KafkaMessage) -> None:
-        try:
-            message = SubmissionEventMessage.model_validate_json(raw.body)
-        except ValidationError as error:  # not from our relay: skip it, never block the topic
-            log.warning("validation.malformed_message", errors=error.error_count())
-            return
-        with structlog.contextvars.bound_contextvars(
-            submission_id=message.submission_id, causation_id=message.hash, stage="validation"
-        ):
-            try:
-                await asyncio.to_thread(
-                    validate_submission,
-                    ledger,
-                    blobs,
-                    catalog,
-                    UUID(message.submission_id),
-                    limits,
-                )
-            except SubmissionNotFoundError:  # not in this ledger: retrying cannot help
-                log.error("validation.unknown_submission")  # noqa: TRY400 - no trace needed
+        **stage.subscription(),
+    )(stage.BatchWorker(ledger, "validation", lambda _message: step).handle)

@@ -42,12 +42,18 @@ HANDLERS = (
     "services.delivery.handler",
     "services.delivery.receipts",
     "services.delivery.notifier",
+    "events.stage",  # the workers' batches: each step's outcome is logged there
 )
 NO_SUBMISSION = {
     "intake.dead_letter",  # a message that never became a submission
     "notifier.started",
     "notifier.stopped",
     "routing.directory_loaded",
+    "stage.batch_failed",  # a whole batch, sought back
+    "stage.batch_conflict",
+    "stage.malformed_message",  # not from our relay
+    "stage.unexpected_event",
+    "stage.seek_skipped",
 }
 
 

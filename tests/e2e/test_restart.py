@@ -42,6 +42,8 @@ class ServiceProcess:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "AMTSWEG_DATA_DIR": str(data_dir),
+            # one message per batch: the kill must come with most submissions still waiting
+            "AMTSWEG_STAGE_BATCH_RECORDS": "1",
         }
         self._log = data_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -79,9 +79,12 @@ async def producer(kafka: BrokerHandle) -> AsyncIterator[AIOKafkaProducer]:
     await client.stop()
 
 
+@pytest.mark.parametrize("backlog", [False, True], ids=["while-running", "one-batch"])
 async def test_intake_topic_to_authority_with_dead_letters_on_the_way(
-    kafka: BrokerHandle, data_dir: Path, producer: AIOKafkaProducer
+    kafka: BrokerHandle, data_dir: Path, producer: AIOKafkaProducer, backlog: bool
 ) -> None:
+    """With ``backlog`` all messages wait before the intake starts, so they come in one batch
+    (duplicate, conflicting copy and refused messages next to each other)."""
     run = uuid.uuid4().hex[:10]
     valid = json.dumps(json_request(xdomea_sample(), routing=KOELN)).encode()
     later = json.dumps(
@@ -124,19 +127,25 @@ async def test_intake_topic_to_authority_with_dead_letters_on_the_way(
     dead = await _reader(kafka.bootstrap_servers, topics.INTAKE_DLQ)
     received = await _reader(kafka.bootstrap_servers, topics.RECEIVED)
     delivered = await _reader(kafka.bootstrap_servers, topics.delivery_topic(AUTHORITY))
-    try:
-        async with running(set(SERVICES), kafka.bootstrap_servers):
-            await send("valid", valid, _from("portal-a", f"{run}-valid"))
-            await send("valid", valid, _from("portal-a", f"{run}-valid"))  # a duplicate
-            for name, (value, given, _) in bad.items():
-                await send(name, value, given)
-            body_identity = {
-                **json.loads(later),
-                "portalId": "portal-b",
-                "idempotencyKey": f"{run}-later",
-            }
-            await send("later", json.dumps(body_identity).encode(), [])
 
+    async def send_all() -> None:
+        await send("valid", valid, _from("portal-a", f"{run}-valid"))
+        await send("valid", valid, _from("portal-a", f"{run}-valid"))  # a duplicate
+        for name, (value, given, _) in bad.items():
+            await send(name, value, given)
+        body_identity = {
+            **json.loads(later),
+            "portalId": "portal-b",
+            "idempotencyKey": f"{run}-later",
+        }
+        await send("later", json.dumps(body_identity).encode(), [])
+
+    try:
+        if backlog:
+            await send_all()
+        async with running(set(SERVICES), kafka.bootstrap_servers):
+            if not backlog:
+                await send_all()
             letters = await _collect(dead, {f"{run}-{name}".encode() for name in bad})
             events = await _collect(received, {str(first).encode(), str(second).encode()})
             envelopes = await _collect(delivered, {str(first).encode()})
