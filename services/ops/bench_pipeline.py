@@ -31,6 +31,7 @@ from deploy.broker import kafka_broker
 from services.ops.bench_processes import AmtswegProcesses, pids_with
 from services.ops.bench_report import (
     baseline_table,
+    memory_table,
     process_table,
     ratio_table,
     scenario_table,
@@ -180,6 +181,7 @@ def _report(
             "instances": measured["instances"],
             "ledger": "as configured there" if measured["layout"] == "given" else "sqlite",
             "processes": measured["processes"],
+            "ownProcesses": measured["amtswegProcesses"],
             "exitCodes": measured.get("exitCodes", {}),
         },
         "latency": (
@@ -210,6 +212,7 @@ def _publish(report: dict[str, Any], out: Path) -> None:
     console.print(baseline_table(report))
     console.print(ratio_table(report["scenarios"]))
     console.print(process_table(report["amtsweg"]["processes"]))
+    console.print(memory_table(report["scenarios"], set(report["amtsweg"]["ownProcesses"])))
     out.mkdir(parents=True, exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     write_plot(report, out / "pipeline.png")

@@ -132,6 +132,30 @@ def process_table(processes: dict[str, dict[str, Any]]) -> Table:
     return table
 
 
+def memory_table(scenarios: list[dict[str, Any]], amtsweg: set[str]) -> Table:
+    """Resident memory of Amtsweg's processes per step: first, last, peak, late growth."""
+    table = Table(title="Amtsweg's resident memory during each step (VmRSS, sampled)")
+    columns = ("scenario", "offered/s", "process", "first MiB", "last MiB", "peak MiB")
+    for column in (*columns, "2nd half MiB/min", "KiB per 1,000 subs"):
+        table.add_column(column, justify="left" if column in {"scenario", "process"} else "right")
+    for scenario in scenarios:
+        for step in scenario["steps"]:
+            for name, memory in step.get("memory", {}).items():
+                if name not in amtsweg:
+                    continue
+                table.add_row(
+                    scenario["name"],
+                    f"{step['rate']:g}",
+                    name,
+                    f"{memory['firstMiB']:,.0f}",
+                    f"{memory['lastMiB']:,.0f}",
+                    f"{memory['peakMiB']:,.0f}",
+                    f"{memory['secondHalfMiBPerMinute']:+.2f}",
+                    f"{memory['secondHalfKiBPer1000Submissions']:+,.0f}",
+                )
+    return table
+
+
 def write_plot(report: dict[str, Any], path: Path) -> None:
     """Latency p50/p99 and throughput against offered load, one line per scenario."""
     import matplotlib  # noqa: PLC0415 - only the bench commands need it

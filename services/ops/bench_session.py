@@ -174,7 +174,11 @@ async def _measure(session: Session, target: Target) -> dict[str, Any]:
     for name, pid in processes.items():
         if (now := usage(pid)) is not None:
             used[name] = {"pid": pid, **{_camel(k): round(v, 2) for k, v in asdict(now).items()}}
-    return {"scenarios": results, "processes": used}
+    return {
+        "scenarios": results,
+        "processes": used,
+        "amtswegProcesses": sorted(target.amtsweg_pids),
+    }
 
 
 def _name(label: str, data_bytes: int, attachment_bytes: int) -> str:

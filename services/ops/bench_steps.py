@@ -14,7 +14,9 @@ Rejected, Unroutable or a dead letter) or the drain timeout passes. Its figures:
 - CPU seconds of each process during the step, and in cores (CPU seconds per second of
   the step, drain included): Amtsweg's processes, the others (broker, bench client), and
   the rest of the machine (``foreignCpuShare``: anything else that ran, e.g. a test run);
-  and Amtsweg's CPU milliseconds per accepted submission.
+  and Amtsweg's CPU milliseconds per accepted submission;
+- ``memory``: resident memory of each process sampled during the step, and its growth
+  over the step's second half (``bench_memory``).
 
 Rates stop rising for a scenario after the first saturated step: the backlog did not
 drain, throughput fell below 90 % of the offered rate, or p99 passed ``max_p99_ms``.
@@ -29,6 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from services.ops.bench_load import Channel, HttpChannel, offer
+from services.ops.bench_memory import MemorySampler
 from services.ops.bench_observe import Observer
 from services.ops.bench_payloads import Payloads
 from services.ops.bench_processes import Usage, machine_busy_seconds, usage
@@ -87,6 +90,8 @@ class StepRunner:
             channel.close()  # connections idle since the last step may be closed by now
         outcomes = self.observer.new_step()
         before, busy_before = self._usage(), machine_busy_seconds()
+        memory = MemorySampler(self.processes)
+        memory.start()
         started = time.monotonic()
         duration = self.warmup if label == "warmup" else self.duration
         sent = await offer(
@@ -107,6 +112,7 @@ class StepRunner:
         elapsed = time.monotonic() - started
         cpu = _cpu_delta(before, self._usage())
         busy = machine_busy_seconds() - busy_before
+        await memory.stop()
         await asyncio.sleep(PAUSE_SECONDS)
 
         arrivals = {s: a for s, a in outcomes.dispatched.items() if s in sent.scheduled}
@@ -148,6 +154,7 @@ class StepRunner:
             ),
             "otherCpuShare": round(other_cpu / elapsed, 3),
             "foreignCpuShare": round(max(0.0, busy - amtsweg_cpu - other_cpu) / elapsed, 3),
+            "memory": memory.report(len(sent.scheduled)),
         }
 
     def _usage(self) -> dict[str, Usage | None]:
