@@ -27,7 +27,9 @@ from events.submission import Submission
 log = structlog.get_logger(__name__)
 
 IDLE_SLEEP_MIN = 0.005
-IDLE_SLEEP_MAX = 0.1
+IDLE_SLEEP_MAX = (
+    0.02  # an idle relay looks every 20 ms: each hop of a submission waits at most that
+)
 ERROR_SLEEP_MIN = 0.1
 ERROR_SLEEP_MAX = 5.0
 

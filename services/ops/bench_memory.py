@@ -17,6 +17,8 @@ from typing import Any
 from services.ops.bench_processes import usage
 
 INTERVAL_SECONDS = 5.0
+MIN_TREND_SAMPLES = 10
+"""Samples in a step's second half below which no growth is reported (a minute at 5 s)."""
 
 
 @dataclass
@@ -58,18 +60,28 @@ class MemorySampler:
         figures: dict[str, dict[str, Any]] = {}
         for name, series in self.samples.items():
             half = [point for point in series if point[0] >= series[-1][0] / 2]
+            if len(half) < MIN_TREND_SAMPLES:  # a step too short to tell growth from noise
+                figures[name] = _levels(series)
+                continue
             per_second = slope(half)
             duration = series[-1][0] or 1.0
             per_submission_kib = per_second * duration * 1024 / submissions if submissions else 0
-            figures[name] = {
-                "firstMiB": round(series[0][1], 1),
-                "lastMiB": round(series[-1][1], 1),
-                "peakMiB": round(max(v for _, v in series), 1),
+            figures[name] = _levels(series) | {
                 "secondHalfMiBPerMinute": round(per_second * 60, 3),
                 "secondHalfKiBPer1000Submissions": round(per_submission_kib * 1000, 1),
-                "samples": [[t, round(v, 1)] for t, v in series],
             }
         return figures
+
+
+def _levels(series: list[tuple[float, float]]) -> dict[str, Any]:
+    return {
+        "firstMiB": round(series[0][1], 1),
+        "lastMiB": round(series[-1][1], 1),
+        "peakMiB": round(max(v for _, v in series), 1),
+        "secondHalfMiBPerMinute": None,
+        "secondHalfKiBPer1000Submissions": None,
+        "samples": [[t, round(v, 1)] for t, v in series],
+    }
 
 
 def slope(points: list[tuple[float, float]]) -> float:

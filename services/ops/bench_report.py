@@ -150,10 +150,14 @@ def memory_table(scenarios: list[dict[str, Any]], amtsweg: set[str]) -> Table:
                     f"{memory['firstMiB']:,.0f}",
                     f"{memory['lastMiB']:,.0f}",
                     f"{memory['peakMiB']:,.0f}",
-                    f"{memory['secondHalfMiBPerMinute']:+.2f}",
-                    f"{memory['secondHalfKiBPer1000Submissions']:+,.0f}",
+                    _signed(memory["secondHalfMiBPerMinute"], "{:+.2f}"),
+                    _signed(memory["secondHalfKiBPer1000Submissions"], "{:+,.0f}"),
                 )
     return table
+
+
+def _signed(value: float | None, form: str) -> str:
+    return "step too short" if value is None else form.format(value)
 
 
 def write_plot(report: dict[str, Any], path: Path) -> None:

@@ -30,3 +30,9 @@ def test_a_warm_up_that_flattens_out_is_not_growth() -> None:
     report = _sampler(series).report(30_000)["p"]
     assert report["secondHalfMiBPerMinute"] == 0.0
     assert report["lastMiB"] == 150.0
+
+
+def test_a_step_too_short_reports_no_trend() -> None:
+    report = _sampler([(0, 100), (5, 140), (10, 150)]).report(500)["p"]
+    assert report["secondHalfMiBPerMinute"] is None
+    assert report["peakMiB"] == 150.0
