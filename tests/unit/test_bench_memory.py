@@ -26,7 +26,7 @@ def test_a_steady_leak_is_growth_per_submission() -> None:
 
 
 def test_a_warm_up_that_flattens_out_is_not_growth() -> None:
-    series = [(t, 100 + min(t, 200) / 4) for t in range(0, 601, 5)]  # grows, then flat
+    series = [(float(t), 100 + min(t, 200) / 4) for t in range(0, 601, 5)]  # grows, then flat
     report = _sampler(series).report(30_000)["p"]
     assert report["secondHalfMiBPerMinute"] == 0.0
     assert report["lastMiB"] == 150.0
