@@ -106,6 +106,17 @@ def _pause(attempt: int) -> float:
     return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
 
+async def _pause_to_retry(tally: Tally, failure: str, attempt: int, deadline: float) -> bool:
+    """Wait before the next attempt and count it; False (given up) past the budget."""
+    pause = _pause(attempt)
+    if time.monotonic() + pause > deadline:
+        tally.gave_up[failure] += 1
+        return False
+    tally.retries[failure] += 1
+    await asyncio.sleep(pause)
+    return True
+
+
 class RetryingHttp:
     """``POST /v1/submissions`` (multipart), retried with the same key within a budget."""
 
@@ -137,12 +148,8 @@ class RetryingHttp:
                 if status < 500 and status != 429:
                     tally.refused[failure] += 1
                     return failure
-            pause = _pause(attempt)
-            if time.monotonic() + pause > deadline:
-                tally.gave_up[failure] += 1
+            if not await _pause_to_retry(tally, failure, attempt, deadline):
                 return failure
-            tally.retries[failure] += 1
-            await asyncio.sleep(pause)
             attempt += 1
 
     def close(self) -> None:
@@ -198,12 +205,8 @@ class RetryingKafka:
                 failure = f"kafka {type(error).__name__}"
             else:
                 return None
-            pause = _pause(attempt)
-            if time.monotonic() + pause > deadline:
-                tally.gave_up[failure] += 1
+            if not await _pause_to_retry(tally, failure, attempt, deadline):
                 return failure
-            tally.retries[failure] += 1
-            await asyncio.sleep(pause)
             attempt += 1
 
 
