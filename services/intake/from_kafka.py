@@ -8,7 +8,6 @@ to the topic, and Amtsweg trusts the portal id only as far as those ACLs go.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -16,16 +15,12 @@ from typing import Any
 
 from contracts import headers
 from contracts.submission import IntakeMessage
-from events.blobs import BlobStore
-from events.ledger import Ledger
 from services.intake.errors import ProblemError, malformed
 from services.intake.json_form import (
     JsonForm,
     load_json_body,
     parse_json_form,
-    store_json_form,
 )
-from services.intake.receive import Receipt, receive
 from services.intake.settings import IntakeSettings
 
 MAX_HEADER_VALUE = 255
@@ -109,20 +104,3 @@ def _check_portal(portal_id: str, portals: Collection[str]) -> None:
             "Unknown portal",
             "The portal id is not one of the configured portals (AMTSWEG_PORTAL_TOKENS).",
         )
-
-
-async def take_in(ledger: Ledger, blobs: BlobStore, request: IntakeRequest) -> Receipt:
-    """Store the parts and record Received (or find the submission an earlier copy made).
-
-    Problems the portal must hear of raise :class:`ProblemError`; anything else (ledger
-    or blob store unavailable) propagates, so the message is processed again.
-    """
-    incoming = await store_json_form(blobs, request.form)
-    return await asyncio.to_thread(
-        receive,
-        ledger,
-        incoming,
-        request.portal_id,
-        request.idempotency_key,
-        request.correlation_id,
-    )
