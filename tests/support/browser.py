@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -121,12 +122,18 @@ async def headless_page() -> AsyncIterator[Page]:
     if binary is None:
         raise BrowserError("no chromium: install Debian's package (./dev test does)")
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="amtsweg-chromium-") as profile:
+    # Chromium's helper processes (renderer, crash handler) may outlive the browser and
+    # still write to the profile: the whole process group is stopped, and a file written
+    # in the last instant does not fail the test's cleanup.
+    with tempfile.TemporaryDirectory(
+        prefix="amtsweg-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
              "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
         try:
             target = await _first_page(port)
@@ -136,12 +143,18 @@ async def headless_page() -> AsyncIterator[Page]:
                 await page.call("Runtime.enable")
                 yield page
         finally:
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
             try:
                 await asyncio.to_thread(process.wait, 10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 await asyncio.to_thread(process.wait)
+            _signal_group(process, signal.SIGKILL)  # helpers still alive
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
 
 
 async def _first_page(port: int, timeout: float = 30) -> str:
