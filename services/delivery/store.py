@@ -6,16 +6,13 @@ forwards, both in one transaction, so a second projector or a replay cannot go b
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import psycopg
-
 from events.settings import LedgerSettings
+from events.tables import PostgresTables, SQLiteTables
 from services.delivery.projection import OPEN, DeliveryRow
 
 COLUMNS = (
@@ -210,46 +207,24 @@ class _SqlStore:
         )
 
 
-class SQLiteDeliveryStore(_SqlStore):
+class SQLiteDeliveryStore(SQLiteTables, _SqlStore):
     """The read model in the ledger's SQLite file."""
 
     def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self._lock = threading.Lock()
+        super().__init__(path)
         with self._transaction() as cursor:
             for statement in _TABLES:
                 cursor.execute(statement)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
-            yield cursor
 
-
-class PostgresDeliveryStore(_SqlStore):
+class PostgresDeliveryStore(PostgresTables, _SqlStore):
     """The read model in the ledger's PostgreSQL database and schema."""
 
-    placeholder = "%s"
-
     def __init__(self, conninfo: str, schema: str) -> None:
-        self._conninfo = conninfo
-        self._schema = schema
+        super().__init__(conninfo, schema)
         with self._transaction() as cursor:
             for statement in _TABLES:
                 cursor.execute(statement)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        with (
-            closing(
-                psycopg.connect(
-                    self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
-                )
-            ) as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield cursor
 
 
 def delivery_store(settings: LedgerSettings) -> DeliveryStore:

@@ -10,17 +10,14 @@ sits with the ledger's other records. The first action on a letter wins.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from events.settings import LedgerSettings
+from events.tables import PostgresTables, SQLiteTables
 
 _TABLE = (
     "CREATE TABLE IF NOT EXISTS amtsweg_dead_letter_actions (letter TEXT PRIMARY KEY, "
@@ -73,44 +70,22 @@ class DeadLetterActions:
             return {row[0]: LetterAction(*row) for row in cursor.fetchall()}
 
 
-class SQLiteDeadLetterActions(DeadLetterActions):
+class SQLiteDeadLetterActions(SQLiteTables, DeadLetterActions):
     """In the ledger's SQLite file."""
 
     def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self._lock = threading.Lock()
+        super().__init__(path)
         with self._transaction() as cursor:
             cursor.execute(_TABLE)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
-            yield cursor
 
-
-class PostgresDeadLetterActions(DeadLetterActions):
+class PostgresDeadLetterActions(PostgresTables, DeadLetterActions):
     """In the ledger's PostgreSQL database and schema."""
 
-    placeholder = "%s"
-
     def __init__(self, conninfo: str, schema: str) -> None:
-        self._conninfo = conninfo
-        self._schema = schema
+        super().__init__(conninfo, schema)
         with self._transaction() as cursor:
             cursor.execute(_TABLE)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        with (
-            closing(
-                psycopg.connect(
-                    self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
-                )
-            ) as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield cursor
 
 
 def dead_letter_actions(settings: LedgerSettings) -> DeadLetterActions:

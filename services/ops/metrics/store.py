@@ -10,15 +10,12 @@ one projector, however many run.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from typing import Any, Protocol
 
-import psycopg
-
 from events.settings import LedgerSettings
+from events.tables import PostgresTables, SQLiteTables
 from services.ops.metrics.stages import Changes, StatusRow
 
 PROJECTION = "metrics"
@@ -145,42 +142,20 @@ class _SqlStore:
             cursor.execute(rewind.format(p=self.placeholder), (PROJECTION,))
 
 
-class SQLiteMetricsStore(_SqlStore):
+class SQLiteMetricsStore(SQLiteTables, _SqlStore):
     """The read model in the ledger's SQLite file."""
 
     def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self._lock = threading.Lock()
+        super().__init__(path)
         self._create()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
-            yield cursor
 
-
-class PostgresMetricsStore(_SqlStore):
+class PostgresMetricsStore(PostgresTables, _SqlStore):
     """The read model in the ledger's PostgreSQL database and schema."""
 
-    placeholder = "%s"
-
     def __init__(self, conninfo: str, schema: str) -> None:
-        self._conninfo = conninfo
-        self._schema = schema
+        super().__init__(conninfo, schema)
         self._create()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        with (
-            closing(
-                psycopg.connect(
-                    self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
-                )
-            ) as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield cursor
 
 
 def metrics_store(settings: LedgerSettings) -> MetricsStore:

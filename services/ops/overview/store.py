@@ -9,15 +9,12 @@ write fail and the batch is read again, so no event is ever counted twice.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
-import psycopg
-
 from events.settings import LedgerSettings
+from events.tables import PostgresTables, SQLiteTables
 from services.ops.overview.rows import Filters, SubmissionRow
 
 PROJECTION = "ops-submissions"
@@ -195,49 +192,20 @@ def _move(cursor: Any, sql: str, params: tuple[Any, ...]) -> None:
         raise _MovedError
 
 
-class SQLiteOverviewStore(OverviewStore):
+class SQLiteOverviewStore(SQLiteTables, OverviewStore):
     """The overview in the ledger's SQLite file."""
 
     def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
-        self._lock = threading.Lock()
+        super().__init__(path)
         self._create()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
-            yield cursor
 
-    def close(self) -> None:
-        """Close the connection."""
-        self._connection.close()
-
-
-class PostgresOverviewStore(OverviewStore):
+class PostgresOverviewStore(PostgresTables, OverviewStore):
     """The overview in the ledger's PostgreSQL database and schema."""
 
-    placeholder = "%s"
-
     def __init__(self, conninfo: str, schema: str) -> None:
-        self._conninfo = conninfo
-        self._schema = schema
+        super().__init__(conninfo, schema)
         self._create()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
-        with (
-            closing(
-                psycopg.connect(
-                    self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
-                )
-            ) as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield cursor
-
-    def close(self) -> None:
-        """Nothing to close: a connection per transaction."""
 
 
 def overview_store(settings: LedgerSettings) -> SQLiteOverviewStore | PostgresOverviewStore:
