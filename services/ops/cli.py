@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+from importlib.metadata import entry_points
 from typing import Annotated
 
 import typer
@@ -14,11 +15,7 @@ from rich.console import Console
 from deploy.broker import kafka_broker
 from services.intake.settings import IntakeSettings
 from services.ops.authority_cli import authority_app, deliveries
-from services.ops.bench import bench_app
-from services.ops.bench_pipeline import pipeline
-from services.ops.bench_routing import routing as bench_routing
 from services.ops.bootstrap import SERVICES
-from services.ops.chaos import chaos
 from services.ops.dev_portal import ensure_dev_portal
 from services.ops.dlq_cli import dlq_app
 from services.ops.docs import docs
@@ -41,16 +38,32 @@ app.command("redeliver")(redeliver)
 app.add_typer(relay_app, name="relay")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(authority_app, name="authority")
-app.add_typer(bench_app, name="bench")
-bench_app.command("pipeline")(pipeline)
-bench_app.command("routing")(bench_routing)
 app.add_typer(route_app, name="route")
 app.add_typer(directory_app, name="directory")
 app.add_typer(triage_app, name="triage")
 app.command("deliveries")(deliveries)
 app.command("docs")(docs)
-app.command("chaos")(chaos)
 console = Console()
+
+PLUGINS = "amtsweg.cli"
+"""Entry-point group of command plugins (the harness's ``bench`` and ``chaos``): each
+names a ``register(app)`` that adds its commands. The product never imports them."""
+
+
+def add_plugins(root: typer.Typer) -> None:
+    """Let every installed plugin register its commands; one that cannot load is named."""
+    for plugin in entry_points(group=PLUGINS):
+        try:
+            register = plugin.load()
+        except ImportError as error:
+            Console(stderr=True).print(
+                f"[yellow]amtsweg: command plugin {plugin.name!r} not loaded: {error}[/yellow]"
+            )
+            continue
+        register(root)
+
+
+add_plugins(app)
 
 
 @app.command()

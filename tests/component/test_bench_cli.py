@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from services.ops import bench
+from harness.bench import validation as bench
 from services.ops.cli import app
 from services.validation.decide import Declared, Valid, decide
 from tests.support.validation import bundled_catalog

@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from deploy.broker import BOOTSTRAP_ENV, BrokerHandle
-from services.ops import bench_pipeline
+from harness.bench import pipeline as bench_pipeline
 from services.ops.cli import app
 
 SCENARIOS = ["http", "kafka", "http-attachment", "kafka-attachment"]

@@ -13,8 +13,8 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from events.ledger import Ledger
+from harness.bench.routing import run_bench
 from services.ops import routing_cli
-from services.ops.bench_routing import run_bench
 from services.ops.cli import app
 from tests.support.factories import new_submission
 from tests.support.routing import authority, national_context, write_directory

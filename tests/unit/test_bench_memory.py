@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.ops.bench_memory import MemorySampler, slope
+from harness.bench.memory import MemorySampler, slope
 
 
 def _sampler(series: list[tuple[float, float]]) -> MemorySampler:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.ops.chaos_check import DeliveryRecord, Facts, TrailFacts, check
+from harness.chaos.check import DeliveryRecord, Facts, TrailFacts, check
 
 TOPIC = "amtsweg.delivery.jobcenter-koeln"
 

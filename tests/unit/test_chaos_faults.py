@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from services.ops.chaos_faults import BROKER, plan_faults, service_of
-from services.ops.chaos_processes import BrokerControl
+from harness.chaos.faults import BROKER, plan_faults, service_of
+from harness.chaos.processes import BrokerControl
 
 
 def test_the_fault_plan_kills_every_process_within_the_load_and_repeats_with_its_seed() -> None:

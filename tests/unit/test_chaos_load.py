@@ -7,8 +7,8 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
-from services.ops import bench_documents as docs
-from services.ops.chaos_load import ChaosPayloads, http_body, kafka_value
+from harness.bench import documents as docs
+from harness.chaos.load import ChaosPayloads, http_body, kafka_value
 from services.validation.catalog import load_catalog
 from services.validation.decide import Declared, Invalid, Valid, decide
 from services.validation.settings import ValidationSettings

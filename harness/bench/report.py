@@ -9,6 +9,8 @@ from typing import Any
 
 from rich.table import Table
 
+from harness.plots import pyplot
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -162,11 +164,8 @@ def _signed(value: float | None, form: str) -> str:
 
 def write_plot(report: dict[str, Any], path: Path) -> None:
     """Latency p50/p99 and throughput against offered load, one line per scenario."""
-    import matplotlib  # noqa: PLC0415 - only the bench commands need it
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
+    plt = pyplot()
+    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415 - the harness extra
 
     figure, (latency_axes, throughput_axes) = plt.subplots(1, 2, figsize=(13, 5))
     for scenario in report["scenarios"]:

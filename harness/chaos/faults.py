@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from services.ops.chaos_processes import BrokerControl, ChaosProcesses, ChildExitedError
+from harness.chaos.processes import BrokerControl, ChaosProcesses, ChildExitedError
 
 log = structlog.get_logger(__name__)
 

@@ -12,11 +12,11 @@ from rich.console import Console
 from events.ledger import Ledger
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
-from services.ops.bench_load import offer
-from services.ops.chaos_check import Facts, check
-from services.ops.chaos_facts import ledger_facts, read_deliveries, wait_until_quiet
-from services.ops.chaos_faults import Fault, FaultRunner
-from services.ops.chaos_load import (
+from harness.bench.load import offer
+from harness.chaos.check import Facts, check
+from harness.chaos.facts import ledger_facts, read_deliveries, wait_until_quiet
+from harness.chaos.faults import Fault, FaultRunner
+from harness.chaos.load import (
     ChaosPayloads,
     MixedChannel,
     RetryingHttp,
@@ -24,7 +24,7 @@ from services.ops.chaos_load import (
     Tally,
     portal_producer,
 )
-from services.ops.chaos_processes import ChaosProcesses
+from harness.chaos.processes import ChaosProcesses
 from services.ops.intake_dlq import waiting_count
 
 HTTP_CONNECTIONS = 64

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.ops.bench import measure
+from harness.bench.validation import measure
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import decide
 from services.routing.directory import Directory

@@ -16,7 +16,7 @@ Rejected, Unroutable or a dead letter) or the drain timeout passes. Its figures:
   the rest of the machine (``foreignCpuShare``: anything else that ran, e.g. a test run);
   and Amtsweg's CPU milliseconds per accepted submission;
 - ``memory``: resident memory of each process sampled during the step, and its growth
-  over the step's second half (``bench_memory``).
+  over the step's second half (``harness.bench.memory``).
 
 Rates stop rising for a scenario after the first saturated step: the backlog did not
 drain, throughput fell below 90 % of the offered rate, or p99 passed ``max_p99_ms``.
@@ -30,12 +30,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from services.ops.bench_load import Channel, HttpChannel, offer
-from services.ops.bench_memory import MemorySampler
-from services.ops.bench_observe import Observer
-from services.ops.bench_payloads import Payloads
-from services.ops.bench_processes import Usage, machine_busy_seconds, usage
-from services.ops.bench_report import summarize
+from harness.bench.load import Channel, HttpChannel, offer
+from harness.bench.memory import MemorySampler
+from harness.bench.observe import Observer
+from harness.bench.payloads import Payloads
+from harness.bench.processes import Usage, machine_busy_seconds, usage
+from harness.bench.report import summarize
 
 PAUSE_SECONDS = 2.0
 KEEPS_UP = 0.9

@@ -10,7 +10,7 @@ ends a submission at once (``refused``): the load is well-formed, so a refusal i
 finding.
 
 Most submissions are valid xdomea messages for the Jobcenter Köln (see
-:mod:`bench_payloads`); small shares are made to end otherwise, as real traffic does:
+:mod:`harness.bench.payloads`); small shares are made to end otherwise, as real traffic does:
 ``invalid`` ones carry a schema violation (validation rejects them) and ``unroutable``
 ones a routing hint to a regional key that does not exist (routing finds no authority).
 """
@@ -29,9 +29,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import headers, topics
-from services.ops.bench_http import HttpError, HttpPool
-from services.ops.bench_load import MAX_MESSAGE_BYTES
-from services.ops.bench_payloads import (
+from harness.bench.http import HttpError, HttpPool
+from harness.bench.load import MAX_MESSAGE_BYTES
+from harness.bench.payloads import (
     ROUTING,
     BenchSubmission,
     Payloads,

@@ -20,14 +20,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from services.ops import bench_documents as docs
+from harness.bench import documents as docs
 
 AUTHORITY = "jobcenter-koeln"
 ROUTING = {"ars": "053150000000"}
 """Köln: the seed directory's Jobcenter for the Bürgergeld key."""
 
 _PROCESS_ID = b"242f44e8-bebf-4503-a086-db252c6a4277"
-"""The ``ProzessID`` of :mod:`bench_documents`' xdomea head, replaced per submission."""
+"""The ``ProzessID`` of :mod:`harness.bench.documents`' xdomea head, replaced per submission."""
 
 _BOUNDARY = "amtsweg-bench-7d1f0c2a9e"
 

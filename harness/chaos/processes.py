@@ -22,7 +22,7 @@ from pathlib import Path
 
 from deploy.kafka_probe import broker_answers
 from deploy.local_kafka import LocalKafka
-from services.ops.bench_processes import AmtswegProcesses
+from harness.bench.processes import AmtswegProcesses
 
 READY_MARKER = b'"amtsweg.ready"'
 

@@ -20,9 +20,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import headers, topics
+from harness.bench.http import HttpError, HttpPool
+from harness.bench.payloads import BenchSubmission, Payloads, intake_message, multipart
 from services.intake.domain import submission_id_for
-from services.ops.bench_http import HttpError, HttpPool
-from services.ops.bench_payloads import BenchSubmission, Payloads, intake_message, multipart
 
 REQUEST_TIMEOUT = 60.0
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024

@@ -22,7 +22,7 @@ from contracts import topics
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.relay_store import RelayStore
 from events.submission import Status
-from services.ops.chaos_check import TERMINAL_EVENTS, DeliveryRecord, TrailFacts
+from harness.chaos.check import TERMINAL_EVENTS, DeliveryRecord, TrailFacts
 from services.ops.verify import check_submission
 
 RELAY = "relay"

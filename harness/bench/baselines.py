@@ -32,9 +32,9 @@ from events.ledger import Ledger
 from events.relay import relay_producer
 from events.settings import LedgerSettings
 from events.submission import Submission
-from services.ops.bench_load import MAX_MESSAGE_BYTES
-from services.ops.bench_payloads import ROUTING, Payloads
-from services.ops.bench_report import summarize
+from harness.bench.load import MAX_MESSAGE_BYTES
+from harness.bench.payloads import ROUTING, Payloads
+from harness.bench.report import summarize
 
 CAPACITY_IN_FLIGHT = 2000
 

@@ -4,10 +4,10 @@ Starts Amtsweg as one process per service (intake with HTTP, validation, routing
 delivery, relay, notifier) on a fresh temporary data dir (SQLite ledger, file blobs) and
 on the broker of ``KAFKA_BOOTSTRAP_SERVERS`` or a local one it starts itself (always its
 own with ``--own-broker``). While an open-loop load of distinct submissions arrives (half
-over HTTP, half over ``amtsweg.intake``; see :mod:`chaos_load`), it SIGKILLs each process
+over HTTP, half over ``amtsweg.intake``; see :mod:`harness.chaos.load`), it SIGKILLs each process
 at seeded random moments and starts it again after a short pause, and restarts the broker
-once (see :mod:`chaos_faults`). Once quiet, it reads the ledger and the delivery topics
-and checks them (:mod:`chaos_check`). Exit code 0 only when nothing was lost and nothing
+once (see :mod:`harness.chaos.faults`). Once quiet, it reads the ledger and the delivery topics
+and checks them (:mod:`harness.chaos.check`). Exit code 0 only when nothing was lost and nothing
 was violated; 1 otherwise.
 """
 
@@ -33,11 +33,11 @@ from rich.console import Console
 
 from deploy.broker import BOOTSTRAP_ENV
 from deploy.local_kafka import LocalKafka
+from harness.chaos.faults import FaultLog, FaultRunner, plan_faults, service_of
+from harness.chaos.processes import BrokerControl, ChaosProcesses
+from harness.chaos.report import print_report
+from harness.chaos.run import Plan, run_chaos
 from services.intake.auth import token_hash
-from services.ops.chaos_faults import FaultLog, FaultRunner, plan_faults, service_of
-from services.ops.chaos_processes import BrokerControl, ChaosProcesses
-from services.ops.chaos_report import print_report
-from services.ops.chaos_run import Plan, run_chaos
 from services.ops.logs import configure_logging
 
 PORTAL = "chaos-portal"
@@ -201,3 +201,8 @@ def _broker(scratch: Path, choice: BrokerChoice) -> Iterator[BrokerControl]:
         yield BrokerControl(local.bootstrap_servers, local=local, crash=choice.crash)
     finally:
         local.stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``chaos`` to the ``amtsweg`` command (the ``amtsweg.cli`` entry point)."""
+    app.command("chaos")(chaos)

@@ -12,13 +12,13 @@ from typing import Any
 
 from contracts import topics
 from deploy.topics import ensure_topics
-from services.ops.bench_baselines import ledger_appends, raw_kafka
-from services.ops.bench_load import MAX_MESSAGE_BYTES, Channel, HttpChannel, KafkaChannel
-from services.ops.bench_load import intake_producer as new_intake_producer
-from services.ops.bench_observe import Observer
-from services.ops.bench_payloads import AUTHORITY, Payloads, intake_message
-from services.ops.bench_processes import usage
-from services.ops.bench_steps import Scenario, StepRunner
+from harness.bench.baselines import ledger_appends, raw_kafka
+from harness.bench.load import MAX_MESSAGE_BYTES, Channel, HttpChannel, KafkaChannel
+from harness.bench.load import intake_producer as new_intake_producer
+from harness.bench.observe import Observer
+from harness.bench.payloads import AUTHORITY, Payloads, intake_message
+from harness.bench.processes import usage
+from harness.bench.steps import Scenario, StepRunner
 
 SCENARIOS = {
     "http": ("HTTP", "http", False),

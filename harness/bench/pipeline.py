@@ -6,7 +6,7 @@ starts itself, or uses a running Amtsweg (``--url`` and ``--bootstrap``). It off
 open-loop load of xdomea submissions (~20 KB; and with a 1 MB attachment) over HTTP and
 over the Kafka intake at rising rates, and measures, next to raw Kafka and the raw
 ledger in the same run, how many reach the authority's topic and how fast. Figures go
-to the terminal, ``pipeline.json`` and ``pipeline.png``. See ``bench_steps`` for what
+to the terminal, ``pipeline.json`` and ``pipeline.png``. See ``harness.bench.steps`` for what
 each figure means. A command that prints figures, never a timed assertion in a test.
 """
 
@@ -28,8 +28,8 @@ import typer
 from rich.console import Console
 
 from deploy.broker import kafka_broker
-from services.ops.bench_processes import AmtswegProcesses, pids_with
-from services.ops.bench_report import (
+from harness.bench.processes import AmtswegProcesses, pids_with
+from harness.bench.report import (
     baseline_table,
     memory_table,
     process_table,
@@ -37,7 +37,7 @@ from services.ops.bench_report import (
     scenario_table,
     write_plot,
 )
-from services.ops.bench_session import (
+from harness.bench.session import (
     Session,
     Target,
     add_ratios,

@@ -23,16 +23,14 @@ from lxml import etree
 from rich.console import Console
 from rich.table import Table
 
-from services.ops import bench_documents as docs
+from harness.bench import documents as docs
+from harness.plots import pyplot
 from services.validation.catalog import SchemaCatalog, load_catalog
 from services.validation.decide import Declared, Limits, Valid, decide
 from services.validation.json_schemas import JsonSchemaChecker
 from services.validation.schemas import XsdChecker
 from services.validation.settings import ValidationSettings
 
-bench_app = typer.Typer(
-    help="Benchmarks: print figures, write JSON and a plot.", no_args_is_help=True
-)
 console = Console()
 
 RECEIVED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -175,10 +173,7 @@ def _size(size: int) -> str:
 
 def write_plot(results: list[Result], path: Path) -> None:
     """Grouped bars of CPU µs per document (log scale): Amtsweg and raw, per case."""
-    import matplotlib  # noqa: PLC0415 - only this command needs it
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    plt = pyplot()
 
     labels = [f"{r.case}\n{_size(r.bytes)}" for r in results]
     positions = range(len(results))
@@ -205,7 +200,6 @@ def write_plot(results: list[Result], path: Path) -> None:
     plt.close(figure)
 
 
-@bench_app.command("validation")
 def validation(
     out: Annotated[Path, typer.Option(help="folder for the JSON and PNG results")] = Path(
         "var/bench"

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.ops.bench_processes import usage
+from harness.bench.processes import usage
 
 INTERVAL_SECONDS = 5.0
 MIN_TREND_SAMPLES = 10

@@ -1,0 +1,1 @@
+"""``amtsweg bench``: benchmarks that print figures and write JSON and plots."""

@@ -1,0 +1,21 @@
+"""The ``amtsweg bench`` command group (registered through the ``amtsweg.cli`` entry point)."""
+
+from __future__ import annotations
+
+import typer
+
+from harness.bench.pipeline import pipeline
+from harness.bench.routing import routing
+from harness.bench.validation import validation
+
+bench_app = typer.Typer(
+    help="Benchmarks: print figures, write JSON and a plot.", no_args_is_help=True
+)
+bench_app.command("validation")(validation)
+bench_app.command("pipeline")(pipeline)
+bench_app.command("routing")(routing)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to the ``amtsweg`` command."""
+    app.add_typer(bench_app, name="bench")
