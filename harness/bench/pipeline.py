@@ -45,7 +45,7 @@ from harness.bench.session import (
     measure,
     scenarios_for,
 )
-from services.ops.settings import RunSettings
+from services.ops.app.settings import RunSettings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 

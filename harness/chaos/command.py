@@ -38,7 +38,7 @@ from harness.chaos.processes import BrokerControl, ChaosProcesses
 from harness.chaos.report import print_report
 from harness.chaos.run import Plan, run_chaos
 from services.intake.auth import token_hash
-from services.ops.logs import configure_logging
+from services.ops.app.logs import configure_logging
 
 PORTAL = "chaos-portal"
 progress = Console(stderr=True)

@@ -23,7 +23,7 @@ from events.ledger import Ledger, SubmissionNotFoundError
 from events.relay_store import RelayStore
 from events.submission import Status
 from harness.chaos.check import TERMINAL_EVENTS, DeliveryRecord, TrailFacts
-from services.ops.verify import check_submission
+from services.ops.actions.verify import check_submission
 
 RELAY = "relay"
 """The main relay's name in the relay store."""

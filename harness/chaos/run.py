@@ -25,7 +25,7 @@ from harness.chaos.load import (
     portal_producer,
 )
 from harness.chaos.processes import ChaosProcesses
-from services.ops.intake_dlq import waiting_count
+from services.ops.actions.intake_dlq import waiting_count
 
 HTTP_CONNECTIONS = 64
 EXPECTED = {"valid": "Dispatched", "invalid": "Rejected", "unroutable": "Unroutable"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from services.ops.cli import app
+from services.ops.cli.main import app
 from services.routing.keys import check_jwk
 from tests.support.authority import encryption_key, public, write_jwk
 

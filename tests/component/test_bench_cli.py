@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from harness.bench import validation as bench
-from services.ops.cli import app
+from services.ops.cli.main import app
 from services.validation.decide import Declared, Valid, decide
 from tests.support.validation import bundled_catalog
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from deploy.broker import BOOTSTRAP_ENV, BrokerHandle
 from harness.bench import pipeline as bench_pipeline
-from services.ops.cli import app
+from services.ops.cli.main import app
 
 SCENARIOS = ["http", "kafka", "http-attachment", "kafka-attachment"]
 

@@ -13,8 +13,9 @@ from typer.testing import CliRunner, Result
 
 from events.ledger import Ledger
 from events.settings import LedgerSettings
-from services.ops import cli, cli_support
-from services.ops.cli import app
+from services.ops.cli import main as cli
+from services.ops.cli import support as cli_support
+from services.ops.cli.main import app
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase
 

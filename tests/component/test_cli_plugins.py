@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from services.ops import cli
+from services.ops.cli import main as cli
 
 
 def test_the_installed_harness_adds_bench_and_chaos() -> None:

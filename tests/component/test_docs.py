@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import topics
-from services.ops.asyncapi_channels import DELIVERY_CHANNEL
-from services.ops.cli import app
-from services.ops.deliveries import submission_event_topics
-from services.ops.docs import ASYNCAPI, OPENAPI
+from services.ops.app.deliveries import submission_event_topics
+from services.ops.asyncapi.channels import DELIVERY_CHANNEL
+from services.ops.cli.docs import ASYNCAPI, OPENAPI
+from services.ops.cli.main import app
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs"
 

@@ -16,14 +16,20 @@ from events.relay_store import relay_store
 from events.settings import LedgerSettings
 from services.delivery.projector import DeliveryProjector
 from services.delivery.store import OpenDeliveries, delivery_store
-from services.ops.metrics import server
-from services.ops.metrics.collector import DeploymentMetrics
-from services.ops.metrics.figures import DAY, HOUR, Snapshot, SnapshotCollector, age_cutoffs
-from services.ops.metrics.kafka import KafkaOffsets
-from services.ops.metrics.projector import StageProjector
-from services.ops.metrics.registry import process_registry
-from services.ops.metrics.settings import MetricsSettings
-from services.ops.metrics.store import metrics_store
+from services.ops.readmodels.metrics import server
+from services.ops.readmodels.metrics.collector import DeploymentMetrics
+from services.ops.readmodels.metrics.figures import (
+    DAY,
+    HOUR,
+    Snapshot,
+    SnapshotCollector,
+    age_cutoffs,
+)
+from services.ops.readmodels.metrics.kafka import KafkaOffsets
+from services.ops.readmodels.metrics.projector import StageProjector
+from services.ops.readmodels.metrics.registry import process_registry
+from services.ops.readmodels.metrics.settings import MetricsSettings
+from services.ops.readmodels.metrics.store import metrics_store
 from tests.support.factories import new_submission
 from tests.support.metrics import parse, value
 

@@ -15,7 +15,7 @@ import pytest
 from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.submission import Submission
-from services.ops.http_app import http_app
+from services.ops.app.http_app import http_app
 from tests.support.factories import new_submission
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 

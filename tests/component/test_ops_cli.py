@@ -15,8 +15,9 @@ from typer.testing import CliRunner, Result
 from events.blobs import FileBlobStore
 from events.ledger import Ledger
 from events.submission import Submission
-from services.ops import cli, cli_support
-from services.ops.cli import app
+from services.ops.cli import main as cli
+from services.ops.cli import support as cli_support
+from services.ops.cli.main import app
 from tests.support.factories import new_submission, xdomea_sample
 
 KOELN = "053150000000"

@@ -26,7 +26,7 @@ from services.delivery.settings import DeliverySettings
 from services.intake.auth import token_hash
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
-from services.ops.triage import UnknownAuthorityError, assign, triage_queue
+from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
 from services.routing import handler as routing
 from services.routing.context import RoutingContext, build_context
 from tests.support.factories import BUERGERGELD, metadata_for, new_submission, xdomea_sample

@@ -14,8 +14,8 @@ from typer.testing import CliRunner, Result
 
 from events.ledger import Ledger
 from harness.bench.routing import run_bench
-from services.ops import routing_cli
-from services.ops.cli import app
+from services.ops.cli import routing as routing_cli
+from services.ops.cli.main import app
 from tests.support.factories import new_submission
 from tests.support.routing import authority, national_context, write_directory
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from deploy.broker import BrokerHandle
-from services.ops.bootstrap import SERVICES
+from services.ops.app.bootstrap import SERVICES
 from tests.support.browser import Page, headless_page
 from tests.support.factories import json_request, xdomea_sample
 from tests.support.pipeline import auth, running

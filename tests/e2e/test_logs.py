@@ -25,8 +25,8 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import headers, topics
 from deploy.broker import BrokerHandle
-from services.ops.bootstrap import SERVICES
-from services.ops.logs import configure_logging
+from services.ops.app.bootstrap import SERVICES
+from services.ops.app.logs import configure_logging
 from tests.support.factories import json_request, metadata_for
 from tests.support.pipeline import auth, read_until, running, send_receipt, topic_reader
 from tests.support.validation import json_schema_uri, sozial_sample

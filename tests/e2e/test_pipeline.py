@@ -15,8 +15,8 @@ from deploy.broker import BrokerHandle
 from events.ledger import Ledger
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
-from services.ops.bootstrap import SERVICES
-from services.ops.verify import verify_submission
+from services.ops.actions.verify import verify_submission
+from services.ops.app.bootstrap import SERVICES
 from tests.support.factories import json_request, sha512, xdomea_sample
 from tests.support.pipeline import auth, read_until, running, send_receipt, topic_reader
 

@@ -28,8 +28,8 @@ from events.settings import LedgerSettings
 from services.intake.auth import token_hash
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
-from services.ops.bootstrap import SERVICES
-from services.ops.cli import app as cli
+from services.ops.app.bootstrap import SERVICES
+from services.ops.cli.main import app as cli
 from services.routing.handler import route_submission
 from services.validation.catalog import load_catalog
 from services.validation.handler import validate_submission

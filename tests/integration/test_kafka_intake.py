@@ -17,7 +17,7 @@ from deploy.broker import BrokerHandle
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from services.intake.domain import submission_id_for
-from services.ops.bootstrap import SERVICES
+from services.ops.app.bootstrap import SERVICES
 from tests.support.factories import json_request, xdomea_sample
 from tests.support.intake import KOELN
 from tests.support.pipeline import running

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import headers, topics
 from deploy.broker import BrokerHandle
-from services.ops.bootstrap import SERVICES
+from services.ops.app.bootstrap import SERVICES
 from tests.support.factories import json_request, xdomea_sample
 from tests.support.metrics import Samples, names, scrape, until, value
 from tests.support.pipeline import auth, free_port, read_until, running, send_receipt, topic_reader

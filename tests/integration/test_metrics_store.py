@@ -7,9 +7,9 @@ from collections import Counter
 from events.ledger import Ledger
 from services.delivery.projector import DeliveryProjector
 from services.delivery.store import delivery_store
-from services.ops.metrics.projector import StageProjector
-from services.ops.metrics.stages import Changes
-from services.ops.metrics.store import metrics_store
+from services.ops.readmodels.metrics.projector import StageProjector
+from services.ops.readmodels.metrics.stages import Changes
+from services.ops.readmodels.metrics.store import metrics_store
 from tests.support.factories import new_submission
 from tests.support.ledgers import ledger, ledger_settings
 

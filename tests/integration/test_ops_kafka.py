@@ -20,9 +20,9 @@ from deploy.topics import ensure_topics
 from events.ledger import Ledger
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
-from services.ops import cli_support
-from services.ops.cli import app
-from services.ops.relay_replay import MAIN_RELAY
+from services.ops.actions.relay_replay import MAIN_RELAY
+from services.ops.cli import support as cli_support
+from services.ops.cli.main import app
 from tests.support.factories import new_submission
 from tests.support.pipeline import running
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from events.ledger import Ledger
-from services.ops.dead_letter_store import dead_letter_actions
-from services.ops.overview.projector import OverviewProjector
-from services.ops.overview.rows import Filters
-from services.ops.overview.store import overview_store
+from services.ops.actions.dead_letter_store import dead_letter_actions
+from services.ops.readmodels.overview.projector import OverviewProjector
+from services.ops.readmodels.overview.rows import Filters
+from services.ops.readmodels.overview.store import overview_store
 from tests.support.factories import new_submission
 from tests.support.ledgers import ledger, ledger_settings
 

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts import topics
 from services.intake.auth import token_hash
 from services.intake.settings import IntakeSettings
-from services.ops.runner import serve
+from services.ops.app.runner import serve
 
 PORTAL_TOKENS = {"portal-a": "token-of-portal-a", "portal-b": "token-of-portal-b"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts import topics
 from events.outbox import messages_for
 from events.submission import Submission
-from services.ops.asyncapi_channels import DELIVERY_CHANNEL, channel_doc
+from services.ops.asyncapi.channels import DELIVERY_CHANNEL, channel_doc
 from tests.support.factories import new_submission
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from events.submission import Status, Submission
-from services.ops.metrics.stages import STATUS_OF, TRANSIENT, fold
+from services.ops.readmodels.metrics.stages import STATUS_OF, TRANSIENT, fold
 from tests.support.factories import new_submission
 
 

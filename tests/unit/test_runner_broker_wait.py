@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
-from services.ops import runner
+from services.ops.app import runner
 
 
 async def test_waits_until_the_broker_answers(monkeypatch: pytest.MonkeyPatch) -> None:

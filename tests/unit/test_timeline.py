@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from events.ledger import TrailEntry
-from services.ops.timeline import timeline
+from services.ops.readmodels.timeline import timeline
 
 
 def _entry(version: int, event: str, **data: object) -> TrailEntry:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.ops import topic_preparer
-from services.ops.topic_preparer import TopicPreparer
+from services.ops.app import topic_preparer
+from services.ops.app.topic_preparer import TopicPreparer
 
 
 async def test_only_unknown_delivery_topics_are_created_and_only_once(

@@ -24,27 +24,27 @@ from events.relay_store import RelayStore
 from events.submission import InvalidTransitionError
 from services.intake.auth import authenticate
 from services.intake.errors import ProblemError
-from services.ops.console.settings import OperatorSettings
-from services.ops.console.triage import TriageQueue
-from services.ops.dead_letters import (
+from services.ops.actions.dead_letters import (
     BrokerUnavailableError,
     DeadLetters,
     LetterNotFoundError,
     NotRetryableError,
 )
-from services.ops.operator_actions import redeliver
-from services.ops.overview.projector import OverviewProjector
-from services.ops.overview.rows import Filters, SubmissionRow
-from services.ops.relay_replay import MAIN_RELAY
-from services.ops.replay import (
+from services.ops.actions.operator_actions import redeliver
+from services.ops.actions.relay_replay import MAIN_RELAY
+from services.ops.actions.replay import (
     RecordedVersionUnavailableError,
     StaleReplayError,
     plan_replay,
     record_replay,
 )
-from services.ops.replay_stages import Against, ReplayContext, Stage
-from services.ops.timeline import timeline
-from services.ops.verify import check_submission
+from services.ops.actions.replay_stages import Against, ReplayContext, Stage
+from services.ops.actions.verify import check_submission
+from services.ops.console.settings import OperatorSettings
+from services.ops.console.triage import TriageQueue
+from services.ops.readmodels.overview.projector import OverviewProjector
+from services.ops.readmodels.overview.rows import Filters, SubmissionRow
+from services.ops.readmodels.timeline import timeline
 
 operator_bearer = HTTPBearer(
     auto_error=False,

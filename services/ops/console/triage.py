@@ -2,7 +2,7 @@
 
 Triage itself — which submissions wait, and assigning an authority with who and why —
 belongs to routing's operations commands (``amtsweg triage list|assign``,
-``services.ops.triage``). The ops API only calls them through this port;
+``services.ops.actions.triage``). The ops API only calls them through this port;
 :func:`triage_queue` is the one place that wires them (None: the console says triage is
 not available).
 """
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from events.ledger import Ledger
-from services.ops import triage
+from services.ops.actions import triage
 from services.routing.directory import Directory
 
 
@@ -33,7 +33,7 @@ class TriageQueue(Protocol):
 
 
 class RoutingTriage:
-    """Routing's triage (``services.ops.triage``) behind the port."""
+    """Routing's triage (``services.ops.actions.triage``) behind the port."""
 
     def __init__(self, ledger: Ledger, directory: Callable[[], Directory]) -> None:
         self._ledger = ledger
@@ -68,5 +68,5 @@ class RoutingTriage:
 
 
 def triage_queue(ledger: Ledger, directory: Callable[[], Directory]) -> TriageQueue | None:
-    """TRIAGE HOOK: routing's triage functions (``services.ops.triage``) for the ops API."""
+    """TRIAGE HOOK: routing's triage functions (``services.ops.actions.triage``) for the ops API."""
     return RoutingTriage(ledger, directory)

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from events.ledger import Ledger
 from events.settings import LedgerSettings
-from services.ops.logs import configure_logging
-from services.ops.settings import RunSettings
+from services.ops.app.logs import configure_logging
+from services.ops.app.settings import RunSettings
 
 console = Console()
 """Standard output of the commands (tests make it wide)."""

@@ -21,13 +21,13 @@ from events.ledger import Ledger
 from events.relay import Relay
 from events.relay_store import relay_store
 from services.delivery.projector import DeliveryProjector
-from services.ops.deliveries import DeliveryContext, projector_for
-from services.ops.metrics.collector import DeploymentMetrics
-from services.ops.metrics.figures import SubmissionFigures
-from services.ops.metrics.kafka import KafkaOffsets
-from services.ops.metrics.projector import StageProjector
-from services.ops.metrics.settings import MetricsSettings
-from services.ops.metrics.store import metrics_store
+from services.ops.app.deliveries import DeliveryContext, projector_for
+from services.ops.readmodels.metrics.collector import DeploymentMetrics
+from services.ops.readmodels.metrics.figures import SubmissionFigures
+from services.ops.readmodels.metrics.kafka import KafkaOffsets
+from services.ops.readmodels.metrics.projector import StageProjector
+from services.ops.readmodels.metrics.settings import MetricsSettings
+from services.ops.readmodels.metrics.store import metrics_store
 
 
 def process_registry() -> CollectorRegistry:

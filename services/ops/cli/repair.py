@@ -18,19 +18,19 @@ from events.ledger import Ledger, SubmissionNotFoundError
 from events.relay import relay_producer
 from events.relay_store import relay_store
 from events.submission import InvalidTransitionError
-from services.ops import cli_support as out
-from services.ops.operator_actions import redeliver as record_redelivery
-from services.ops.ops_wiring import overview, replay_context
-from services.ops.overview.rows import Filters
-from services.ops.relay_replay import MAIN_RELAY, replay_name, replay_relay
-from services.ops.replay import (
+from services.ops.actions.operator_actions import redeliver as record_redelivery
+from services.ops.actions.relay_replay import MAIN_RELAY, replay_name, replay_relay
+from services.ops.actions.replay import (
     RecordedVersionUnavailableError,
     ReplayPlan,
     StaleReplayError,
     plan_replay,
     record_replay,
 )
-from services.ops.replay_stages import Against, ReplayContext, Stage
+from services.ops.actions.replay_stages import Against, ReplayContext, Stage
+from services.ops.app.operations import overview, replay_context
+from services.ops.cli import support as out
+from services.ops.readmodels.overview.rows import Filters
 
 relay_app = typer.Typer(help="The relay (ledger → Kafka).", no_args_is_help=True)
 

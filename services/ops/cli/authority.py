@@ -19,7 +19,7 @@ from events.settings import LedgerSettings
 from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, generate_keys, read_private_jwk
 from receiver.unpack import ReceiverError
-from services.ops.deliveries import delivery_context, projector_for
+from services.ops.app.deliveries import delivery_context, projector_for
 
 authority_app = typer.Typer(
     help="For receiving authorities: the reference receiver and keys.", no_args_is_help=True

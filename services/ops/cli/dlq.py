@@ -11,8 +11,7 @@ from rich.table import Table
 
 from events.ledger import SubmissionNotFoundError
 from events.submission import InvalidTransitionError
-from services.ops import cli_support as out
-from services.ops.dead_letters import (
+from services.ops.actions.dead_letters import (
     DELIVERY,
     INTAKE,
     BrokerUnavailableError,
@@ -20,7 +19,8 @@ from services.ops.dead_letters import (
     LetterNotFoundError,
     NotRetryableError,
 )
-from services.ops.ops_wiring import dead_letters
+from services.ops.app.operations import dead_letters
+from services.ops.cli import support as out
 
 dlq_app = typer.Typer(
     help="Dead letters: refused intake messages (amtsweg.intake.dlq) and deliveries whose "

@@ -14,17 +14,17 @@ from rich.console import Console
 
 from deploy.broker import kafka_broker
 from services.intake.settings import IntakeSettings
-from services.ops.authority_cli import authority_app, deliveries
-from services.ops.bootstrap import SERVICES
-from services.ops.dev_portal import ensure_dev_portal
-from services.ops.dlq_cli import dlq_app
-from services.ops.docs import docs
-from services.ops.inspect_cli import events_app, rebuild, submissions_app, verify
-from services.ops.logs import configure_logging
-from services.ops.repair_cli import redeliver, relay_app, replay
-from services.ops.routing_cli import directory_app, route_app, triage_app
-from services.ops.runner import install_stop_signals, serve
-from services.ops.settings import RunSettings
+from services.ops.app.bootstrap import SERVICES
+from services.ops.app.dev_portal import ensure_dev_portal
+from services.ops.app.logs import configure_logging
+from services.ops.app.runner import install_stop_signals, serve
+from services.ops.app.settings import RunSettings
+from services.ops.cli.authority import authority_app, deliveries
+from services.ops.cli.dlq import dlq_app
+from services.ops.cli.docs import docs
+from services.ops.cli.inspect import events_app, rebuild, submissions_app, verify
+from services.ops.cli.repair import redeliver, relay_app, replay
+from services.ops.cli.routing import directory_app, route_app, triage_app
 
 app = typer.Typer(
     help="Amtsweg: submission backbone for German e-government.", no_args_is_help=True
@@ -116,7 +116,3 @@ async def _serve(services: set[str], bootstrap: str, intake: IntakeSettings) -> 
 def main() -> None:
     """Entry point of the ``amtsweg`` script."""
     app()
-
-
-if __name__ == "__main__":
-    main()

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from events.settings import LedgerSettings
 from events.tables import PostgresTables, SQLiteTables
-from services.ops.metrics.stages import Changes, StatusRow
+from services.ops.readmodels.metrics.stages import Changes, StatusRow
 
 PROJECTION = "metrics"
 _TABLES = (

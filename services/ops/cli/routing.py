@@ -14,7 +14,7 @@ from rich.console import Console
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.settings import LedgerSettings
 from events.submission import InvalidTransitionError
-from services.ops.triage import UnknownAuthorityError, assign, triage_queue
+from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import decide
 from services.routing.directory_file import DirectoryError

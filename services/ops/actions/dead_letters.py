@@ -7,7 +7,7 @@
   on the submission (the notifier makes one more attempt); drop records that operations
   dealt with it otherwise. The envelope stays on the authority's topic either way.
 
-Retried and dropped letters are recorded (:mod:`services.ops.dead_letter_store`) and no
+Retried and dropped letters are recorded (:mod:`services.ops.actions.dead_letter_store`) and no
 longer listed; a delivery that fails again is a new letter (more attempts, new id).
 """
 
@@ -22,15 +22,15 @@ from uuid import UUID
 from contracts import headers, topics
 from services.delivery.projection import DeliveryRow
 from services.delivery.projector import DeliveryProjector
-from services.ops.dead_letter_store import DeadLetterActions
-from services.ops.intake_dlq import (
+from services.ops.actions.dead_letter_store import DeadLetterActions
+from services.ops.actions.intake_dlq import (
     IntakeLetter,
     produce_to_intake,
     read_letters,
     retry_headers,
     waiting_count,
 )
-from services.ops.operator_actions import retry_callback
+from services.ops.actions.operator_actions import retry_callback
 
 INTAKE, DELIVERY = "intake", "delivery"
 MAX_DELIVERY_LETTERS = 1000

@@ -17,7 +17,7 @@ from events.settings import LedgerSettings
 from services.delivery import handler as delivery
 from services.intake import handler as intake
 from services.intake.settings import IntakeSettings
-from services.ops.deliveries import delivery_context, submission_event_topics
+from services.ops.app.deliveries import delivery_context, submission_event_topics
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive
 from services.routing.settings import RoutingSettings

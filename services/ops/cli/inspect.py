@@ -12,12 +12,12 @@ from rich.table import Table
 
 from events.ledger import SubmissionNotFoundError
 from events.relay_store import relay_store
-from services.ops import cli_support as out
-from services.ops.deliveries import delivery_context, projector_for
-from services.ops.ops_wiring import overview
-from services.ops.overview.rows import Filters
-from services.ops.timeline import timeline
-from services.ops.verify import check_submission
+from services.ops.actions.verify import check_submission
+from services.ops.app.deliveries import delivery_context, projector_for
+from services.ops.app.operations import overview
+from services.ops.cli import support as out
+from services.ops.readmodels.overview.rows import Filters
+from services.ops.readmodels.timeline import timeline
 
 events_app = typer.Typer(help="Inspect a submission's event log.", no_args_is_help=True)
 submissions_app = typer.Typer(help="Submissions and where they stand.", no_args_is_help=True)

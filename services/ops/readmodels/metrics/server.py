@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from services.ops.metrics.settings import DEFAULT_PORT, MetricsSettings
+from services.ops.readmodels.metrics.settings import DEFAULT_PORT, MetricsSettings
 
 log = structlog.get_logger(__name__)
 

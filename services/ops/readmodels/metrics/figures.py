@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 
 from events.submission import Status
 from services.delivery.store import OpenDeliveries
-from services.ops.metrics.stages import Changes
+from services.ops.readmodels.metrics.stages import Changes
 
 HOUR, DAY = 3600.0, 86400.0
 LATENCY_BUCKETS = (

@@ -17,10 +17,10 @@ from events.blobs import BlobStore
 from events.ledger import Ledger
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
+from services.ops.app.deliveries import delivery_context, delivery_router
+from services.ops.app.operations import ops_dependencies
 from services.ops.console.mount import mount_console
-from services.ops.deliveries import delivery_context, delivery_router
-from services.ops.metrics.server import mount_metrics
-from services.ops.ops_wiring import ops_dependencies
+from services.ops.readmodels.metrics.server import mount_metrics
 
 
 class RequestContext:

@@ -19,25 +19,25 @@ from deploy.topics import await_group_coordinator, ensure_topics
 from events.relay import Relay, relay_producer
 from events.relay_store import relay_store
 from services.intake.settings import IntakeSettings
-from services.ops.bootstrap import (
+from services.ops.app.bootstrap import (
     WORKERS,
     Core,
     bootstrap_core,
     register_intake,
     register_workers,
 )
-from services.ops.deliveries import delivery_context, start_notifier
-from services.ops.http_app import http_app
-from services.ops.metrics.registry import (
+from services.ops.app.deliveries import delivery_context, start_notifier
+from services.ops.app.http_app import http_app
+from services.ops.app.settings import RunSettings
+from services.ops.app.topic_preparer import TopicPreparer
+from services.ops.readmodels.metrics.registry import (
     RelayFigures,
     broker_middleware,
     process_registry,
     start_deployment_metrics,
 )
-from services.ops.metrics.server import start_metrics_server
-from services.ops.metrics.settings import MetricsSettings
-from services.ops.settings import RunSettings
-from services.ops.topic_preparer import TopicPreparer
+from services.ops.readmodels.metrics.server import start_metrics_server
+from services.ops.readmodels.metrics.settings import MetricsSettings
 
 log = structlog.get_logger(__name__)
 

@@ -34,7 +34,7 @@ from events.submission import (
     Status,
     Submission,
 )
-from services.ops.replay_stages import (
+from services.ops.actions.replay_stages import (
     Against,
     Decision,
     Recorded,

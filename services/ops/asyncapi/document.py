@@ -4,7 +4,7 @@ The documentation broker carries the real subscribers and publishers (registered
 same functions the runner uses) plus a publisher spec for every topic the relay writes
 with aiokafka. FastStream generates the document; :func:`complete` then gives each topic
 one channel (FastStream makes one per handler), the payload, key and headers from
-:mod:`services.ops.asyncapi_channels`, and the consumer group of each receiving operation.
+:mod:`services.ops.asyncapi.channels`, and the consumer group of each receiving operation.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from contracts.messages import DeliveryEnvelope, SubmissionEventMessage
 from services.intake.settings import IntakeSettings
-from services.ops.asyncapi_channels import DELIVERY_CHANNEL, ChannelDoc, channel_doc
-from services.ops.bootstrap import WORKERS, Core, register_intake, register_workers
-from services.ops.deliveries import submission_event_topics
+from services.ops.app.bootstrap import WORKERS, Core, register_intake, register_workers
+from services.ops.app.deliveries import submission_event_topics
+from services.ops.asyncapi.channels import DELIVERY_CHANNEL, ChannelDoc, channel_doc
 
 SERVER = "kafka"
 BINDING_VERSION = "0.5.0"

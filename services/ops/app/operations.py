@@ -5,16 +5,16 @@ from __future__ import annotations
 from events.blobs import BlobSettings, open_blob_store
 from events.ledger import Ledger
 from events.relay_store import relay_store
+from services.ops.actions.dead_letter_store import dead_letter_actions
+from services.ops.actions.dead_letters import DeadLetters
+from services.ops.actions.replay_stages import ReplayContext
+from services.ops.app.deliveries import DeliveryContext, delivery_context, projector_for
+from services.ops.app.settings import RunSettings
 from services.ops.console.api import OpsDependencies
 from services.ops.console.settings import OperatorSettings
 from services.ops.console.triage import triage_queue
-from services.ops.dead_letter_store import dead_letter_actions
-from services.ops.dead_letters import DeadLetters
-from services.ops.deliveries import DeliveryContext, delivery_context, projector_for
-from services.ops.overview.projector import OverviewProjector
-from services.ops.overview.store import overview_store
-from services.ops.replay_stages import ReplayContext
-from services.ops.settings import RunSettings
+from services.ops.readmodels.overview.projector import OverviewProjector
+from services.ops.readmodels.overview.store import overview_store
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive
 from services.routing.settings import RoutingSettings

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from events.ledger import Ledger
 from events.submission import Submission
-from services.ops.metrics.stages import Changes, fold
-from services.ops.metrics.store import MetricsStore
+from services.ops.readmodels.metrics.stages import Changes, fold
+from services.ops.readmodels.metrics.store import MetricsStore
 
 
 class StageProjector:

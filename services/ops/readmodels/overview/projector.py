@@ -16,8 +16,8 @@ from eventsourcing.persistence import Notification
 
 from events.ledger import Ledger
 from events.submission import Submission
-from services.ops.overview.rows import SubmissionRow, row_for
-from services.ops.overview.store import OverviewStore
+from services.ops.readmodels.overview.rows import SubmissionRow, row_for
+from services.ops.readmodels.overview.store import OverviewStore
 
 
 class OverviewProjector:

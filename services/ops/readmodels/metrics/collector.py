@@ -24,9 +24,9 @@ from contracts import topics
 from events.ledger import Ledger
 from events.relay_store import RelayStore
 from services.delivery.projector import DeliveryProjector
-from services.ops.metrics.figures import Snapshot, SnapshotCollector, age_cutoffs
-from services.ops.metrics.kafka import KafkaOffsets
-from services.ops.metrics.projector import StageProjector
+from services.ops.readmodels.metrics.figures import Snapshot, SnapshotCollector, age_cutoffs
+from services.ops.readmodels.metrics.kafka import KafkaOffsets
+from services.ops.readmodels.metrics.projector import StageProjector
 
 log = structlog.get_logger(__name__)
 

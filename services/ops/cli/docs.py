@@ -17,10 +17,10 @@ from events.blobs import FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from services.intake.settings import IntakeSettings
-from services.ops.asyncapi import asyncapi_document
-from services.ops.bootstrap import Core
-from services.ops.http_app import http_app
-from services.ops.logs import configure_logging
+from services.ops.app.bootstrap import Core
+from services.ops.app.http_app import http_app
+from services.ops.app.logs import configure_logging
+from services.ops.asyncapi.document import asyncapi_document
 
 ASYNCAPI = "asyncapi.json"
 OPENAPI = "openapi.json"

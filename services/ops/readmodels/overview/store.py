@@ -15,7 +15,7 @@ from typing import Any
 
 from events.settings import LedgerSettings
 from events.tables import PostgresTables, SQLiteTables
-from services.ops.overview.rows import Filters, SubmissionRow
+from services.ops.readmodels.overview.rows import Filters, SubmissionRow
 
 PROJECTION = "ops-submissions"
 COLUMNS = tuple(SubmissionRow.__dataclass_fields__)

@@ -1,0 +1,5 @@
+"""``python -m services.ops.cli``: the ``amtsweg`` command."""
+
+from services.ops.cli.main import main
+
+main()
