@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import topics
-from services.ops.app.deliveries import submission_event_topics
+from services.ops.app.bootstrap import submission_event_topics
 from services.ops.asyncapi.channels import DELIVERY_CHANNEL
 from services.ops.cli.docs import ASYNCAPI, OPENAPI
 from services.ops.cli.main import app

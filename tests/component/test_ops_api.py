@@ -15,9 +15,9 @@ import pytest
 from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.submission import Submission
-from services.ops.app.http_app import http_app
+from services.ops.app.bootstrap import Core
 from tests.support.factories import new_submission
-from tests.support.pipeline import PORTAL_TOKENS, intake_settings
+from tests.support.pipeline import PORTAL_TOKENS, intake_settings, wiring
 
 KOELN = "053150000000"
 OPERATOR_TOKEN = "token-of-erika"
@@ -32,7 +32,7 @@ async def ops(
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     digest = hashlib.sha256(OPERATOR_TOKEN.encode()).hexdigest()
     monkeypatch.setenv("AMTSWEG_OPERATOR_TOKENS", json.dumps({"erika": digest}))
-    app = http_app(ledger, blobs, intake_settings(port=0))
+    app = wiring(intake_settings(port=0), Core(ledger, blobs)).http_app()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client

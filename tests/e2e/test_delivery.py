@@ -21,8 +21,7 @@ from receiver.consume import ReceiverConfig, consume
 from receiver.inbox import Inbox
 from receiver.unpack import ReceiverError
 from services.delivery.auth import token_hash
-from services.ops.app.bootstrap import SERVICES
-from services.ops.app.deliveries import submission_event_topics
+from services.ops.app.bootstrap import SERVICES, submission_event_topics
 from services.ops.cli.main import app as cli
 from tests.support.authority import (
     HANNOVER,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -14,7 +15,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts import topics
 from services.intake.auth import token_hash
 from services.intake.settings import IntakeSettings
+from services.ops.app.bootstrap import Core, Wiring
 from services.ops.app.runner import serve
+from services.ops.app.settings import Settings
 
 PORTAL_TOKENS = {"portal-a": "token-of-portal-a", "portal-b": "token-of-portal-b"}
 
@@ -32,6 +35,12 @@ def intake_settings(port: int) -> IntakeSettings:
     )
 
 
+def wiring(intake: IntakeSettings, core: Core | None = None) -> Wiring:
+    """Amtsweg's parts as the environment configures them, with these intake settings."""
+    settings = dataclasses.replace(Settings.from_environment(), intake=intake)
+    return Wiring(settings, core)
+
+
 def auth(portal: str = "portal-a") -> dict[str, str]:
     return {"Authorization": f"Bearer {PORTAL_TOKENS[portal]}"}
 
@@ -45,7 +54,7 @@ async def running(
     stop = asyncio.Event()
     ready = asyncio.Event()
     task = asyncio.create_task(
-        serve(services, bootstrap_servers, stop, intake=intake_settings(port), ready=ready)
+        serve(wiring(intake_settings(port)), services, bootstrap_servers, stop, ready=ready)
     )
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED, timeout=120)

@@ -1,74 +1,282 @@
-"""Wiring: builds the ledger, blob store, catalog and directory, and registers workers.
+"""The composition root: every part of Amtsweg, built from one ``Settings``.
 
-The one place that knows every service; services never import each other.
+The one place that knows every service (services never import each other): it opens the
+ledger and the blob store, loads the catalog and the directory, translates the directory
+into delivery's recipients, registers the workers on a broker, and assembles the HTTP app,
+the ops API, the notifier and the metrics collector. Each part is built once, when first
+needed, and given only its own settings.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cached_property
 
+import httpx
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
 from contracts import topics
-from events.blobs import BlobSettings, BlobStore, open_blob_store
+from contracts.topics import submission_event_topic
+from events.blobs import BlobStore, open_blob_store
 from events.ledger import Ledger
-from events.settings import LedgerSettings
+from events.relay_store import relay_store
+from events.submission import Submission
 from services.delivery import handler as delivery
+from services.delivery.callbacks import HttpCallbackSender
+from services.delivery.http import create_router
+from services.delivery.notifier import Notifier
+from services.delivery.projector import DeliveryProjector
+from services.delivery.recipients import Recipient, Recipients
+from services.delivery.store import delivery_store
 from services.intake import handler as intake
-from services.intake.settings import IntakeSettings
-from services.ops.app.deliveries import delivery_context, submission_event_topics
+from services.intake.http import create_app
+from services.ops.actions.dead_letter_store import dead_letter_actions
+from services.ops.actions.dead_letters import DeadLetters
+from services.ops.actions.replay_stages import ReplayContext
+from services.ops.app.context import RequestContext
+from services.ops.app.settings import Settings
+from services.ops.console.api import OpsDependencies
+from services.ops.console.mount import mount_console
+from services.ops.console.triage import triage_queue
+from services.ops.readmodels.metrics.collector import DeploymentMetrics
+from services.ops.readmodels.metrics.figures import SubmissionFigures
+from services.ops.readmodels.metrics.kafka import KafkaOffsets
+from services.ops.readmodels.metrics.projector import StageProjector
+from services.ops.readmodels.metrics.server import mount_metrics
+from services.ops.readmodels.metrics.store import metrics_store
+from services.ops.readmodels.overview.projector import OverviewProjector
+from services.ops.readmodels.overview.store import overview_store
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive
-from services.routing.settings import RoutingSettings
+from services.routing.context import RoutingContext
+from services.routing.directory import Directory
+from services.routing.directory_file import load_directory
 from services.validation import handler as validation
-from services.validation.catalog import load_catalog
-from services.validation.settings import ValidationSettings
+from services.validation.catalog import SchemaCatalog, load_catalog
 
 WORKERS = ("validation", "routing", "delivery")
 SERVICES = ("intake", *WORKERS, "relay", "notifier", "metrics")
 """What `amtsweg service <name>` runs; `metrics` is the ledger- and broker-wide figures."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Core:
     """What every process needs: the ledger and the blob store."""
 
     ledger: Ledger
     blobs: BlobStore
-    data_dir: Path
 
 
-def bootstrap_core(data_dir: Path) -> Core:
-    """Open the ledger and the blob store (``AMTSWEG_BLOB_URL``: data dir or S3) as configured."""
-    ledger = Ledger(LedgerSettings())
-    blobs = open_blob_store(BlobSettings(data_dir=data_dir))
-    return Core(ledger=ledger, blobs=blobs, data_dir=data_dir)
+class Wiring:
+    """Amtsweg's parts for one process; ``core`` may be given (tests, documentation)."""
+
+    def __init__(self, settings: Settings, core: Core | None = None) -> None:
+        self.settings = settings
+        self._core = core
+
+    @property
+    def core(self) -> Core:
+        """The ledger and the blob store (``AMTSWEG_LEDGER_URL``, ``AMTSWEG_BLOB_URL``)."""
+        if self._core is None:
+            self._core = Core(Ledger(self.settings.ledger), open_blob_store(self.settings.blobs))
+        return self._core
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.core.ledger
+
+    @property
+    def blobs(self) -> BlobStore:
+        return self.core.blobs
+
+    def close(self) -> None:
+        """Close the ledger, if it was opened."""
+        if self._core is not None:
+            self._core.ledger.close()
+
+    # -- what the stages decide with ------------------------------------------------
+
+    def catalog(self) -> SchemaCatalog:
+        """Validation's schema catalog (loaded anew: a replay may run after a change)."""
+        return load_catalog(self.settings.validation.catalog, self.settings.validation.regions)
+
+    @cached_property
+    def directory_archive(self) -> DirectoryArchive:
+        """Routing's archive of directory versions (for replays against a recorded one)."""
+        return DirectoryArchive(self.settings.routing.archive_folder(self.settings.run.data_dir))
+
+    def routing_context(self, *, archived: bool = True) -> RoutingContext:
+        """Routing's directory with its indexes, as configured; ``archived``: its files are
+        kept in the archive, so that a replay can decide against this version later."""
+        archive = self.directory_archive if archived else None
+        return routing.load(self.settings.routing, archive)
+
+    @cached_property
+    def recipients(self) -> Recipients:
+        """Delivery's view of the configured directory."""
+        return recipients_from(load_directory(self.settings.routing.directory), self.settings)
+
+    # -- registration on a broker ---------------------------------------------------
+
+    def register_workers(self, broker: KafkaBroker, names: set[str]) -> list[str]:
+        """Subscribe the named workers; return the topics they and their outputs need."""
+        needed: list[str] = [
+            topics.INTAKE,
+            topics.INTAKE_DLQ,
+            topics.RECEIPTS,
+            *topics.INTERNAL_TOPICS,
+            *submission_event_topics(),  # reminders, callbacks, refused receipts …
+        ]
+        settings = self.settings
+        if "validation" in names:
+            limits = settings.validation.limits()
+            validation.register(broker, self.ledger, self.blobs, self.catalog(), limits)
+        if "routing" in names:  # delivery topics: created by the relay on first delivery
+            routing.register(broker, self.ledger, self.routing_context())
+        if "delivery" in names:
+            delivery.register(broker, self.ledger, self.blobs, settings.delivery, self.recipients)
+        return needed
+
+    def register_intake(self, broker: KafkaBroker) -> None:
+        """Subscribe the Kafka intake (``amtsweg.intake``); the HTTP intake is ``http_app``."""
+        intake.register(broker, self.ledger, self.blobs, self.settings.intake)
+
+    # -- read models and operator actions -------------------------------------------
+
+    def deliveries(self) -> DeliveryProjector:
+        """The deliveries read model next to the ledger."""
+        store = delivery_store(self.settings.ledger)
+        return DeliveryProjector(self.ledger, store, self.recipients.has_callback)
+
+    def overview(self) -> OverviewProjector:
+        """The submissions overview next to the ledger."""
+        return OverviewProjector(self.ledger, overview_store(self.settings.ledger))
+
+    @cached_property
+    def replay_context(self) -> ReplayContext:
+        """What replays decide with: the configured catalog, directory, blobs and recipients."""
+        return ReplayContext(
+            self.blobs,
+            self.catalog,
+            self.settings.validation.limits(),
+            lambda: self.routing_context(archived=False),
+            self.directory_archive.load,
+            self.settings.delivery,
+            self.recipients,
+        )
+
+    def dead_letters(self, bootstrap_servers: str | None) -> DeadLetters:
+        """Both kinds of dead letters, and what operations did with them."""
+        actions = dead_letter_actions(self.settings.ledger)
+        return DeadLetters(actions, self.deliveries(), bootstrap_servers)
+
+    def ops_dependencies(self, bootstrap_servers: str | None) -> OpsDependencies:
+        """What the ops API needs."""
+        replays = self.replay_context
+        return OpsDependencies(
+            ledger=self.ledger,
+            overview=self.overview(),
+            dead_letters=self.dead_letters(bootstrap_servers),
+            relay_store=relay_store(self.settings.ledger),
+            replay_context=replays,
+            settings=self.settings.operator,
+            triage=triage_queue(self.ledger, lambda: replays.routing.directory),
+        )
+
+    # -- what a process runs ----------------------------------------------------------
+
+    def http_app(
+        self, registry: CollectorRegistry | None = None, *, bootstrap_servers: str | None = None
+    ) -> FastAPI:
+        """The intake API with the authorities' routes, the ops API and console (``/ops``),
+        and ``/metrics`` when given a registry. ``bootstrap_servers``: where the ops API
+        finds the intake's dead letters (none: it lists only the deliveries' ones)."""
+        app = create_app(self.ledger, self.blobs, self.settings.intake)
+        app.include_router(
+            create_router(
+                self.ledger, self.blobs, self.deliveries(), self.recipients, self.settings.delivery
+            )
+        )
+        mount_console(app, self.ops_dependencies(bootstrap_servers))
+        if registry is not None:
+            mount_metrics(app, registry)
+        app.add_middleware(RequestContext)
+        return app
+
+    async def start_notifier(
+        self, stack: contextlib.AsyncExitStack, stop: asyncio.Event
+    ) -> asyncio.Task[None]:
+        """Run the notifier (callbacks, reminders, escalations) until ``stop``."""
+        projector = await asyncio.to_thread(self.deliveries)
+        settings = self.settings.delivery
+        timeout = httpx.Timeout(settings.callback_timeout_seconds)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        )
+        notifier = Notifier(projector, self.recipients, settings, HttpCallbackSender(client))
+        return asyncio.create_task(notifier.run(stop), name="notifier")
+
+    async def start_deployment_metrics(
+        self,
+        stack: contextlib.AsyncExitStack,
+        *,
+        bootstrap_servers: str,
+        registry: CollectorRegistry,
+        stop: asyncio.Event,
+    ) -> asyncio.Task[None]:
+        """Run the ``metrics`` service's collector until ``stop``."""
+        figures = SubmissionFigures(registry)
+        store = await asyncio.to_thread(metrics_store, self.settings.ledger)
+        deliveries = await asyncio.to_thread(self.deliveries)
+        relays = await asyncio.to_thread(relay_store, self.settings.ledger)
+        offsets = KafkaOffsets(bootstrap_servers)
+        await offsets.start()
+        stack.push_async_callback(offsets.close)
+        stages = StageProjector(self.ledger, store, figures.observe)
+        collector = DeploymentMetrics(
+            self.ledger, stages, deliveries, relays, offsets=offsets, registry=registry
+        )
+        interval = self.settings.metrics.interval_seconds
+        return asyncio.create_task(collector.run(stop, interval), name="metrics")
 
 
-def register_workers(broker: KafkaBroker, core: Core, names: set[str]) -> list[str]:
-    """Subscribe the named workers; return the topics they and their outputs need."""
-    needed: list[str] = [
-        topics.INTAKE,
-        topics.INTAKE_DLQ,
-        topics.RECEIPTS,
-        *topics.INTERNAL_TOPICS,
+def recipients_from(directory: Directory, settings: Settings) -> Recipients:
+    """Delivery's view of the directory, with callback secrets and handover tokens from
+    the environment (so delivery never imports routing)."""
+
+    def secret(values: dict[str, SecretStr], authority_id: str) -> str | None:
+        found = values.get(authority_id)
+        return found.get_secret_value() if found else None
+
+    delivery_settings = settings.delivery
+    recipients = Recipients(
+        Recipient(
+            authority_id=authority.id,
+            encryption_jwk=authority.keys.encryption,
+            verification_jwk=authority.keys.verification,
+            callback_url=authority.channel.callback_url,
+            callback_secret=secret(delivery_settings.callback_secrets, authority.id),
+            handover_url=handover.url if (handover := authority.channel.handover) else None,
+            handover_portal=handover.portal_id if handover else None,
+            handover_token=secret(delivery_settings.handover_tokens, authority.id),
+        )
+        for authority in directory.authorities
+    )
+    recipients.check()
+    return recipients
+
+
+def submission_event_topics() -> list[str]:
+    """``amtsweg.submissions.<event>`` for every event of the Submission aggregate."""
+    return [
+        submission_event_topic(name)
+        for name, value in vars(Submission).items()
+        if isinstance(value, type)
+        and issubclass(value, Submission.Event)
+        and name not in {"Event", "Created"}  # the base, and eventsourcing's generated class
     ]
-    needed.extend(submission_event_topics())  # reminders, callbacks, refused receipts …
-    if "validation" in names:
-        settings = ValidationSettings()
-        catalog = load_catalog(settings.catalog, settings.regions)
-        validation.register(broker, core.ledger, core.blobs, catalog, settings.limits())
-    if "routing" in names:  # delivery topics: created by the relay on first delivery
-        routing_settings = RoutingSettings()
-        archive = DirectoryArchive(routing_settings.archive_folder(core.data_dir))
-        routing.register(broker, core.ledger, routing.load(routing_settings, archive))
-    if "delivery" in names:
-        context = delivery_context()
-        delivery.register(broker, core.ledger, core.blobs, context.settings, context.recipients)
-    return needed
-
-
-def register_intake(broker: KafkaBroker, core: Core, settings: IntakeSettings) -> None:
-    """Subscribe the Kafka intake (``amtsweg.intake``); the runner serves the HTTP intake."""
-    intake.register(broker, core.ledger, core.blobs, settings)

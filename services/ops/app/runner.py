@@ -19,25 +19,14 @@ from deploy.topics import await_group_coordinator, ensure_topics
 from events.relay import Relay, relay_producer
 from events.relay_store import relay_store
 from services.intake.settings import IntakeSettings
-from services.ops.app.bootstrap import (
-    WORKERS,
-    Core,
-    bootstrap_core,
-    register_intake,
-    register_workers,
-)
-from services.ops.app.deliveries import delivery_context, start_notifier
-from services.ops.app.http_app import http_app
-from services.ops.app.settings import RunSettings
+from services.ops.app.bootstrap import WORKERS, Wiring
 from services.ops.app.topic_preparer import TopicPreparer
 from services.ops.readmodels.metrics.registry import (
     RelayFigures,
     broker_middleware,
     process_registry,
-    start_deployment_metrics,
 )
 from services.ops.readmodels.metrics.server import start_metrics_server
-from services.ops.readmodels.metrics.settings import MetricsSettings
 
 log = structlog.get_logger(__name__)
 
@@ -53,16 +42,16 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 async def serve(
+    wiring: Wiring,
     services: set[str],
     bootstrap_servers: str,
     stop: asyncio.Event,
     *,
-    intake: IntakeSettings | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
     """Run the named services until ``stop`` is set."""
-    settings = RunSettings()
-    core = await asyncio.to_thread(bootstrap_core, settings.data_dir)
+    settings = wiring.settings
+    core = await asyncio.to_thread(lambda: wiring.core)
     registry = process_registry()  # served on /metrics
     broker = KafkaBroker(
         bootstrap_servers,
@@ -70,13 +59,13 @@ async def serve(
         client_id="amtsweg",
         middlewares=[broker_middleware(registry)],
     )
-    needed = register_workers(broker, core, services & set(WORKERS))
-    intake = intake or IntakeSettings()
+    needed = wiring.register_workers(broker, services & set(WORKERS))
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
-        register_intake(broker, core, intake)
+        wiring.register_intake(broker)
+    partitions = settings.run.topic_partitions
 
     async def prepare_topics() -> None:
-        await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
+        await ensure_topics(bootstrap_servers, needed, partitions=partitions)
         await await_group_coordinator(bootstrap_servers)
 
     await _until_the_broker_answers(prepare_topics, stop)
@@ -84,18 +73,13 @@ async def serve(
     async with contextlib.AsyncExitStack() as stack:
         tasks: list[asyncio.Task[None]] = []
         if "relay" in services:
-            tasks.append(await _start_relay(stack, core, bootstrap_servers, stop, registry))
+            tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
         if "notifier" in services:
-            tasks.append(await start_notifier(stack, core.ledger, delivery_context(), stop))
+            tasks.append(await wiring.start_notifier(stack, stop))
         if "metrics" in services:
             tasks.append(
-                await start_deployment_metrics(
-                    stack,
-                    core.ledger,
-                    context=delivery_context(),
-                    bootstrap_servers=bootstrap_servers,
-                    registry=registry,
-                    stop=stop,
+                await wiring.start_deployment_metrics(
+                    stack, bootstrap_servers=bootstrap_servers, registry=registry, stop=stop
                 )
             )
         if services & {*WORKERS, "intake"}:
@@ -104,16 +88,14 @@ async def serve(
         server: uvicorn.Server | None = None
         metrics_server: uvicorn.Server | None = None
         if "intake" in services:
-            app = http_app(
-                core.ledger, core.blobs, intake, registry, bootstrap_servers=bootstrap_servers
-            )
-            server, task = await _start_http(app, intake)
+            app = wiring.http_app(registry, bootstrap_servers=bootstrap_servers)
+            server, task = await _start_http(app, settings.intake)
             tasks.append(task)
             app.state.ready = True
             metrics_url = f"http://{server.config.host}:{server.config.port}/metrics"
         else:
             metrics_url, task, metrics_server = await start_metrics_server(
-                registry, MetricsSettings()
+                registry, settings.metrics
             )
             tasks.append(task)
         log.info(
@@ -136,7 +118,7 @@ async def serve(
         failures = [t.exception() for t in done if t is not waiter and t.exception() is not None]
         if failures:
             raise RuntimeError("a part of Amtsweg stopped unexpectedly") from failures[0]
-    await asyncio.to_thread(core.ledger.close)
+    await asyncio.to_thread(wiring.close)
     log.info("amtsweg.stopped")
 
 
@@ -162,7 +144,7 @@ async def _until_the_broker_answers(
 
 async def _start_relay(
     stack: contextlib.AsyncExitStack,
-    core: Core,
+    wiring: Wiring,
     bootstrap_servers: str,
     stop: asyncio.Event,
     registry: CollectorRegistry,
@@ -170,9 +152,9 @@ async def _start_relay(
     producer = relay_producer(bootstrap_servers)
     await producer.start()
     stack.push_async_callback(producer.stop)
-    store = await asyncio.to_thread(relay_store, core.ledger.settings)
-    prepare = TopicPreparer(bootstrap_servers, RunSettings().topic_partitions)
-    relay = Relay(core.ledger, store, producer, prepare=prepare)
+    store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
+    prepare = TopicPreparer(bootstrap_servers, wiring.settings.run.topic_partitions)
+    relay = Relay(wiring.ledger, store, producer, prepare=prepare)
     registry.register(RelayFigures(relay))
     return asyncio.create_task(relay.run(stop), name="relay")
 

@@ -1,10 +1,25 @@
-"""Settings of the whole process (environment, prefix ``AMTSWEG_``)."""
+"""Settings of a whole process: every part's settings class, read from the environment once.
+
+Each service has its own pydantic-settings class (prefix ``AMTSWEG_``); an entry point
+(a CLI command) builds one :class:`Settings` from the environment and hands it to the
+composition root, which passes each part only its own.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from events.blobs import BlobSettings
+from events.settings import LedgerSettings
+from services.delivery.settings import DeliverySettings
+from services.intake.settings import IntakeSettings
+from services.ops.console.settings import OperatorSettings
+from services.ops.readmodels.metrics.settings import MetricsSettings
+from services.routing.settings import RoutingSettings
+from services.validation.settings import ValidationSettings
 
 
 class RunSettings(BaseSettings):
@@ -19,3 +34,34 @@ class RunSettings(BaseSettings):
     def broker_file(self) -> Path:
         """Where ``amtsweg run`` records the bootstrap address of the broker it started."""
         return self.data_dir / "broker.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every part's settings, as one process sees them."""
+
+    run: RunSettings
+    ledger: LedgerSettings
+    blobs: BlobSettings
+    intake: IntakeSettings
+    validation: ValidationSettings
+    routing: RoutingSettings
+    delivery: DeliverySettings
+    metrics: MetricsSettings
+    operator: OperatorSettings
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """Read every settings class from the environment (``AMTSWEG_…``)."""
+        run = RunSettings()
+        return cls(
+            run=run,
+            ledger=LedgerSettings(),
+            blobs=BlobSettings(data_dir=run.data_dir),
+            intake=IntakeSettings(),
+            validation=ValidationSettings(),
+            routing=RoutingSettings(),
+            delivery=DeliverySettings(),
+            metrics=MetricsSettings(),
+            operator=OperatorSettings(),
+        )

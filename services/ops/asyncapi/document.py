@@ -17,9 +17,7 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
 from contracts.messages import DeliveryEnvelope, SubmissionEventMessage
-from services.intake.settings import IntakeSettings
-from services.ops.app.bootstrap import WORKERS, Core, register_intake, register_workers
-from services.ops.app.deliveries import submission_event_topics
+from services.ops.app.bootstrap import WORKERS, Wiring, submission_event_topics
 from services.ops.asyncapi.channels import DELIVERY_CHANNEL, ChannelDoc, channel_doc
 
 SERVER = "kafka"
@@ -27,23 +25,23 @@ BINDING_VERSION = "0.5.0"
 _REF = "#/components/schemas/{model}"
 
 
-def documentation_broker(core: Core) -> KafkaBroker:
+def documentation_broker(wiring: Wiring) -> KafkaBroker:
     """A broker (never connected) with every handler and publisher Amtsweg has."""
     broker = KafkaBroker(
         "kafka-1:9092",
         description="Your Kafka cluster (KAFKA_BOOTSTRAP_SERVERS); Amtsweg creates its topics.",
     )
-    register_workers(broker, core, set(WORKERS))
-    register_intake(broker, core, IntakeSettings())
+    wiring.register_workers(broker, set(WORKERS))
+    wiring.register_intake(broker)
     for topic in submission_event_topics():
         broker.publisher(topic, title=topic, schema=SubmissionEventMessage)
     broker.publisher(DELIVERY_CHANNEL, title=DELIVERY_CHANNEL, schema=DeliveryEnvelope)
     return broker
 
 
-def asyncapi_document(core: Core) -> dict[str, Any]:
+def asyncapi_document(wiring: Wiring) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of Amtsweg's topics."""
-    broker = documentation_broker(core)
+    broker = documentation_broker(wiring)
     generated_spec = AsyncAPI(
         broker,
         title="Amtsweg",

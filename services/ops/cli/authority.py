@@ -14,12 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from events.ledger import Ledger
-from events.settings import LedgerSettings
 from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, generate_keys, read_private_jwk
 from receiver.unpack import ReceiverError
-from services.ops.app.deliveries import delivery_context, projector_for
+from services.ops.cli import support
 
 authority_app = typer.Typer(
     help="For receiving authorities: the reference receiver and keys.", no_args_is_help=True
@@ -131,13 +129,13 @@ def deliveries(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Deliveries and where they stand (for operations: dead letters, escalations)."""
-    ledger = Ledger(LedgerSettings())
+    wiring = support.wiring()
     try:
-        projector = projector_for(ledger, delivery_context())
+        projector = wiring.deliveries()
         projector.catch_up()
         rows = [r for r in projector.store.recent(limit) if state in (None, r.label())]
     finally:
-        ledger.close()
+        wiring.close()
     if as_json:
         listing = [{**r.__dict__, "label": r.label()} for r in rows]
         typer.echo(json.dumps(listing, indent=2))

@@ -19,7 +19,6 @@ from services.ops.actions.dead_letters import (
     LetterNotFoundError,
     NotRetryableError,
 )
-from services.ops.app.operations import dead_letters
 from services.ops.cli import support as out
 
 dlq_app = typer.Typer(
@@ -41,9 +40,10 @@ def dlq_list(
     """Dead letters nobody has retried or dropped yet, oldest first."""
     if kind not in (None, INTAKE, DELIVERY):
         raise typer.BadParameter(f"--kind is {INTAKE} or {DELIVERY}")
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
-        letters = dead_letters(ledger, out.bootstrap_servers())
+        letters = wiring.dead_letters(out.bootstrap_servers(wiring.settings.run))
         if kind is None and not letters.has_broker and not as_json:
             out.warn("No broker configured: intake dead letters not listed.")
         waiting = asyncio.run(letters.waiting(kind))
@@ -90,9 +90,11 @@ def dlq_drop(
 def _act(letter_id: str, action: str, reason: str, actor: str | None, as_json: bool) -> None:
     who = actor or out.default_actor()
     needs_broker = letter_id.startswith(f"{INTAKE}-")
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
-        letters = dead_letters(ledger, out.require_broker() if needs_broker else None)
+        servers = out.require_broker(wiring.settings.run) if needs_broker else None
+        letters = wiring.dead_letters(servers)
         handle = letters.retry if action == "retry" else letters.drop
         letter: DeadLetter = asyncio.run(handle(letter_id, actor=who, reason=reason))
     except (LetterNotFoundError, NotRetryableError, InvalidTransitionError) as error:

@@ -6,6 +6,7 @@ app), on a throwaway ledger; a test fails when the committed files differ.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -16,10 +17,9 @@ import typer
 from events.blobs import FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
-from services.intake.settings import IntakeSettings
-from services.ops.app.bootstrap import Core
-from services.ops.app.http_app import http_app
+from services.ops.app.bootstrap import Core, Wiring
 from services.ops.app.logs import configure_logging
+from services.ops.app.settings import Settings
 from services.ops.asyncapi.document import asyncapi_document
 
 ASYNCAPI = "asyncapi.json"
@@ -30,15 +30,18 @@ def documents() -> dict[str, dict[str, Any]]:
     """File name → document."""
     with tempfile.TemporaryDirectory(prefix="amtsweg-docs-") as folder:
         data_dir = Path(folder)
-        ledger = Ledger(LedgerSettings(data_dir=data_dir, ledger_url=None))
+        configured = Settings.from_environment()
+        settings = dataclasses.replace(
+            configured,
+            run=configured.run.model_copy(update={"data_dir": data_dir}),
+            ledger=LedgerSettings(data_dir=data_dir, ledger_url=None),
+        )
+        ledger = Ledger(settings.ledger)
+        wiring = Wiring(settings, Core(ledger, FileBlobStore(data_dir / "blobs")))
         try:
-            core = Core(ledger=ledger, blobs=FileBlobStore(data_dir / "blobs"), data_dir=data_dir)
-            return {
-                ASYNCAPI: asyncapi_document(core),
-                OPENAPI: http_app(ledger, core.blobs, IntakeSettings()).openapi(),
-            }
+            return {ASYNCAPI: asyncapi_document(wiring), OPENAPI: wiring.http_app().openapi()}
         finally:
-            ledger.close()
+            wiring.close()
 
 
 def render(document: dict[str, Any]) -> str:

@@ -13,8 +13,6 @@ from rich.table import Table
 from events.ledger import SubmissionNotFoundError
 from events.relay_store import relay_store
 from services.ops.actions.verify import check_submission
-from services.ops.app.deliveries import delivery_context, projector_for
-from services.ops.app.operations import overview
 from services.ops.cli import support as out
 from services.ops.readmodels.overview.rows import Filters
 from services.ops.readmodels.timeline import timeline
@@ -28,7 +26,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable outpu
 @events_app.command("show")
 def events_show(submission_id: UUID, as_json: JsonOption = False) -> None:
     """A submission's trail as a timeline: time, event, actor, details."""
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
         trail = ledger.trail(submission_id)
     except SubmissionNotFoundError:
@@ -74,9 +73,10 @@ def submissions_list(  # noqa: PLR0917 - typer options
     filters = Filters(
         status, service, authority, portal, out.parse_time(since), out.parse_time(until)
     )
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
-        projector = overview(ledger)
+        projector = wiring.overview()
         projector.catch_up()
         rows = projector.store.select(filters, limit)
         total = projector.store.count(filters)
@@ -106,9 +106,10 @@ def submissions_list(  # noqa: PLR0917 - typer options
 @submissions_app.command("counts")
 def submissions_counts(as_json: JsonOption = False) -> None:
     """How many submissions stand at each status."""
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
-        projector = overview(ledger)
+        projector = wiring.overview()
         projector.catch_up()
         counts = projector.store.status_counts()
     finally:
@@ -133,7 +134,8 @@ def verify(
     """Check hash chains and the relay's witness; exit code 1 on any break."""
     if (submission_id is None) == (not all_):
         raise typer.BadParameter("give a submission id or --all")
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     store = relay_store(ledger.settings)
     broken: list[dict[str, Any]] = []
     checked = 0
@@ -183,11 +185,12 @@ def rebuild(as_json: JsonOption = False) -> None:
     The submissions overview (status list, counters, throughput) and the deliveries read
     model are forgotten and read again from the start of the ledger.
     """
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
         head = int(ledger.recorder.max_notification_id() or 0)
-        submissions = overview(ledger)
-        deliveries = projector_for(ledger, delivery_context())
+        submissions = wiring.overview()
+        deliveries = wiring.deliveries()
         with out.progress(quiet=as_json) as bar:
             first = bar.add_task("rebuilding submissions", total=head or 1)
             read = {"submissions": submissions.rebuild(lambda p: bar.update(first, completed=p))}

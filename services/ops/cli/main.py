@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import os
 import signal
 from importlib.metadata import entry_points
 from typing import Annotated
@@ -13,12 +13,12 @@ import typer
 from rich.console import Console
 
 from deploy.broker import kafka_broker
-from services.intake.settings import IntakeSettings
-from services.ops.app.bootstrap import SERVICES
+from services.ops.app.bootstrap import SERVICES, Wiring
 from services.ops.app.dev_portal import ensure_dev_portal
 from services.ops.app.logs import configure_logging
 from services.ops.app.runner import install_stop_signals, serve
-from services.ops.app.settings import RunSettings
+from services.ops.app.settings import Settings
+from services.ops.cli import support
 from services.ops.cli.authority import authority_app, deliveries
 from services.ops.cli.dlq import dlq_app
 from services.ops.cli.docs import docs
@@ -69,16 +69,17 @@ add_plugins(app)
 @app.command()
 def run() -> None:
     """Run everything here: broker (unless configured), ledger, relay, services, HTTP."""
-    settings = RunSettings()
-    configure_logging(level=settings.log_level)
-    intake = ensure_dev_portal(IntakeSettings(), settings.data_dir, console)
+    settings = Settings.from_environment()
+    configure_logging(level=settings.run.log_level)
+    intake = ensure_dev_portal(settings.intake, settings.run.data_dir, console)
+    settings = dataclasses.replace(settings, intake=intake)
     signal.signal(signal.SIGTERM, _terminate)  # until the loop takes over: stop the broker too
     try:
-        with kafka_broker(settings.data_dir) as broker:
-            broker_file = settings.broker_file()
+        with kafka_broker(settings.run.data_dir) as broker:
+            broker_file = settings.run.broker_file()
             broker_file.write_text(json.dumps({"bootstrap_servers": broker.bootstrap_servers}))
             try:
-                asyncio.run(_serve(set(SERVICES), broker.bootstrap_servers, intake))
+                asyncio.run(_serve(settings, set(SERVICES), broker.bootstrap_servers))
             finally:
                 broker_file.unlink(missing_ok=True)
     except KeyboardInterrupt:
@@ -92,25 +93,20 @@ def service(
     """Run one service (scale out by starting more); needs a running broker."""
     if name not in SERVICES:
         raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
-    settings = RunSettings()
-    configure_logging(level=settings.log_level)
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap and settings.broker_file().exists():
-        bootstrap = json.loads(settings.broker_file().read_text())["bootstrap_servers"]
-    if not bootstrap:
-        console.print("[red]No broker: set KAFKA_BOOTSTRAP_SERVERS or start `amtsweg run`.[/red]")
-        raise typer.Exit(2)
-    asyncio.run(_serve({name}, bootstrap, IntakeSettings()))
+    settings = Settings.from_environment()
+    configure_logging(level=settings.run.log_level)
+    bootstrap = support.require_broker(settings.run)
+    asyncio.run(_serve(settings, {name}, bootstrap))
 
 
 def _terminate(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signum)
 
 
-async def _serve(services: set[str], bootstrap: str, intake: IntakeSettings) -> None:
+async def _serve(settings: Settings, services: set[str], bootstrap: str) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop)
-    await serve(services, bootstrap, stop, intake=intake)
+    await serve(Wiring(settings), services, bootstrap, stop)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from services.ops.actions.replay import (
     record_replay,
 )
 from services.ops.actions.replay_stages import Against, ReplayContext, Stage
-from services.ops.app.operations import overview, replay_context
+from services.ops.app.bootstrap import Wiring
 from services.ops.cli import support as out
 from services.ops.readmodels.overview.rows import Filters
 
@@ -85,10 +85,11 @@ def replay(  # noqa: PLR0917 - typer options
         raise typer.BadParameter("give submission ids, filters, or --all")
     request = request_id or str(uuid.uuid4())
     who = actor or out.default_actor()
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
-        ids = list(submission_ids or []) or _select(ledger, filters, limit)
-        context = replay_context()
+        ids = list(submission_ids or []) or _select(wiring, filters, limit)
+        context = wiring.replay_context
         results = _replay_all(
             ledger, context, ids, stage, against, dry_run, (who, reason or "", request), as_json
         )
@@ -99,8 +100,8 @@ def replay(  # noqa: PLR0917 - typer options
         raise typer.Exit(1)
 
 
-def _select(ledger: Ledger, filters: Filters, limit: int) -> list[UUID]:
-    projector = overview(ledger)
+def _select(wiring: Wiring, filters: Filters, limit: int) -> list[UUID]:
+    projector = wiring.overview()
     projector.catch_up()
     return [UUID(row.submission_id) for row in projector.store.select(filters, limit)]
 
@@ -196,7 +197,8 @@ def redeliver(
     authority has one, starts afresh.
     """
     request = request_id or str(uuid.uuid4())
-    ledger = out.open_ledger()
+    wiring = out.wiring()
+    ledger = wiring.ledger
     try:
         recorded = record_redelivery(
             ledger,
@@ -245,11 +247,12 @@ def relay_replay_command(
 
     The main relay stays where it is; consumers downstream are idempotent.
     """
-    bootstrap = out.require_broker()
+    wiring = out.wiring()
+    bootstrap = out.require_broker(wiring.settings.run)
     relay_name = name or replay_name(start)
     if relay_name == MAIN_RELAY:
         raise typer.BadParameter("the main relay is never moved back; give another --name")
-    ledger = out.open_ledger()
+    ledger = wiring.ledger
     try:
         head = int(ledger.recorder.max_notification_id() or 0)
         end = min(until or head, head)

@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 
 from events.ledger import Ledger, SubmissionNotFoundError
-from events.settings import LedgerSettings
 from events.submission import InvalidTransitionError
 from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
+from services.ops.cli import support
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import decide
 from services.routing.directory_file import DirectoryError
@@ -33,8 +33,7 @@ DirectoryOption = Annotated[
 ]
 
 
-def _context(directory: Path | None) -> RoutingContext:
-    settings = RoutingSettings()
+def _context(directory: Path | None, settings: RoutingSettings) -> RoutingContext:
     try:
         sources = Sources.read(
             directory or settings.directory, settings.regions, settings.postcodes
@@ -72,7 +71,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print the decision and why: matched competence, directory version, runners-up."""
-    context = _context(directory)
+    context = _context(directory, RoutingSettings())
     decision = decide(context, leika, _hint(region, municipality))
     outcome = decision.outcome
     candidates = decision.location.candidates if decision.location else ()
@@ -136,10 +135,11 @@ def check(
     file: Annotated[Path | None, typer.Argument(help="default: AMTSWEG_ROUTING_DIRECTORY")] = None,
 ) -> None:
     """Check a directory file against the key lists; exit 1 with every problem listed."""
-    context = _context(file)
+    settings = RoutingSettings()
+    context = _context(file, settings)
     directory = context.directory
     console.print(
-        f"[green]ok[/green] {file or RoutingSettings().directory}: version {context.version}, "
+        f"[green]ok[/green] {file or settings.directory}: version {context.version}, "
         f"{len(directory.authorities)} authorities, {len(directory.competences)} competences, "
         f"{len(directory.services)} services",
         highlight=False,
@@ -147,7 +147,7 @@ def check(
 
 
 def _ledger() -> Ledger:
-    return Ledger(LedgerSettings())
+    return support.wiring().ledger
 
 
 @triage_app.command("list")
@@ -183,7 +183,7 @@ def triage_assign(
     """Assign an authority to an unroutable submission; delivery follows."""
     if not by.strip() or not reason.strip():
         raise typer.BadParameter("--by and --reason must not be empty")
-    context = _context(directory)
+    context = _context(directory, RoutingSettings())
     ledger = _ledger()
     try:
         changed = assign(ledger, context.directory, submission_id, authority, by=by, reason=reason)

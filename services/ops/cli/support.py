@@ -1,4 +1,4 @@
-"""What the operations commands share: the ledger, the broker address, time options, output."""
+"""What the operations commands share: the wiring, the broker address, time options, output."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from events.ledger import Ledger
-from events.settings import LedgerSettings
+from services.ops.app.bootstrap import Wiring
 from services.ops.app.logs import configure_logging
-from services.ops.app.settings import RunSettings
+from services.ops.app.settings import RunSettings, Settings
 
 console = Console()
 """Standard output of the commands (tests make it wide)."""
@@ -26,29 +25,29 @@ _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
-def open_ledger() -> Ledger:
-    """The configured ledger (``AMTSWEG_LEDGER_URL`` or the SQLite file in the data dir).
+def wiring() -> Wiring:
+    """Amtsweg's parts as configured, settings read once (the ledger opens when first used).
 
     Logs go to standard error, warnings and errors only: a command prints its results.
     """
     configure_logging(level="WARNING")
-    return Ledger(LedgerSettings())
+    return Wiring(Settings.from_environment())
 
 
-def bootstrap_servers() -> str | None:
+def bootstrap_servers(run: RunSettings) -> str | None:
     """``KAFKA_BOOTSTRAP_SERVERS``, else the broker a local ``amtsweg run`` started."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
         return configured
-    broker_file = RunSettings().broker_file()
+    broker_file = run.broker_file()
     if broker_file.exists():
         return str(json.loads(broker_file.read_text())["bootstrap_servers"])
     return None
 
 
-def require_broker() -> str:
+def require_broker(run: RunSettings) -> str:
     """The broker's address, or exit 2 with a hint."""
-    servers = bootstrap_servers()
+    servers = bootstrap_servers(run)
     if not servers:
         console.print("[red]No broker: set KAFKA_BOOTSTRAP_SERVERS or start `amtsweg run`.[/red]")
         raise typer.Exit(2)
