@@ -1,13 +1,21 @@
-"""Session-wide fixtures: one real Kafka broker and one PostgreSQL database per run."""
+"""Fixtures of every test: the ledger, one real Kafka broker and one PostgreSQL database per run.
+
+``ledger`` is the one ledger fixture. It opens ``ledger_settings``: a SQLite file in the
+test's folder here; the integration tests override ``ledger_settings`` to run each ledger
+test on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from deploy.broker import BrokerHandle, kafka_broker
+from events.ledger import Ledger
+from events.settings import LedgerSettings
 from tests.support import postgres
 
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
@@ -44,3 +52,17 @@ def postgres_dsn() -> Iterator[str]:
         )
     with postgres.throwaway_postgres() as dsn:
         yield dsn
+
+
+@pytest.fixture
+def ledger_settings(tmp_path: Path) -> LedgerSettings:
+    """A SQLite ledger in the test's folder."""
+    return LedgerSettings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def ledger(ledger_settings: LedgerSettings) -> Iterator[Ledger]:
+    """The ledger of ``ledger_settings``, closed after the test."""
+    app = Ledger(ledger_settings)
+    yield app
+    app.close()

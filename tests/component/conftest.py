@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,17 +12,9 @@ import pytest
 
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
-from events.settings import LedgerSettings
 from services.intake.http import create_app
 from tests.support.intake import ApiClient
 from tests.support.pipeline import intake_settings
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    app = Ledger(LedgerSettings(data_dir=tmp_path))
-    yield app
-    app.close()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -11,7 +9,6 @@ import pytest
 from contracts.messages import CallbackNotice
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.settings import LedgerSettings
 from services.delivery.callbacks import CallbackResult
 from services.delivery.notifier import Notifier
 from services.delivery.projector import DeliveryProjector
@@ -43,13 +40,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    app = Ledger(LedgerSettings(data_dir=tmp_path))
-    yield app
-    app.close()
 
 
 def notifier(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -15,7 +14,6 @@ from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
-from events.settings import LedgerSettings
 from events.submission import Status, Submission
 from services.delivery import handler as delivery
 from services.delivery.settings import DeliverySettings
@@ -24,13 +22,6 @@ from services.routing.settings import RoutingSettings
 from tests.support.factories import new_submission
 
 KOELN = "053150000000"
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    app = Ledger(LedgerSettings(data_dir=tmp_path))
-    yield app
-    app.close()
 
 
 def _event(submission: Submission, name: str) -> bytes:

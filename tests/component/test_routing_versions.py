@@ -10,7 +10,6 @@ from uuid import UUID
 import pytest
 
 from events.ledger import Ledger
-from events.settings import LedgerSettings
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive, UnknownDirectoryVersionError
 from services.routing.decision import decide
@@ -30,13 +29,6 @@ def _document(koeln_by: str) -> dict[str, Any]:
         "authorities": [authority("jobcenter-koeln"), authority("jobcenter-koeln-porz")],
         "competences": [{"authority": koeln_by, "services": [BUERGERGELD], "area": "05315"}],
     }
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Any:
-    app = Ledger(LedgerSettings(data_dir=tmp_path))
-    yield app
-    app.close()
 
 
 def _settings(tmp_path: Path) -> RoutingSettings:

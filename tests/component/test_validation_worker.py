@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
-import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
-from events.settings import LedgerSettings
 from events.submission import Status
 from services.validation import handler
 from services.validation.decide import Limits
@@ -25,13 +22,6 @@ from tests.support.validation import (
     json_schema_uri,
     sozial_sample,
 )
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    app = Ledger(LedgerSettings(data_dir=tmp_path))
-    yield app
-    app.close()
 
 
 def _submit(

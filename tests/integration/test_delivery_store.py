@@ -8,9 +8,6 @@ from events.ledger import Ledger
 from services.delivery.projector import DeliveryProjector
 from services.delivery.store import delivery_store
 from tests.support.factories import new_submission
-from tests.support.ledgers import ledger, ledger_settings
-
-__all__ = ["ledger", "ledger_settings"]
 
 
 def _dispatch(ledger: Ledger, delivery_id: str) -> None:

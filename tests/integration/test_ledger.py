@@ -13,9 +13,7 @@ from events.settings import LedgerSettings
 from events.submission import Status
 from services.ops.actions.verify import verify_submission
 from tests.support.factories import new_submission
-from tests.support.ledgers import RawDatabase, ledger, ledger_settings
-
-__all__ = ["ledger", "ledger_settings"]
+from tests.support.ledgers import RawDatabase
 
 
 def _dispatched(ledger: Ledger) -> uuid.UUID:

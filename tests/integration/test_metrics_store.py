@@ -11,9 +11,6 @@ from services.ops.readmodels.metrics.projector import StageProjector
 from services.ops.readmodels.metrics.stages import Changes
 from services.ops.readmodels.metrics.store import metrics_store
 from tests.support.factories import new_submission
-from tests.support.ledgers import ledger, ledger_settings
-
-__all__ = ["ledger", "ledger_settings"]
 
 
 def _dispatched(ledger: Ledger, delivery_id: str) -> None:

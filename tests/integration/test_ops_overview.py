@@ -8,9 +8,6 @@ from services.ops.readmodels.overview.projector import OverviewProjector
 from services.ops.readmodels.overview.rows import Filters
 from services.ops.readmodels.overview.store import overview_store
 from tests.support.factories import new_submission
-from tests.support.ledgers import ledger, ledger_settings
-
-__all__ = ["ledger", "ledger_settings"]  # the fixtures, on SQLite and PostgreSQL
 
 
 def _submissions(ledger: Ledger, count: int) -> None:

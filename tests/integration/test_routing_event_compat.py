@@ -19,10 +19,8 @@ from events.settings import LedgerSettings
 from events.submission import Status
 from services.routing.handler import forward_submission
 from tests.support.factories import new_submission
-from tests.support.ledgers import RawDatabase, ledger, ledger_settings
+from tests.support.ledgers import RawDatabase
 from tests.support.routing import national_context
-
-__all__ = ["ledger", "ledger_settings"]
 
 KOELN = "053150000000"
 

@@ -16,9 +16,6 @@ from events.ledger import Ledger
 from events.stage import Outcome, Redelivery, Work, perform
 from events.submission import Status, Submission
 from tests.support.factories import new_submission
-from tests.support.ledgers import ledger, ledger_settings
-
-__all__ = ["ledger", "ledger_settings"]
 
 
 def _validate(submission: Submission) -> Outcome | None:

@@ -17,9 +17,7 @@ from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.submission import Status
 from tests.support.factories import new_submission
-from tests.support.ledgers import RawDatabase, ledger, ledger_settings
-
-__all__ = ["ledger", "ledger_settings"]
+from tests.support.ledgers import RawDatabase
 
 
 def _as_first_release_wrote_it(

@@ -1,4 +1,4 @@
-"""The same ledger tests on each persistence backend, and raw access for tampering."""
+"""Ledger settings per persistence backend, and raw database access for tampering."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
-from events.ledger import Ledger
 from events.settings import LedgerSettings
 
 
@@ -58,17 +56,3 @@ def ledger_settings_for(
     yield LedgerSettings(data_dir=tmp_path, ledger_url=postgres_dsn, ledger_schema=schema)
     with psycopg.connect(postgres_dsn, autocommit=True) as connection:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def ledger_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerSettings]:
-    """Ledger settings for SQLite and for PostgreSQL (a fresh schema per test)."""
-    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else None
-    yield from ledger_settings_for(request.param, tmp_path, dsn)
-
-
-@pytest.fixture
-def ledger(ledger_settings: LedgerSettings) -> Iterator[Ledger]:
-    app = Ledger(ledger_settings)
-    yield app
-    app.close()
