@@ -14,7 +14,7 @@ class SubmissionEventMessage(BaseModel):
     """A ledger event as the relay publishes it on ``amtsweg.submissions.<event>``.
 
     Key: the submission id. It carries the event's chain hash so a consumer can tell a
-    redelivered event from a new one.
+    repeated message from a new event.
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)

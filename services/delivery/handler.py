@@ -45,7 +45,7 @@ def dispatch_submission(
     submission_id: UUID,
     recipients: Recipients | None = None,
 ) -> bool:
-    """Record Dispatched with the envelope; False if it already was (a redelivery)."""
+    """Record Dispatched with the envelope; False if it already was (a repeated message)."""
     step = dispatch_step(blobs, settings, recipients or Recipients())
     outcome = stage.perform_one(ledger, submission_id, step)
     return outcome is not None and outcome.changed

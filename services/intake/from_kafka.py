@@ -49,7 +49,7 @@ class IntakeRecord:
             raise malformed(f"header {name} is not UTF-8") from None
 
     def position_key(self) -> str:
-        """An idempotency key from the message's place in the log (stable on redelivery)."""
+        """An idempotency key from the message's place in the log (the same when it comes again)."""
         return f"kafka:{self.topic}/{self.partition}/{self.offset}@{self.timestamp}"
 
 

@@ -22,7 +22,7 @@ from services.intake.dead_letter import send_to_dead_letters
 from services.intake.errors import ProblemError
 from services.intake.from_kafka import IntakeRecord, IntakeRequest, read_message
 from services.intake.json_form import store_parts
-from services.intake.receive import Arrival, Receipt, receive_many
+from services.intake.receive import Arrival, IntakeResult, receive_many
 from services.intake.settings import IntakeSettings
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,7 @@ def _bound(record: IntakeRecord) -> Any:
     )
 
 
-Answer = tuple[IntakeRequest | None, Receipt | ProblemError]
+Answer = tuple[IntakeRequest | None, IntakeResult | ProblemError]
 
 
 def _receive_all(

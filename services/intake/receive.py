@@ -22,7 +22,7 @@ from services.intake.errors import ProblemError
 
 
 @dataclass(frozen=True)
-class Receipt:
+class IntakeResult:
     """What the intake answers: the submission and whether this request created it."""
 
     submission_id: UUID
@@ -36,7 +36,7 @@ def receive(
     portal_id: str,
     idempotency_key: str | None,
     correlation_id: str,
-) -> Receipt:
+) -> IntakeResult:
     """Record Received, or return the submission an earlier identical request created."""
     problems = hash_problems(incoming)
     if problems:
@@ -53,7 +53,7 @@ def receive(
         if idempotency_key is None:
             raise
         return _replayed(ledger, submission_id, incoming)  # a concurrent retry won the race
-    return Receipt(submission_id, submission.status.value, created=True)
+    return IntakeResult(submission_id, submission.status.value, created=True)
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ class Arrival:
     correlation_id: str
 
 
-def receive_many(ledger: Ledger, arrivals: Sequence[Arrival]) -> list[Receipt | ProblemError]:
+def receive_many(ledger: Ledger, arrivals: Sequence[Arrival]) -> list[IntakeResult | ProblemError]:
     """``receive`` for many submissions, the new ones saved in one ledger transaction.
 
-    Each arrival gets its receipt or its problem, in order; a copy later in the batch is
+    Each arrival gets its result or its problem, in order; a copy later in the batch is
     answered as a retry of the first. A concurrent write (another intake received one of
     them meanwhile) makes the batch fall back to one ``receive`` per arrival.
     """
@@ -84,20 +84,22 @@ def receive_many(ledger: Ledger, arrivals: Sequence[Arrival]) -> list[Receipt | 
     return results
 
 
-def _answer(receiving: Callable[..., Receipt], *arguments: object) -> Receipt | ProblemError:
+def _answer(
+    receiving: Callable[..., IntakeResult], *arguments: object
+) -> IntakeResult | ProblemError:
     try:
         return receiving(*arguments)
     except ProblemError as problem:
         return problem
 
 
-def _receive_alone(ledger: Ledger, arrival: Arrival) -> Receipt:
+def _receive_alone(ledger: Ledger, arrival: Arrival) -> IntakeResult:
     return receive(
         ledger, arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
     )
 
 
-def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submission]) -> Receipt:
+def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submission]) -> IntakeResult:
     problems = hash_problems(arrival.incoming)
     if problems:
         raise ProblemError(422, problems)
@@ -111,17 +113,17 @@ def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submissio
         arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
     )
     new[submission_id] = Submission.receive(submission_id, **fields)
-    return Receipt(submission_id, new[submission_id].status.value, created=True)
+    return IntakeResult(submission_id, new[submission_id].status.value, created=True)
 
 
-def _replayed(ledger: Ledger, submission_id: UUID, incoming: IncomingSubmission) -> Receipt:
+def _replayed(ledger: Ledger, submission_id: UUID, incoming: IncomingSubmission) -> IntakeResult:
     return _same_request(ledger.get_submission(submission_id), incoming, submission_id)
 
 
 def _same_request(
     existing: Submission, incoming: IncomingSubmission, submission_id: UUID
-) -> Receipt:
-    """The earlier submission's receipt if this is the same request; a 409 otherwise."""
+) -> IntakeResult:
+    """The earlier submission's result if this is the same request; a 409 otherwise."""
     if existing.request_digest != request_digest(incoming):
         raise ProblemError.single(
             409,
@@ -129,7 +131,7 @@ def _same_request(
             "Idempotency key reused with a different request",
             "This Idempotency-Key was used before with another body; use a new key.",
         )
-    return Receipt(submission_id, existing.status.value, created=False)
+    return IntakeResult(submission_id, existing.status.value, created=False)
 
 
 class GroupCommit:
@@ -137,18 +139,18 @@ class GroupCommit:
 
     While one transaction is being written, the requests arriving meanwhile wait and are
     written together in the next; a lone request is written at once. Each request gets
-    its own receipt or problem, as ``receive`` would have answered it.
+    its own result or problem, as ``receive`` would have answered it.
     """
 
     def __init__(self, ledger: Ledger, max_batch: int = 100) -> None:
         self._ledger = ledger
         self._max_batch = max_batch
-        self._waiting: list[tuple[Arrival, asyncio.Future[Receipt]]] = []
+        self._waiting: list[tuple[Arrival, asyncio.Future[IntakeResult]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def receive(self, arrival: Arrival) -> Receipt:
-        """The receipt for ``arrival`` once its transaction is committed."""
-        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+    async def receive(self, arrival: Arrival) -> IntakeResult:
+        """The result for ``arrival`` once its transaction is committed."""
+        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
         self._waiting.append((arrival, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())

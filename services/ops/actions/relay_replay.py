@@ -3,7 +3,7 @@
 The main relay is never moved back: a replay is a second relay (``replay-…``) whose
 stored position starts just before ``start`` and which stops at ``until``. Its messages
 are the same the main relay published (same keys, values, delivery ids), so consumers
-downstream see redeliveries: the services' state machines and the receivers' dedupe by
+downstream see repeated messages: the services' state machines and the receivers' dedupe by
 delivery id make them change nothing. The chain witness only ever moves forward, so a
 replay of older events leaves it as it is.
 """
