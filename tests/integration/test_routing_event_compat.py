@@ -1,8 +1,8 @@
-"""Routing events stored before the fields of issue 5 existed still load, verify and go on.
+"""Routing events stored without their optional members still load, verify and go on.
 
-``Routed`` gained ``competence`` and ``resolution``, ``Unroutable`` gained ``resolution``;
-a "not responsible" receipt was a terminal ``RefusedByAuthority`` before ``Declined``
-existed. Each stored event is rewritten here into what the earlier code wrote (without
+``Routed`` may lack ``competence`` and ``resolution``, ``Unroutable`` its ``resolution``;
+a stored "not responsible" receipt may be a terminal ``RefusedByAuthority`` instead of a
+``Declined``. Each stored event is rewritten here into what the earlier code wrote (without
 the new members, hashed over the rest), on SQLite and PostgreSQL.
 """
 
@@ -89,7 +89,7 @@ def test_an_old_unroutable_event_loads_and_can_be_assigned(
 def test_an_old_not_responsible_refusal_stays_a_refusal(
     ledger: Ledger, ledger_settings: LedgerSettings
 ) -> None:
-    """Before forwarding existed, "not responsible" ended the trail; it is not reopened."""
+    """A stored not-responsible ``RefusedByAuthority`` ends the trail; it is not reopened."""
     submission = new_submission()
     ledger.save(submission)
     ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x", {}))

@@ -1,4 +1,4 @@
-"""Validated events stored before ``routing_keys`` existed still load, verify and route.
+"""Validated events stored without ``routing_keys`` still load, verify and route.
 
 Events are append-only: a field added to an event class changes what new events carry
 (and hash), never what old ones carried. The stored event is rewritten here into exactly

@@ -68,5 +68,5 @@ class RoutingTriage:
 
 
 def triage_queue(ledger: Ledger, directory: Callable[[], Directory]) -> TriageQueue | None:
-    """TRIAGE HOOK: routing's triage functions (``services.ops.actions.triage``) for the ops API."""
+    """The ops API's triage queue: the operator actions of ``services.ops.actions.triage``."""
     return RoutingTriage(ledger, directory)
