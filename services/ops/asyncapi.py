@@ -21,6 +21,7 @@ from services.intake.settings import IntakeSettings
 from services.ops.asyncapi_channels import DELIVERY_CHANNEL, ChannelDoc, channel_doc
 from services.ops.bootstrap import WORKERS, Core, register_intake, register_workers
 from services.ops.deliveries import submission_event_topics
+from services.runtime.settings import StageSettings
 
 SERVER = "kafka"
 BINDING_VERSION = "0.5.0"
@@ -33,8 +34,9 @@ def documentation_broker(core: Core) -> KafkaBroker:
         "kafka-1:9092",
         description="Your Kafka cluster (KAFKA_BOOTSTRAP_SERVERS); Amtsweg creates its topics.",
     )
-    register_workers(broker, core, set(WORKERS))
-    register_intake(broker, core, IntakeSettings())
+    stage_settings = StageSettings()
+    register_workers(broker, core, set(WORKERS), stage_settings=stage_settings)
+    register_intake(broker, core, IntakeSettings(), stage_settings=stage_settings)
     for topic in submission_event_topics():
         broker.publisher(topic, title=topic, schema=SubmissionEventMessage)
     broker.publisher(DELIVERY_CHANNEL, title=DELIVERY_CHANNEL, schema=DeliveryEnvelope)

@@ -21,6 +21,7 @@ from services.ops.deliveries import delivery_context, submission_event_topics
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive
 from services.routing.settings import RoutingSettings
+from services.runtime.settings import StageSettings
 from services.validation import handler as validation
 from services.validation.catalog import load_catalog
 from services.validation.settings import ValidationSettings
@@ -46,7 +47,9 @@ def bootstrap_core(data_dir: Path) -> Core:
     return Core(ledger=ledger, blobs=blobs, data_dir=data_dir)
 
 
-def register_workers(broker: KafkaBroker, core: Core, names: set[str]) -> list[str]:
+def register_workers(
+    broker: KafkaBroker, core: Core, names: set[str], *, stage_settings: StageSettings
+) -> list[str]:
     """Subscribe the named workers; return the topics they and their outputs need."""
     needed: list[str] = [
         topics.INTAKE,
@@ -58,17 +61,38 @@ def register_workers(broker: KafkaBroker, core: Core, names: set[str]) -> list[s
     if "validation" in names:
         settings = ValidationSettings()
         catalog = load_catalog(settings.catalog, settings.regions)
-        validation.register(broker, core.ledger, core.blobs, catalog, settings.limits())
+        validation.register(
+            broker,
+            core.ledger,
+            core.blobs,
+            catalog,
+            settings.limits(),
+            stage_settings=stage_settings,
+        )
     if "routing" in names:  # delivery topics: created by the relay on first delivery
         routing_settings = RoutingSettings()
         archive = DirectoryArchive(routing_settings.archive_folder(core.data_dir))
-        routing.register(broker, core.ledger, routing.load(routing_settings, archive))
+        routing.register(
+            broker,
+            core.ledger,
+            routing.load(routing_settings, archive),
+            stage_settings=stage_settings,
+        )
     if "delivery" in names:
         context = delivery_context()
-        delivery.register(broker, core.ledger, core.blobs, context.settings, context.recipients)
+        delivery.register(
+            broker,
+            core.ledger,
+            core.blobs,
+            context.settings,
+            context.recipients,
+            stage_settings=stage_settings,
+        )
     return needed
 
 
-def register_intake(broker: KafkaBroker, core: Core, settings: IntakeSettings) -> None:
+def register_intake(
+    broker: KafkaBroker, core: Core, settings: IntakeSettings, *, stage_settings: StageSettings
+) -> None:
     """Subscribe the Kafka intake (``amtsweg.intake``); the runner serves the HTTP intake."""
-    intake.register(broker, core.ledger, core.blobs, settings)
+    intake.register(broker, core.ledger, core.blobs, settings, stage_settings=stage_settings)

@@ -38,6 +38,7 @@ from services.ops.metrics.server import start_metrics_server
 from services.ops.metrics.settings import MetricsSettings
 from services.ops.settings import RunSettings
 from services.ops.topic_preparer import TopicPreparer
+from services.runtime.settings import StageSettings
 
 log = structlog.get_logger(__name__)
 
@@ -70,10 +71,11 @@ async def serve(
         client_id="amtsweg",
         middlewares=[broker_middleware(registry)],
     )
-    needed = register_workers(broker, core, services & set(WORKERS))
+    stage_settings = StageSettings()
+    needed = register_workers(broker, core, services & set(WORKERS), stage_settings=stage_settings)
     intake = intake or IntakeSettings()
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
-        register_intake(broker, core, intake)
+        register_intake(broker, core, intake, stage_settings=stage_settings)
 
     async def prepare_topics() -> None:
         await ensure_topics(bootstrap_servers, needed, partitions=settings.topic_partitions)
