@@ -15,7 +15,6 @@ from rich.table import Table
 
 from events.blobs import BlobNotFoundError
 from events.ledger import Ledger, SubmissionNotFoundError
-from events.relay import relay_producer
 from events.relay_store import relay_store
 from events.submission import InvalidTransitionError
 from services.ops import cli_support as out
@@ -31,6 +30,7 @@ from services.ops.replay import (
     record_replay,
 )
 from services.ops.replay_stages import Against, ReplayContext, Stage
+from services.runtime.kafka import KafkaPublisher, relay_producer
 
 relay_app = typer.Typer(help="The relay (ledger → Kafka).", no_args_is_help=True)
 
@@ -282,7 +282,7 @@ async def _publish(  # noqa: PLR0917 - the command's choices
             return await replay_relay(
                 ledger,
                 store,
-                producer,
+                KafkaPublisher(producer),
                 start=start,
                 until=end,
                 name=name,

@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from deploy.topics import await_group_coordinator, ensure_topics
-from events.relay import Relay, relay_producer
+from events.relay import Relay
 from events.relay_store import relay_store
 from services.intake.settings import IntakeSettings
 from services.ops.bootstrap import (
@@ -38,6 +38,8 @@ from services.ops.metrics.server import start_metrics_server
 from services.ops.metrics.settings import MetricsSettings
 from services.ops.settings import RunSettings
 from services.ops.topic_preparer import TopicPreparer
+from services.runtime.kafka import KafkaPublisher, relay_producer
+from services.runtime.relay_loop import run_relay
 from services.runtime.settings import StageSettings
 
 log = structlog.get_logger(__name__)
@@ -174,9 +176,9 @@ async def _start_relay(
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, core.ledger.settings)
     prepare = TopicPreparer(bootstrap_servers, RunSettings().topic_partitions)
-    relay = Relay(core.ledger, store, producer, prepare=prepare)
+    relay = Relay(core.ledger, store, KafkaPublisher(producer, prepare=prepare))
     registry.register(RelayFigures(relay))
-    return asyncio.create_task(relay.run(stop), name="relay")
+    return asyncio.create_task(run_relay(relay, stop), name="relay")
 
 
 async def _wait(stop: asyncio.Event) -> None:
