@@ -38,6 +38,7 @@ from services.ops.metrics.server import start_metrics_server
 from services.ops.metrics.settings import MetricsSettings
 from services.ops.settings import RunSettings
 from services.ops.topic_preparer import TopicPreparer
+from services.runtime.backoff import backoff
 from services.runtime.kafka import KafkaPublisher, relay_producer
 from services.runtime.relay_loop import run_relay
 from services.runtime.settings import StageSettings
@@ -149,17 +150,18 @@ async def _until_the_broker_answers(
 ) -> None:
     """Run ``prepare`` until the broker answers: a service started during a broker outage
     waits for it (logging each attempt) instead of exiting."""
-    pause = BROKER_RETRY_MIN
+    attempt = 0
     while True:
         try:
             await prepare()
         except (KafkaError, OSError) as error:
+            pause = backoff(attempt, base=BROKER_RETRY_MIN, cap=BROKER_RETRY_MAX)
             log.warning("amtsweg.broker_unavailable", error=type(error).__name__, retry_in=pause)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
             if stop.is_set():  # told to stop while waiting: give up with the broker's error
                 raise
-            pause = min(pause * 2, BROKER_RETRY_MAX)
+            attempt += 1
         else:
             return
 
