@@ -46,7 +46,7 @@ def dispatch_submission(
     submission_id: UUID,
     recipients: Recipients | None = None,
 ) -> bool:
-    """Record Dispatched with the envelope; False if it already was (a redelivery)."""
+    """Record Dispatched with the envelope; False if it already was (the message came again)."""
     step = dispatch_step(blobs, settings, recipients or Recipients())
     outcome = perform_one(ledger, submission_id, step)
     return outcome is not None and outcome.changed

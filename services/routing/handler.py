@@ -40,7 +40,7 @@ def load(settings: RoutingSettings, archive: DirectoryArchive | None = None) -> 
 
 
 def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
-    """Route one submission; False if it was already routed (a redelivery)."""
+    """Route one submission; False if it was already routed (the message came again)."""
     outcome = perform_one(ledger, submission_id, routing_step(context))
     return outcome is not None and outcome.changed
 

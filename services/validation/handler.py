@@ -25,7 +25,7 @@ GROUP = "amtsweg-validation"
 def validate_submission(
     ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, submission_id: UUID, limits: Limits
 ) -> bool:
-    """Validate one submission; False if it was already decided (a redelivery)."""
+    """Validate one submission; False if it was already decided (the message came again)."""
     outcome = perform_one(ledger, submission_id, validation_step(blobs, catalog, limits))
     return outcome is not None and outcome.changed
 
