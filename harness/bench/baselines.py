@@ -29,12 +29,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.topics import ensure_topics
 from events.ledger import Ledger
-from events.relay import relay_producer
 from events.settings import LedgerSettings
 from events.submission import Submission
 from harness.bench.load import MAX_MESSAGE_BYTES
 from harness.bench.payloads import ROUTING, Payloads
 from harness.bench.report import summarize
+from services.runtime.kafka import relay_producer
 
 CAPACITY_IN_FLIGHT = 2000
 

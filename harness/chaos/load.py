@@ -38,6 +38,7 @@ from harness.bench.payloads import (
     intake_message,
     multipart,
 )
+from services.runtime.backoff import backoff
 
 ATTEMPT_TIMEOUT = 30.0
 RETRY_PAUSE_MIN = 0.2
@@ -102,8 +103,7 @@ class Tally:
 
 
 def _pause(attempt: int) -> float:
-    base: float = min(RETRY_PAUSE_MIN * 2**attempt, RETRY_PAUSE_MAX)
-    return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+    return backoff(attempt, base=RETRY_PAUSE_MIN, cap=RETRY_PAUSE_MAX, jitter=True)
 
 
 async def _pause_to_retry(tally: Tally, failure: str, attempt: int, deadline: float) -> bool:

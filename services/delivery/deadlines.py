@@ -1,4 +1,4 @@
-"""When to remind, escalate and retry: pure decisions over elapsed time.
+"""When to remind and escalate: pure decisions over elapsed time.
 
 FIT-Connect's defaults are the model: remind after 3 and 9 days without a receipt,
 escalate after 14. After a pause (the notifier was down) the latest due step is taken
@@ -45,13 +45,3 @@ def next_step(
     if len(passed) > reminders:
         return Remind(len(passed), passed[-1])
     return None
-
-
-def retry_delay(attempt: int, base: float, cap: float, jitter: float) -> float:
-    """Seconds before the attempt after failed attempt ``attempt`` (1-based).
-
-    Exponential (``base * 2**(attempt-1)``, at most ``cap``) with "equal jitter": half
-    fixed, half scaled by ``jitter`` in [0, 1), so retries of many deliveries spread out.
-    """
-    delay = min(cap, base * 2.0 ** (attempt - 1))
-    return delay / 2 + delay / 2 * jitter

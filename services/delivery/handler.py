@@ -16,10 +16,8 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts import topics
 from contracts.receipts import MalformedReceiptError, parse_receipt_message
-from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.stage import Outcome, Step
 from events.submission import Status, Submission
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
@@ -31,6 +29,9 @@ from services.delivery.handover import (
 from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
+from services.runtime.batch import Outcome, Step, perform_one
+from services.runtime.settings import StageSettings
+from services.runtime.worker import BatchWorker, subscription
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +48,7 @@ def dispatch_submission(
 ) -> bool:
     """Record Dispatched with the envelope; False if it already was (a repeated message)."""
     step = dispatch_step(blobs, settings, recipients or Recipients())
-    outcome = stage.perform_one(ledger, submission_id, step)
+    outcome = perform_one(ledger, submission_id, step)
     return outcome is not None and outcome.changed
 
 
@@ -129,7 +130,7 @@ async def deliver(
     Raises ``HandoverUnavailableError`` when the other instance does not answer.
     """
     step = delivery_step(ledger, blobs, settings, recipients, transport)
-    outcome = await asyncio.to_thread(stage.perform_one, ledger, submission_id, step)
+    outcome = await asyncio.to_thread(perform_one, ledger, submission_id, step)
     if outcome is not None and outcome.then is not None:
         return bool(await outcome.then())
     return outcome is not None and outcome.changed
@@ -181,6 +182,7 @@ def register(
     settings: DeliverySettings,
     recipients: Recipients | None = None,
     *,
+    stage_settings: StageSettings,
     handover_transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """Subscribe the delivery worker and the receipt consumer to the broker.
@@ -197,8 +199,8 @@ def register(
         topics.ASSIGNED,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        **stage.subscription(),
-    )(stage.BatchWorker(ledger, "delivery", lambda _message: step).handle)
+        **subscription(stage_settings),
+    )(BatchWorker(ledger, "delivery", lambda _message: step).handle)
 
     @broker.subscriber(
         topics.RECEIPTS,

@@ -27,11 +27,12 @@ from eventsourcing.persistence import PersistenceError
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Submission
 from services.delivery.callbacks import CallbackResult, CallbackSender, notice_body, notice_for
-from services.delivery.deadlines import DeadlinePolicy, Escalate, Remind, next_step, retry_delay
+from services.delivery.deadlines import DeadlinePolicy, Escalate, Remind, next_step
 from services.delivery.projection import DeliveryRow
 from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
+from services.runtime.backoff import backoff
 
 log = structlog.get_logger(__name__)
 
@@ -148,11 +149,12 @@ class Notifier:
                 )
         retry_at = None
         if result.failure is not None and attempt < self._settings.callback_max_attempts:
-            delay = retry_delay(
-                attempt,
-                self._settings.callback_backoff_seconds,
-                self._settings.callback_backoff_max_seconds,
-                self._jitter(),
+            delay = backoff(  # attempt is 1-based: the first retry waits the base
+                attempt - 1,
+                base=self._settings.callback_backoff_seconds,
+                cap=self._settings.callback_backoff_max_seconds,
+                jitter=True,
+                draw=self._jitter,
             )
             retry_at = datetime.fromtimestamp(now + delay, UTC).isoformat()
         changed = await asyncio.to_thread(self._record, row, attempt, result, retry_at)

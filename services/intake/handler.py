@@ -15,7 +15,6 @@ from faststream.message import StreamMessage
 
 from contracts import topics
 from contracts.problems import Problem
-from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
 from services.intake.dead_letter import send_to_dead_letters
@@ -24,6 +23,9 @@ from services.intake.from_kafka import IntakeRecord, IntakeRequest, read_message
 from services.intake.json_form import store_parts
 from services.intake.receive import Arrival, IntakeResult, receive_many
 from services.intake.settings import IntakeSettings
+from services.runtime.retry import BatchRetry
+from services.runtime.settings import StageSettings
+from services.runtime.worker import subscription
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +38,12 @@ INTAKE_BATCH = 100
 
 
 def register(
-    broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, settings: IntakeSettings
+    broker: KafkaBroker,
+    ledger: Ledger,
+    blobs: BlobStore,
+    settings: IntakeSettings,
+    *,
+    stage_settings: StageSettings,
 ) -> None:
     """Subscribe the Kafka intake to the broker."""
     dead_letters = broker.publisher(
@@ -45,8 +52,8 @@ def register(
         description="Intake messages refused, with the reason in header amtsweg-problem.",
     )
 
-    retry = stage.Redelivery()
-    options = stage.subscription()
+    retry = BatchRetry()
+    options = subscription(stage_settings)
 
     async def take_in_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         intake_records = [intake_record(record) for record in records]

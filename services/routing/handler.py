@@ -9,15 +9,16 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from contracts import topics
-from events import stage
 from events.ledger import Ledger
-from events.stage import Outcome, Step
 from events.submission import Status, Submission
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import Decision, decide
 from services.routing.resolve import Routed
 from services.routing.settings import RoutingSettings
+from services.runtime.batch import Outcome, Step, perform_one
+from services.runtime.settings import StageSettings
+from services.runtime.worker import BatchWorker, subscription
 
 log = structlog.get_logger(__name__)
 
@@ -40,13 +41,13 @@ def load(settings: RoutingSettings, archive: DirectoryArchive | None = None) -> 
 
 def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
     """Route one submission; False if it was already routed (a repeated message)."""
-    outcome = stage.perform_one(ledger, submission_id, routing_step(context))
+    outcome = perform_one(ledger, submission_id, routing_step(context))
     return outcome is not None and outcome.changed
 
 
 def forward_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
     """Route a declined submission anew without the authorities that declined it."""
-    outcome = stage.perform_one(ledger, submission_id, forwarding_step(context))
+    outcome = perform_one(ledger, submission_id, forwarding_step(context))
     return outcome is not None and outcome.changed
 
 
@@ -112,7 +113,9 @@ def _record(
     )
 
 
-def register(broker: KafkaBroker, ledger: Ledger, context: RoutingContext) -> None:
+def register(
+    broker: KafkaBroker, ledger: Ledger, context: RoutingContext, *, stage_settings: StageSettings
+) -> None:
     """Subscribe the routing worker: decisions on Validated, forwarding on Declined."""
     steps = {"Validated": routing_step(context), "Declined": forwarding_step(context)}
     broker.subscriber(
@@ -120,5 +123,5 @@ def register(broker: KafkaBroker, ledger: Ledger, context: RoutingContext) -> No
         topics.DECLINED,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        **stage.subscription(),
-    )(stage.BatchWorker(ledger, "routing", lambda message: steps.get(message.event)).handle)
+        **subscription(stage_settings),
+    )(BatchWorker(ledger, "routing", lambda message: steps.get(message.event)).handle)

@@ -8,11 +8,12 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from contracts import topics
-from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.stage import Outcome, Step
 from events.submission import Status, Submission
+from services.runtime.batch import Outcome, Step, perform_one
+from services.runtime.settings import StageSettings
+from services.runtime.worker import BatchWorker, subscription
 from services.validation.catalog import SchemaCatalog
 from services.validation.decide import Declared, Limits, Valid, decide
 
@@ -25,7 +26,7 @@ def validate_submission(
     ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, submission_id: UUID, limits: Limits
 ) -> bool:
     """Validate one submission; False if it was already decided (a repeated message)."""
-    outcome = stage.perform_one(ledger, submission_id, validation_step(blobs, catalog, limits))
+    outcome = perform_one(ledger, submission_id, validation_step(blobs, catalog, limits))
     return outcome is not None and outcome.changed
 
 
@@ -62,7 +63,13 @@ def validation_step(blobs: BlobStore, catalog: SchemaCatalog, limits: Limits) ->
 
 
 def register(
-    broker: KafkaBroker, ledger: Ledger, blobs: BlobStore, catalog: SchemaCatalog, limits: Limits
+    broker: KafkaBroker,
+    ledger: Ledger,
+    blobs: BlobStore,
+    catalog: SchemaCatalog,
+    limits: Limits,
+    *,
+    stage_settings: StageSettings,
 ) -> None:
     """Subscribe the validation worker to the broker (batches, one ledger transaction each)."""
     step = validation_step(blobs, catalog, limits)
@@ -70,5 +77,5 @@ def register(
         topics.RECEIVED,
         group_id=GROUP,
         auto_offset_reset="earliest",
-        **stage.subscription(),
-    )(stage.BatchWorker(ledger, "validation", lambda _message: step).handle)
+        **subscription(stage_settings),
+    )(BatchWorker(ledger, "validation", lambda _message: step).handle)

@@ -14,6 +14,7 @@ from events.submission import Status, Submission
 from receiver.keys import Signer
 from services.delivery import handler as delivery
 from services.delivery.recipients import Recipient, Recipients
+from services.runtime.settings import StageSettings
 from tests.support.authority import HANNOVER, KOELN, signing_key
 from tests.support.delivery import dispatched, recipients, settings
 
@@ -35,7 +36,7 @@ def _signed(body: bytes, key: str = "koeln-sig-1") -> bytes:
 
 async def _publish(known: Recipients, ledger: Ledger, blobs: BlobStore, *bodies: bytes) -> None:
     broker = KafkaBroker()
-    delivery.register(broker, ledger, blobs, settings(), known)
+    delivery.register(broker, ledger, blobs, settings(), known, stage_settings=StageSettings())
     async with TestKafkaBroker(broker) as test_broker:
         for body in bodies:
             await test_broker.publish(body, topics.RECEIPTS)

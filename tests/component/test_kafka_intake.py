@@ -16,12 +16,13 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts import headers, topics
 from contracts.problems import PROBLEM_BASE
-from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.submission import Status
 from services.intake import handler
 from services.intake.domain import submission_id_for
+from services.runtime import retry
+from services.runtime.settings import StageSettings
 from tests.support.factories import json_request, sha512, xdomea_sample
 from tests.support.intake import KOELN, submission_count
 from tests.support.pipeline import intake_settings
@@ -69,7 +70,11 @@ def intake(ledger: Ledger, blobs: BlobStore) -> IntakeFactory:
     async def start(**overrides: Any) -> AsyncIterator[Intake]:
         broker = KafkaBroker()
         handler.register(
-            broker, ledger, blobs, intake_settings(port=0).model_copy(update=overrides)
+            broker,
+            ledger,
+            blobs,
+            intake_settings(port=0).model_copy(update=overrides),
+            stage_settings=StageSettings(),
         )
         letters: list[ConsumerRecord[bytes, bytes]] = []
 
@@ -223,9 +228,9 @@ async def test_an_unavailable_ledger_is_retried_not_dead_lettered(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(ledger, "exists", unavailable)
-    monkeypatch.setattr(stage, "RETRY_PAUSE_MIN", 0.001)
+    monkeypatch.setattr(retry, "RETRY_PAUSE_FIRST", 0.001)
     async with intake() as it:
-        await it.send(_value(), _from())  # the batch is sought back (tests/unit/test_stage.py)
+        await it.send(_value(), _from())  # sought back (tests/integration/test_stage_batches.py)
     assert it.dead_letters == []
     assert list(ledger.submission_ids()) == []
 

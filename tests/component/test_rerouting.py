@@ -29,6 +29,7 @@ from services.intake.settings import IntakeSettings
 from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
 from services.routing import handler as routing
 from services.routing.context import RoutingContext, build_context
+from services.runtime.settings import StageSettings
 from tests.support.factories import BUERGERGELD, metadata_for, new_submission, xdomea_sample
 from tests.support.routing import authority, bundled_sources, write_directory
 
@@ -138,8 +139,16 @@ class Pipeline:
     ) -> None:
         self.ledger = ledger
         self.broker = KafkaBroker()
-        routing.register(self.broker, ledger, context)
-        delivery.register(self.broker, ledger, blobs, DeliverySettings(), _recipients(), **kw)
+        routing.register(self.broker, ledger, context, stage_settings=StageSettings())
+        delivery.register(
+            self.broker,
+            ledger,
+            blobs,
+            DeliverySettings(),
+            _recipients(),
+            stage_settings=StageSettings(),
+            **kw,
+        )
 
     async def step(self, submission_id: UUID, topic: str, body: bytes | None = None) -> str:
         async with TestKafkaBroker(self.broker) as test_broker:
@@ -264,10 +273,16 @@ async def test_a_refused_handover_goes_to_triage(
     remote, _, transport = _other_instance(tmp_path)
     try:
         broker = KafkaBroker()
-        routing.register(broker, ledger, _context(tmp_path))
+        routing.register(broker, ledger, _context(tmp_path), stage_settings=StageSettings())
         wrong = _recipients(token="not-the-token")
         delivery.register(
-            broker, ledger, blobs, DeliverySettings(), wrong, handover_transport=transport
+            broker,
+            ledger,
+            blobs,
+            DeliverySettings(),
+            wrong,
+            stage_settings=StageSettings(),
+            handover_transport=transport,
         )
         submission_id = _validated(ledger, blobs, WERNIGERODE)
         routing.route_submission(ledger, _context(tmp_path), submission_id)

@@ -19,6 +19,7 @@ from services.delivery import handler as delivery
 from services.delivery.settings import DeliverySettings
 from services.routing import handler as routing
 from services.routing.settings import RoutingSettings
+from services.runtime.settings import StageSettings
 from tests.support.factories import new_submission
 
 KOELN = "053150000000"
@@ -86,7 +87,9 @@ async def test_routing_decides_once(
     blobs = FileBlobStore(tmp_path / "blobs")
     submission = _validated(ledger, blobs, hint)
     broker = KafkaBroker()
-    routing.register(broker, ledger, routing.load(RoutingSettings()))
+    routing.register(
+        broker, ledger, routing.load(RoutingSettings()), stage_settings=StageSettings()
+    )
     body = _event(submission, "Validated")
     await _publish(broker, (body, topics.VALIDATED), (body, topics.VALIDATED))
     routed = ledger.get_submission(submission.id)
@@ -113,7 +116,9 @@ async def test_routing_uses_the_data_when_the_portal_gave_no_hint(
 ) -> None:
     submission = _validated(ledger, FileBlobStore(tmp_path / "blobs"), hint, data_keys)
     broker = KafkaBroker()
-    routing.register(broker, ledger, routing.load(RoutingSettings()))
+    routing.register(
+        broker, ledger, routing.load(RoutingSettings()), stage_settings=StageSettings()
+    )
     await _publish(broker, (_event(submission, "Validated"), topics.VALIDATED))
     assert ledger.get_submission(submission.id).authority_id == authority
 
@@ -126,7 +131,7 @@ async def test_delivery_dispatches_once_and_records_receipts(
     ledger.execute(submission.id, lambda s: s.route("jobcenter-koeln", KOELN, KOELN, "dir-1"))
     routed = ledger.get_submission(submission.id)
     broker = KafkaBroker()
-    delivery.register(broker, ledger, blobs, DeliverySettings())
+    delivery.register(broker, ledger, blobs, DeliverySettings(), stage_settings=StageSettings())
     await _publish(
         broker, (_event(routed, "Routed"), topics.ROUTED), (_event(routed, "Routed"), topics.ROUTED)
     )

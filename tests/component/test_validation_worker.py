@@ -12,6 +12,7 @@ from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
 from events.submission import Status
+from services.runtime.settings import StageSettings
 from services.validation import handler
 from services.validation.decide import Limits
 from tests.support.factories import BUERGERGELD, XDOMEA_URI, new_submission, xdomea_sample
@@ -57,7 +58,9 @@ def _submit(
 
 async def _deliver(ledger: Ledger, blobs: BlobStore, *messages: SubmissionEventMessage) -> None:
     broker = KafkaBroker()
-    handler.register(broker, ledger, blobs, bundled_catalog(), Limits())
+    handler.register(
+        broker, ledger, blobs, bundled_catalog(), Limits(), stage_settings=StageSettings()
+    )
     async with TestKafkaBroker(broker) as test_broker:
         for message in messages:
             await test_broker.publish(
@@ -108,7 +111,9 @@ async def test_messages_that_cannot_be_processed_do_not_block(
     valid = _submit(ledger, blobs, xdomea_sample())
     unknown = valid.model_copy(update={"submission_id": "00000000-0000-4000-8000-000000000000"})
     broker = KafkaBroker()
-    handler.register(broker, ledger, blobs, bundled_catalog(), Limits())
+    handler.register(
+        broker, ledger, blobs, bundled_catalog(), Limits(), stage_settings=StageSettings()
+    )
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(b"{not json", topics.RECEIVED)
         await test_broker.publish(unknown.model_dump_json(by_alias=True).encode(), topics.RECEIVED)

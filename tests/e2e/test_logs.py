@@ -42,7 +42,9 @@ HANDLERS = (
     "services.delivery.handler",
     "services.delivery.receipts",
     "services.delivery.notifier",
-    "events.stage",  # the workers' batches: each step's outcome is logged there
+    "services.runtime.batch",  # the workers' batches: each step's outcome is logged there
+    "services.runtime.retry",
+    "services.runtime.worker",
 )
 NO_SUBMISSION = {
     "intake.dead_letter",  # a message that never became a submission

@@ -15,9 +15,13 @@ from contracts import topics
 from deploy.broker import BrokerHandle
 from deploy.topics import ensure_topics
 from events.ledger import Ledger
-from events.relay import Relay, relay_producer
+from events.outbox import Outbound
+from events.publisher import PublishError
+from events.relay import Relay
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
+from services.runtime.kafka import KafkaPublisher, relay_producer
+from services.runtime.relay_loop import run_relay
 from tests.support.factories import new_submission
 
 AUTHORITY_TOPIC = "amtsweg.delivery.relay-test-authority"
@@ -69,11 +73,12 @@ async def test_relay_publishes_in_order_once_per_position(
     producer = relay_producer(bootstrap)
     await producer.start()
     try:
-        relay = Relay(ledger, relay_store(settings), producer, name="test-relay")
+        publisher = KafkaPublisher(producer)
+        relay = Relay(ledger, relay_store(settings), publisher, name="test-relay")
         assert await relay.publish_batch() == 20
         assert await relay.publish_batch() == 0
         # A new relay (a restart) resumes from the stored position: nothing twice.
-        restarted = Relay(ledger, relay_store(settings), producer, name="test-relay")
+        restarted = Relay(ledger, relay_store(settings), publisher, name="test-relay")
         assert restarted.position == relay.position
         assert await restarted.publish_batch() == 0
         extra = _dispatched_submissions(ledger, 1)
@@ -111,8 +116,8 @@ async def test_relay_survives_a_broker_restart(kafka: BrokerHandle, tmp_path: Pa
     producer = relay_producer(bootstrap)
     await producer.start()
     stop = asyncio.Event()
-    relay = Relay(ledger, relay_store(settings), producer, name="restart-relay")
-    task = asyncio.create_task(relay.run(stop))
+    relay = Relay(ledger, relay_store(settings), KafkaPublisher(producer), name="restart-relay")
+    task = asyncio.create_task(run_relay(relay, stop))
     try:
         await _until_position(relay, 8)
         await asyncio.to_thread(kafka.local.restart)
@@ -126,6 +131,29 @@ async def test_relay_survives_a_broker_restart(kafka: BrokerHandle, tmp_path: Pa
     records = await _drain(bootstrap, AUTHORITY_TOPIC)
     delivered = {str(r[2]["submissionId"]) for r in records}
     assert {str(i) for i in [*before, *after]} <= delivered
+
+
+async def test_the_kafka_publisher_turns_kafka_errors_into_publish_errors(
+    kafka: BrokerHandle,
+) -> None:
+    bootstrap = kafka.bootstrap_servers
+    small = f"amtsweg-test.small.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [small], partitions=1, configs={"max.message.bytes": "1024"})
+    producer = relay_producer(bootstrap)
+    await producer.start()
+    try:
+        publisher = KafkaPublisher(producer)
+        beyond_the_request_limit = Outbound(small, b"k", bytes(9 * 1024 * 1024), ())
+        with pytest.raises(PublishError, match="MessageSizeTooLargeError"):
+            await publisher.send(beyond_the_request_limit)  # refused by the client
+        beyond_the_topic_limit = Outbound(small, b"k", bytes(4096), ())
+        ack = await publisher.send(beyond_the_topic_limit)
+        with pytest.raises(PublishError) as refused:  # refused by the broker
+            await ack
+        assert refused.value.__cause__ is not None
+        assert await (await publisher.send(Outbound(small, b"k", b"fits", ()))) is not None
+    finally:
+        await producer.stop()
 
 
 async def _until_position(relay: Relay, position: int, timeout: float = 90) -> None:

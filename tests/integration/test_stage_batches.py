@@ -11,10 +11,11 @@ from aiokafka import ConsumerRecord, TopicPartition
 from eventsourcing.persistence import RecordConflictError
 from faststream.kafka.annotations import KafkaMessage
 
-from events import stage
 from events.ledger import Ledger
-from events.stage import Outcome, Redelivery, Work, perform
 from events.submission import Status, Submission
+from services.runtime import retry
+from services.runtime.batch import Outcome, Work, perform
+from services.runtime.retry import BatchRetry
 from tests.support.factories import new_submission
 
 
@@ -141,13 +142,13 @@ def _record(partition: int, offset: int) -> ConsumerRecord[bytes, bytes]:
 async def test_a_failed_batch_seeks_every_partition_back_and_is_not_committed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(stage, "RETRY_PAUSE_MIN", 0.001)
+    monkeypatch.setattr(retry, "RETRY_PAUSE_FIRST", 0.001)
     message = _Message((_record(0, 7), _record(1, 3), _record(0, 8), _record(2, 40)))
 
     async def fail(_records: object) -> None:
         raise OSError("ledger unavailable")
 
-    await Redelivery().run(cast(KafkaMessage, message), "test", fail)
+    await BatchRetry().run(cast(KafkaMessage, message), "test", fail)
     assert message.acks == 0
     assert sorted((tp.partition, offset) for tp, offset in message.consumer.seeks) == [
         (0, 7),
@@ -163,7 +164,7 @@ async def test_a_processed_batch_is_committed_without_seeking() -> None:
     async def process(records: Any) -> None:
         seen.extend(r.offset for r in records)
 
-    await Redelivery().run(cast(KafkaMessage, message), "test", process)
+    await BatchRetry().run(cast(KafkaMessage, message), "test", process)
     assert seen == [7, 3]
     assert message.acks == 1
     assert message.consumer.seeks == []

@@ -1,16 +1,10 @@
-"""Deadline and retry decisions as pure functions."""
+"""Deadline decisions as pure functions (the callback retries' backoff: test_backoff.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.delivery.deadlines import (
-    DeadlinePolicy,
-    Escalate,
-    Remind,
-    next_step,
-    retry_delay,
-)
+from services.delivery.deadlines import DeadlinePolicy, Escalate, Remind, next_step
 
 DAY = 86_400.0
 FIT_CONNECT = DeadlinePolicy(remind_after=(3 * DAY, 9 * DAY), escalate_after=14 * DAY)
@@ -41,14 +35,3 @@ def test_no_reminders_configured_means_escalation_only() -> None:
     policy = DeadlinePolicy(remind_after=(), escalate_after=60)
     assert next_step(59, 0, False, policy) is None
     assert next_step(60, 0, False, policy) == Escalate(60)
-
-
-@pytest.mark.parametrize(
-    ("attempt", "low", "high"), [(1, 1, 2), (2, 2, 4), (3, 4, 8), (10, 50, 100)]
-)
-def test_retry_delay_doubles_with_jitter_within_bounds(
-    attempt: int, low: float, high: float
-) -> None:
-    assert retry_delay(attempt, base=2, cap=100, jitter=0.0) == low
-    assert low <= retry_delay(attempt, base=2, cap=100, jitter=0.5) < high
-    assert retry_delay(attempt, base=2, cap=100, jitter=0.999999) == pytest.approx(high, rel=1e-5)

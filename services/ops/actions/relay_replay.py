@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaProducer
-
 from events.ledger import Ledger
+from events.publisher import Publisher
 from events.relay import Relay
 from events.relay_store import RelayStore
 
@@ -30,7 +29,7 @@ def replay_name(start: int) -> str:
 async def replay_relay(
     ledger: Ledger,
     store: RelayStore,
-    producer: AIOKafkaProducer,
+    publisher: Publisher,
     *,
     start: int,
     until: int,
@@ -41,7 +40,7 @@ async def replay_relay(
     if name == MAIN_RELAY:
         raise ValueError("a replay never moves the main relay; give it another name")
     store.advance(name, max(0, start - 1), [])
-    relay = Relay(ledger, store, producer, name=name, stop_at=until)
+    relay = Relay(ledger, store, publisher, name=name, stop_at=until)
     while relay.position < until and await relay.publish_batch():
         progress(relay.position)
     return relay.published

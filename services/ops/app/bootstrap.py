@@ -133,18 +133,31 @@ class Wiring:
             *submission_event_topics(),  # reminders, callbacks, refused receipts …
         ]
         settings = self.settings
+        stage = settings.stage
         if "validation" in names:
             limits = settings.validation.limits()
-            validation.register(broker, self.ledger, self.blobs, self.catalog(), limits)
+            validation.register(
+                broker, self.ledger, self.blobs, self.catalog(), limits, stage_settings=stage
+            )
         if "routing" in names:  # delivery topics: created by the relay on first delivery
-            routing.register(broker, self.ledger, self.routing_context())
+            routing.register(broker, self.ledger, self.routing_context(), stage_settings=stage)
         if "delivery" in names:
-            delivery.register(broker, self.ledger, self.blobs, settings.delivery, self.recipients)
+            delivery.register(
+                broker,
+                self.ledger,
+                self.blobs,
+                settings.delivery,
+                self.recipients,
+                stage_settings=stage,
+            )
         return needed
 
     def register_intake(self, broker: KafkaBroker) -> None:
         """Subscribe the Kafka intake (``amtsweg.intake``); the HTTP intake is ``http_app``."""
-        intake.register(broker, self.ledger, self.blobs, self.settings.intake)
+        settings = self.settings
+        intake.register(
+            broker, self.ledger, self.blobs, settings.intake, stage_settings=settings.stage
+        )
 
     # -- read models and operator actions -------------------------------------------
 

@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from deploy.topics import await_group_coordinator, ensure_topics
-from events.relay import Relay, relay_producer
+from events.relay import Relay
 from events.relay_store import relay_store
 from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import WORKERS, Wiring
@@ -27,6 +27,9 @@ from services.ops.readmodels.metrics.registry import (
     process_registry,
 )
 from services.ops.readmodels.metrics.server import start_metrics_server
+from services.runtime.backoff import backoff
+from services.runtime.kafka import KafkaPublisher, relay_producer
+from services.runtime.relay_loop import run_relay
 
 log = structlog.get_logger(__name__)
 
@@ -127,17 +130,18 @@ async def _until_the_broker_answers(
 ) -> None:
     """Run ``prepare`` until the broker answers: a service started during a broker outage
     waits for it (logging each attempt) instead of exiting."""
-    pause = BROKER_RETRY_MIN
+    attempt = 0
     while True:
         try:
             await prepare()
         except (KafkaError, OSError) as error:
+            pause = backoff(attempt, base=BROKER_RETRY_MIN, cap=BROKER_RETRY_MAX)
             log.warning("amtsweg.broker_unavailable", error=type(error).__name__, retry_in=pause)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
             if stop.is_set():  # told to stop while waiting: give up with the broker's error
                 raise
-            pause = min(pause * 2, BROKER_RETRY_MAX)
+            attempt += 1
         else:
             return
 
@@ -154,9 +158,9 @@ async def _start_relay(
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
     prepare = TopicPreparer(bootstrap_servers, wiring.settings.run.topic_partitions)
-    relay = Relay(wiring.ledger, store, producer, prepare=prepare)
+    relay = Relay(wiring.ledger, store, KafkaPublisher(producer, prepare=prepare))
     registry.register(RelayFigures(relay))
-    return asyncio.create_task(relay.run(stop), name="relay")
+    return asyncio.create_task(run_relay(relay, stop), name="relay")
 
 
 async def _wait(stop: asyncio.Event) -> None:

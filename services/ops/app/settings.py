@@ -19,6 +19,7 @@ from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
 from services.ops.readmodels.metrics.settings import MetricsSettings
 from services.routing.settings import RoutingSettings
+from services.runtime.settings import StageSettings
 from services.validation.settings import ValidationSettings
 
 
@@ -49,6 +50,7 @@ class Settings:
     delivery: DeliverySettings
     metrics: MetricsSettings
     operator: OperatorSettings
+    stage: StageSettings
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -64,4 +66,5 @@ class Settings:
             delivery=DeliverySettings(),
             metrics=MetricsSettings(),
             operator=OperatorSettings(),
+            stage=StageSettings(),
         )

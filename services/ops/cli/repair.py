@@ -15,7 +15,6 @@ from rich.table import Table
 
 from events.blobs import BlobNotFoundError
 from events.ledger import Ledger, SubmissionNotFoundError
-from events.relay import relay_producer
 from events.relay_store import relay_store
 from events.submission import InvalidTransitionError
 from services.ops.actions.operator_actions import redeliver as record_redelivery
@@ -31,6 +30,7 @@ from services.ops.actions.replay_stages import Against, ReplayContext, Stage
 from services.ops.app.bootstrap import Wiring
 from services.ops.cli import support as out
 from services.ops.readmodels.overview.rows import Filters
+from services.runtime.kafka import KafkaPublisher, relay_producer
 
 relay_app = typer.Typer(help="The relay (ledger → Kafka).", no_args_is_help=True)
 
@@ -285,7 +285,7 @@ async def _publish(  # noqa: PLR0917 - the command's choices
             return await replay_relay(
                 ledger,
                 store,
-                producer,
+                KafkaPublisher(producer),
                 start=start,
                 until=end,
                 name=name,

@@ -1,0 +1,92 @@
+"""The relay's Kafka side: its producer, and the ``Publisher`` the relay sends through.
+
+``KafkaPublisher`` is the one place that turns aiokafka's errors into the ledger's
+``PublishError``, both when a message is handed to the producer and when the broker's
+acknowledgement fails, so that the relay (in ``events``) never sees a Kafka type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from events.outbox import Outbound
+from events.publisher import PublishError
+
+Prepare = Callable[[str], Awaitable[None]]
+"""Awaited with each message's topic before it is sent (e.g. creates a delivery topic the
+first time an authority gets a delivery)."""
+
+
+def relay_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+    """The relay's producer: acks from all replicas, idempotent within its session.
+
+    aiokafka's idempotence only removes duplicates the producer itself causes by
+    retrying within one session; it does not span restarts. Amtsweg's guarantees do not
+    rest on it: consumers are idempotent through the ledger's state machine.
+    """
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,  # 16 KiB (the default) sends every envelope alone
+        max_request_size=8 * 1024 * 1024,
+    )
+
+
+class KafkaPublisher:
+    """The relay's ``Publisher`` on a started aiokafka producer (the caller starts and stops it).
+
+    ``prepare`` (None: every topic exists already) is awaited before each send; a
+    ``KafkaError`` it raises is a ``PublishError`` too.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, *, prepare: Prepare | None = None) -> None:
+        self._producer = producer
+        self._prepare = prepare
+
+    async def send(self, outbound: Outbound) -> Awaitable[object]:
+        """Hand ``outbound`` to the producer; the future completes with the broker's ack."""
+        try:
+            if self._prepare is not None:
+                await self._prepare(outbound.topic)
+            ack: asyncio.Future[object] = await self._producer.send(
+                outbound.topic,
+                value=outbound.value,
+                key=outbound.key,
+                headers=list(outbound.headers),
+            )
+        except KafkaError as error:
+            raise PublishError(f"{type(error).__name__}: {error}") from error
+        return _translated(ack)
+
+
+def _translated(ack: asyncio.Future[object]) -> asyncio.Future[object]:
+    """A future that completes as ``ack`` does, with a ``KafkaError`` as ``PublishError``.
+
+    A callback rather than a task per message: the relay sends hundreds per batch.
+    """
+    result: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+
+    def settle(done: asyncio.Future[object]) -> None:
+        if result.done():
+            return
+        if done.cancelled():
+            result.cancel()
+            return
+        error = done.exception()
+        if error is None:
+            result.set_result(done.result())
+        elif isinstance(error, KafkaError):
+            failure = PublishError(f"{type(error).__name__}: {error}")
+            failure.__cause__ = error
+            result.set_exception(failure)
+        else:
+            result.set_exception(error)
+
+    ack.add_done_callback(settle)
+    return result
