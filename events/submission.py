@@ -1,53 +1,32 @@
 """The Submission aggregate: one application (Antrag) and its event log.
 
-Its state machine makes every step idempotent: a command that has already taken effect
-changes nothing and returns ``False``; a command that does not fit the state raises
-``InvalidTransitionError``.
+Every command is idempotent; in which status it takes effect, is a no-op (returns
+``False``) or raises ``InvalidTransitionError`` is the table in ``events.lifecycle``.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from events.chain import GENESIS, ChainLink
+from events.lifecycle import (
+    REPLAY_CHANGED,
+    REPLAY_INPUT,
+    InvalidTransitionError,
+    Status,
+    replay_row,
+    takes_effect,
+)
 
 CHAIN_KEY: list[bytes | None] = [None]
 """Set once at bootstrap from the ledger settings (see ``events.ledger``)."""
 
 
-class Status(StrEnum):
-    """Where a submission stands."""
-
-    RECEIVED = "received"
-    VALIDATED = "validated"
-    REJECTED = "rejected"
-    ROUTED = "routed"
-    UNROUTABLE = "unroutable"
-    DISPATCHED = "dispatched"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    DECLINED = "declined"
-    """The authority declared itself not responsible; routing forwards the submission."""
-    HANDED_OVER = "handed-over"
-    """Handed over to another Amtsweg instance, which carries the trail on."""
-
-
-TERMINAL = frozenset(
-    {Status.REJECTED, Status.UNROUTABLE, Status.ACCEPTED, Status.REFUSED, Status.HANDED_OVER}
-)
-"""Nothing happens on its own after these (an unroutable one waits for triage)."""
-
-
 MAX_REFUSED_RECEIPTS = 20
 """Refused receipts recorded per submission; beyond this they are only logged."""
-
-
-class InvalidTransitionError(Exception):
-    """A command does not fit the submission's state."""
 
 
 class Submission(Aggregate):
@@ -472,7 +451,7 @@ class Submission(Aggregate):
         self, catalog_version: str, schema_uri: str, routing_keys: dict[str, str] | None = None
     ) -> bool:
         """Record that the data is valid, with the routing keys found in it."""
-        if not self._step(Status.RECEIVED, {Status.VALIDATED, Status.REJECTED}):
+        if not self._takes_effect("validate"):
             return False
         self._append(
             self.Validated,
@@ -484,7 +463,7 @@ class Submission(Aggregate):
 
     def reject(self, catalog_version: str, problems: list[dict[str, Any]]) -> bool:
         """Record that the data is invalid."""
-        if not self._step(Status.RECEIVED, {Status.VALIDATED, Status.REJECTED}):
+        if not self._takes_effect("reject"):
             return False
         self._append(self.Rejected, catalog_version=catalog_version, problems=problems)
         return True
@@ -500,7 +479,7 @@ class Submission(Aggregate):
         resolution: dict[str, Any] | None = None,
     ) -> bool:
         """Record the responsible authority (and the competence that made it so)."""
-        if not self._step(Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}):
+        if not self._takes_effect("route"):
             return False
         self._append(  # every field, defaults too: the hash covers what the event holds
             self.Routed,
@@ -521,9 +500,7 @@ class Submission(Aggregate):
         resolution: dict[str, Any] | None = None,
     ) -> bool:
         """Record that no single authority is responsible (also after every one declined)."""
-        if self.status is not Status.DECLINED and not self._step(
-            Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}
-        ):
+        if not self._takes_effect("mark_unroutable"):
             return False
         self._append(
             self.Unroutable,
@@ -538,11 +515,9 @@ class Submission(Aggregate):
         self, delivery_id: str, authority_id: str, topic: str, envelope: dict[str, Any]
     ) -> bool:
         """Record the delivery to the routed authority (the relay publishes it)."""
-        if not self._step(Status.ROUTED, {Status.DISPATCHED}):
+        if not self._takes_effect("dispatch"):
             return False
-        if authority_id != self.authority_id:
-            msg = f"routed to {self.authority_id}, not to {authority_id}"
-            raise InvalidTransitionError(msg)
+        self._check_addressee(authority_id)
         self._append(
             self.Dispatched,
             delivery_id=delivery_id,
@@ -556,7 +531,7 @@ class Submission(Aggregate):
         self, delivery_id: str, reference: str | None, signed_receipt: str | None = None
     ) -> bool:
         """Record the authority's acceptance."""
-        if not self._receipt_step(delivery_id):
+        if not self._receipt_takes_effect("accept", delivery_id):
             return False
         self._append(
             self.Accepted,
@@ -574,7 +549,7 @@ class Submission(Aggregate):
         signed_receipt: str | None = None,
     ) -> bool:
         """Record the authority's rejection or 'not responsible'."""
-        if not self._receipt_step(delivery_id):
+        if not self._receipt_takes_effect("refuse", delivery_id):
             return False
         self._append(
             self.RefusedByAuthority,
@@ -591,7 +566,9 @@ class Submission(Aggregate):
         self, delivery_id: str, problems: list[dict[str, Any]], signed_receipt: str | None = None
     ) -> bool:
         """Record the addressee's "not responsible" for the current delivery."""
-        if delivery_id in self.declined_deliveries or not self._receipt_step(delivery_id):
+        if delivery_id in self.declined_deliveries:
+            return False
+        if not self._receipt_takes_effect("decline", delivery_id):
             return False
         assert self.authority_id is not None
         self._append(
@@ -614,11 +591,10 @@ class Submission(Aggregate):
         resolution: dict[str, Any] | None = None,
     ) -> bool:
         """Route anew after a decline; False if the decline was already acted on."""
-        if self.status is not Status.DECLINED:
-            if self.declined_by:
-                return False
-            msg = f"submission {self.id} is {self.status}: nothing was declined"
-            raise InvalidTransitionError(msg)
+        if self.declined_by and self.status is not Status.DECLINED:
+            return False  # forwarded or sent to triage since the last decline
+        if not self._takes_effect("forward"):
+            return False
         if authority_id in self.declined_by:
             msg = f"{authority_id} declined submission {self.id} before"
             raise InvalidTransitionError(msg)
@@ -641,11 +617,10 @@ class Submission(Aggregate):
         False if this authority was the last one assigned and the submission has moved on
         (the same command again); any other state than unroutable is an error.
         """
-        if self.status is not Status.UNROUTABLE:
-            if self.assigned_to and self.assigned_to[-1] == authority_id:
-                return False
-            msg = f"submission {self.id} is {self.status}, not unroutable"
-            raise InvalidTransitionError(msg)
+        if self.status is not Status.UNROUTABLE and self.assigned_to[-1:] == [authority_id]:
+            return False
+        if not self._takes_effect("assign"):
+            return False
         self._append(
             self.Assigned,
             authority_id=authority_id,
@@ -659,7 +634,7 @@ class Submission(Aggregate):
         self, delivery_id: str, authority_id: str, url: str, remote_submission_id: str
     ) -> bool:
         """Record that another Amtsweg instance took the submission on."""
-        if not self._step(Status.ROUTED, {Status.HANDED_OVER}):
+        if not self._takes_effect("hand_over"):
             return False
         self._check_addressee(authority_id)
         self._append(
@@ -675,7 +650,7 @@ class Submission(Aggregate):
         self, delivery_id: str, authority_id: str, reason: str, status_code: int | None
     ) -> bool:
         """Record that the other instance refused the submission (into triage)."""
-        if not self._step(Status.ROUTED, {Status.HANDED_OVER, Status.UNROUTABLE}):
+        if not self._takes_effect("refuse_handover"):
             return False
         self._check_addressee(authority_id)
         self._append(
@@ -696,7 +671,9 @@ class Submission(Aggregate):
 
     def remind(self, delivery_id: str, stage: int, after_seconds: float) -> bool:
         """Announce the delivery again (the relay republishes the envelope)."""
-        if not self._awaiting_receipt(delivery_id) or self.escalated or stage <= self.reminders:
+        if not self._takes_effect("remind"):
+            return False
+        if delivery_id != self.delivery_id or self.escalated or stage <= self.reminders:
             return False
         assert self.delivery_topic is not None
         self._append(
@@ -711,7 +688,9 @@ class Submission(Aggregate):
 
     def escalate(self, delivery_id: str, after_seconds: float) -> bool:
         """Hand the unanswered delivery to operations."""
-        if not self._awaiting_receipt(delivery_id) or self.escalated:
+        if not self._takes_effect("escalate"):
+            return False
+        if delivery_id != self.delivery_id or self.escalated:
             return False
         self._append(self.Escalated, delivery_id=delivery_id, after_seconds=after_seconds)
         return True
@@ -731,8 +710,10 @@ class Submission(Aggregate):
         ``status_code`` without ``failure`` means delivered; ``failure`` with ``retry_at``
         means another attempt follows; ``failure`` without it is the dead letter.
         """
+        if not self._takes_effect("record_callback"):
+            return False
         done = self.callback_done or attempt <= self.callback_attempts
-        if not self._awaiting_receipt(delivery_id) or notice != self.notice or done:
+        if delivery_id != self.delivery_id or notice != self.notice or done:
             return False
         common = {"delivery_id": delivery_id, "notice": notice}
         if failure is None:
@@ -748,6 +729,8 @@ class Submission(Aggregate):
 
     def refuse_receipt(self, delivery_id: str, authority_id: str, reason: str) -> bool:
         """Record a receipt that was not taken (at most ``MAX_REFUSED_RECEIPTS`` times)."""
+        if not self._takes_effect("refuse_receipt"):
+            return False
         if self.refused_receipts >= MAX_REFUSED_RECEIPTS:
             return False
         self._append(
@@ -776,13 +759,8 @@ class Submission(Aggregate):
         """
         if request_id in self.operator_requests:
             return False
-        required = {
-            REPLAY_DECIDED: REPLAY_INPUT.get(stage),
-            REPLAY_CHANGED: REPLAY_FAILURE.get(stage),
-        }
-        if outcome in required and self.status is not required[outcome]:
-            msg = f"submission {self.id} is {self.status}: a replay cannot have {outcome} it"
-            raise InvalidTransitionError(msg)
+        if not self._takes_effect(replay_row(stage, outcome)):
+            return False
         self._append(
             self.Replayed,
             stage=stage,
@@ -800,9 +778,9 @@ class Submission(Aggregate):
         """Announce the open delivery again (a new notice); False if this request was done."""
         if request_id in self.operator_requests:
             return False
-        if self.status is not Status.DISPATCHED or self.delivery_id is None:
-            msg = f"submission {self.id} is {self.status}: no delivery awaits a receipt"
-            raise InvalidTransitionError(msg)
+        if not self._takes_effect("redeliver"):
+            return False
+        assert self.delivery_id is not None
         assert self.delivery_topic is not None
         self._append(
             self.Redelivered,
@@ -820,7 +798,9 @@ class Submission(Aggregate):
         """One more callback attempt for a dead letter; False if this request was done."""
         if request_id in self.operator_requests:
             return False
-        if self.status is not Status.DISPATCHED or not self.delivery_failed:
+        if not self._takes_effect("requeue_callback"):
+            return False
+        if not self.delivery_failed:
             msg = f"submission {self.id} has no failed callback to retry"
             raise InvalidTransitionError(msg)
         assert self.delivery_id is not None
@@ -836,36 +816,19 @@ class Submission(Aggregate):
 
     # -- guards -----------------------------------------------------------------
 
-    _ORDER = (
-        Status.RECEIVED,
-        Status.VALIDATED,
-        Status.ROUTED,
-        Status.DISPATCHED,
-        Status.ACCEPTED,
-    )
+    def _takes_effect(self, command: str) -> bool:
+        """True if ``command`` takes effect in the current status, False if it is a no-op.
 
-    def _step(self, required: Status, done: set[Status]) -> bool:
-        """True if the step should happen now; False if it (or a later step) already did."""
-        if self.status == required:
-            return True
-        if self.status in done or self._is_past(required):
-            return False
-        msg = f"submission {self.id} is {self.status}, not {required}"
-        raise InvalidTransitionError(msg)
+        ``InvalidTransitionError`` where it does not fit (``events.lifecycle.TRANSITIONS``).
+        """
+        return takes_effect(command, self.status, f"submission {self.id}")
 
-    def _is_past(self, status: Status) -> bool:
-        if self.status in _BEFORE:
-            return self._ORDER.index(status) < self._ORDER.index(_BEFORE[self.status])
-        return self._ORDER.index(self.status) > self._ORDER.index(status)
-
-    def _awaiting_receipt(self, delivery_id: str) -> bool:
-        return self.status is Status.DISPATCHED and delivery_id == self.delivery_id
-
-    def _receipt_step(self, delivery_id: str) -> bool:
+    def _receipt_takes_effect(self, command: str, delivery_id: str) -> bool:
+        """``_takes_effect`` for a receipt, which must answer the current delivery."""
         if self.delivery_id is not None and delivery_id != self.delivery_id:
             msg = f"receipt for delivery {delivery_id}, but the delivery is {self.delivery_id}"
             raise InvalidTransitionError(msg)
-        return self._step(Status.DISPATCHED, {Status.ACCEPTED, Status.REFUSED, Status.DECLINED})
+        return self._takes_effect(command)
 
     def _append(self, event_class: type[Event], **fields: Any) -> None:
         timestamp = event_class.create_timestamp()
@@ -880,29 +843,3 @@ class Submission(Aggregate):
             hash=link.digest(CHAIN_KEY[0]),
             **fields,
         )
-
-
-_BEFORE = {
-    Status.REJECTED: Status.VALIDATED,
-    Status.UNROUTABLE: Status.ROUTED,
-    Status.REFUSED: Status.ACCEPTED,
-    Status.DECLINED: Status.ACCEPTED,
-    Status.HANDED_OVER: Status.ACCEPTED,
-}
-"""A terminal failure state stands where its success twin would (a decline and a
-handover answer the delivery, as an acceptance would)."""
-
-REPLAY_DECIDED, REPLAY_UNCHANGED, REPLAY_CHANGED, REPLAY_DIFFERS = (
-    "decided",
-    "unchanged",
-    "changed",
-    "differs",
-)
-REPLAY_INPUT = {
-    "validation": Status.RECEIVED,
-    "routing": Status.VALIDATED,
-    "delivery": Status.ROUTED,
-}
-"""Where a submission waits for each stage's decision."""
-REPLAY_FAILURE = {"validation": Status.REJECTED, "routing": Status.UNROUTABLE}
-"""The terminal failure a replay may decide anew (a success is never taken back)."""

@@ -15,9 +15,9 @@ from rich.table import Table
 
 from events.blobs import BlobNotFoundError
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import InvalidTransitionError
 from events.relay import relay_producer
 from events.relay_store import relay_store
-from events.submission import InvalidTransitionError
 from services.ops import cli_support as out
 from services.ops.operator_actions import redeliver as record_redelivery
 from services.ops.ops_wiring import overview, replay_context

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import InvalidTransitionError
 from events.settings import LedgerSettings
-from events.submission import InvalidTransitionError
 from services.ops.triage import UnknownAuthorityError, assign, triage_queue
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import decide

@@ -11,8 +11,9 @@ from faststream.kafka import KafkaBroker
 from contracts import topics
 from events import stage
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.stage import Outcome, Step
-from events.submission import Status, Submission
+from events.submission import Submission
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import Decision, decide

@@ -11,8 +11,9 @@ from contracts import topics
 from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.stage import Outcome, Step
-from events.submission import Status, Submission
+from events.submission import Submission
 from services.validation.catalog import SchemaCatalog
 from services.validation.decide import Declared, Limits, Valid, decide
 

@@ -19,7 +19,7 @@ from contracts.problems import PROBLEM_BASE
 from events import stage
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status
+from events.lifecycle import Status
 from services.intake import handler
 from services.intake.domain import submission_id_for
 from tests.support.factories import json_request, sha512, xdomea_sample

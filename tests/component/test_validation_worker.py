@@ -13,8 +13,8 @@ from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.settings import LedgerSettings
-from events.submission import Status
 from services.validation import handler
 from services.validation.decide import Limits
 from tests.support.factories import BUERGERGELD, XDOMEA_URI, new_submission, xdomea_sample

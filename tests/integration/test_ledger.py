@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import Status
 from events.relay_store import Witness, relay_store
 from events.settings import LedgerSettings
-from events.submission import Status
 from services.ops.verify import verify_submission
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase, ledger, ledger_settings

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from events.chain import ChainLink
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.settings import LedgerSettings
-from events.submission import Status
 from services.routing.handler import forward_submission
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase, ledger, ledger_settings

@@ -13,8 +13,9 @@ from faststream.kafka.annotations import KafkaMessage
 
 from events import stage
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.stage import Outcome, Redelivery, Work, perform
-from events.submission import Status, Submission
+from events.submission import Submission
 from tests.support.factories import new_submission
 from tests.support.ledgers import ledger, ledger_settings
 

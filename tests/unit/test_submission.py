@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from events.chain import GENESIS, ChainLink, first_break
-from events.submission import InvalidTransitionError, Status, Submission
+from events.lifecycle import InvalidTransitionError, Status
+from events.submission import Submission
 from tests.support.factories import new_submission
 
 _BASE = {

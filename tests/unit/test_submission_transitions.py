@@ -1,4 +1,4 @@
-"""Every command in every status does what the transition table says.
+"""Every command in every status does what ``events.lifecycle.TRANSITIONS`` says.
 
 For each status a submission is brought there through real commands; then each command
 runs once and must take effect (one event appended), be a no-op (``False``, nothing
@@ -11,48 +11,12 @@ from collections.abc import Callable
 
 import pytest
 
-from events.submission import InvalidTransitionError, Status, Submission
+from events.lifecycle import TRANSITIONS, InvalidTransitionError, Status
+from events.submission import Submission
 from tests.support.factories import new_submission
 
 AUTHORITY = "jc-koeln"
 DELIVERY = "d-1"
-
-# + takes effect, . a no-op (done, or the submission is past it), x raises
-#                               rec val rej rou unr dis acc ref dec han
-_GRID = {
-    "validate":                   "+   .   .   .   .   .   .   .   .   .",
-    "reject":                     "+   .   .   .   .   .   .   .   .   .",
-    "route":                      "x   +   x   .   .   .   .   .   .   .",
-    "mark_unroutable":            "x   +   x   .   .   .   .   .   +   .",
-    "dispatch":                   "x   x   x   +   x   .   .   .   .   .",
-    "accept":                     "x   x   x   x   x   +   .   .   .   .",
-    "refuse":                     "x   x   x   x   x   +   .   .   .   .",
-    "refuse_receipt":             "+   +   +   +   +   +   +   +   +   +",
-    "remind":                     ".   .   .   .   .   +   .   .   .   .",
-    "escalate":                   ".   .   .   .   .   +   .   .   .   .",
-    "record_callback":            ".   .   .   .   .   +   .   .   .   .",
-    "decline":                    "x   x   x   x   x   +   .   .   .   .",
-    "forward":                    "x   x   x   x   x   x   x   x   +   x",
-    "assign":                     "x   x   x   x   +   x   x   x   x   x",
-    "hand_over":                  "x   x   x   +   x   .   .   .   .   .",
-    "refuse_handover":            "x   x   x   +   .   .   .   .   .   .",
-    "replay":                     "+   +   +   +   +   +   +   +   +   +",
-    "replay decided validation":  "+   x   x   x   x   x   x   x   x   x",
-    "replay decided routing":     "x   +   x   x   x   x   x   x   x   x",
-    "replay decided delivery":    "x   x   x   +   x   x   x   x   x   x",
-    "replay changed validation":  "x   x   +   x   x   x   x   x   x   x",
-    "replay changed routing":     "x   x   x   x   +   x   x   x   x   x",
-    "replay changed delivery":    "x   x   x   x   x   x   x   x   x   x",
-    "redeliver":                  "x   x   x   x   x   +   x   x   x   x",
-    "requeue_callback":           "x   x   x   x   x   +   x   x   x   x",
-}  # fmt: skip
-_COLUMNS = tuple(Status)
-
-
-def _expected(command: str, status: Status) -> str:
-    return {"+": "effect", ".": "done", "x": "invalid"}[
-        _GRID[command].split()[_COLUMNS.index(status)]
-    ]
 
 
 def _routed() -> Submission:
@@ -150,7 +114,7 @@ COMMANDS: list[tuple[str, Callable[[Submission], bool]]] = [
 
 
 def test_every_row_has_commands_and_every_command_a_row() -> None:
-    assert {row for row, _ in COMMANDS} == set(_GRID)
+    assert {row for row, _ in COMMANDS} == set(TRANSITIONS)
 
 
 @pytest.mark.parametrize("status", list(Status), ids=str)
@@ -163,15 +127,16 @@ def test_the_command_obeys_the_table(
     if row in PREPARE:
         PREPARE[row](submission)
     version = submission.version
-    expected = _expected(row, status)
+    rule = TRANSITIONS[row]
 
-    if expected == "invalid":
+    if status in rule.invalid:
         with pytest.raises(InvalidTransitionError):
             command(submission)
         assert submission.version == version
-    elif expected == "done":
+    elif status in rule.done:
         assert command(submission) is False
         assert submission.version == version
     else:
+        assert status in rule.effect
         assert command(submission) is True
         assert submission.version == version + 1
