@@ -1,7 +1,11 @@
 """The Submission aggregate: one application (Antrag) and its event log.
 
-Every command is idempotent; in which status it takes effect, is a no-op (returns
-``False``) or raises ``InvalidTransitionError`` is the table in ``events.lifecycle``.
+Each command stands right after the event it records, in the order of a submission's
+life: intake, validation, routing, delivery and receipts, follow-up (reminders,
+callbacks), rerouting, operator actions. Every command is idempotent; in which status it
+takes effect, is a no-op (returns ``False``) or raises ``InvalidTransitionError`` is the
+table in ``events.lifecycle``. Every event carries the hashes of the submission's chain
+(``events.chain``), an HMAC when a chain key is configured.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ from events.lifecycle import (
 
 CHAIN_KEY: list[bytes | None] = [None]
 """Set once at bootstrap from the ledger settings (see ``events.ledger``)."""
-
 
 MAX_REFUSED_RECEIPTS = 20
 """Refused receipts recorded per submission; beyond this they are only logged."""
@@ -47,6 +50,8 @@ class Submission(Aggregate):
         def change(self, submission: Submission) -> None:
             """Apply this event's effect on the state."""
 
+    # -- intake -------------------------------------------------------------------
+
     class Received(Event, Aggregate.Created):
         """A portal's submission was taken in."""
 
@@ -60,330 +65,6 @@ class Submission(Aggregate):
         request_digest: str
         idempotency_key: str | None
         correlation_id: str
-
-    class Validated(Event):
-        """The data conforms to its schema and the service's rules."""
-
-        catalog_version: str
-        schema_uri: str
-        routing_keys: dict[str, str] | None = None
-        """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
-
-        Added after the first release: events stored before have no such member (their
-        hash covers only what they had) and read back as ``None``.
-        """
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.VALIDATED
-            submission.routing_keys = dict(self.routing_keys or {})
-
-    class Rejected(Event):
-        """The data does not conform; the problems say why."""
-
-        catalog_version: str
-        problems: list[dict[str, Any]]
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.REJECTED
-            submission.problems = self.problems
-
-    class Routed(Event):
-        """The responsible authority was found."""
-
-        authority_id: str
-        region: str
-        area: str
-        directory_version: str
-        competence: str | None = None
-        """The id of the competence that matched (events before it existed: ``None``)."""
-        resolution: dict[str, Any] | None = None
-        """How the region was found: ``source``, ``key``, ``value`` (and for a postal
-        code its ``candidates``); ``None`` in events written before."""
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ROUTED
-            submission.authority_id = self.authority_id
-            submission.region = self.region
-
-    class Unroutable(Event):
-        """No (or no single) responsible authority was found: the submission awaits triage."""
-
-        reason: str
-        detail: str
-        directory_version: str
-        resolution: dict[str, Any] | None = None
-        """As in ``Routed``; ``None`` in events written before, or when no region was found."""
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.UNROUTABLE
-            submission.problems = [{"reason": self.reason, "detail": self.detail}]
-            submission.authority_id = None
-
-    class Dispatched(Event):
-        """The delivery envelope was handed to the authority's channel."""
-
-        delivery_id: str
-        authority_id: str
-        topic: str
-        envelope: dict[str, Any]
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.DISPATCHED
-            submission.delivery_id = self.delivery_id
-            submission.delivery_topic = self.topic
-            submission.envelope = self.envelope
-            # A delivery after a forward starts its follow-up afresh (for the first
-            # delivery of a trail these are the initial values anyway).
-            submission.reminders = submission.notice = submission.callback_attempts = 0
-            submission.escalated = submission.callback_done = submission.delivery_failed = False
-
-    class Accepted(Event):
-        """The authority confirmed receipt and took the application on."""
-
-        delivery_id: str
-        reference: str | None
-        signed_receipt: str | None = None
-        """The receipt's JWS as received, when it was signed (proof of the acceptance)."""
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ACCEPTED
-
-    class RefusedByAuthority(Event):
-        """The authority rejected the delivery or declared itself not responsible."""
-
-        delivery_id: str
-        outcome: str
-        problems: list[dict[str, Any]]
-        signed_receipt: str | None = None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.REFUSED
-            submission.problems = self.problems
-
-    class Reminded(Event):
-        """No receipt in time: the same delivery (same id, same envelope) is announced again."""
-
-        delivery_id: str
-        stage: int
-        after_seconds: float
-        topic: str
-        envelope: dict[str, Any]
-
-        def change(self, submission: Submission) -> None:
-            submission.reminders = self.stage
-            # a new notice: its callback starts afresh. Its number follows operator
-            # redeliveries too; where only reminders set it (every trail before operator
-            # redeliveries existed) this is the stage, as it always was.
-            submission.notice = max(submission.notice + 1, self.stage)
-            submission.callback_attempts = 0
-            submission.callback_done = False
-
-    class Escalated(Event):
-        """Still no receipt after the last deadline: operations must follow up."""
-
-        delivery_id: str
-        after_seconds: float
-
-        def change(self, submission: Submission) -> None:
-            submission.escalated = True
-
-    class CallbackDelivered(Event):
-        """The authority's callback endpoint took the notice (HTTP 2xx)."""
-
-        delivery_id: str
-        notice: int
-        attempt: int
-        status_code: int
-
-        def change(self, submission: Submission) -> None:
-            submission.callback_attempts = self.attempt
-            submission.callback_done = True
-            submission.delivery_failed = False
-
-    class CallbackFailed(Event):
-        """A callback attempt failed; the next one is due at ``retry_at`` (ISO 8601)."""
-
-        delivery_id: str
-        notice: int
-        attempt: int
-        reason: str
-        retry_at: str
-
-        def change(self, submission: Submission) -> None:
-            submission.callback_attempts = self.attempt
-
-    class DeliveryFailed(Event):
-        """The callback channel gave up after its last attempt: a dead letter for operations.
-
-        The envelope stays on the authority's topic; a receipt still counts.
-        """
-
-        delivery_id: str
-        notice: int
-        attempts: int
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.callback_attempts = self.attempts
-            submission.callback_done = True
-            submission.delivery_failed = True
-
-    class ReceiptRefused(Event):
-        """A receipt was not taken (wrong authority, missing or bad signature, other delivery)."""
-
-        delivery_id: str
-        authority_id: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.refused_receipts += 1
-
-    # -- rerouting: "not responsible", forwarding, triage, handover to another instance ----
-
-    class Declined(Event):
-        """The authority declared itself not responsible (receipt ``not-responsible``).
-
-        Not an end: routing forwards the submission to the next competent authority, or
-        into triage. (Before forwarding existed such receipts were ``RefusedByAuthority``
-        with outcome ``not-responsible``, a terminal refusal; those stay as they were.)
-        """
-
-        delivery_id: str
-        authority_id: str
-        problems: list[dict[str, Any]]
-        signed_receipt: str | None = None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.DECLINED
-            submission.problems = self.problems
-            submission.declined_by.append(self.authority_id)
-            submission.declined_deliveries[self.delivery_id] = self.authority_id
-
-    class Forwarded(Event):
-        """Routed anew after a decline, without the authorities that declined."""
-
-        authority_id: str
-        region: str
-        area: str
-        directory_version: str
-        competence: str
-        excluded: list[str]
-        declined_delivery_id: str
-        resolution: dict[str, Any] | None = None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ROUTED
-            submission.authority_id = self.authority_id
-            submission.region = self.region
-            submission.problems = []
-
-    class Assigned(Event):
-        """An operator assigned an authority to an unroutable submission (triage)."""
-
-        authority_id: str
-        directory_version: str
-        by: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ROUTED
-            submission.authority_id = self.authority_id
-            submission.problems = []
-            submission.assigned_to.append(self.authority_id)
-
-    class HandedOver(Event):
-        """Another Amtsweg instance took the submission on under ``remote_submission_id``.
-
-        Its own trail continues there: its ``Received`` event carries our delivery id as
-        idempotency key and our correlation id.
-        """
-
-        delivery_id: str
-        authority_id: str
-        url: str
-        remote_submission_id: str
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.HANDED_OVER
-            submission.delivery_id = self.delivery_id
-
-    class HandoverRefused(Event):
-        """The other Amtsweg instance refused the submission: it goes to triage."""
-
-        delivery_id: str
-        authority_id: str
-        reason: str
-        status_code: int | None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.UNROUTABLE
-            submission.problems = [{"reason": "handover-refused", "detail": self.reason}]
-            submission.authority_id = None
-
-    # -- operator actions: each names its actor and reason, and carries a request id ----
-    # (the same request again changes nothing, so a retried command is harmless)
-
-    class Replayed(Event):
-        """An operator re-ran a stage (``validation``, ``routing`` or ``delivery``).
-
-        ``against`` is ``recorded`` or ``current`` (catalog or directory), ``version`` the
-        one used, ``decision`` a summary of what it decided (never a document value).
-        ``outcome``: ``decided`` (the stage had not decided yet; its decision event
-        follows), ``unchanged`` (checked: the same decision, nothing else recorded),
-        ``changed`` (the stage's failure is decided anew: its new decision event follows)
-        or ``differs`` (another decision, not applied: the submission is past that stage).
-        """
-
-        stage: str
-        request_id: str
-        actor: str
-        reason: str
-        against: str
-        version: str
-        outcome: str
-        decision: str
-
-        def change(self, submission: Submission) -> None:
-            submission.operator_requests.add(self.request_id)
-            if self.outcome == REPLAY_CHANGED:  # back to the stage's input; its decision follows
-                submission.status = REPLAY_INPUT[self.stage]
-                submission.problems = []
-
-    class Redelivered(Event):
-        """An operator announced the delivery again: same delivery id and envelope, a new notice.
-
-        The relay republishes the envelope (header ``amtsweg-notice``) and the callback, if
-        any, starts afresh for this notice.
-        """
-
-        delivery_id: str
-        notice: int
-        topic: str
-        envelope: dict[str, Any]
-        request_id: str
-        actor: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.operator_requests.add(self.request_id)
-            submission.notice = self.notice
-            submission.callback_attempts = 0
-            submission.callback_done = False
-            submission.delivery_failed = False
-
-    class CallbackRequeued(Event):
-        """An operator asked for one more callback attempt after the channel gave up."""
-
-        delivery_id: str
-        notice: int
-        request_id: str
-        actor: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.operator_requests.add(self.request_id)
-            submission.callback_done = False
-            submission.delivery_failed = False
 
     def __init__(
         self,
@@ -431,8 +112,6 @@ class Submission(Aggregate):
         self.assigned_to: list[str] = []
         self.operator_requests: set[str] = set()
 
-    # -- commands ---------------------------------------------------------------
-
     @classmethod
     def receive(cls, submission_id: UUID, **fields: Any) -> Submission:
         """Create a submission from a portal's request (first event of the chain)."""
@@ -446,6 +125,24 @@ class Submission(Aggregate):
             hash=link.digest(CHAIN_KEY[0]),
             **fields,
         )
+
+    # -- validation ---------------------------------------------------------------
+
+    class Validated(Event):
+        """The data conforms to its schema and the service's rules."""
+
+        catalog_version: str
+        schema_uri: str
+        routing_keys: dict[str, str] | None = None
+        """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
+
+        Added after the first release: events stored before have no such member (their
+        hash covers only what they had) and read back as ``None``.
+        """
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.VALIDATED
+            submission.routing_keys = dict(self.routing_keys or {})
 
     def validate(
         self, catalog_version: str, schema_uri: str, routing_keys: dict[str, str] | None = None
@@ -461,12 +158,42 @@ class Submission(Aggregate):
         )
         return True
 
+    class Rejected(Event):
+        """The data does not conform; the problems say why."""
+
+        catalog_version: str
+        problems: list[dict[str, Any]]
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.REJECTED
+            submission.problems = self.problems
+
     def reject(self, catalog_version: str, problems: list[dict[str, Any]]) -> bool:
         """Record that the data is invalid."""
         if not self._takes_effect("reject"):
             return False
         self._append(self.Rejected, catalog_version=catalog_version, problems=problems)
         return True
+
+    # -- routing ------------------------------------------------------------------
+
+    class Routed(Event):
+        """The responsible authority was found."""
+
+        authority_id: str
+        region: str
+        area: str
+        directory_version: str
+        competence: str | None = None
+        """The id of the competence that matched (events before it existed: ``None``)."""
+        resolution: dict[str, Any] | None = None
+        """How the region was found: ``source``, ``key``, ``value`` (and for a postal
+        code its ``candidates``); ``None`` in events written before."""
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.region = self.region
 
     def route(
         self,
@@ -492,6 +219,20 @@ class Submission(Aggregate):
         )
         return True
 
+    class Unroutable(Event):
+        """No (or no single) responsible authority was found: the submission awaits triage."""
+
+        reason: str
+        detail: str
+        directory_version: str
+        resolution: dict[str, Any] | None = None
+        """As in ``Routed``; ``None`` in events written before, or when no region was found."""
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.UNROUTABLE
+            submission.problems = [{"reason": self.reason, "detail": self.detail}]
+            submission.authority_id = None
+
     def mark_unroutable(
         self,
         reason: str,
@@ -511,6 +252,26 @@ class Submission(Aggregate):
         )
         return True
 
+    # -- delivery and receipts ------------------------------------------------------
+
+    class Dispatched(Event):
+        """The delivery envelope was handed to the authority's channel."""
+
+        delivery_id: str
+        authority_id: str
+        topic: str
+        envelope: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.DISPATCHED
+            submission.delivery_id = self.delivery_id
+            submission.delivery_topic = self.topic
+            submission.envelope = self.envelope
+            # A delivery after a forward starts its follow-up afresh (for the first
+            # delivery of a trail these are the initial values anyway).
+            submission.reminders = submission.notice = submission.callback_attempts = 0
+            submission.escalated = submission.callback_done = submission.delivery_failed = False
+
     def dispatch(
         self, delivery_id: str, authority_id: str, topic: str, envelope: dict[str, Any]
     ) -> bool:
@@ -527,6 +288,17 @@ class Submission(Aggregate):
         )
         return True
 
+    class Accepted(Event):
+        """The authority confirmed receipt and took the application on."""
+
+        delivery_id: str
+        reference: str | None
+        signed_receipt: str | None = None
+        """The receipt's JWS as received, when it was signed (proof of the acceptance)."""
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ACCEPTED
+
     def accept(
         self, delivery_id: str, reference: str | None, signed_receipt: str | None = None
     ) -> bool:
@@ -540,6 +312,18 @@ class Submission(Aggregate):
             signed_receipt=signed_receipt,
         )
         return True
+
+    class RefusedByAuthority(Event):
+        """The authority rejected the delivery or declared itself not responsible."""
+
+        delivery_id: str
+        outcome: str
+        problems: list[dict[str, Any]]
+        signed_receipt: str | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.REFUSED
+            submission.problems = self.problems
 
     def refuse(
         self,
@@ -560,114 +344,53 @@ class Submission(Aggregate):
         )
         return True
 
-    # -- rerouting ----------------------------------------------------------------
+    class ReceiptRefused(Event):
+        """A receipt was not taken (wrong authority, missing or bad signature, other delivery)."""
 
-    def decline(
-        self, delivery_id: str, problems: list[dict[str, Any]], signed_receipt: str | None = None
-    ) -> bool:
-        """Record the addressee's "not responsible" for the current delivery."""
-        if delivery_id in self.declined_deliveries:
+        delivery_id: str
+        authority_id: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.refused_receipts += 1
+
+    def refuse_receipt(self, delivery_id: str, authority_id: str, reason: str) -> bool:
+        """Record a receipt that was not taken (at most ``MAX_REFUSED_RECEIPTS`` times)."""
+        if not self._takes_effect("refuse_receipt"):
             return False
-        if not self._receipt_takes_effect("decline", delivery_id):
+        if self.refused_receipts >= MAX_REFUSED_RECEIPTS:
             return False
-        assert self.authority_id is not None
         self._append(
-            self.Declined,
-            delivery_id=delivery_id,
-            authority_id=self.authority_id,
-            problems=problems,
-            signed_receipt=signed_receipt,
+            self.ReceiptRefused, delivery_id=delivery_id, authority_id=authority_id, reason=reason
         )
         return True
 
-    def forward(
-        self,
-        authority_id: str,
-        region: str,
-        area: str,
-        directory_version: str,
-        *,
-        competence: str,
-        resolution: dict[str, Any] | None = None,
-    ) -> bool:
-        """Route anew after a decline; False if the decline was already acted on."""
-        if self.declined_by and self.status is not Status.DECLINED:
-            return False  # forwarded or sent to triage since the last decline
-        if not self._takes_effect("forward"):
-            return False
-        if authority_id in self.declined_by:
-            msg = f"{authority_id} declined submission {self.id} before"
+    def _receipt_takes_effect(self, command: str, delivery_id: str) -> bool:
+        """``_takes_effect`` for a receipt, which must answer the current delivery."""
+        if self.delivery_id is not None and delivery_id != self.delivery_id:
+            msg = f"receipt for delivery {delivery_id}, but the delivery is {self.delivery_id}"
             raise InvalidTransitionError(msg)
-        self._append(
-            self.Forwarded,
-            authority_id=authority_id,
-            region=region,
-            area=area,
-            directory_version=directory_version,
-            competence=competence,
-            excluded=sorted(set(self.declined_by)),
-            declined_delivery_id=self.delivery_id or "",
-            resolution=resolution,
-        )
-        return True
+        return self._takes_effect(command)
 
-    def assign(self, authority_id: str, directory_version: str, by: str, reason: str) -> bool:
-        """An operator's assignment of an unroutable submission (triage).
+    # -- follow-up: reminders, escalation, callbacks --------------------------------
 
-        False if this authority was the last one assigned and the submission has moved on
-        (the same command again); any other state than unroutable is an error.
-        """
-        if self.status is not Status.UNROUTABLE and self.assigned_to[-1:] == [authority_id]:
-            return False
-        if not self._takes_effect("assign"):
-            return False
-        self._append(
-            self.Assigned,
-            authority_id=authority_id,
-            directory_version=directory_version,
-            by=by,
-            reason=reason,
-        )
-        return True
+    class Reminded(Event):
+        """No receipt in time: the same delivery (same id, same envelope) is announced again."""
 
-    def hand_over(
-        self, delivery_id: str, authority_id: str, url: str, remote_submission_id: str
-    ) -> bool:
-        """Record that another Amtsweg instance took the submission on."""
-        if not self._takes_effect("hand_over"):
-            return False
-        self._check_addressee(authority_id)
-        self._append(
-            self.HandedOver,
-            delivery_id=delivery_id,
-            authority_id=authority_id,
-            url=url,
-            remote_submission_id=remote_submission_id,
-        )
-        return True
+        delivery_id: str
+        stage: int
+        after_seconds: float
+        topic: str
+        envelope: dict[str, Any]
 
-    def refuse_handover(
-        self, delivery_id: str, authority_id: str, reason: str, status_code: int | None
-    ) -> bool:
-        """Record that the other instance refused the submission (into triage)."""
-        if not self._takes_effect("refuse_handover"):
-            return False
-        self._check_addressee(authority_id)
-        self._append(
-            self.HandoverRefused,
-            delivery_id=delivery_id,
-            authority_id=authority_id,
-            reason=reason,
-            status_code=status_code,
-        )
-        return True
-
-    def _check_addressee(self, authority_id: str) -> None:
-        if authority_id != self.authority_id:
-            msg = f"routed to {self.authority_id}, not to {authority_id}"
-            raise InvalidTransitionError(msg)
-
-    # -- after dispatch: reminders, escalation, callbacks, refused receipts ----------
+        def change(self, submission: Submission) -> None:
+            submission.reminders = self.stage
+            # a new notice: its callback starts afresh. Its number follows operator
+            # redeliveries too; where only reminders set it (every trail before operator
+            # redeliveries existed) this is the stage, as it always was.
+            submission.notice = max(submission.notice + 1, self.stage)
+            submission.callback_attempts = 0
+            submission.callback_done = False
 
     def remind(self, delivery_id: str, stage: int, after_seconds: float) -> bool:
         """Announce the delivery again (the relay republishes the envelope)."""
@@ -686,6 +409,15 @@ class Submission(Aggregate):
         )
         return True
 
+    class Escalated(Event):
+        """Still no receipt after the last deadline: operations must follow up."""
+
+        delivery_id: str
+        after_seconds: float
+
+        def change(self, submission: Submission) -> None:
+            submission.escalated = True
+
     def escalate(self, delivery_id: str, after_seconds: float) -> bool:
         """Hand the unanswered delivery to operations."""
         if not self._takes_effect("escalate"):
@@ -694,6 +426,47 @@ class Submission(Aggregate):
             return False
         self._append(self.Escalated, delivery_id=delivery_id, after_seconds=after_seconds)
         return True
+
+    class CallbackDelivered(Event):
+        """The authority's callback endpoint took the notice (HTTP 2xx)."""
+
+        delivery_id: str
+        notice: int
+        attempt: int
+        status_code: int
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempt
+            submission.callback_done = True
+            submission.delivery_failed = False
+
+    class CallbackFailed(Event):
+        """A callback attempt failed; the next one is due at ``retry_at`` (ISO 8601)."""
+
+        delivery_id: str
+        notice: int
+        attempt: int
+        reason: str
+        retry_at: str
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempt
+
+    class DeliveryFailed(Event):
+        """The callback channel gave up after its last attempt: a dead letter for operations.
+
+        The envelope stays on the authority's topic; a receipt still counts.
+        """
+
+        delivery_id: str
+        notice: int
+        attempts: int
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempts
+            submission.callback_done = True
+            submission.delivery_failed = True
 
     def record_callback(
         self,
@@ -727,18 +500,221 @@ class Submission(Aggregate):
             self._append(self.DeliveryFailed, attempts=attempt, reason=failure, **common)
         return True
 
-    def refuse_receipt(self, delivery_id: str, authority_id: str, reason: str) -> bool:
-        """Record a receipt that was not taken (at most ``MAX_REFUSED_RECEIPTS`` times)."""
-        if not self._takes_effect("refuse_receipt"):
+    # -- rerouting: "not responsible", forwarding, triage, handover to another instance ----
+
+    class Declined(Event):
+        """The authority declared itself not responsible (receipt ``not-responsible``).
+
+        Not an end: routing forwards the submission to the next competent authority, or
+        into triage. (Before forwarding existed such receipts were ``RefusedByAuthority``
+        with outcome ``not-responsible``, a terminal refusal; those stay as they were.)
+        """
+
+        delivery_id: str
+        authority_id: str
+        problems: list[dict[str, Any]]
+        signed_receipt: str | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.DECLINED
+            submission.problems = self.problems
+            submission.declined_by.append(self.authority_id)
+            submission.declined_deliveries[self.delivery_id] = self.authority_id
+
+    def decline(
+        self, delivery_id: str, problems: list[dict[str, Any]], signed_receipt: str | None = None
+    ) -> bool:
+        """Record the addressee's "not responsible" for the current delivery."""
+        if delivery_id in self.declined_deliveries:
             return False
-        if self.refused_receipts >= MAX_REFUSED_RECEIPTS:
+        if not self._receipt_takes_effect("decline", delivery_id):
             return False
+        assert self.authority_id is not None
         self._append(
-            self.ReceiptRefused, delivery_id=delivery_id, authority_id=authority_id, reason=reason
+            self.Declined,
+            delivery_id=delivery_id,
+            authority_id=self.authority_id,
+            problems=problems,
+            signed_receipt=signed_receipt,
         )
         return True
 
-    # -- operator actions ---------------------------------------------------------
+    class Forwarded(Event):
+        """Routed anew after a decline, without the authorities that declined."""
+
+        authority_id: str
+        region: str
+        area: str
+        directory_version: str
+        competence: str
+        excluded: list[str]
+        declined_delivery_id: str
+        resolution: dict[str, Any] | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.region = self.region
+            submission.problems = []
+
+    def forward(
+        self,
+        authority_id: str,
+        region: str,
+        area: str,
+        directory_version: str,
+        *,
+        competence: str,
+        resolution: dict[str, Any] | None = None,
+    ) -> bool:
+        """Route anew after a decline; False if the decline was already acted on."""
+        if self.declined_by and self.status is not Status.DECLINED:
+            return False  # forwarded or sent to triage since the last decline
+        if not self._takes_effect("forward"):
+            return False
+        if authority_id in self.declined_by:
+            msg = f"{authority_id} declined submission {self.id} before"
+            raise InvalidTransitionError(msg)
+        self._append(
+            self.Forwarded,
+            authority_id=authority_id,
+            region=region,
+            area=area,
+            directory_version=directory_version,
+            competence=competence,
+            excluded=sorted(set(self.declined_by)),
+            declined_delivery_id=self.delivery_id or "",
+            resolution=resolution,
+        )
+        return True
+
+    class Assigned(Event):
+        """An operator assigned an authority to an unroutable submission (triage)."""
+
+        authority_id: str
+        directory_version: str
+        by: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.problems = []
+            submission.assigned_to.append(self.authority_id)
+
+    def assign(self, authority_id: str, directory_version: str, by: str, reason: str) -> bool:
+        """An operator's assignment of an unroutable submission (triage).
+
+        False if this authority was the last one assigned and the submission has moved on
+        (the same command again); any other state than unroutable is an error.
+        """
+        if self.status is not Status.UNROUTABLE and self.assigned_to[-1:] == [authority_id]:
+            return False
+        if not self._takes_effect("assign"):
+            return False
+        self._append(
+            self.Assigned,
+            authority_id=authority_id,
+            directory_version=directory_version,
+            by=by,
+            reason=reason,
+        )
+        return True
+
+    class HandedOver(Event):
+        """Another Amtsweg instance took the submission on under ``remote_submission_id``.
+
+        Its own trail continues there: its ``Received`` event carries our delivery id as
+        idempotency key and our correlation id.
+        """
+
+        delivery_id: str
+        authority_id: str
+        url: str
+        remote_submission_id: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.HANDED_OVER
+            submission.delivery_id = self.delivery_id
+
+    def hand_over(
+        self, delivery_id: str, authority_id: str, url: str, remote_submission_id: str
+    ) -> bool:
+        """Record that another Amtsweg instance took the submission on."""
+        if not self._takes_effect("hand_over"):
+            return False
+        self._check_addressee(authority_id)
+        self._append(
+            self.HandedOver,
+            delivery_id=delivery_id,
+            authority_id=authority_id,
+            url=url,
+            remote_submission_id=remote_submission_id,
+        )
+        return True
+
+    class HandoverRefused(Event):
+        """The other Amtsweg instance refused the submission: it goes to triage."""
+
+        delivery_id: str
+        authority_id: str
+        reason: str
+        status_code: int | None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.UNROUTABLE
+            submission.problems = [{"reason": "handover-refused", "detail": self.reason}]
+            submission.authority_id = None
+
+    def refuse_handover(
+        self, delivery_id: str, authority_id: str, reason: str, status_code: int | None
+    ) -> bool:
+        """Record that the other instance refused the submission (into triage)."""
+        if not self._takes_effect("refuse_handover"):
+            return False
+        self._check_addressee(authority_id)
+        self._append(
+            self.HandoverRefused,
+            delivery_id=delivery_id,
+            authority_id=authority_id,
+            reason=reason,
+            status_code=status_code,
+        )
+        return True
+
+    def _check_addressee(self, authority_id: str) -> None:
+        if authority_id != self.authority_id:
+            msg = f"routed to {self.authority_id}, not to {authority_id}"
+            raise InvalidTransitionError(msg)
+
+    # -- operator actions: each names its actor and reason, and carries a request id ----
+    # (the same request again changes nothing, so a retried command is harmless)
+
+    class Replayed(Event):
+        """An operator re-ran a stage (``validation``, ``routing`` or ``delivery``).
+
+        ``against`` is ``recorded`` or ``current`` (catalog or directory), ``version`` the
+        one used, ``decision`` a summary of what it decided (never a document value).
+        ``outcome``: ``decided`` (the stage had not decided yet; its decision event
+        follows), ``unchanged`` (checked: the same decision, nothing else recorded),
+        ``changed`` (the stage's failure is decided anew: its new decision event follows)
+        or ``differs`` (another decision, not applied: the submission is past that stage).
+        """
+
+        stage: str
+        request_id: str
+        actor: str
+        reason: str
+        against: str
+        version: str
+        outcome: str
+        decision: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            if self.outcome == REPLAY_CHANGED:  # back to the stage's input; its decision follows
+                submission.status = REPLAY_INPUT[self.stage]
+                submission.problems = []
 
     def replay(
         self,
@@ -774,6 +750,28 @@ class Submission(Aggregate):
         )
         return True
 
+    class Redelivered(Event):
+        """An operator announced the delivery again: same delivery id and envelope, a new notice.
+
+        The relay republishes the envelope (header ``amtsweg-notice``) and the callback, if
+        any, starts afresh for this notice.
+        """
+
+        delivery_id: str
+        notice: int
+        topic: str
+        envelope: dict[str, Any]
+        request_id: str
+        actor: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            submission.notice = self.notice
+            submission.callback_attempts = 0
+            submission.callback_done = False
+            submission.delivery_failed = False
+
     def redeliver(self, request_id: str, *, actor: str, reason: str) -> bool:
         """Announce the open delivery again (a new notice); False if this request was done."""
         if request_id in self.operator_requests:
@@ -793,6 +791,20 @@ class Submission(Aggregate):
             reason=reason,
         )
         return True
+
+    class CallbackRequeued(Event):
+        """An operator asked for one more callback attempt after the channel gave up."""
+
+        delivery_id: str
+        notice: int
+        request_id: str
+        actor: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            submission.callback_done = False
+            submission.delivery_failed = False
 
     def requeue_callback(self, request_id: str, *, actor: str, reason: str) -> bool:
         """One more callback attempt for a dead letter; False if this request was done."""
@@ -814,7 +826,7 @@ class Submission(Aggregate):
         )
         return True
 
-    # -- guards -----------------------------------------------------------------
+    # -- the status rules and the chain ----------------------------------------------
 
     def _takes_effect(self, command: str) -> bool:
         """True if ``command`` takes effect in the current status, False if it is a no-op.
@@ -822,13 +834,6 @@ class Submission(Aggregate):
         ``InvalidTransitionError`` where it does not fit (``events.lifecycle.TRANSITIONS``).
         """
         return takes_effect(command, self.status, f"submission {self.id}")
-
-    def _receipt_takes_effect(self, command: str, delivery_id: str) -> bool:
-        """``_takes_effect`` for a receipt, which must answer the current delivery."""
-        if self.delivery_id is not None and delivery_id != self.delivery_id:
-            msg = f"receipt for delivery {delivery_id}, but the delivery is {self.delivery_id}"
-            raise InvalidTransitionError(msg)
-        return self._takes_effect(command)
 
     def _append(self, event_class: type[Event], **fields: Any) -> None:
         timestamp = event_class.create_timestamp()
