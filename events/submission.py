@@ -136,8 +136,8 @@ class Submission(Aggregate):
         routing_keys: dict[str, str] | None = None
         """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
 
-        Added after the first release: events stored before have no such member (their
-        hash covers only what they had) and read back as ``None``.
+        Events stored without this member (their hash covers only what they hold) read
+        back as ``None``.
         """
 
         def change(self, submission: Submission) -> None:
@@ -185,10 +185,10 @@ class Submission(Aggregate):
         area: str
         directory_version: str
         competence: str | None = None
-        """The id of the competence that matched (events before it existed: ``None``)."""
+        """The id of the competence that matched (``None`` in events stored without it)."""
         resolution: dict[str, Any] | None = None
         """How the region was found: ``source``, ``key``, ``value`` (and for a postal
-        code its ``candidates``); ``None`` in events written before."""
+        code its ``candidates``); ``None`` in events stored without it."""
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.ROUTED
@@ -226,7 +226,7 @@ class Submission(Aggregate):
         detail: str
         directory_version: str
         resolution: dict[str, Any] | None = None
-        """As in ``Routed``; ``None`` in events written before, or when no region was found."""
+        """As in ``Routed``; ``None`` when no region was found, or in events stored without it."""
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.UNROUTABLE
@@ -385,9 +385,8 @@ class Submission(Aggregate):
 
         def change(self, submission: Submission) -> None:
             submission.reminders = self.stage
-            # a new notice: its callback starts afresh. Its number follows operator
-            # redeliveries too; where only reminders set it (every trail before operator
-            # redeliveries existed) this is the stage, as it always was.
+            # A new notice: its callback starts afresh. The notice number counts operator
+            # redeliveries too; where only reminders set it, it is the stage.
             submission.notice = max(submission.notice + 1, self.stage)
             submission.callback_attempts = 0
             submission.callback_done = False
@@ -506,8 +505,8 @@ class Submission(Aggregate):
         """The authority declared itself not responsible (receipt ``not-responsible``).
 
         Not an end: routing forwards the submission to the next competent authority, or
-        into triage. (Before forwarding existed such receipts were ``RefusedByAuthority``
-        with outcome ``not-responsible``, a terminal refusal; those stay as they were.)
+        into triage. A ``RefusedByAuthority`` with outcome ``not-responsible`` in a stored
+        trail is a terminal refusal and stays one.
         """
 
         delivery_id: str
