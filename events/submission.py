@@ -5,7 +5,7 @@ life: intake, validation, routing, delivery and receipts, follow-up (reminders,
 callbacks), rerouting, operator actions. Every command is idempotent; in which status it
 takes effect, is a no-op (returns ``False``) or raises ``InvalidTransitionError`` is the
 table in ``events.lifecycle``. Every event carries the hashes of the submission's chain
-(``events.chain``), an HMAC when a chain key is configured.
+(``events.chain``), an HMAC under the ledger's chain key when one is configured.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from events.lifecycle import (
     replay_row,
     takes_effect,
 )
-
-CHAIN_KEY: list[bytes | None] = [None]
-"""Set once at bootstrap from the ledger settings (see ``events.ledger``)."""
 
 MAX_REFUSED_RECEIPTS = 20
 """Refused receipts recorded per submission; beyond this they are only logged."""
@@ -111,20 +108,26 @@ class Submission(Aggregate):
         self.declined_deliveries: dict[str, str] = {}
         self.assigned_to: list[str] = []
         self.operator_requests: set[str] = set()
+        self.chain_key: bytes | None = None
+        """The ledger's HMAC key for the events this submission records (never recorded).
+
+        ``receive`` and the ledger that loads the submission set it."""
 
     @classmethod
-    def receive(cls, submission_id: UUID, **fields: Any) -> Submission:
+    def receive(cls, submission_id: UUID, *, chain_key: bytes | None, **fields: Any) -> Submission:
         """Create a submission from a portal's request (first event of the chain)."""
         timestamp = cls.Received.create_timestamp()
         link = ChainLink(str(submission_id), 1, "Received", timestamp, GENESIS, fields)
-        return cls._create(
+        submission = cls._create(
             cls.Received,
             id=submission_id,
             timestamp=timestamp,
             prev_hash=GENESIS,
-            hash=link.digest(CHAIN_KEY[0]),
+            hash=link.digest(chain_key),
             **fields,
         )
+        submission.chain_key = chain_key
+        return submission
 
     # -- validation ---------------------------------------------------------------
 
@@ -844,6 +847,15 @@ class Submission(Aggregate):
             event_class,
             timestamp=timestamp,
             prev_hash=self.chain_head,
-            hash=link.digest(CHAIN_KEY[0]),
+            hash=link.digest(self.chain_key),
             **fields,
         )
+
+    def __repr__(self) -> str:
+        """The state as eventsourcing shows it, without the chain key (a secret)."""
+        attributes = ", ".join(
+            f"{name.lstrip('_')}={value!r}"
+            for name, value in self.__dict__.items()
+            if name not in {"_pending_events", "chain_key"}
+        )
+        return f"{type(self).__name__}({attributes})"
