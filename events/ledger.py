@@ -10,7 +10,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import RecordConflictError
 
-from events import submission as submission_module
 from events.chain import Break, ChainLink, first_break
 from events.settings import LedgerSettings
 from events.submission import Submission
@@ -64,7 +63,9 @@ class Ledger(Application[UUID]):
 
     def __init__(self, settings: LedgerSettings) -> None:
         self.settings = settings
-        submission_module.CHAIN_KEY[0] = settings.chain_key()
+        self.chain_key = settings.chain_key()
+        """The HMAC key of this ledger's hash chains: new submissions get it from
+        ``Submission.receive(..., chain_key=ledger.chain_key)``, loaded ones from here."""
         super().__init__(env=settings.eventsourcing_env())
 
     def get_submission(self, submission_id: UUID) -> Submission:
@@ -74,7 +75,16 @@ class Ledger(Application[UUID]):
         except AggregateNotFoundError as error:
             raise SubmissionNotFoundError(str(submission_id)) from error
         assert isinstance(aggregate, Submission)
+        aggregate.chain_key = self.chain_key
         return aggregate
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save, refusing a submission whose events were hashed under another chain key."""
+        for obj in objs:
+            if isinstance(obj, Submission) and obj.chain_key != self.chain_key:
+                msg = f"submission {obj.id} was not hashed with this ledger's chain key"
+                raise ValueError(msg)
+        return super().save(*objs, **kwargs)
 
     def exists(self, submission_id: UUID) -> bool:
         """True if the ledger holds this submission."""
@@ -133,7 +143,7 @@ class Ledger(Application[UUID]):
             )
             for event in events
         ]
-        return first_break(links, self.settings.chain_key())
+        return first_break(links, self.chain_key)
 
     def submission_ids(self) -> Iterator[UUID]:
         """Every submission in the ledger, in order of receipt."""

@@ -1,53 +1,32 @@
 """The Submission aggregate: one application (Antrag) and its event log.
 
-Its state machine makes every step idempotent: a command that has already taken effect
-changes nothing and returns ``False``; a command that does not fit the state raises
-``InvalidTransitionError``.
+Each command stands right after the event it records, in the order of a submission's
+life: intake, validation, routing, delivery and receipts, follow-up (reminders,
+callbacks), rerouting, operator actions. Every command is idempotent; in which status it
+takes effect, is a no-op (returns ``False``) or raises ``InvalidTransitionError`` is the
+table in ``events.lifecycle``. Every event carries the hashes of the submission's chain
+(``events.chain``), an HMAC under the ledger's chain key when one is configured.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from events.chain import GENESIS, ChainLink
-
-CHAIN_KEY: list[bytes | None] = [None]
-"""Set once at bootstrap from the ledger settings (see ``events.ledger``)."""
-
-
-class Status(StrEnum):
-    """Where a submission stands."""
-
-    RECEIVED = "received"
-    VALIDATED = "validated"
-    REJECTED = "rejected"
-    ROUTED = "routed"
-    UNROUTABLE = "unroutable"
-    DISPATCHED = "dispatched"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    DECLINED = "declined"
-    """The authority declared itself not responsible; routing forwards the submission."""
-    HANDED_OVER = "handed-over"
-    """Handed over to another Amtsweg instance, which carries the trail on."""
-
-
-TERMINAL = frozenset(
-    {Status.REJECTED, Status.UNROUTABLE, Status.ACCEPTED, Status.REFUSED, Status.HANDED_OVER}
+from events.lifecycle import (
+    REPLAY_CHANGED,
+    REPLAY_INPUT,
+    InvalidTransitionError,
+    Status,
+    replay_row,
+    takes_effect,
 )
-"""Nothing happens on its own after these (an unroutable one waits for triage)."""
-
 
 MAX_REFUSED_RECEIPTS = 20
 """Refused receipts recorded per submission; beyond this they are only logged."""
-
-
-class InvalidTransitionError(Exception):
-    """A command does not fit the submission's state."""
 
 
 class Submission(Aggregate):
@@ -68,6 +47,8 @@ class Submission(Aggregate):
         def change(self, submission: Submission) -> None:
             """Apply this event's effect on the state."""
 
+    # -- intake -------------------------------------------------------------------
+
     class Received(Event, Aggregate.Created):
         """A portal's submission was taken in."""
 
@@ -81,330 +62,6 @@ class Submission(Aggregate):
         request_digest: str
         idempotency_key: str | None
         correlation_id: str
-
-    class Validated(Event):
-        """The data conforms to its schema and the service's rules."""
-
-        catalog_version: str
-        schema_uri: str
-        routing_keys: dict[str, str] | None = None
-        """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
-
-        Added after the first release: events stored before have no such member (their
-        hash covers only what they had) and read back as ``None``.
-        """
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.VALIDATED
-            submission.routing_keys = dict(self.routing_keys or {})
-
-    class Rejected(Event):
-        """The data does not conform; the problems say why."""
-
-        catalog_version: str
-        problems: list[dict[str, Any]]
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.REJECTED
-            submission.problems = self.problems
-
-    class Routed(Event):
-        """The responsible authority was found."""
-
-        authority_id: str
-        region: str
-        area: str
-        directory_version: str
-        competence: str | None = None
-        """The id of the competence that matched (events before it existed: ``None``)."""
-        resolution: dict[str, Any] | None = None
-        """How the region was found: ``source``, ``key``, ``value`` (and for a postal
-        code its ``candidates``); ``None`` in events written before."""
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ROUTED
-            submission.authority_id = self.authority_id
-            submission.region = self.region
-
-    class Unroutable(Event):
-        """No (or no single) responsible authority was found: the submission awaits triage."""
-
-        reason: str
-        detail: str
-        directory_version: str
-        resolution: dict[str, Any] | None = None
-        """As in ``Routed``; ``None`` in events written before, or when no region was found."""
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.UNROUTABLE
-            submission.problems = [{"reason": self.reason, "detail": self.detail}]
-            submission.authority_id = None
-
-    class Dispatched(Event):
-        """The delivery envelope was handed to the authority's channel."""
-
-        delivery_id: str
-        authority_id: str
-        topic: str
-        envelope: dict[str, Any]
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.DISPATCHED
-            submission.delivery_id = self.delivery_id
-            submission.delivery_topic = self.topic
-            submission.envelope = self.envelope
-            # A delivery after a forward starts its follow-up afresh (for the first
-            # delivery of a trail these are the initial values anyway).
-            submission.reminders = submission.notice = submission.callback_attempts = 0
-            submission.escalated = submission.callback_done = submission.delivery_failed = False
-
-    class Accepted(Event):
-        """The authority confirmed receipt and took the application on."""
-
-        delivery_id: str
-        reference: str | None
-        signed_receipt: str | None = None
-        """The receipt's JWS as received, when it was signed (proof of the acceptance)."""
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ACCEPTED
-
-    class RefusedByAuthority(Event):
-        """The authority rejected the delivery or declared itself not responsible."""
-
-        delivery_id: str
-        outcome: str
-        problems: list[dict[str, Any]]
-        signed_receipt: str | None = None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.REFUSED
-            submission.problems = self.problems
-
-    class Reminded(Event):
-        """No receipt in time: the same delivery (same id, same envelope) is announced again."""
-
-        delivery_id: str
-        stage: int
-        after_seconds: float
-        topic: str
-        envelope: dict[str, Any]
-
-        def change(self, submission: Submission) -> None:
-            submission.reminders = self.stage
-            # a new notice: its callback starts afresh. Its number follows operator
-            # redeliveries too; where only reminders set it (every trail before operator
-            # redeliveries existed) this is the stage, as it always was.
-            submission.notice = max(submission.notice + 1, self.stage)
-            submission.callback_attempts = 0
-            submission.callback_done = False
-
-    class Escalated(Event):
-        """Still no receipt after the last deadline: operations must follow up."""
-
-        delivery_id: str
-        after_seconds: float
-
-        def change(self, submission: Submission) -> None:
-            submission.escalated = True
-
-    class CallbackDelivered(Event):
-        """The authority's callback endpoint took the notice (HTTP 2xx)."""
-
-        delivery_id: str
-        notice: int
-        attempt: int
-        status_code: int
-
-        def change(self, submission: Submission) -> None:
-            submission.callback_attempts = self.attempt
-            submission.callback_done = True
-            submission.delivery_failed = False
-
-    class CallbackFailed(Event):
-        """A callback attempt failed; the next one is due at ``retry_at`` (ISO 8601)."""
-
-        delivery_id: str
-        notice: int
-        attempt: int
-        reason: str
-        retry_at: str
-
-        def change(self, submission: Submission) -> None:
-            submission.callback_attempts = self.attempt
-
-    class DeliveryFailed(Event):
-        """The callback channel gave up after its last attempt: a dead letter for operations.
-
-        The envelope stays on the authority's topic; a receipt still counts.
-        """
-
-        delivery_id: str
-        notice: int
-        attempts: int
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.callback_attempts = self.attempts
-            submission.callback_done = True
-            submission.delivery_failed = True
-
-    class ReceiptRefused(Event):
-        """A receipt was not taken (wrong authority, missing or bad signature, other delivery)."""
-
-        delivery_id: str
-        authority_id: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.refused_receipts += 1
-
-    # -- rerouting: "not responsible", forwarding, triage, handover to another instance ----
-
-    class Declined(Event):
-        """The authority declared itself not responsible (receipt ``not-responsible``).
-
-        Not an end: routing forwards the submission to the next competent authority, or
-        into triage. (Before forwarding existed such receipts were ``RefusedByAuthority``
-        with outcome ``not-responsible``, a terminal refusal; those stay as they were.)
-        """
-
-        delivery_id: str
-        authority_id: str
-        problems: list[dict[str, Any]]
-        signed_receipt: str | None = None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.DECLINED
-            submission.problems = self.problems
-            submission.declined_by.append(self.authority_id)
-            submission.declined_deliveries[self.delivery_id] = self.authority_id
-
-    class Forwarded(Event):
-        """Routed anew after a decline, without the authorities that declined."""
-
-        authority_id: str
-        region: str
-        area: str
-        directory_version: str
-        competence: str
-        excluded: list[str]
-        declined_delivery_id: str
-        resolution: dict[str, Any] | None = None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ROUTED
-            submission.authority_id = self.authority_id
-            submission.region = self.region
-            submission.problems = []
-
-    class Assigned(Event):
-        """An operator assigned an authority to an unroutable submission (triage)."""
-
-        authority_id: str
-        directory_version: str
-        by: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.ROUTED
-            submission.authority_id = self.authority_id
-            submission.problems = []
-            submission.assigned_to.append(self.authority_id)
-
-    class HandedOver(Event):
-        """Another Amtsweg instance took the submission on under ``remote_submission_id``.
-
-        Its own trail continues there: its ``Received`` event carries our delivery id as
-        idempotency key and our correlation id.
-        """
-
-        delivery_id: str
-        authority_id: str
-        url: str
-        remote_submission_id: str
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.HANDED_OVER
-            submission.delivery_id = self.delivery_id
-
-    class HandoverRefused(Event):
-        """The other Amtsweg instance refused the submission: it goes to triage."""
-
-        delivery_id: str
-        authority_id: str
-        reason: str
-        status_code: int | None
-
-        def change(self, submission: Submission) -> None:
-            submission.status = Status.UNROUTABLE
-            submission.problems = [{"reason": "handover-refused", "detail": self.reason}]
-            submission.authority_id = None
-
-    # -- operator actions: each names its actor and reason, and carries a request id ----
-    # (the same request again changes nothing, so a retried command is harmless)
-
-    class Replayed(Event):
-        """An operator re-ran a stage (``validation``, ``routing`` or ``delivery``).
-
-        ``against`` is ``recorded`` or ``current`` (catalog or directory), ``version`` the
-        one used, ``decision`` a summary of what it decided (never a document value).
-        ``outcome``: ``decided`` (the stage had not decided yet; its decision event
-        follows), ``unchanged`` (checked: the same decision, nothing else recorded),
-        ``changed`` (the stage's failure is decided anew: its new decision event follows)
-        or ``differs`` (another decision, not applied: the submission is past that stage).
-        """
-
-        stage: str
-        request_id: str
-        actor: str
-        reason: str
-        against: str
-        version: str
-        outcome: str
-        decision: str
-
-        def change(self, submission: Submission) -> None:
-            submission.operator_requests.add(self.request_id)
-            if self.outcome == REPLAY_CHANGED:  # back to the stage's input; its decision follows
-                submission.status = REPLAY_INPUT[self.stage]
-                submission.problems = []
-
-    class Redelivered(Event):
-        """An operator announced the delivery again: same delivery id and envelope, a new notice.
-
-        The relay republishes the envelope (header ``amtsweg-notice``) and the callback, if
-        any, starts afresh for this notice.
-        """
-
-        delivery_id: str
-        notice: int
-        topic: str
-        envelope: dict[str, Any]
-        request_id: str
-        actor: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.operator_requests.add(self.request_id)
-            submission.notice = self.notice
-            submission.callback_attempts = 0
-            submission.callback_done = False
-            submission.delivery_failed = False
-
-    class CallbackRequeued(Event):
-        """An operator asked for one more callback attempt after the channel gave up."""
-
-        delivery_id: str
-        notice: int
-        request_id: str
-        actor: str
-        reason: str
-
-        def change(self, submission: Submission) -> None:
-            submission.operator_requests.add(self.request_id)
-            submission.callback_done = False
-            submission.delivery_failed = False
 
     def __init__(
         self,
@@ -451,28 +108,50 @@ class Submission(Aggregate):
         self.declined_deliveries: dict[str, str] = {}
         self.assigned_to: list[str] = []
         self.operator_requests: set[str] = set()
+        self.chain_key: bytes | None = None
+        """The ledger's HMAC key for the events this submission records (never recorded).
 
-    # -- commands ---------------------------------------------------------------
+        ``receive`` and the ledger that loads the submission set it."""
 
     @classmethod
-    def receive(cls, submission_id: UUID, **fields: Any) -> Submission:
+    def receive(cls, submission_id: UUID, *, chain_key: bytes | None, **fields: Any) -> Submission:
         """Create a submission from a portal's request (first event of the chain)."""
         timestamp = cls.Received.create_timestamp()
         link = ChainLink(str(submission_id), 1, "Received", timestamp, GENESIS, fields)
-        return cls._create(
+        submission = cls._create(
             cls.Received,
             id=submission_id,
             timestamp=timestamp,
             prev_hash=GENESIS,
-            hash=link.digest(CHAIN_KEY[0]),
+            hash=link.digest(chain_key),
             **fields,
         )
+        submission.chain_key = chain_key
+        return submission
+
+    # -- validation ---------------------------------------------------------------
+
+    class Validated(Event):
+        """The data conforms to its schema and the service's rules."""
+
+        catalog_version: str
+        schema_uri: str
+        routing_keys: dict[str, str] | None = None
+        """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
+
+        Events stored without this member (their hash covers only what they hold) read
+        back as ``None``.
+        """
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.VALIDATED
+            submission.routing_keys = dict(self.routing_keys or {})
 
     def validate(
         self, catalog_version: str, schema_uri: str, routing_keys: dict[str, str] | None = None
     ) -> bool:
         """Record that the data is valid, with the routing keys found in it."""
-        if not self._step(Status.RECEIVED, {Status.VALIDATED, Status.REJECTED}):
+        if not self._takes_effect("validate"):
             return False
         self._append(
             self.Validated,
@@ -482,12 +161,42 @@ class Submission(Aggregate):
         )
         return True
 
+    class Rejected(Event):
+        """The data does not conform; the problems say why."""
+
+        catalog_version: str
+        problems: list[dict[str, Any]]
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.REJECTED
+            submission.problems = self.problems
+
     def reject(self, catalog_version: str, problems: list[dict[str, Any]]) -> bool:
         """Record that the data is invalid."""
-        if not self._step(Status.RECEIVED, {Status.VALIDATED, Status.REJECTED}):
+        if not self._takes_effect("reject"):
             return False
         self._append(self.Rejected, catalog_version=catalog_version, problems=problems)
         return True
+
+    # -- routing ------------------------------------------------------------------
+
+    class Routed(Event):
+        """The responsible authority was found."""
+
+        authority_id: str
+        region: str
+        area: str
+        directory_version: str
+        competence: str | None = None
+        """The id of the competence that matched (``None`` in events stored without it)."""
+        resolution: dict[str, Any] | None = None
+        """How the region was found: ``source``, ``key``, ``value`` (and for a postal
+        code its ``candidates``); ``None`` in events stored without it."""
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.region = self.region
 
     def route(
         self,
@@ -500,7 +209,7 @@ class Submission(Aggregate):
         resolution: dict[str, Any] | None = None,
     ) -> bool:
         """Record the responsible authority (and the competence that made it so)."""
-        if not self._step(Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}):
+        if not self._takes_effect("route"):
             return False
         self._append(  # every field, defaults too: the hash covers what the event holds
             self.Routed,
@@ -513,6 +222,20 @@ class Submission(Aggregate):
         )
         return True
 
+    class Unroutable(Event):
+        """No (or no single) responsible authority was found: the submission awaits triage."""
+
+        reason: str
+        detail: str
+        directory_version: str
+        resolution: dict[str, Any] | None = None
+        """As in ``Routed``; ``None`` when no region was found, or in events stored without it."""
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.UNROUTABLE
+            submission.problems = [{"reason": self.reason, "detail": self.detail}]
+            submission.authority_id = None
+
     def mark_unroutable(
         self,
         reason: str,
@@ -521,9 +244,7 @@ class Submission(Aggregate):
         resolution: dict[str, Any] | None = None,
     ) -> bool:
         """Record that no single authority is responsible (also after every one declined)."""
-        if self.status is not Status.DECLINED and not self._step(
-            Status.VALIDATED, {Status.ROUTED, Status.UNROUTABLE}
-        ):
+        if not self._takes_effect("mark_unroutable"):
             return False
         self._append(
             self.Unroutable,
@@ -534,15 +255,33 @@ class Submission(Aggregate):
         )
         return True
 
+    # -- delivery and receipts ------------------------------------------------------
+
+    class Dispatched(Event):
+        """The delivery envelope was handed to the authority's channel."""
+
+        delivery_id: str
+        authority_id: str
+        topic: str
+        envelope: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.DISPATCHED
+            submission.delivery_id = self.delivery_id
+            submission.delivery_topic = self.topic
+            submission.envelope = self.envelope
+            # A delivery after a forward starts its follow-up afresh (for the first
+            # delivery of a trail these are the initial values anyway).
+            submission.reminders = submission.notice = submission.callback_attempts = 0
+            submission.escalated = submission.callback_done = submission.delivery_failed = False
+
     def dispatch(
         self, delivery_id: str, authority_id: str, topic: str, envelope: dict[str, Any]
     ) -> bool:
         """Record the delivery to the routed authority (the relay publishes it)."""
-        if not self._step(Status.ROUTED, {Status.DISPATCHED}):
+        if not self._takes_effect("dispatch"):
             return False
-        if authority_id != self.authority_id:
-            msg = f"routed to {self.authority_id}, not to {authority_id}"
-            raise InvalidTransitionError(msg)
+        self._check_addressee(authority_id)
         self._append(
             self.Dispatched,
             delivery_id=delivery_id,
@@ -552,11 +291,22 @@ class Submission(Aggregate):
         )
         return True
 
+    class Accepted(Event):
+        """The authority confirmed receipt and took the application on."""
+
+        delivery_id: str
+        reference: str | None
+        signed_receipt: str | None = None
+        """The receipt's JWS as received, when it was signed (proof of the acceptance)."""
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ACCEPTED
+
     def accept(
         self, delivery_id: str, reference: str | None, signed_receipt: str | None = None
     ) -> bool:
         """Record the authority's acceptance."""
-        if not self._receipt_step(delivery_id):
+        if not self._receipt_takes_effect("accept", delivery_id):
             return False
         self._append(
             self.Accepted,
@@ -566,6 +316,18 @@ class Submission(Aggregate):
         )
         return True
 
+    class RefusedByAuthority(Event):
+        """The authority rejected the delivery or declared itself not responsible."""
+
+        delivery_id: str
+        outcome: str
+        problems: list[dict[str, Any]]
+        signed_receipt: str | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.REFUSED
+            submission.problems = self.problems
+
     def refuse(
         self,
         delivery_id: str,
@@ -574,7 +336,7 @@ class Submission(Aggregate):
         signed_receipt: str | None = None,
     ) -> bool:
         """Record the authority's rejection or 'not responsible'."""
-        if not self._receipt_step(delivery_id):
+        if not self._receipt_takes_effect("refuse", delivery_id):
             return False
         self._append(
             self.RefusedByAuthority,
@@ -585,118 +347,58 @@ class Submission(Aggregate):
         )
         return True
 
-    # -- rerouting ----------------------------------------------------------------
+    class ReceiptRefused(Event):
+        """A receipt was not taken (wrong authority, missing or bad signature, other delivery)."""
 
-    def decline(
-        self, delivery_id: str, problems: list[dict[str, Any]], signed_receipt: str | None = None
-    ) -> bool:
-        """Record the addressee's "not responsible" for the current delivery."""
-        if delivery_id in self.declined_deliveries or not self._receipt_step(delivery_id):
+        delivery_id: str
+        authority_id: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.refused_receipts += 1
+
+    def refuse_receipt(self, delivery_id: str, authority_id: str, reason: str) -> bool:
+        """Record a receipt that was not taken (at most ``MAX_REFUSED_RECEIPTS`` times)."""
+        if not self._takes_effect("refuse_receipt"):
             return False
-        assert self.authority_id is not None
-        self._append(
-            self.Declined,
-            delivery_id=delivery_id,
-            authority_id=self.authority_id,
-            problems=problems,
-            signed_receipt=signed_receipt,
-        )
-        return True
-
-    def forward(
-        self,
-        authority_id: str,
-        region: str,
-        area: str,
-        directory_version: str,
-        *,
-        competence: str,
-        resolution: dict[str, Any] | None = None,
-    ) -> bool:
-        """Route anew after a decline; False if the decline was already acted on."""
-        if self.status is not Status.DECLINED:
-            if self.declined_by:
-                return False
-            msg = f"submission {self.id} is {self.status}: nothing was declined"
-            raise InvalidTransitionError(msg)
-        if authority_id in self.declined_by:
-            msg = f"{authority_id} declined submission {self.id} before"
-            raise InvalidTransitionError(msg)
-        self._append(
-            self.Forwarded,
-            authority_id=authority_id,
-            region=region,
-            area=area,
-            directory_version=directory_version,
-            competence=competence,
-            excluded=sorted(set(self.declined_by)),
-            declined_delivery_id=self.delivery_id or "",
-            resolution=resolution,
-        )
-        return True
-
-    def assign(self, authority_id: str, directory_version: str, by: str, reason: str) -> bool:
-        """An operator's assignment of an unroutable submission (triage).
-
-        False if this authority was the last one assigned and the submission has moved on
-        (the same command again); any other state than unroutable is an error.
-        """
-        if self.status is not Status.UNROUTABLE:
-            if self.assigned_to and self.assigned_to[-1] == authority_id:
-                return False
-            msg = f"submission {self.id} is {self.status}, not unroutable"
-            raise InvalidTransitionError(msg)
-        self._append(
-            self.Assigned,
-            authority_id=authority_id,
-            directory_version=directory_version,
-            by=by,
-            reason=reason,
-        )
-        return True
-
-    def hand_over(
-        self, delivery_id: str, authority_id: str, url: str, remote_submission_id: str
-    ) -> bool:
-        """Record that another Amtsweg instance took the submission on."""
-        if not self._step(Status.ROUTED, {Status.HANDED_OVER}):
+        if self.refused_receipts >= MAX_REFUSED_RECEIPTS:
             return False
-        self._check_addressee(authority_id)
         self._append(
-            self.HandedOver,
-            delivery_id=delivery_id,
-            authority_id=authority_id,
-            url=url,
-            remote_submission_id=remote_submission_id,
+            self.ReceiptRefused, delivery_id=delivery_id, authority_id=authority_id, reason=reason
         )
         return True
 
-    def refuse_handover(
-        self, delivery_id: str, authority_id: str, reason: str, status_code: int | None
-    ) -> bool:
-        """Record that the other instance refused the submission (into triage)."""
-        if not self._step(Status.ROUTED, {Status.HANDED_OVER, Status.UNROUTABLE}):
-            return False
-        self._check_addressee(authority_id)
-        self._append(
-            self.HandoverRefused,
-            delivery_id=delivery_id,
-            authority_id=authority_id,
-            reason=reason,
-            status_code=status_code,
-        )
-        return True
-
-    def _check_addressee(self, authority_id: str) -> None:
-        if authority_id != self.authority_id:
-            msg = f"routed to {self.authority_id}, not to {authority_id}"
+    def _receipt_takes_effect(self, command: str, delivery_id: str) -> bool:
+        """``_takes_effect`` for a receipt, which must answer the current delivery."""
+        if self.delivery_id is not None and delivery_id != self.delivery_id:
+            msg = f"receipt for delivery {delivery_id}, but the delivery is {self.delivery_id}"
             raise InvalidTransitionError(msg)
+        return self._takes_effect(command)
 
-    # -- after dispatch: reminders, escalation, callbacks, refused receipts ----------
+    # -- follow-up: reminders, escalation, callbacks --------------------------------
+
+    class Reminded(Event):
+        """No receipt in time: the same delivery (same id, same envelope) is announced again."""
+
+        delivery_id: str
+        stage: int
+        after_seconds: float
+        topic: str
+        envelope: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            submission.reminders = self.stage
+            # A new notice: its callback starts afresh. The notice number counts operator
+            # redeliveries too; where only reminders set it, it is the stage.
+            submission.notice = max(submission.notice + 1, self.stage)
+            submission.callback_attempts = 0
+            submission.callback_done = False
 
     def remind(self, delivery_id: str, stage: int, after_seconds: float) -> bool:
         """Announce the delivery again (the relay republishes the envelope)."""
-        if not self._awaiting_receipt(delivery_id) or self.escalated or stage <= self.reminders:
+        if not self._takes_effect("remind"):
+            return False
+        if delivery_id != self.delivery_id or self.escalated or stage <= self.reminders:
             return False
         assert self.delivery_topic is not None
         self._append(
@@ -709,12 +411,64 @@ class Submission(Aggregate):
         )
         return True
 
+    class Escalated(Event):
+        """Still no receipt after the last deadline: operations must follow up."""
+
+        delivery_id: str
+        after_seconds: float
+
+        def change(self, submission: Submission) -> None:
+            submission.escalated = True
+
     def escalate(self, delivery_id: str, after_seconds: float) -> bool:
         """Hand the unanswered delivery to operations."""
-        if not self._awaiting_receipt(delivery_id) or self.escalated:
+        if not self._takes_effect("escalate"):
+            return False
+        if delivery_id != self.delivery_id or self.escalated:
             return False
         self._append(self.Escalated, delivery_id=delivery_id, after_seconds=after_seconds)
         return True
+
+    class CallbackDelivered(Event):
+        """The authority's callback endpoint took the notice (HTTP 2xx)."""
+
+        delivery_id: str
+        notice: int
+        attempt: int
+        status_code: int
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempt
+            submission.callback_done = True
+            submission.delivery_failed = False
+
+    class CallbackFailed(Event):
+        """A callback attempt failed; the next one is due at ``retry_at`` (ISO 8601)."""
+
+        delivery_id: str
+        notice: int
+        attempt: int
+        reason: str
+        retry_at: str
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempt
+
+    class DeliveryFailed(Event):
+        """The callback channel gave up after its last attempt: a dead letter for operations.
+
+        The envelope stays on the authority's topic; a receipt still counts.
+        """
+
+        delivery_id: str
+        notice: int
+        attempts: int
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.callback_attempts = self.attempts
+            submission.callback_done = True
+            submission.delivery_failed = True
 
     def record_callback(
         self,
@@ -731,8 +485,10 @@ class Submission(Aggregate):
         ``status_code`` without ``failure`` means delivered; ``failure`` with ``retry_at``
         means another attempt follows; ``failure`` without it is the dead letter.
         """
+        if not self._takes_effect("record_callback"):
+            return False
         done = self.callback_done or attempt <= self.callback_attempts
-        if not self._awaiting_receipt(delivery_id) or notice != self.notice or done:
+        if delivery_id != self.delivery_id or notice != self.notice or done:
             return False
         common = {"delivery_id": delivery_id, "notice": notice}
         if failure is None:
@@ -746,16 +502,221 @@ class Submission(Aggregate):
             self._append(self.DeliveryFailed, attempts=attempt, reason=failure, **common)
         return True
 
-    def refuse_receipt(self, delivery_id: str, authority_id: str, reason: str) -> bool:
-        """Record a receipt that was not taken (at most ``MAX_REFUSED_RECEIPTS`` times)."""
-        if self.refused_receipts >= MAX_REFUSED_RECEIPTS:
+    # -- rerouting: "not responsible", forwarding, triage, handover to another instance ----
+
+    class Declined(Event):
+        """The authority declared itself not responsible (receipt ``not-responsible``).
+
+        Not an end: routing forwards the submission to the next competent authority, or
+        into triage. A ``RefusedByAuthority`` with outcome ``not-responsible`` in a stored
+        trail is a terminal refusal and stays one.
+        """
+
+        delivery_id: str
+        authority_id: str
+        problems: list[dict[str, Any]]
+        signed_receipt: str | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.DECLINED
+            submission.problems = self.problems
+            submission.declined_by.append(self.authority_id)
+            submission.declined_deliveries[self.delivery_id] = self.authority_id
+
+    def decline(
+        self, delivery_id: str, problems: list[dict[str, Any]], signed_receipt: str | None = None
+    ) -> bool:
+        """Record the addressee's "not responsible" for the current delivery."""
+        if delivery_id in self.declined_deliveries:
             return False
+        if not self._receipt_takes_effect("decline", delivery_id):
+            return False
+        assert self.authority_id is not None
         self._append(
-            self.ReceiptRefused, delivery_id=delivery_id, authority_id=authority_id, reason=reason
+            self.Declined,
+            delivery_id=delivery_id,
+            authority_id=self.authority_id,
+            problems=problems,
+            signed_receipt=signed_receipt,
         )
         return True
 
-    # -- operator actions ---------------------------------------------------------
+    class Forwarded(Event):
+        """Routed anew after a decline, without the authorities that declined."""
+
+        authority_id: str
+        region: str
+        area: str
+        directory_version: str
+        competence: str
+        excluded: list[str]
+        declined_delivery_id: str
+        resolution: dict[str, Any] | None = None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.region = self.region
+            submission.problems = []
+
+    def forward(
+        self,
+        authority_id: str,
+        region: str,
+        area: str,
+        directory_version: str,
+        *,
+        competence: str,
+        resolution: dict[str, Any] | None = None,
+    ) -> bool:
+        """Route anew after a decline; False if the decline was already acted on."""
+        if self.declined_by and self.status is not Status.DECLINED:
+            return False  # forwarded or sent to triage since the last decline
+        if not self._takes_effect("forward"):
+            return False
+        if authority_id in self.declined_by:
+            msg = f"{authority_id} declined submission {self.id} before"
+            raise InvalidTransitionError(msg)
+        self._append(
+            self.Forwarded,
+            authority_id=authority_id,
+            region=region,
+            area=area,
+            directory_version=directory_version,
+            competence=competence,
+            excluded=sorted(set(self.declined_by)),
+            declined_delivery_id=self.delivery_id or "",
+            resolution=resolution,
+        )
+        return True
+
+    class Assigned(Event):
+        """An operator assigned an authority to an unroutable submission (triage)."""
+
+        authority_id: str
+        directory_version: str
+        by: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.ROUTED
+            submission.authority_id = self.authority_id
+            submission.problems = []
+            submission.assigned_to.append(self.authority_id)
+
+    def assign(self, authority_id: str, directory_version: str, by: str, reason: str) -> bool:
+        """An operator's assignment of an unroutable submission (triage).
+
+        False if this authority was the last one assigned and the submission has moved on
+        (the same command again); any other state than unroutable is an error.
+        """
+        if self.status is not Status.UNROUTABLE and self.assigned_to[-1:] == [authority_id]:
+            return False
+        if not self._takes_effect("assign"):
+            return False
+        self._append(
+            self.Assigned,
+            authority_id=authority_id,
+            directory_version=directory_version,
+            by=by,
+            reason=reason,
+        )
+        return True
+
+    class HandedOver(Event):
+        """Another Amtsweg instance took the submission on under ``remote_submission_id``.
+
+        Its own trail continues there: its ``Received`` event carries our delivery id as
+        idempotency key and our correlation id.
+        """
+
+        delivery_id: str
+        authority_id: str
+        url: str
+        remote_submission_id: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.HANDED_OVER
+            submission.delivery_id = self.delivery_id
+
+    def hand_over(
+        self, delivery_id: str, authority_id: str, url: str, remote_submission_id: str
+    ) -> bool:
+        """Record that another Amtsweg instance took the submission on."""
+        if not self._takes_effect("hand_over"):
+            return False
+        self._check_addressee(authority_id)
+        self._append(
+            self.HandedOver,
+            delivery_id=delivery_id,
+            authority_id=authority_id,
+            url=url,
+            remote_submission_id=remote_submission_id,
+        )
+        return True
+
+    class HandoverRefused(Event):
+        """The other Amtsweg instance refused the submission: it goes to triage."""
+
+        delivery_id: str
+        authority_id: str
+        reason: str
+        status_code: int | None
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.UNROUTABLE
+            submission.problems = [{"reason": "handover-refused", "detail": self.reason}]
+            submission.authority_id = None
+
+    def refuse_handover(
+        self, delivery_id: str, authority_id: str, reason: str, status_code: int | None
+    ) -> bool:
+        """Record that the other instance refused the submission (into triage)."""
+        if not self._takes_effect("refuse_handover"):
+            return False
+        self._check_addressee(authority_id)
+        self._append(
+            self.HandoverRefused,
+            delivery_id=delivery_id,
+            authority_id=authority_id,
+            reason=reason,
+            status_code=status_code,
+        )
+        return True
+
+    def _check_addressee(self, authority_id: str) -> None:
+        if authority_id != self.authority_id:
+            msg = f"routed to {self.authority_id}, not to {authority_id}"
+            raise InvalidTransitionError(msg)
+
+    # -- operator actions: each names its actor and reason, and carries a request id ----
+    # (the same request again changes nothing, so a retried command is harmless)
+
+    class Replayed(Event):
+        """An operator re-ran a stage (``validation``, ``routing`` or ``delivery``).
+
+        ``against`` is ``recorded`` or ``current`` (catalog or directory), ``version`` the
+        one used, ``decision`` a summary of what it decided (never a document value).
+        ``outcome``: ``decided`` (the stage had not decided yet; its decision event
+        follows), ``unchanged`` (checked: the same decision, nothing else recorded),
+        ``changed`` (the stage's failure is decided anew: its new decision event follows)
+        or ``differs`` (another decision, not applied: the submission is past that stage).
+        """
+
+        stage: str
+        request_id: str
+        actor: str
+        reason: str
+        against: str
+        version: str
+        outcome: str
+        decision: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            if self.outcome == REPLAY_CHANGED:  # back to the stage's input; its decision follows
+                submission.status = REPLAY_INPUT[self.stage]
+                submission.problems = []
 
     def replay(
         self,
@@ -776,13 +737,8 @@ class Submission(Aggregate):
         """
         if request_id in self.operator_requests:
             return False
-        required = {
-            REPLAY_DECIDED: REPLAY_INPUT.get(stage),
-            REPLAY_CHANGED: REPLAY_FAILURE.get(stage),
-        }
-        if outcome in required and self.status is not required[outcome]:
-            msg = f"submission {self.id} is {self.status}: a replay cannot have {outcome} it"
-            raise InvalidTransitionError(msg)
+        if not self._takes_effect(replay_row(stage, outcome)):
+            return False
         self._append(
             self.Replayed,
             stage=stage,
@@ -796,13 +752,35 @@ class Submission(Aggregate):
         )
         return True
 
+    class Redelivered(Event):
+        """An operator announced the delivery again: same delivery id and envelope, a new notice.
+
+        The relay republishes the envelope (header ``amtsweg-notice``) and the callback, if
+        any, starts afresh for this notice.
+        """
+
+        delivery_id: str
+        notice: int
+        topic: str
+        envelope: dict[str, Any]
+        request_id: str
+        actor: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            submission.notice = self.notice
+            submission.callback_attempts = 0
+            submission.callback_done = False
+            submission.delivery_failed = False
+
     def redeliver(self, request_id: str, *, actor: str, reason: str) -> bool:
         """Announce the open delivery again (a new notice); False if this request was done."""
         if request_id in self.operator_requests:
             return False
-        if self.status is not Status.DISPATCHED or self.delivery_id is None:
-            msg = f"submission {self.id} is {self.status}: no delivery awaits a receipt"
-            raise InvalidTransitionError(msg)
+        if not self._takes_effect("redeliver"):
+            return False
+        assert self.delivery_id is not None
         assert self.delivery_topic is not None
         self._append(
             self.Redelivered,
@@ -816,11 +794,27 @@ class Submission(Aggregate):
         )
         return True
 
+    class CallbackRequeued(Event):
+        """An operator asked for one more callback attempt after the channel gave up."""
+
+        delivery_id: str
+        notice: int
+        request_id: str
+        actor: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.operator_requests.add(self.request_id)
+            submission.callback_done = False
+            submission.delivery_failed = False
+
     def requeue_callback(self, request_id: str, *, actor: str, reason: str) -> bool:
         """One more callback attempt for a dead letter; False if this request was done."""
         if request_id in self.operator_requests:
             return False
-        if self.status is not Status.DISPATCHED or not self.delivery_failed:
+        if not self._takes_effect("requeue_callback"):
+            return False
+        if not self.delivery_failed:
             msg = f"submission {self.id} has no failed callback to retry"
             raise InvalidTransitionError(msg)
         assert self.delivery_id is not None
@@ -834,38 +828,14 @@ class Submission(Aggregate):
         )
         return True
 
-    # -- guards -----------------------------------------------------------------
+    # -- the status rules and the chain ----------------------------------------------
 
-    _ORDER = (
-        Status.RECEIVED,
-        Status.VALIDATED,
-        Status.ROUTED,
-        Status.DISPATCHED,
-        Status.ACCEPTED,
-    )
+    def _takes_effect(self, command: str) -> bool:
+        """True if ``command`` takes effect in the current status, False if it is a no-op.
 
-    def _step(self, required: Status, done: set[Status]) -> bool:
-        """True if the step should happen now; False if it (or a later step) already did."""
-        if self.status == required:
-            return True
-        if self.status in done or self._is_past(required):
-            return False
-        msg = f"submission {self.id} is {self.status}, not {required}"
-        raise InvalidTransitionError(msg)
-
-    def _is_past(self, status: Status) -> bool:
-        if self.status in _BEFORE:
-            return self._ORDER.index(status) < self._ORDER.index(_BEFORE[self.status])
-        return self._ORDER.index(self.status) > self._ORDER.index(status)
-
-    def _awaiting_receipt(self, delivery_id: str) -> bool:
-        return self.status is Status.DISPATCHED and delivery_id == self.delivery_id
-
-    def _receipt_step(self, delivery_id: str) -> bool:
-        if self.delivery_id is not None and delivery_id != self.delivery_id:
-            msg = f"receipt for delivery {delivery_id}, but the delivery is {self.delivery_id}"
-            raise InvalidTransitionError(msg)
-        return self._step(Status.DISPATCHED, {Status.ACCEPTED, Status.REFUSED, Status.DECLINED})
+        ``InvalidTransitionError`` where it does not fit (``events.lifecycle.TRANSITIONS``).
+        """
+        return takes_effect(command, self.status, f"submission {self.id}")
 
     def _append(self, event_class: type[Event], **fields: Any) -> None:
         timestamp = event_class.create_timestamp()
@@ -877,32 +847,15 @@ class Submission(Aggregate):
             event_class,
             timestamp=timestamp,
             prev_hash=self.chain_head,
-            hash=link.digest(CHAIN_KEY[0]),
+            hash=link.digest(self.chain_key),
             **fields,
         )
 
-
-_BEFORE = {
-    Status.REJECTED: Status.VALIDATED,
-    Status.UNROUTABLE: Status.ROUTED,
-    Status.REFUSED: Status.ACCEPTED,
-    Status.DECLINED: Status.ACCEPTED,
-    Status.HANDED_OVER: Status.ACCEPTED,
-}
-"""A terminal failure state stands where its success twin would (a decline and a
-handover answer the delivery, as an acceptance would)."""
-
-REPLAY_DECIDED, REPLAY_UNCHANGED, REPLAY_CHANGED, REPLAY_DIFFERS = (
-    "decided",
-    "unchanged",
-    "changed",
-    "differs",
-)
-REPLAY_INPUT = {
-    "validation": Status.RECEIVED,
-    "routing": Status.VALIDATED,
-    "delivery": Status.ROUTED,
-}
-"""Where a submission waits for each stage's decision."""
-REPLAY_FAILURE = {"validation": Status.REJECTED, "routing": Status.UNROUTABLE}
-"""The terminal failure a replay may decide anew (a success is never taken back)."""
+    def __repr__(self) -> str:
+        """The state as eventsourcing shows it, without the chain key (a secret)."""
+        attributes = ", ".join(
+            f"{name.lstrip('_')}={value!r}"
+            for name, value in self.__dict__.items()
+            if name not in {"_pending_events", "chain_key"}
+        )
+        return f"{type(self).__name__}({attributes})"

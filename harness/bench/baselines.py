@@ -213,7 +213,10 @@ def _appends(ledger: Ledger, fields: dict[str, Any], seconds: float, batch: int)
     saved = 0
     wall, cpu = time.perf_counter(), time.process_time()
     while saved == 0 or time.perf_counter() - wall < seconds:
-        ledger.save(*(Submission.receive(uuid.uuid4(), **fields) for _ in range(batch)))
+        key = ledger.chain_key
+        ledger.save(
+            *(Submission.receive(uuid.uuid4(), chain_key=key, **fields) for _ in range(batch))
+        )
         saved += batch
     elapsed = time.perf_counter() - wall
     return {

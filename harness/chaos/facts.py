@@ -20,8 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import topics
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import Status
 from events.relay_store import RelayStore
-from events.submission import Status
 from harness.chaos.check import TERMINAL_EVENTS, DeliveryRecord, TrailFacts
 from services.ops.actions.verify import check_submission
 

@@ -18,7 +18,8 @@ from contracts import topics
 from contracts.receipts import MalformedReceiptError, parse_receipt_message
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
 from services.delivery.handover import (

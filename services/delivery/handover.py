@@ -28,7 +28,8 @@ import structlog
 
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.delivery.envelope import delivery_id_for
 from services.delivery.recipients import Recipient
 from services.delivery.settings import DeliverySettings

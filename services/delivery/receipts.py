@@ -15,7 +15,8 @@ import structlog
 
 from contracts.receipts import ReceiptMessage
 from events.ledger import Ledger, SubmissionNotFoundError
-from events.submission import InvalidTransitionError, Submission
+from events.lifecycle import InvalidTransitionError
+from events.submission import Submission
 from services.delivery.crypto import SignatureError, verify_signed_receipt
 from services.delivery.recipients import Recipients
 

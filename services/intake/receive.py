@@ -45,7 +45,9 @@ def receive(
     if idempotency_key is not None and ledger.exists(submission_id):
         return _replayed(ledger, submission_id, incoming)
     submission = Submission.receive(
-        submission_id, **received_fields(incoming, portal_id, idempotency_key, correlation_id)
+        submission_id,
+        chain_key=ledger.chain_key,
+        **received_fields(incoming, portal_id, idempotency_key, correlation_id),
     )
     try:
         ledger.save(submission)
@@ -112,7 +114,7 @@ def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submissio
     fields = received_fields(
         arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
     )
-    new[submission_id] = Submission.receive(submission_id, **fields)
+    new[submission_id] = Submission.receive(submission_id, chain_key=ledger.chain_key, **fields)
     return IntakeResult(submission_id, new[submission_id].status.value, created=True)
 
 

@@ -10,7 +10,8 @@ from faststream.kafka import KafkaBroker
 
 from contracts import topics
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import Decision, decide

@@ -10,7 +10,8 @@ from faststream.kafka import KafkaBroker
 from contracts import topics
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.runtime.batch import Outcome, Step, perform_one
 from services.runtime.settings import StageSettings
 from services.runtime.worker import BatchWorker, subscription

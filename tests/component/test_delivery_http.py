@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from receiver.keys import Decrypter, Signer
 from services.delivery.http import create_router
 from services.delivery.projector import DeliveryProjector

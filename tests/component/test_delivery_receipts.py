@@ -10,7 +10,8 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from contracts import topics
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from receiver.keys import Signer
 from services.delivery import handler as delivery
 from services.delivery.recipients import Recipient, Recipients

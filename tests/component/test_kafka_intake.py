@@ -18,7 +18,7 @@ from contracts import headers, topics
 from contracts.problems import PROBLEM_BASE
 from events.blobs import BlobStore
 from events.ledger import Ledger
-from events.submission import Status
+from events.lifecycle import Status
 from services.intake import handler
 from services.intake.domain import submission_id_for
 from services.runtime import retry

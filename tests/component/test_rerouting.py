@@ -17,8 +17,8 @@ from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.settings import LedgerSettings
-from events.submission import Status
 from services.delivery import handler as delivery
 from services.delivery.handover import HandoverUnavailableError, handover_client, post_handover
 from services.delivery.recipients import Recipient, Recipients

@@ -14,7 +14,8 @@ from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.delivery import handler as delivery
 from services.delivery.settings import DeliverySettings
 from services.routing import handler as routing

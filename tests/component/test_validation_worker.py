@@ -11,7 +11,7 @@ from contracts import topics
 from contracts.messages import SubmissionEventMessage
 from events.blobs import BlobStore, FileBlobStore
 from events.ledger import Ledger
-from events.submission import Status
+from events.lifecycle import Status
 from services.runtime.settings import StageSettings
 from services.validation import handler
 from services.validation.decide import Limits

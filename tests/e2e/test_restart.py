@@ -18,8 +18,8 @@ import pytest
 from contracts import topics
 from deploy.broker import BrokerHandle
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.settings import LedgerSettings
-from events.submission import Status
 from tests.support.factories import json_request, xdomea_sample
 from tests.support.pipeline import auth, read_until, running, topic_reader
 

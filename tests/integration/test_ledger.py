@@ -1,16 +1,20 @@
-"""The ledger on SQLite and PostgreSQL: save/load, idempotent steps, tamper detection."""
+"""The ledger on SQLite and PostgreSQL: save/load, idempotent steps, tamper detection,
+HMAC-keyed chains."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
 import pytest
+from pydantic import SecretStr
 
+from events.chain import GENESIS, ChainLink
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import Status
 from events.relay_store import Witness, relay_store
 from events.settings import LedgerSettings
-from events.submission import Status
 from services.ops.actions.verify import verify_submission
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase
@@ -115,3 +119,34 @@ def test_detects_a_deleted_tail_against_the_relay_witness(
 def test_relay_position_is_durable(ledger_settings: LedgerSettings) -> None:
     relay_store(ledger_settings).advance("relay", 42, [])
     assert relay_store(ledger_settings).position("relay") == 42
+
+
+def _keyed(settings: LedgerSettings, key: str) -> Ledger:
+    return Ledger(settings.model_copy(update={"ledger_chain_key": SecretStr(key)}))
+
+
+def test_ledgers_with_different_chain_keys_do_not_interfere(
+    ledger_settings: LedgerSettings,
+) -> None:
+    first, second = _keyed(ledger_settings, "key-a"), _keyed(ledger_settings, "key-b")
+    try:
+        mine, theirs = new_submission(chain_key=b"key-a"), new_submission(chain_key=b"key-b")
+        first.save(mine)
+        second.save(theirs)
+        first.execute(mine.id, lambda s: s.validate("cat-1", "urn:x"))
+        second.execute(theirs.id, lambda s: s.validate("cat-1", "urn:x"))
+        first.execute(mine.id, lambda s: s.route("jc", "053150000000", "05315", "dir-1"))
+
+        assert first.verify(mine.id) is None
+        assert second.verify(theirs.id) is None
+        assert second.verify(mine.id) is not None  # each chain holds only under its own key
+        assert first.verify(theirs.id) is not None
+        received = first.trail(mine.id)[0]
+        at = datetime.fromisoformat(received.timestamp)
+        link = ChainLink(str(mine.id), 1, "Received", at, GENESIS, received.data)
+        assert received.hash == link.digest(b"key-a")
+        with pytest.raises(ValueError, match="chain key"):
+            first.save(new_submission(chain_key=b"key-b"))
+    finally:
+        first.close()
+        second.close()

@@ -1,9 +1,9 @@
 """Routing events stored without their optional members still load, verify and go on.
 
-``Routed`` may lack ``competence`` and ``resolution``, ``Unroutable`` its ``resolution``;
-a stored "not responsible" receipt may be a terminal ``RefusedByAuthority`` instead of a
-``Declined``. Each stored event is rewritten here into what the earlier code wrote (without
-the new members, hashed over the rest), on SQLite and PostgreSQL.
+Stored ``Routed`` events may lack ``competence`` and ``resolution``, ``Unroutable`` events
+``resolution``; a stored "not responsible" receipt may be a terminal ``RefusedByAuthority``
+rather than a ``Declined``. Each stored event is rewritten here into such an event
+(without those members, hashed over the rest), on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from uuid import UUID
 
 from events.chain import ChainLink
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.settings import LedgerSettings
-from events.submission import Status
 from services.routing.handler import forward_submission
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase
@@ -25,7 +25,7 @@ from tests.support.routing import national_context
 KOELN = "053150000000"
 
 
-def _as_written_before(
+def _stored_without(
     ledger: Ledger, settings: LedgerSettings, submission_id: UUID, version: int, *drop: str
 ) -> None:
     raw = RawDatabase(settings)
@@ -56,7 +56,7 @@ def test_an_old_routed_event_loads_verifies_and_the_chain_goes_on(
     ledger.save(submission)
     ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x", {}))
     ledger.execute(submission.id, lambda s: s.route("jc", KOELN, "05315", "dir-1"))
-    _as_written_before(ledger, ledger_settings, submission.id, 3, "competence", "resolution")
+    _stored_without(ledger, ledger_settings, submission.id, 3, "competence", "resolution")
 
     routed = ledger.trail(submission.id)[2]
     assert "competence" not in routed.data
@@ -77,7 +77,7 @@ def test_an_old_unroutable_event_loads_and_can_be_assigned(
     ledger.save(submission)
     ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x", {}))
     ledger.execute(submission.id, lambda s: s.mark_unroutable("no-competence", "x", "dir-1"))
-    _as_written_before(ledger, ledger_settings, submission.id, 3, "resolution")
+    _stored_without(ledger, ledger_settings, submission.id, 3, "resolution")
 
     assert ledger.verify(submission.id) is None
     assert ledger.get_submission(submission.id).status is Status.UNROUTABLE
@@ -89,7 +89,7 @@ def test_an_old_unroutable_event_loads_and_can_be_assigned(
 def test_an_old_not_responsible_refusal_stays_a_refusal(
     ledger: Ledger, ledger_settings: LedgerSettings
 ) -> None:
-    """A stored not-responsible ``RefusedByAuthority`` ends the trail; it is not reopened."""
+    """A "not responsible" stored as ``RefusedByAuthority`` ends the trail: not reopened."""
     submission = new_submission()
     ledger.save(submission)
     ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x", {}))

@@ -12,7 +12,8 @@ from eventsourcing.persistence import RecordConflictError
 from faststream.kafka.annotations import KafkaMessage
 
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.runtime import retry
 from services.runtime.batch import Outcome, Work, perform
 from services.runtime.retry import BatchRetry

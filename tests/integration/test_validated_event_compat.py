@@ -1,8 +1,8 @@
 """Validated events stored without ``routing_keys`` still load, verify and route.
 
 Events are append-only: a field added to an event class changes what new events carry
-(and hash), never what old ones carried. The stored event is rewritten here into exactly
-what the earlier code wrote: no ``routing_keys`` member, and a hash over the rest.
+(and hash), never what stored ones carry. The stored event is rewritten here into such
+an event: no ``routing_keys`` member, and a hash over the rest.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from uuid import UUID
 
 from events.chain import ChainLink
 from events.ledger import Ledger
+from events.lifecycle import Status
 from events.settings import LedgerSettings
-from events.submission import Status
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase
 
 
-def _as_first_release_wrote_it(
+def _stored_without_routing_keys(
     ledger: Ledger, settings: LedgerSettings, submission_id: UUID
 ) -> None:
     raw = RawDatabase(settings)
@@ -51,7 +51,7 @@ def test_an_old_validated_event_loads_verifies_and_the_chain_goes_on(
     submission = new_submission()
     ledger.save(submission)
     ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x", {"ars": "053150000000"}))
-    _as_first_release_wrote_it(ledger, ledger_settings, submission.id)
+    _stored_without_routing_keys(ledger, ledger_settings, submission.id)
 
     [_, validated] = ledger.trail(submission.id)
     assert "routing_keys" not in validated.data

@@ -40,8 +40,12 @@ def received_fields(**overrides: Any) -> dict[str, Any]:
     return fields
 
 
-def new_submission(submission_id: UUID | None = None, **overrides: Any) -> Submission:
-    return Submission.receive(submission_id or uuid.uuid4(), **received_fields(**overrides))
+def new_submission(
+    submission_id: UUID | None = None, *, chain_key: bytes | None = None, **overrides: Any
+) -> Submission:
+    return Submission.receive(
+        submission_id or uuid.uuid4(), chain_key=chain_key, **received_fields(**overrides)
+    )
 
 
 def metadata_for(

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.ops.readmodels.metrics.stages import STATUS_OF, TRANSIENT, fold
 from tests.support.factories import new_submission
 

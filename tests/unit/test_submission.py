@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from events.chain import GENESIS, ChainLink, first_break
-from events.submission import InvalidTransitionError, Status, Submission
+from events.lifecycle import InvalidTransitionError, Status
+from events.submission import Submission
 from tests.support.factories import new_submission
 
 _BASE = {
@@ -151,3 +152,17 @@ def test_keyed_chain_needs_the_key() -> None:
     assert first_break([(link, recorded)]) is None
     assert first_break([(link, link.digest(b"k"))], key=b"k") is None
     assert first_break([(link, recorded)], key=b"k") is not None
+
+
+def test_a_submission_hashes_every_event_under_its_own_chain_key() -> None:
+    keyed = new_submission(chain_key=b"key-a")
+    keyed.validate("cat-1", "urn:x")
+    plain = new_submission()
+    plain.validate("cat-1", "urn:x")
+
+    links = _links(keyed)
+    assert first_break(links, key=b"key-a") is None
+    assert first_break(links) is not None
+    assert first_break(links, key=b"key-b") is not None
+    assert first_break(_links(plain)) is None
+    assert "key-a" not in repr(keyed)  # the key is no part of the state shown

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from events.submission import MAX_REFUSED_RECEIPTS, Status, Submission
+from events.lifecycle import Status
+from events.submission import MAX_REFUSED_RECEIPTS, Submission
 from tests.support.factories import new_submission
 
 DELIVERY = "d-1"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from events.chain import ChainLink, first_break
+from events.lifecycle import InvalidTransitionError, Status
 from events.outbox import messages_for
-from events.submission import InvalidTransitionError, Status, Submission
+from events.submission import Submission
 from tests.support.factories import new_submission
 
 REPLAY = {

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from events.chain import ChainLink, first_break
-from events.submission import InvalidTransitionError, Status, Submission
+from events.lifecycle import InvalidTransitionError, Status
+from events.submission import Submission
 from tests.support.factories import new_submission
 
 KOELN = "053150000000"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from events.ledger import Ledger
-from events.submission import (
+from events.lifecycle import (
     REPLAY_CHANGED,
     REPLAY_DECIDED,
     REPLAY_DIFFERS,
@@ -32,8 +32,8 @@ from events.submission import (
     REPLAY_INPUT,
     REPLAY_UNCHANGED,
     Status,
-    Submission,
 )
+from events.submission import Submission
 from services.ops.actions.replay_stages import (
     Against,
     Decision,

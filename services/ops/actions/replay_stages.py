@@ -16,7 +16,8 @@ from typing import Any
 
 from events.blobs import BlobStore
 from events.ledger import TrailEntry
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.delivery.handler import prepare_dispatch
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings

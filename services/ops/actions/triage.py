@@ -19,7 +19,8 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from events.ledger import Ledger
-from events.submission import Status, Submission
+from events.lifecycle import Status
+from events.submission import Submission
 from services.routing.directory import Directory
 
 PAGE = 500

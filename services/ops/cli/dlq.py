@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from events.ledger import SubmissionNotFoundError
-from events.submission import InvalidTransitionError
+from events.lifecycle import InvalidTransitionError
 from services.ops.actions.dead_letters import (
     DELIVERY,
     INTAKE,

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from events.blobs import BlobNotFoundError
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import InvalidTransitionError
 from events.relay_store import relay_store
-from events.submission import InvalidTransitionError
 from services.ops.actions.operator_actions import redeliver as record_redelivery
 from services.ops.actions.relay_replay import MAIN_RELAY, replay_name, replay_relay
 from services.ops.actions.replay import (

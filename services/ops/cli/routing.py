@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from events.ledger import Ledger, SubmissionNotFoundError
-from events.submission import InvalidTransitionError
+from events.lifecycle import InvalidTransitionError
 from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
 from services.ops.cli import support
 from services.routing.context import RoutingContext, Sources, build_context

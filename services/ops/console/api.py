@@ -20,8 +20,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.ledger import Ledger, SubmissionNotFoundError
+from events.lifecycle import InvalidTransitionError
 from events.relay_store import RelayStore
-from events.submission import InvalidTransitionError
 from services.intake.auth import authenticate
 from services.intake.errors import ProblemError
 from services.ops.actions.dead_letters import (

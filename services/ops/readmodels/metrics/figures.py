@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from events.submission import Status
+from events.lifecycle import Status
 from services.delivery.store import OpenDeliveries
 from services.ops.readmodels.metrics.stages import Changes
 

@@ -1,0 +1,189 @@
+"""Each Submission event's name fixes where it is stored and where the relay publishes it.
+
+The class name is the stored topic (``events.submission:Submission.<Name>``, which old
+events are read back by), part of every event's hash, and the Kafka topic
+``amtsweg.submissions.<name>``. Renaming or moving a class must fail here first.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.utils import get_topic
+
+from events.outbox import messages_for
+from events.submission import Submission
+from tests.support.factories import new_submission
+
+AUTHORITY = "jc-koeln"
+DELIVERY_TOPIC = "amtsweg.delivery.jc-koeln"
+
+EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Received": (
+        "events.submission:Submission.Received",
+        ("amtsweg.submissions.received",),
+    ),
+    "Validated": (
+        "events.submission:Submission.Validated",
+        ("amtsweg.submissions.validated",),
+    ),
+    "Rejected": (
+        "events.submission:Submission.Rejected",
+        ("amtsweg.submissions.rejected",),
+    ),
+    "Routed": (
+        "events.submission:Submission.Routed",
+        ("amtsweg.submissions.routed",),
+    ),
+    "Unroutable": (
+        "events.submission:Submission.Unroutable",
+        ("amtsweg.submissions.unroutable",),
+    ),
+    "Dispatched": (
+        "events.submission:Submission.Dispatched",
+        ("amtsweg.submissions.dispatched", DELIVERY_TOPIC),
+    ),
+    "Accepted": (
+        "events.submission:Submission.Accepted",
+        ("amtsweg.submissions.accepted",),
+    ),
+    "RefusedByAuthority": (
+        "events.submission:Submission.RefusedByAuthority",
+        ("amtsweg.submissions.refusedbyauthority",),
+    ),
+    "ReceiptRefused": (
+        "events.submission:Submission.ReceiptRefused",
+        ("amtsweg.submissions.receiptrefused",),
+    ),
+    "Reminded": (
+        "events.submission:Submission.Reminded",
+        ("amtsweg.submissions.reminded", DELIVERY_TOPIC),
+    ),
+    "Escalated": (
+        "events.submission:Submission.Escalated",
+        ("amtsweg.submissions.escalated",),
+    ),
+    "CallbackDelivered": (
+        "events.submission:Submission.CallbackDelivered",
+        ("amtsweg.submissions.callbackdelivered",),
+    ),
+    "CallbackFailed": (
+        "events.submission:Submission.CallbackFailed",
+        ("amtsweg.submissions.callbackfailed",),
+    ),
+    "DeliveryFailed": (
+        "events.submission:Submission.DeliveryFailed",
+        ("amtsweg.submissions.deliveryfailed",),
+    ),
+    "Declined": (
+        "events.submission:Submission.Declined",
+        ("amtsweg.submissions.declined",),
+    ),
+    "Forwarded": (
+        "events.submission:Submission.Forwarded",
+        ("amtsweg.submissions.forwarded",),
+    ),
+    "Assigned": (
+        "events.submission:Submission.Assigned",
+        ("amtsweg.submissions.assigned",),
+    ),
+    "HandedOver": (
+        "events.submission:Submission.HandedOver",
+        ("amtsweg.submissions.handedover",),
+    ),
+    "HandoverRefused": (
+        "events.submission:Submission.HandoverRefused",
+        ("amtsweg.submissions.handoverrefused",),
+    ),
+    "Replayed": (
+        "events.submission:Submission.Replayed",
+        ("amtsweg.submissions.replayed",),
+    ),
+    "Redelivered": (
+        "events.submission:Submission.Redelivered",
+        ("amtsweg.submissions.redelivered", DELIVERY_TOPIC),
+    ),
+    "CallbackRequeued": (
+        "events.submission:Submission.CallbackRequeued",
+        ("amtsweg.submissions.callbackrequeued",),
+    ),
+}
+"""Event name: (stored topic, Kafka topics of its messages in order)."""
+
+OPERATOR = {"actor": "erika", "reason": "checked"}
+
+
+def _routed() -> Submission:
+    submission = new_submission()
+    submission.validate("cat-1", "urn:x")
+    submission.route(AUTHORITY, "053150000000", "05315", "dir-1")
+    return submission
+
+
+def _dispatched() -> Submission:
+    submission = _routed()
+    submission.dispatch("d-1", AUTHORITY, DELIVERY_TOPIC, {"deliveryId": "d-1"})
+    return submission
+
+
+def _every_event() -> list[Submission.Event]:
+    """Trails that, together, record each kind of event at least once."""
+    followed_up = _dispatched()
+    followed_up.remind("d-1", 1, 60.0)
+    followed_up.record_callback("d-1", 1, 1, failure="HTTP 503", retry_at="2030-01-01T00:00Z")
+    followed_up.record_callback("d-1", 1, 2, failure="HTTP 503")
+    followed_up.requeue_callback("q-1", **OPERATOR)
+    followed_up.record_callback("d-1", 1, 3, status_code=200)
+    followed_up.redeliver("q-2", **OPERATOR)
+    followed_up.escalate("d-1", 600.0)
+    followed_up.refuse_receipt("d-1", "other", "wrong-authority")
+    followed_up.replay(
+        "routing",
+        "q-3",
+        against="current",
+        version="dir-2",
+        outcome="unchanged",
+        decision=AUTHORITY,
+        **OPERATOR,
+    )
+    followed_up.decline("d-1", [])
+    followed_up.forward("rd-nrw", "053150000000", "05", "dir-1", competence="rd-nrw/x/05")
+
+    rejected = new_submission()
+    rejected.reject("cat-1", [{"type": "schema-violation"}])
+
+    triaged = new_submission()
+    triaged.validate("cat-1", "urn:x")
+    triaged.mark_unroutable("no-competence", "nobody", "dir-1")
+    triaged.assign(AUTHORITY, "dir-1", "erika", "checked")
+    triaged.hand_over("d-1", AUTHORITY, "https://st.example", "r-1")
+
+    handover_refused = _routed()
+    handover_refused.refuse_handover("d-1", AUTHORITY, "HTTP 422", 422)
+
+    accepted = _dispatched()
+    accepted.accept("d-1", "AZ-1")
+
+    refused = _dispatched()
+    refused.refuse("d-1", "rejected", [])
+
+    trails = (followed_up, rejected, triaged, handover_refused, accepted, refused)
+    events = [event for trail in trails for event in trail.collect_events()]
+    assert all(isinstance(event, Submission.Event) for event in events)
+    return events  # type: ignore[return-value]
+
+
+def test_every_event_class_is_pinned() -> None:
+    classes = {
+        name
+        for name, value in vars(Submission).items()
+        if isinstance(value, type) and issubclass(value, Submission.Event)
+    }
+    # eventsourcing defines ``Created`` on every aggregate; a Submission starts with Received
+    assert classes - {"Event", "Created"} == set(EXPECTED)
+
+
+def test_each_event_is_stored_and_published_under_its_topics() -> None:
+    seen: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
+    for event in _every_event():
+        topics = tuple(message.topic for message in messages_for(event))
+        seen.setdefault(type(event).__name__, set()).add((get_topic(type(event)), topics))
+    assert seen == {name: {topics} for name, topics in EXPECTED.items()}

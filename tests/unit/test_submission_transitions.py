@@ -1,0 +1,142 @@
+"""Every command in every status does what ``events.lifecycle.TRANSITIONS`` says.
+
+For each status a submission is brought there through real commands; then each command
+runs once and must take effect (one event appended), be a no-op (``False``, nothing
+appended) or raise ``InvalidTransitionError`` (nothing appended), as its row says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from events.lifecycle import TRANSITIONS, InvalidTransitionError, Status
+from events.submission import Submission
+from tests.support.factories import new_submission
+
+AUTHORITY = "jc-koeln"
+DELIVERY = "d-1"
+
+
+def _routed() -> Submission:
+    submission = new_submission()
+    submission.validate("cat-1", "urn:x")
+    submission.route(AUTHORITY, "053150000000", "05315", "dir-1")
+    return submission
+
+
+def _dispatched() -> Submission:
+    submission = _routed()
+    submission.dispatch(DELIVERY, AUTHORITY, f"amtsweg.delivery.{AUTHORITY}", {"deliveryId": "d"})
+    return submission
+
+
+def _after(start: Callable[[], Submission], step: Callable[[Submission], bool]) -> Submission:
+    submission = start()
+    assert step(submission) is True
+    return submission
+
+
+PATHS: dict[Status, Callable[[], Submission]] = {
+    Status.RECEIVED: new_submission,
+    Status.VALIDATED: lambda: _after(new_submission, lambda s: s.validate("cat-1", "urn:x")),
+    Status.REJECTED: lambda: _after(new_submission, lambda s: s.reject("cat-1", [{"t": "x"}])),
+    Status.ROUTED: _routed,
+    Status.UNROUTABLE: lambda: _after(
+        PATHS[Status.VALIDATED], lambda s: s.mark_unroutable("no-competence", "nobody", "dir-1")
+    ),
+    Status.DISPATCHED: _dispatched,
+    Status.ACCEPTED: lambda: _after(_dispatched, lambda s: s.accept(DELIVERY, "AZ-1")),
+    Status.REFUSED: lambda: _after(_dispatched, lambda s: s.refuse(DELIVERY, "rejected", [])),
+    Status.DECLINED: lambda: _after(_dispatched, lambda s: s.decline(DELIVERY, [])),
+    Status.HANDED_OVER: lambda: _after(
+        _routed, lambda s: s.hand_over(DELIVERY, AUTHORITY, "https://st.example", "r-1")
+    ),
+}
+"""How a submission reaches each status (the delivery, wherever there is one, is ``d-1``)."""
+
+
+def _replay(stage: str, outcome: str) -> Callable[[Submission], bool]:
+    return lambda s: s.replay(
+        stage,
+        "q-replay",
+        actor="erika",
+        reason="new catalog",
+        against="current",
+        version="v2",
+        outcome=outcome,
+        decision="summary",
+    )
+
+
+def _dead_letter(submission: Submission) -> None:
+    submission.record_callback(DELIVERY, 0, 1, failure="HTTP 503")  # a no-op unless dispatched
+
+
+PREPARE: dict[str, Callable[[Submission], None]] = {"requeue_callback": _dead_letter}
+"""What a row needs beside the status (a dead letter to requeue), done before the command."""
+
+COMMANDS: list[tuple[str, Callable[[Submission], bool]]] = [
+    ("validate", lambda s: s.validate("cat-2", "urn:y")),
+    ("reject", lambda s: s.reject("cat-2", [{"t": "y"}])),
+    ("route", lambda s: s.route(AUTHORITY, "053150000000", "05315", "dir-2")),
+    ("mark_unroutable", lambda s: s.mark_unroutable("ambiguous-region", "two", "dir-2")),
+    ("dispatch", lambda s: s.dispatch("d-2", AUTHORITY, "amtsweg.delivery.jc-koeln", {})),
+    ("accept", lambda s: s.accept(DELIVERY, "AZ-2")),
+    ("refuse", lambda s: s.refuse(DELIVERY, "rejected", [])),
+    ("refuse_receipt", lambda s: s.refuse_receipt("d-x", "other", "wrong-authority")),
+    ("remind", lambda s: s.remind(DELIVERY, 1, 60.0)),
+    ("escalate", lambda s: s.escalate(DELIVERY, 600.0)),
+    ("record_callback", lambda s: s.record_callback(DELIVERY, 0, 1, status_code=200)),
+    (
+        "record_callback",
+        lambda s: s.record_callback(DELIVERY, 0, 1, failure="HTTP 503", retry_at="2030-01-01"),
+    ),
+    ("record_callback", lambda s: s.record_callback(DELIVERY, 0, 1, failure="HTTP 503")),
+    ("decline", lambda s: s.decline(DELIVERY, [])),
+    ("forward", lambda s: s.forward("rd-nrw", "053150000000", "05", "dir-2", competence="c")),
+    ("assign", lambda s: s.assign("rd-nrw", "dir-2", "erika", "checked")),
+    ("hand_over", lambda s: s.hand_over("d-2", AUTHORITY, "https://st.example", "r-2")),
+    ("refuse_handover", lambda s: s.refuse_handover("d-2", AUTHORITY, "HTTP 422", 422)),
+    ("replay", _replay("validation", "unchanged")),
+    ("replay", _replay("routing", "differs")),
+    ("replay decided validation", _replay("validation", "decided")),
+    ("replay decided routing", _replay("routing", "decided")),
+    ("replay decided delivery", _replay("delivery", "decided")),
+    ("replay changed validation", _replay("validation", "changed")),
+    ("replay changed routing", _replay("routing", "changed")),
+    ("replay changed delivery", _replay("delivery", "changed")),
+    ("redeliver", lambda s: s.redeliver("q-redeliver", actor="erika", reason="lost")),
+    ("requeue_callback", lambda s: s.requeue_callback("q-requeue", actor="erika", reason="ok")),
+]
+"""Each row's command, called so that every guard beside the status passes."""
+
+
+def test_every_row_has_commands_and_every_command_a_row() -> None:
+    assert {row for row, _ in COMMANDS} == set(TRANSITIONS)
+
+
+@pytest.mark.parametrize("status", list(Status), ids=str)
+@pytest.mark.parametrize(("row", "command"), COMMANDS, ids=[row for row, _ in COMMANDS])
+def test_the_command_obeys_the_table(
+    row: str, command: Callable[[Submission], bool], status: Status
+) -> None:
+    submission = PATHS[status]()
+    assert submission.status is status
+    if row in PREPARE:
+        PREPARE[row](submission)
+    version = submission.version
+    rule = TRANSITIONS[row]
+
+    if status in rule.invalid:
+        with pytest.raises(InvalidTransitionError):
+            command(submission)
+        assert submission.version == version
+    elif status in rule.done:
+        assert command(submission) is False
+        assert submission.version == version
+    else:
+        assert status in rule.effect
+        assert command(submission) is True
+        assert submission.version == version + 1
