@@ -3,7 +3,6 @@ an HMAC under that key: the chain verifies with it and breaks without it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -21,11 +20,9 @@ from tests.support.pipeline import auth, intake_settings
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    """The intake's ledger, keyed (the component tests' ``api`` and ``client`` use it)."""
-    app = Ledger(LedgerSettings(data_dir=tmp_path, ledger_chain_key=SecretStr("test-key")))
-    yield app
-    app.close()
+def ledger_settings(tmp_path: Path) -> LedgerSettings:
+    """A keyed ledger (the ``ledger`` fixture, and so ``api`` and ``client``, open it)."""
+    return LedgerSettings(data_dir=tmp_path, ledger_chain_key=SecretStr("test-key"))
 
 
 async def test_what_the_intake_records_is_hashed_under_the_ledgers_key(
