@@ -48,6 +48,28 @@ def new_submission(
     )
 
 
+def routed_submission(authority: str = "jc-koeln", *, competence: str | None = None) -> Submission:
+    """A new submission, validated and routed to ``authority`` (Köln), nothing saved."""
+    submission = new_submission()
+    submission.validate("cat-1", "urn:x", {})
+    submission.route(authority, "053150000000", "05315", "dir-1", competence=competence)
+    return submission
+
+
+def dispatched_submission(
+    authority: str = "jc-koeln",
+    delivery: str = "d-1",
+    *,
+    envelope: dict[str, Any] | None = None,
+    competence: str | None = None,
+) -> Submission:
+    """A routed submission whose delivery ``delivery`` is on ``authority``'s topic."""
+    submission = routed_submission(authority, competence=competence)
+    topic = f"amtsweg.delivery.{authority}"
+    submission.dispatch(delivery, authority, topic, envelope or {"deliveryId": delivery})
+    return submission
+
+
 def metadata_for(
     data: bytes,
     *,

@@ -11,7 +11,7 @@ from eventsourcing.utils import get_topic
 
 from events.outbox import messages_for
 from events.submission import Submission
-from tests.support.factories import new_submission
+from tests.support.factories import dispatched_submission, new_submission, routed_submission
 
 AUTHORITY = "jc-koeln"
 DELIVERY_TOPIC = "amtsweg.delivery.jc-koeln"
@@ -112,16 +112,11 @@ OPERATOR = {"actor": "erika", "reason": "checked"}
 
 
 def _routed() -> Submission:
-    submission = new_submission()
-    submission.validate("cat-1", "urn:x")
-    submission.route(AUTHORITY, "053150000000", "05315", "dir-1")
-    return submission
+    return routed_submission(AUTHORITY)
 
 
 def _dispatched() -> Submission:
-    submission = _routed()
-    submission.dispatch("d-1", AUTHORITY, DELIVERY_TOPIC, {"deliveryId": "d-1"})
-    return submission
+    return dispatched_submission(AUTHORITY, "d-1")
 
 
 def _every_event() -> list[Submission.Event]:

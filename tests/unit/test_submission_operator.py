@@ -8,7 +8,7 @@ from events.chain import ChainLink, first_break
 from events.lifecycle import InvalidTransitionError, Status
 from events.outbox import messages_for
 from events.submission import Submission
-from tests.support.factories import new_submission
+from tests.support.factories import dispatched_submission, new_submission
 
 REPLAY = {
     "actor": "erika",
@@ -20,11 +20,7 @@ REPLAY = {
 
 
 def _dispatched() -> Submission:
-    submission = new_submission()
-    submission.validate("cat-1", "urn:x", {})
-    submission.route("jc", "053150000000", "05315", "dir-1")
-    submission.dispatch("d-1", "jc", "amtsweg.delivery.jc", {"deliveryId": "d-1"})
-    return submission
+    return dispatched_submission("jc", "d-1")
 
 
 _BASE = {"originator_id", "originator_version", "originator_topic", "timestamp", "prev_hash"}

@@ -8,19 +8,13 @@ import pytest
 from events.chain import ChainLink, first_break
 from events.lifecycle import InvalidTransitionError, Status
 from events.submission import Submission
-from tests.support.factories import new_submission
+from tests.support.factories import dispatched_submission, new_submission
 
 KOELN = "053150000000"
 
 
 def _dispatched(authority: str = "jc-koeln", delivery: str = "d-1") -> Submission:
-    submission = new_submission()
-    submission.validate("cat-1", "urn:x")
-    submission.route(authority, KOELN, "05315", "dir-1", competence=f"{authority}/x/05315")
-    submission.dispatch(
-        delivery, authority, f"amtsweg.delivery.{authority}", {"deliveryId": delivery}
-    )
-    return submission
+    return dispatched_submission(authority, delivery, competence=f"{authority}/x/05315")
 
 
 def _chain_holds(submission: Submission) -> bool:

@@ -13,23 +13,18 @@ import pytest
 
 from events.lifecycle import TRANSITIONS, InvalidTransitionError, Status
 from events.submission import Submission
-from tests.support.factories import new_submission
+from tests.support.factories import dispatched_submission, new_submission, routed_submission
 
 AUTHORITY = "jc-koeln"
 DELIVERY = "d-1"
 
 
 def _routed() -> Submission:
-    submission = new_submission()
-    submission.validate("cat-1", "urn:x")
-    submission.route(AUTHORITY, "053150000000", "05315", "dir-1")
-    return submission
+    return routed_submission(AUTHORITY)
 
 
 def _dispatched() -> Submission:
-    submission = _routed()
-    submission.dispatch(DELIVERY, AUTHORITY, f"amtsweg.delivery.{AUTHORITY}", {"deliveryId": "d"})
-    return submission
+    return dispatched_submission(AUTHORITY, DELIVERY, envelope={"deliveryId": "d"})
 
 
 def _after(start: Callable[[], Submission], step: Callable[[Submission], bool]) -> Submission:
