@@ -11,21 +11,22 @@ from contracts.problems import Problem
 
 
 class SubmissionEventMessage(BaseModel):
-    """A ledger event as the relay publishes it on ``amtsweg.submissions.<event>``.
+    """A ledger event as the relay publishes it on ``amtsweg.submissions.<event>`` (version 2).
 
-    Key: the submission id. It carries the event's chain hash so a consumer can tell a
-    repeated message from a new event.
+    Key: the submission id. A notice, not a payload: which submission, which event, at
+    which version of its trail; a stage loads the submission from the ledger. It carries
+    the event's chain hash so a consumer can tell a repeated message from a new event.
+    Version 1 also carried the event's fields (``data``); readers ignore it.
     """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    schema_version: Literal[1] = Field(default=1, alias="schemaVersion")
+    schema_version: Literal[1, 2] = Field(default=2, alias="schemaVersion")
     submission_id: str = Field(alias="submissionId")
     event: str
     version: int
     timestamp: str
     hash: str
-    data: dict[str, object]
 
 
 class PayloadPartV1(BaseModel):

@@ -23,6 +23,20 @@ class SubmissionNotFoundError(Exception):
     """No submission with this id exists in the ledger."""
 
 
+class LedgerFormatError(Exception):
+    """The ledger was written by an Amtsweg whose events held the applicants' content."""
+
+
+OLD_FORMAT = (
+    "this ledger was written by an Amtsweg before content left the ledger: its events "
+    "hold applicants' metadata and delivery envelopes in plaintext, which an immutable, "
+    "hash-chained trail cannot forget. Amtsweg refuses to run on it. Finish its open "
+    "submissions with the release that wrote it, export what the retention rules still "
+    "require, then start this release on a new ledger (a new AMTSWEG_LEDGER_URL or data "
+    "dir) and delete the old one; see README, 'Data protection', 'Ledgers from before'"
+)
+
+
 @dataclass(frozen=True)
 class TrailEntry:
     """One recorded event, as read back from the database."""
@@ -85,6 +99,15 @@ class Ledger(Application[UUID]):
                 msg = f"submission {obj.id} was not hashed with this ledger's chain key"
                 raise ValueError(msg)
         return super().save(*objs, **kwargs)
+
+    def check_format(self) -> None:
+        """``LedgerFormatError`` if the ledger's first event is of the old, content-holding kind."""
+        first = self.recorder.select_notifications(start=0, limit=1, inclusive_of_start=False)
+        if not first:
+            return
+        event = self.mapper.to_domain_event(first[0])
+        if isinstance(event, Submission.Received) and "dossier" not in event.__dict__:
+            raise LedgerFormatError(OLD_FORMAT)
 
     def exists(self, submission_id: UUID) -> bool:
         """True if the ledger holds this submission."""

@@ -30,12 +30,22 @@ class Status(StrEnum):
     """The authority declared itself not responsible; routing forwards the submission."""
     HANDED_OVER = "handed-over"
     """Handed over to another Amtsweg instance, which carries the trail on."""
+    WITHHELD = "withheld"
+    """Not dispatched: the authority has no encryption key (operations: register it, replay)."""
 
 
 TERMINAL = frozenset(
-    {Status.REJECTED, Status.UNROUTABLE, Status.ACCEPTED, Status.REFUSED, Status.HANDED_OVER}
+    {
+        Status.REJECTED,
+        Status.UNROUTABLE,
+        Status.ACCEPTED,
+        Status.REFUSED,
+        Status.HANDED_OVER,
+        Status.WITHHELD,
+    }
 )
-"""Nothing happens on its own after these (an unroutable one waits for triage)."""
+"""Nothing happens on its own after these (an unroutable one waits for triage, a withheld
+one for the authority's key and an operator's replay of delivery)."""
 
 
 class InvalidTransitionError(Exception):
@@ -55,7 +65,11 @@ REPLAY_INPUT = {
     "delivery": Status.ROUTED,
 }
 """Where a submission waits for each stage's decision."""
-REPLAY_FAILURE = {"validation": Status.REJECTED, "routing": Status.UNROUTABLE}
+REPLAY_FAILURE = {
+    "validation": Status.REJECTED,
+    "routing": Status.UNROUTABLE,
+    "delivery": Status.WITHHELD,
+}
 """The terminal failure a replay may decide anew (a success is never taken back)."""
 
 
@@ -89,35 +103,37 @@ def _rule(marks: str, refusal: str | None) -> Rule:
 
 
 # The columns, in Status order: received, validated, rejected, routed, unroutable,
-# dispatched, accepted, refused, declined, handed-over.
+# dispatched, accepted, refused, declined, handed-over, withheld.
 # + takes effect, . a no-op (done, or the submission is past it), x raises.
-#                                  rec val rej rou unr dis acc ref dec han
+#                                  rec val rej rou unr dis acc ref dec han wit
 _GRID = {
-    "validate":                    "+   .   .   .   .   .   .   .   .   .",
-    "reject":                      "+   .   .   .   .   .   .   .   .   .",
-    "route":                       "x   +   x   .   .   .   .   .   .   .",
-    "mark_unroutable":             "x   +   x   .   .   .   .   .   +   .",
-    "dispatch":                    "x   x   x   +   x   .   .   .   .   .",
-    "accept":                      "x   x   x   x   x   +   .   .   .   .",
-    "refuse":                      "x   x   x   x   x   +   .   .   .   .",
-    "refuse_receipt":              "+   +   +   +   +   +   +   +   +   +",
-    "remind":                      ".   .   .   .   .   +   .   .   .   .",
-    "escalate":                    ".   .   .   .   .   +   .   .   .   .",
-    "record_callback":             ".   .   .   .   .   +   .   .   .   .",
-    "decline":                     "x   x   x   x   x   +   .   .   .   .",
-    "forward":                     "x   x   x   x   x   x   x   x   +   x",
-    "assign":                      "x   x   x   x   +   x   x   x   x   x",
-    "hand_over":                   "x   x   x   +   x   .   .   .   .   .",
-    "refuse_handover":             "x   x   x   +   .   .   .   .   .   .",
-    "replay":                      "+   +   +   +   +   +   +   +   +   +",
-    "replay decided validation":   "+   x   x   x   x   x   x   x   x   x",
-    "replay decided routing":      "x   +   x   x   x   x   x   x   x   x",
-    "replay decided delivery":     "x   x   x   +   x   x   x   x   x   x",
-    "replay changed validation":   "x   x   +   x   x   x   x   x   x   x",
-    "replay changed routing":      "x   x   x   x   +   x   x   x   x   x",
-    "replay changed delivery":     "x   x   x   x   x   x   x   x   x   x",
-    "redeliver":                   "x   x   x   x   x   +   x   x   x   x",
-    "requeue_callback":            "x   x   x   x   x   +   x   x   x   x",
+    "validate":                    "+   .   .   .   .   .   .   .   .   .   .",
+    "reject":                      "+   .   .   .   .   .   .   .   .   .   .",
+    "route":                       "x   +   x   .   .   .   .   .   .   .   .",
+    "mark_unroutable":             "x   +   x   .   .   .   .   .   +   .   .",
+    "dispatch":                    "x   x   x   +   x   .   .   .   .   .   x",
+    "withhold":                    "x   x   x   +   x   .   .   .   .   .   .",
+    "accept":                      "x   x   x   x   x   +   .   .   .   .   x",
+    "refuse":                      "x   x   x   x   x   +   .   .   .   .   x",
+    "refuse_receipt":              "+   +   +   +   +   +   +   +   +   +   +",
+    "remind":                      ".   .   .   .   .   +   .   .   .   .   .",
+    "escalate":                    ".   .   .   .   .   +   .   .   .   .   .",
+    "record_callback":             ".   .   .   .   .   +   .   .   .   .   .",
+    "decline":                     "x   x   x   x   x   +   .   .   .   .   x",
+    "forward":                     "x   x   x   x   x   x   x   x   +   x   x",
+    "assign":                      "x   x   x   x   +   x   x   x   x   x   x",
+    "hand_over":                   "x   x   x   +   x   .   .   .   .   .   x",
+    "refuse_handover":             "x   x   x   +   .   .   .   .   .   .   x",
+    "replay":                      "+   +   +   +   +   +   +   +   +   +   +",
+    "replay decided validation":   "+   x   x   x   x   x   x   x   x   x   x",
+    "replay decided routing":      "x   +   x   x   x   x   x   x   x   x   x",
+    "replay decided delivery":     "x   x   x   +   x   x   x   x   x   x   x",
+    "replay changed validation":   "x   x   +   x   x   x   x   x   x   x   x",
+    "replay changed routing":      "x   x   x   x   +   x   x   x   x   x   x",
+    "replay changed delivery":     "x   x   x   x   x   x   x   x   x   x   +",
+    "redeliver":                   "x   x   x   x   x   +   x   x   x   x   x",
+    "requeue_callback":            "x   x   x   x   x   +   x   x   x   x   x",
+    "erase":                       "+   +   +   +   +   +   +   +   +   +   +",
 }  # fmt: skip
 """One row per command. ``replay`` (an outcome of ``unchanged`` or ``differs``) is a record
 of a check, fitting any status; a replay that ``decided`` or ``changed`` a stage's decision

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from contracts.messages import SubmissionEventMessage
 from contracts.topics import submission_event_topic
@@ -21,17 +22,19 @@ class Outbound:
     headers: tuple[tuple[str, bytes], ...]
 
 
-_OMIT = {"originator_id", "originator_version", "originator_topic", "timestamp", "prev_hash"}
+OpenEnvelope = Callable[[UUID, dict[str, Any]], bytes | None]
+"""The bytes of a delivery's sealed envelope (from the vault); None once it is erased."""
+
+Announcement = Submission.Dispatched | Submission.Reminded | Submission.Redelivered
 
 
-def _payload(event: Submission.Event) -> dict[str, Any]:
-    data = {k: v for k, v in event.__dict__.items() if k not in _OMIT and k != "hash"}
-    data.pop("envelope", None)  # delivered on the authority's topic, not repeated here
-    return data
+def messages_for(event: Submission.Event, open_envelope: OpenEnvelope) -> list[Outbound]:
+    """The messages one ledger event becomes, keyed by submission id (order per application).
 
-
-def messages_for(event: Submission.Event) -> list[Outbound]:
-    """The messages one ledger event becomes, keyed by submission id (order per application)."""
+    Every event becomes a notice on ``amtsweg.submissions.<event>``; a dispatch, reminder
+    or redelivery also puts the envelope on the authority's topic (unless the content
+    was erased before the relay got to it).
+    """
     name = type(event).__name__
     key = str(event.originator_id).encode()
     headers = (("amtsweg-event", name.encode()), ("amtsweg-hash", event.hash.encode()))
@@ -41,7 +44,6 @@ def messages_for(event: Submission.Event) -> list[Outbound]:
         version=event.originator_version,
         timestamp=event.timestamp.isoformat(),
         hash=event.hash,
-        data=_payload(event),
     )
     outbound = [
         Outbound(
@@ -51,24 +53,25 @@ def messages_for(event: Submission.Event) -> list[Outbound]:
             headers,
         )
     ]
-    if isinstance(event, Submission.Dispatched | Submission.Reminded | Submission.Redelivered):
-        notice = _notice(event)
-        outbound.append(
-            Outbound(
-                event.topic,
-                key,
-                json.dumps(event.envelope, separators=(",", ":")).encode(),
-                (
-                    *headers,
-                    ("amtsweg-delivery-id", event.delivery_id.encode()),
-                    ("amtsweg-notice", str(notice).encode()),
-                ),
+    if isinstance(event, Announcement):
+        envelope = open_envelope(event.originator_id, event.envelope)
+        if envelope is not None:
+            outbound.append(
+                Outbound(
+                    event.topic,
+                    key,
+                    envelope,
+                    (
+                        *headers,
+                        ("amtsweg-delivery-id", event.delivery_id.encode()),
+                        ("amtsweg-notice", str(_notice(event)).encode()),
+                    ),
+                )
             )
-        )
     return outbound
 
 
-def _notice(event: Submission.Dispatched | Submission.Reminded | Submission.Redelivered) -> int:
+def _notice(event: Announcement) -> int:
     """The ``amtsweg-notice`` header: 0 for the dispatch, then the reminder or redelivery."""
     if isinstance(event, Submission.Reminded):
         return event.stage

@@ -18,7 +18,7 @@ import structlog
 from eventsourcing.persistence import Notification
 
 from events.ledger import Ledger
-from events.outbox import messages_for
+from events.outbox import OpenEnvelope, Outbound, messages_for
 from events.publisher import Publisher
 from events.relay_store import RelayStore, Witness
 from events.submission import Submission
@@ -35,6 +35,7 @@ class Relay:
         store: RelayStore,
         publisher: Publisher,
         *,
+        envelopes: OpenEnvelope,
         name: str = "relay",
         batch_size: int = 500,
         stop_at: int | None = None,
@@ -42,6 +43,8 @@ class Relay:
         self._ledger = ledger
         self._store = store
         self._publisher = publisher
+        self._envelopes = envelopes
+        """Opens the sealed envelopes of deliveries (``Vault.envelope``)."""
         self.name = name
         self._batch_size = batch_size
         self._stop_at = stop_at
@@ -64,14 +67,11 @@ class Relay:
         )
         if not notifications:
             return 0
+        translated = await asyncio.to_thread(self._translate, notifications)
         witnesses: dict[str, Witness] = {}
         pending: list[Awaitable[object]] = []
-        for notification in notifications:
-            event = self._ledger.mapper.to_domain_event(notification)
-            assert isinstance(event, Submission.Event)
-            pending.extend(
-                [await self._publisher.send(outbound) for outbound in messages_for(event)]
-            )
+        for event, outbound in translated:
+            pending.extend([await self._publisher.send(message) for message in outbound])
             submission_id = str(event.originator_id)
             witnesses[submission_id] = Witness(submission_id, event.originator_version, event.hash)
         await asyncio.gather(*pending)
@@ -81,3 +81,14 @@ class Relay:
         self.published += len(notifications)
         log.debug("relay.published", count=len(notifications), position=position)
         return len(notifications)
+
+    def _translate(
+        self, notifications: Sequence[Notification]
+    ) -> list[tuple[Submission.Event, list[Outbound]]]:
+        """Each notification's event and messages (envelopes opened from the vault: blocking)."""
+        translated = []
+        for notification in notifications:
+            event = self._ledger.mapper.to_domain_event(notification)
+            assert isinstance(event, Submission.Event)
+            translated.append((event, messages_for(event, self._envelopes)))
+        return translated

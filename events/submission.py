@@ -24,6 +24,7 @@ from events.lifecycle import (
     replay_row,
     takes_effect,
 )
+from events.vault.keystore import ContentErasedError
 
 MAX_REFUSED_RECEIPTS = 20
 """Refused receipts recorded per submission; beyond this they are only logged."""
@@ -50,17 +51,21 @@ class Submission(Aggregate):
     # -- intake -------------------------------------------------------------------
 
     class Received(Event, Aggregate.Created):
-        """A portal's submission was taken in."""
+        """A portal's submission was taken in; its content is sealed in the vault.
+
+        ``dossier`` names the sealed document of what the portal said (metadata, routing
+        hint, each part's id, media type and file name); ``data`` and ``attachments`` name
+        the sealed parts with the SHA-512 and size of their plaintext, attachments in the
+        dossier's order.
+        """
 
         portal_id: str
         service_identifier: str
         leika_key: str
-        metadata: dict[str, Any]
+        dossier: str
         data: dict[str, Any]
         attachments: list[dict[str, Any]]
-        routing_hint: dict[str, Any] | None
         request_digest: str
-        idempotency_key: str | None
         correlation_id: str
 
     def __init__(
@@ -69,23 +74,19 @@ class Submission(Aggregate):
         portal_id: str,
         service_identifier: str,
         leika_key: str,
-        metadata: dict[str, Any],
+        dossier: str,
         data: dict[str, Any],
         attachments: list[dict[str, Any]],
-        routing_hint: dict[str, Any] | None,
         request_digest: str,
-        idempotency_key: str | None,
         correlation_id: str,
     ) -> None:
         self.portal_id = portal_id
         self.service_identifier = service_identifier
         self.leika_key = leika_key
-        self.metadata = metadata
+        self.dossier = dossier
         self.data = data
         self.attachments = attachments
-        self.routing_hint = routing_hint
         self.request_digest = request_digest
-        self.idempotency_key = idempotency_key
         self.correlation_id = correlation_id
         self.status = Status.RECEIVED
         self.chain_head = GENESIS
@@ -93,9 +94,12 @@ class Submission(Aggregate):
         self.problems: list[dict[str, Any]] = []
         self.authority_id: str | None = None
         self.delivery_id: str | None = None
-        self.routing_keys: dict[str, str] = {}
+        self.findings: str | None = None
+        """The sealed routing keys validation found in the data (a blob name)."""
         self.delivery_topic: str | None = None
         self.envelope: dict[str, Any] = {}
+        """The current delivery's sealed envelope: ``blob``, ``sha256``, ``kid``."""
+        self.content_erased = False
         self.reminders = 0
         self.escalated = False
         self.notice = 0
@@ -132,32 +136,37 @@ class Submission(Aggregate):
     # -- validation ---------------------------------------------------------------
 
     class Validated(Event):
-        """The data conforms to its schema and the service's rules."""
+        """The data conforms to its schema and the service's rules.
+
+        ``routing_keys`` names the keys found in the data (``postalCode``, ``ars`` …);
+        their values are sealed in the vault under ``findings``.
+        """
 
         catalog_version: str
         schema_uri: str
-        routing_keys: dict[str, str] | None = None
-        """The applicant's ``postalCode`` / ``ars`` / ``ags`` as found in the data.
-
-        Events stored without this member (their hash covers only what they hold) read
-        back as ``None``.
-        """
+        routing_keys: list[str]
+        findings: str | None
 
         def change(self, submission: Submission) -> None:
             submission.status = Status.VALIDATED
-            submission.routing_keys = dict(self.routing_keys or {})
+            submission.findings = self.findings
 
     def validate(
-        self, catalog_version: str, schema_uri: str, routing_keys: dict[str, str] | None = None
+        self,
+        catalog_version: str,
+        schema_uri: str,
+        routing_keys: list[str] | None = None,
+        findings: str | None = None,
     ) -> bool:
-        """Record that the data is valid, with the routing keys found in it."""
+        """Record that the data is valid, with the names of the routing keys found in it."""
         if not self._takes_effect("validate"):
             return False
         self._append(
             self.Validated,
             catalog_version=catalog_version,
             schema_uri=schema_uri,
-            routing_keys=dict(routing_keys or {}),
+            routing_keys=sorted(routing_keys or []),
+            findings=findings,
         )
         return True
 
@@ -258,7 +267,11 @@ class Submission(Aggregate):
     # -- delivery and receipts ------------------------------------------------------
 
     class Dispatched(Event):
-        """The delivery envelope was handed to the authority's channel."""
+        """The delivery envelope was handed to the authority's channel.
+
+        ``envelope`` references the envelope sealed in the vault (``blob``, the ``sha256``
+        of its JSON, the ``kid`` it is encrypted to); the relay publishes it from there.
+        """
 
         delivery_id: str
         authority_id: str
@@ -289,6 +302,27 @@ class Submission(Aggregate):
             topic=topic,
             envelope=envelope,
         )
+        return True
+
+    class Withheld(Event):
+        """Not dispatched: the authority has no encryption key, and nothing goes out in plaintext.
+
+        Operations register the authority's key, then replay delivery (``changed``).
+        """
+
+        authority_id: str
+        reason: str
+
+        def change(self, submission: Submission) -> None:
+            submission.status = Status.WITHHELD
+            submission.problems = [{"reason": self.reason, "authorityId": self.authority_id}]
+
+    def withhold(self, authority_id: str, reason: str) -> bool:
+        """Record that the delivery to the routed authority is held back."""
+        if not self._takes_effect("withhold"):
+            return False
+        self._check_addressee(authority_id)
+        self._append(self.Withheld, authority_id=authority_id, reason=reason)
         return True
 
     class Accepted(Event):
@@ -396,7 +430,7 @@ class Submission(Aggregate):
 
     def remind(self, delivery_id: str, stage: int, after_seconds: float) -> bool:
         """Announce the delivery again (the relay republishes the envelope)."""
-        if not self._takes_effect("remind"):
+        if not self._takes_effect("remind") or self.content_erased:
             return False
         if delivery_id != self.delivery_id or self.escalated or stage <= self.reminders:
             return False
@@ -780,6 +814,8 @@ class Submission(Aggregate):
             return False
         if not self._takes_effect("redeliver"):
             return False
+        if self.content_erased:
+            raise ContentErasedError(str(self.id))
         assert self.delivery_id is not None
         assert self.delivery_topic is not None
         self._append(
@@ -825,6 +861,47 @@ class Submission(Aggregate):
             request_id=request_id,
             actor=actor,
             reason=reason,
+        )
+        return True
+
+    # -- data protection ------------------------------------------------------------
+
+    class ContentErased(Event):
+        """The submission's content was erased (crypto-shredding); the trail stays verifiable.
+
+        ``by`` is the operator or ``retention:<rule>``; ``legal_basis`` the provision the
+        erasure follows (e.g. "SGB X § 84 Abs. 2"); ``destroyed`` what went: the data key
+        (``key_id``: which key-encryption key wrapped it) and how many sealed blobs.
+        """
+
+        by: str
+        rule: str | None
+        legal_basis: str
+        reason: str
+        destroyed: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            submission.content_erased = True
+
+    def erase(
+        self,
+        *,
+        by: str,
+        rule: str | None,
+        legal_basis: str,
+        reason: str,
+        destroyed: dict[str, Any],
+    ) -> bool:
+        """Record the erasure of the content (once; False if it was recorded before)."""
+        if self.content_erased or not self._takes_effect("erase"):
+            return False
+        self._append(
+            self.ContentErased,
+            by=by,
+            rule=rule,
+            legal_basis=legal_basis,
+            reason=reason,
+            destroyed=destroyed,
         )
         return True
 

@@ -1,79 +1,91 @@
-"""The blob store port: content-addressed storage for payloads and attachments (claim check).
+"""The blob store port: named, opaque objects grouped per submission.
 
-A blob's name is its SHA-512 (hex). Kafka messages and ledger events carry references
-and hashes, never the bytes of a large part. Every store makes a blob readable only once
-it is complete under its hash, so a failed or partial upload never leaves a blob that
-could be delivered.
+A blob's name is ``<group>/<item>``: the group is a submission id, the item a random id,
+so a name says nothing about the content (no hash of the plaintext, no deduplication
+across submissions). The store holds only ciphertext (``events.vault`` encrypts before
+anything is written) and knows nothing of keys. Every store makes a blob readable only
+once it is completely written, so a failed or partial upload never leaves a blob; and
+``delete_group`` removes all of a submission's blobs at once (erasure).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
 
 CHUNK = 1024 * 1024
 """Default size of the chunks a store yields when a blob is read as a stream."""
 
-_SHA512 = re.compile(r"^[a-f0-9]{128}$")
+_SEGMENT = r"[a-z0-9][a-z0-9-]{0,63}"
+_NAME = re.compile(rf"^{_SEGMENT}/{_SEGMENT}$")
+_GROUP = re.compile(rf"^{_SEGMENT}$")
 
 
 class BlobNotFoundError(Exception):
-    """No blob with this hash is stored."""
+    """No blob with this name is stored."""
 
 
 class BlobTooLargeError(Exception):
     """A blob exceeded the size limit while it was written."""
 
 
-@dataclass(frozen=True)
-class BlobRef:
-    """A stored blob: its SHA-512 and size."""
-
-    sha512: str
-    size: int
-
-    @property
-    def reference(self) -> str:
-        """The reference string carried in events and envelopes."""
-        return f"blob:sha512:{self.sha512}"
-
-
 class BlobStore(Protocol):
     """Where blobs live: a folder (default) or an S3-compatible bucket.
 
-    ``put``, ``read`` and ``exists`` block (call them from a worker thread on a loop);
-    ``put_stream`` and ``stream`` are asynchronous and hold at most a chunk or a part.
+    ``write``, ``read``, ``exists``, ``delete_group`` and ``groups`` block (call them from a
+    worker thread on a loop); ``write_stream`` and ``stream`` are asynchronous and hold at
+    most a chunk or a part.
     """
 
-    def put(self, content: bytes) -> BlobRef:
-        """Store bytes (storing the same bytes again changes nothing)."""
+    def write(self, name: str, content: bytes) -> None:
+        """Store bytes under ``name`` (replacing a blob of that name)."""
         ...
 
-    async def put_stream(self, chunks: AsyncIterator[bytes], max_size: int) -> BlobRef:
-        """Store a stream; ``BlobTooLargeError`` past ``max_size``, and nothing is stored."""
+    async def write_stream(self, name: str, chunks: AsyncIterator[bytes]) -> int:
+        """Store a stream under ``name``; the bytes written. An error in ``chunks`` (also
+        ``BlobTooLargeError``) propagates, and nothing is stored."""
         ...
 
-    def read(self, sha512: str) -> bytes:
+    def read(self, name: str) -> bytes:
         """A blob's bytes; ``BlobNotFoundError`` if it is not stored."""
         ...
 
-    def exists(self, sha512: str) -> bool:
+    def exists(self, name: str) -> bool:
         """True if the blob is stored."""
         ...
 
-    def stream(self, sha512: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+    def stream(self, name: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         """A blob's bytes chunk by chunk; ``BlobNotFoundError`` when iteration starts."""
         ...
 
+    def delete(self, name: str) -> None:
+        """Delete one blob (nothing happens when it is not stored)."""
+        ...
 
-def check_sha512(sha512: str) -> str:
-    """``sha512`` if it is a lower-case hex SHA-512; ``ValueError`` otherwise."""
-    if not _SHA512.fullmatch(sha512):
-        msg = f"not a SHA-512 hex digest: {sha512!r}"
+    def delete_group(self, group: str) -> int:
+        """Delete every blob of ``group``; how many there were (0 when none: idempotent)."""
+        ...
+
+    def groups(self) -> Iterator[str]:
+        """Every group that holds at least one blob (for sweeping orphans)."""
+        ...
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is ``<group>/<item>`` of lower-case letters, digits and dashes."""
+    if not _NAME.fullmatch(name):
+        msg = f"not a blob name (<group>/<item>): {name!r}"
         raise ValueError(msg)
-    return sha512
+    return name
+
+
+def check_group(group: str) -> str:
+    """``group`` if it is one segment of lower-case letters, digits and dashes."""
+    if not _GROUP.fullmatch(group):
+        msg = f"not a blob group: {group!r}"
+        raise ValueError(msg)
+    return group
 
 
 def check_size(size: int, max_size: int) -> None:

@@ -1,19 +1,20 @@
-"""The default blob store: files under ``<root>/sha512/ab/cd/<hex>``.
+"""The default blob store: files under ``<root>/groups/<ab>/<group>/<item>``.
 
 Writes go to a temporary file in ``<root>/tmp`` that is renamed into place only when
-complete (after fsync), so a failed upload never leaves a readable blob.
+complete (after fsync), so a failed upload never leaves a readable blob. A group is one
+folder, so erasing a submission's blobs is one ``rmtree``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from events.blobs.base import CHUNK, BlobNotFoundError, BlobRef, check_sha512, check_size
+from events.blobs.base import CHUNK, BlobNotFoundError, check_group, check_name
 
 
 class FileBlobStore:
@@ -23,58 +24,79 @@ class FileBlobStore:
         self._root = root
         (root / "tmp").mkdir(parents=True, exist_ok=True)
 
-    def path(self, sha512: str) -> Path:
+    def path(self, name: str) -> Path:
         """Where a blob lives (whether or not it exists)."""
-        check_sha512(sha512)
-        return self._root / "sha512" / sha512[:2] / sha512[2:4] / sha512
+        group, item = check_name(name).split("/")
+        return self._folder(group) / item
 
-    def put(self, content: bytes) -> BlobRef:
+    def _folder(self, group: str) -> Path:
+        check_group(group)
+        return self._root / "groups" / group[:2] / group
+
+    def write(self, name: str, content: bytes) -> None:
         """Store bytes."""
-        ref = BlobRef(hashlib.sha512(content).hexdigest(), len(content))
-        target = self.path(ref.sha512)
-        if not target.exists():
-            with _TempFile(self._root / "tmp") as temp:
-                temp.write(content)
-                temp.commit(target)
-        return ref
+        target = self.path(name)
+        with _TempFile(self._root / "tmp") as temp:
+            temp.write(content)
+            temp.commit(target)
 
-    async def put_stream(self, chunks: AsyncIterator[bytes], max_size: int) -> BlobRef:
-        """Store a stream without holding it in memory; ``BlobTooLargeError`` past ``max_size``."""
-        digest = hashlib.sha512()
+    async def write_stream(self, name: str, chunks: AsyncIterator[bytes]) -> int:
+        """Store a stream without holding it in memory."""
+        target = self.path(name)
         size = 0
         with _TempFile(self._root / "tmp") as temp:
             async for chunk in chunks:
                 size += len(chunk)
-                check_size(size, max_size)
-                digest.update(chunk)
                 await asyncio.to_thread(temp.write, chunk)
-            ref = BlobRef(digest.hexdigest(), size)
-            await asyncio.to_thread(temp.commit, self.path(ref.sha512))
-        return ref
+            await asyncio.to_thread(temp.commit, target)
+        return size
 
-    def read(self, sha512: str) -> bytes:
+    def read(self, name: str) -> bytes:
         """A blob's bytes; ``BlobNotFoundError`` if it is not stored."""
         try:
-            return self.path(sha512).read_bytes()
+            return self.path(name).read_bytes()
         except FileNotFoundError as error:
-            raise BlobNotFoundError(sha512) from error
+            raise BlobNotFoundError(name) from error
 
-    def exists(self, sha512: str) -> bool:
+    def exists(self, name: str) -> bool:
         """True if the blob is stored."""
-        return self.path(sha512).exists()
+        return self.path(name).exists()
 
-    async def stream(self, sha512: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+    async def stream(self, name: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         """A blob's bytes chunk by chunk (file reads in a worker thread)."""
-        path = self.path(sha512)
+        path = self.path(name)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError as error:
-            raise BlobNotFoundError(sha512) from error
+            raise BlobNotFoundError(name) from error
         try:
             while chunk := await asyncio.to_thread(handle.read, chunk_size):
                 yield chunk
         finally:
             handle.close()
+
+    def delete(self, name: str) -> None:
+        """Delete one blob."""
+        self.path(name).unlink(missing_ok=True)
+
+    def delete_group(self, group: str) -> int:
+        """Delete the group's folder; how many blobs it held."""
+        folder = self._folder(group)
+        if not folder.exists():
+            return 0
+        count = sum(1 for _ in folder.iterdir())
+        shutil.rmtree(folder)
+        return count
+
+    def groups(self) -> Iterator[str]:
+        """Every group folder that holds a blob."""
+        base = self._root / "groups"
+        if not base.exists():
+            return
+        for shard in sorted(base.iterdir()):
+            for folder in sorted(shard.iterdir()):
+                if any(folder.iterdir()):
+                    yield folder.name
 
 
 class _TempFile:

@@ -1,29 +1,23 @@
-"""An S3-compatible blob store (AWS S3, MinIO, Ceph RGW, …): ``<prefix>sha512/<hex>``.
+"""An S3-compatible blob store (AWS S3, MinIO, Ceph RGW, …): ``<prefix>groups/<group>/<item>``.
 
-A stream that fits in one part is hashed before anything is written and stored with one
-``PutObject`` under its final key. A longer stream goes as a multipart upload (parts of
-``part_size``, hashed while streaming) to a temporary key ``<prefix>tmp/<uuid>``, because
-S3 fixes an object's key when the upload starts and the SHA-512 is known only at its end.
-Only after ``CompleteMultipartUpload`` is the object copied (server-side) under its hash,
-and the temporary object deleted. On an error or past the size limit the upload is
-aborted; S3 never shows an incomplete multipart upload, so no blob exists under a hash
-that was not completely received. Give the bucket a lifecycle rule for ``<prefix>tmp/``
-(expire after a day, abort incomplete multipart uploads) for a process killed mid-upload.
+A stream that fits in one part is stored with one ``PutObject``; a longer one goes as a
+multipart upload (parts of ``part_size``) straight to its final key: S3 shows an object
+only once ``CompleteMultipartUpload`` succeeded, so no blob exists that was not completely
+received. On an error the upload is aborted; give the bucket a lifecycle rule that aborts
+incomplete multipart uploads after a day, for a process killed mid-upload. Erasing a
+group deletes every object under its prefix (``DeleteObjects``, 1,000 keys a call).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from events.blobs.base import CHUNK, BlobNotFoundError, BlobRef, check_sha512, check_size
+from events.blobs.base import CHUNK, BlobNotFoundError, check_group, check_name
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -35,8 +29,6 @@ MiB = 1024 * 1024
 PART_SIZE = 8 * MiB
 MIN_PART_SIZE = 5 * MiB
 """S3's smallest part (except the last)."""
-COPY_THRESHOLD = 1024 * MiB
-"""Objects larger than this are copied as a multipart copy (``CopyObject`` ends at 5 GiB)."""
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -45,12 +37,7 @@ class S3BlobStore:
     """Blobs as objects in a bucket, under an optional key prefix."""
 
     def __init__(
-        self,
-        client: S3Client,
-        bucket: str,
-        prefix: str = "",
-        part_size: int = PART_SIZE,
-        copy_threshold: int = COPY_THRESHOLD,
+        self, client: S3Client, bucket: str, prefix: str = "", part_size: int = PART_SIZE
     ) -> None:
         if part_size < MIN_PART_SIZE:
             msg = f"S3 parts must be at least {MIN_PART_SIZE} bytes"
@@ -59,41 +46,32 @@ class S3BlobStore:
         self._bucket = bucket
         self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._part_size = part_size
-        self._copy = TransferConfig(
-            multipart_threshold=copy_threshold, multipart_chunksize=max(copy_threshold, part_size)
-        )
 
-    def key(self, sha512: str) -> str:
+    def key(self, name: str) -> str:
         """The object key of a blob (whether or not it exists)."""
-        return f"{self._prefix}sha512/{check_sha512(sha512)}"
+        return f"{self._prefix}groups/{check_name(name)}"
 
-    def put(self, content: bytes) -> BlobRef:
+    def write(self, name: str, content: bytes) -> None:
         """Store bytes with one ``PutObject``."""
-        ref = BlobRef(hashlib.sha512(content).hexdigest(), len(content))
-        if not self.exists(ref.sha512):
-            self._client.put_object(Bucket=self._bucket, Key=self.key(ref.sha512), Body=content)
-        return ref
+        self._client.put_object(Bucket=self._bucket, Key=self.key(name), Body=content)
 
-    async def put_stream(self, chunks: AsyncIterator[bytes], max_size: int) -> BlobRef:
+    async def write_stream(self, name: str, chunks: AsyncIterator[bytes]) -> int:
         """Store a stream, holding at most about one part in memory."""
-        digest = hashlib.sha512()
+        key = self.key(name)
         size = 0
         buffer = bytearray()
         upload: _MultipartUpload | None = None
         try:
             async for chunk in chunks:
                 size += len(chunk)
-                check_size(size, max_size)
-                digest.update(chunk)
                 buffer += chunk
                 while len(buffer) >= self._part_size:
                     if upload is None:
-                        upload = await asyncio.to_thread(self._start_upload)
+                        upload = await asyncio.to_thread(self._start_upload, key)
                     await asyncio.to_thread(upload.send, _take(buffer, self._part_size))
-            ref = BlobRef(digest.hexdigest(), size)
-            if upload is None:  # one part at most: the hash is known before anything is written
-                await asyncio.to_thread(self._put_new, ref, bytes(buffer))
-                return ref
+            if upload is None:  # one part at most
+                await asyncio.to_thread(self.write, name, bytes(buffer))
+                return size
             if buffer:
                 await asyncio.to_thread(upload.send, _take(buffer, len(buffer)))
             await asyncio.to_thread(upload.complete)
@@ -101,66 +79,74 @@ class S3BlobStore:
             if upload is not None and not upload.completed:
                 await asyncio.to_thread(upload.abort)
             raise
-        await asyncio.to_thread(self._promote, upload.key, ref)
-        return ref
+        return size
 
-    def read(self, sha512: str) -> bytes:
+    def read(self, name: str) -> bytes:
         """A blob's bytes; ``BlobNotFoundError`` if it is not stored."""
-        body = self._get(sha512)
+        body = self._get(name)
         try:
             return body.read()
         finally:
             body.close()
 
-    def exists(self, sha512: str) -> bool:
+    def exists(self, name: str) -> bool:
         """True if the blob is stored."""
         try:
-            self._client.head_object(Bucket=self._bucket, Key=self.key(sha512))
+            self._client.head_object(Bucket=self._bucket, Key=self.key(name))
         except ClientError as error:
             if _code(error) in _MISSING:
                 return False
             raise
         return True
 
-    async def stream(self, sha512: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+    async def stream(self, name: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         """A blob's bytes chunk by chunk (S3 reads in a worker thread)."""
-        body = await asyncio.to_thread(self._get, sha512)
+        body = await asyncio.to_thread(self._get, name)
         try:
             while chunk := await asyncio.to_thread(body.read, chunk_size):
                 yield chunk
         finally:
             body.close()
 
-    def _get(self, sha512: str) -> StreamingBody:
+    def delete(self, name: str) -> None:
+        """Delete one object (S3 answers success for a missing key too)."""
+        self._client.delete_object(Bucket=self._bucket, Key=self.key(name))
+
+    def delete_group(self, group: str) -> int:
+        """Delete every object under the group's prefix."""
+        prefix = f"{self._prefix}groups/{check_group(group)}/"
+        deleted = 0
+        while True:
+            listing = self._client.list_objects_v2(Bucket=self._bucket, Prefix=prefix)
+            keys = [{"Key": item["Key"]} for item in listing.get("Contents", [])]
+            if not keys:
+                return deleted
+            self._client.delete_objects(
+                Bucket=self._bucket,
+                Delete={"Objects": keys, "Quiet": True},  # type: ignore[typeddict-item]
+            )
+            deleted += len(keys)
+
+    def groups(self) -> Iterator[str]:
+        """Every group prefix that holds an object."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        prefix = f"{self._prefix}groups/"
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix, Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                yield common["Prefix"][len(prefix) :].rstrip("/")
+
+    def _get(self, name: str) -> StreamingBody:
         try:
-            answer = self._client.get_object(Bucket=self._bucket, Key=self.key(sha512))
+            answer = self._client.get_object(Bucket=self._bucket, Key=self.key(name))
         except ClientError as error:
             if _code(error) in _MISSING:
-                raise BlobNotFoundError(sha512) from error
+                raise BlobNotFoundError(name) from error
             raise
         return answer["Body"]
 
-    def _put_new(self, ref: BlobRef, content: bytes) -> None:
-        if not self.exists(ref.sha512):
-            self._client.put_object(Bucket=self._bucket, Key=self.key(ref.sha512), Body=content)
-
-    def _start_upload(self) -> _MultipartUpload:
-        key = f"{self._prefix}tmp/{uuid.uuid4()}"
+    def _start_upload(self, key: str) -> _MultipartUpload:
         answer = self._client.create_multipart_upload(Bucket=self._bucket, Key=key)
         return _MultipartUpload(self._client, self._bucket, key, answer["UploadId"])
-
-    def _promote(self, temporary_key: str, ref: BlobRef) -> None:
-        """Copy a completed upload under its hash (unless already there), then drop it."""
-        try:
-            if not self.exists(ref.sha512):
-                self._client.copy(
-                    {"Bucket": self._bucket, "Key": temporary_key},
-                    self._bucket,
-                    self.key(ref.sha512),
-                    Config=self._copy,
-                )
-        finally:
-            self._client.delete_object(Bucket=self._bucket, Key=temporary_key)
 
 
 class _MultipartUpload:

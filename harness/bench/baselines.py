@@ -7,7 +7,7 @@
   5 ms linger) with batches of up to 1 MiB; the capacity with the relay's own producer
   (aiokafka's 16 KiB batches) is measured too.
 - The ledger's raw append rate: ``Ledger.save`` of new Submission aggregates (one
-  Received event each, with the bench's metadata) into a fresh SQLite ledger in the same
+  Received event each, facts and vault references only) into a fresh SQLite ledger in the same
   kind of data dir, one per transaction as the intake saves them, and a hundred per
   transaction as a batching intake could.
 """
@@ -32,7 +32,7 @@ from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.submission import Submission
 from harness.bench.load import MAX_MESSAGE_BYTES
-from harness.bench.payloads import ROUTING, Payloads
+from harness.bench.payloads import Payloads
 from harness.bench.report import summarize
 from services.runtime.kafka import relay_producer
 
@@ -231,20 +231,14 @@ def _received_fields(payloads: Payloads) -> dict[str, Any]:
     submission = payloads.build("ledger-baseline")
     metadata = json.loads(submission.metadata)
     declared = metadata["contentStructure"]["data"]
+    blob = f"{uuid.uuid4()}/{uuid.uuid4().hex}"  # names only: the raw ledger seals nothing
     return {
         "portal_id": "bench",
         "service_identifier": metadata["publicServiceType"]["identifier"],
         "leika_key": metadata["publicServiceType"]["identifier"].rsplit(":", 1)[1],
-        "metadata": metadata,
-        "data": {
-            "sha512": declared["hash"]["content"],
-            "size": len(submission.data),
-            "mime_type": declared["submissionSchema"]["mimeType"],
-            "schema_uri": declared["submissionSchema"]["schemaUri"],
-        },
+        "dossier": blob,
+        "data": {"blob": blob, "sha512": declared["hash"]["content"], "size": len(submission.data)},
         "attachments": [],
-        "routing_hint": dict(ROUTING),
         "request_digest": "0" * 64,
-        "idempotency_key": "ledger-baseline",
         "correlation_id": str(uuid.uuid4()),
     }

@@ -16,10 +16,11 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts import topics
 from contracts.receipts import MalformedReceiptError, parse_receipt_message
-from events.blobs import BlobStore
+from events.dossier import Dossier
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
+from events.vault import Vault
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
 from services.delivery.handover import (
@@ -42,32 +43,35 @@ RECEIPT_GROUP = "amtsweg-receipts"
 
 def dispatch_submission(
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     settings: DeliverySettings,
     submission_id: UUID,
     recipients: Recipients | None = None,
 ) -> bool:
     """Record Dispatched with the envelope; False if it already was (a repeated message)."""
-    step = dispatch_step(blobs, settings, recipients or Recipients())
+    step = dispatch_step(vault, settings, recipients or Recipients())
     outcome = perform_one(ledger, submission_id, step)
     return outcome is not None and outcome.changed
 
 
-def dispatch_step(blobs: BlobStore, settings: DeliverySettings, recipients: Recipients) -> Step:
-    """Dispatched with the envelope for a routed submission; None once it is delivered."""
+def dispatch_step(vault: Vault, settings: DeliverySettings, recipients: Recipients) -> Step:
+    """Dispatched (or Withheld) for a routed submission; None once it is delivered."""
 
     def step(submission: Submission) -> Outcome | None:
-        if submission.status is not Status.ROUTED or submission.authority_id is None:
+        if (
+            submission.status is not Status.ROUTED
+            or submission.authority_id is None
+            or submission.content_erased
+        ):
             return None
-        dispatch = prepare_dispatch(submission, blobs, settings, recipients)
+        dispatch = prepare_dispatch(submission, vault, settings, recipients)
+        if isinstance(dispatch, Withhold):
+            fields = {"authority_id": dispatch.authority_id, "reason": dispatch.reason}
+            return Outcome("delivery.withheld", dispatch.record(submission), fields)
         return Outcome(
             "delivery.dispatched",
             dispatch.record(submission),
-            {
-                "authority_id": dispatch.authority_id,
-                "delivery_id": dispatch.delivery_id,
-                "encrypted": dispatch.encrypted,
-            },
+            {"authority_id": dispatch.authority_id, "delivery_id": dispatch.delivery_id},
         )
 
     return step
@@ -75,12 +79,12 @@ def dispatch_step(blobs: BlobStore, settings: DeliverySettings, recipients: Reci
 
 @dataclass(frozen=True)
 class Dispatch:
-    """The delivery of a routed submission, ready to be recorded."""
+    """The delivery of a routed submission, ready to be recorded (its envelope sealed)."""
 
     delivery_id: str
     authority_id: str
     envelope: dict[str, Any]
-    encrypted: bool
+    """The reference to the sealed envelope (``Vault.put_envelope``)."""
 
     def record(self, submission: Submission) -> bool:
         """Record it on the submission (False if it was dispatched already)."""
@@ -92,34 +96,52 @@ class Dispatch:
         )
 
 
+NO_ENCRYPTION_KEY = "no-encryption-key"
+
+
+@dataclass(frozen=True)
+class Withhold:
+    """No delivery: the authority has no encryption key, and nothing goes out in plaintext."""
+
+    authority_id: str
+    reason: str = NO_ENCRYPTION_KEY
+
+    def record(self, submission: Submission) -> bool:
+        """Record it on the submission (False if it was withheld already)."""
+        return submission.withhold(self.authority_id, self.reason)
+
+
 def prepare_dispatch(
     submission: Submission,
-    blobs: BlobStore,
+    vault: Vault,
     settings: DeliverySettings,
     recipients: Recipients | None = None,
-) -> Dispatch:
-    """The delivery id and envelope for a routed submission (reads its parts)."""
+) -> Dispatch | Withhold:
+    """The delivery of a routed submission, its envelope sealed in the vault (or Withhold)."""
     authority_id = submission.authority_id
     assert authority_id is not None
     recipient = (recipients or Recipients()).get(authority_id)
     key = recipient.encryption_key() if recipient else None
+    if key is None:
+        return Withhold(authority_id)
     delivery_id = delivery_id_for(submission.id, authority_id, submission.version)
     envelope = build_envelope(
         submission,
+        Dossier.of(vault, submission),
         delivery_id,
-        blobs.read,
-        InlinePolicy(settings.inline_limit_bytes, settings.inline_total_bytes),
-        datetime.now(UTC),
-        sealer=JweSealer(key) if key else None,
+        lambda blob: vault.read(submission.id, blob),
+        inline=InlinePolicy(settings.inline_limit_bytes, settings.inline_total_bytes),
+        now=datetime.now(UTC),
+        sealer=JweSealer(key),
         base_url=settings.public_base_url,
     )
-    dumped = envelope.model_dump(by_alias=True, exclude_none=True)
-    return Dispatch(delivery_id, authority_id, dumped, encrypted=key is not None)
+    published = envelope.model_dump_json(by_alias=True, exclude_none=True).encode()
+    return Dispatch(delivery_id, authority_id, vault.put_envelope(submission.id, published))
 
 
 async def deliver(
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     settings: DeliverySettings,
     submission_id: UUID,
     recipients: Recipients,
@@ -130,7 +152,7 @@ async def deliver(
 
     Raises ``HandoverUnavailableError`` when the other instance does not answer.
     """
-    step = delivery_step(ledger, blobs, settings, recipients, transport)
+    step = delivery_step(ledger, vault, settings, recipients, transport)
     outcome = await asyncio.to_thread(perform_one, ledger, submission_id, step)
     if outcome is not None and outcome.then is not None:
         return bool(await outcome.then())
@@ -139,13 +161,13 @@ async def deliver(
 
 def delivery_step(
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     settings: DeliverySettings,
     recipients: Recipients,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Step:
     """Dispatch a routed submission, or (after the batch) hand it over to another instance."""
-    dispatch = dispatch_step(blobs, settings, recipients)
+    dispatch = dispatch_step(vault, settings, recipients)
 
     def step(submission: Submission) -> Outcome | None:
         authority_id = submission.authority_id
@@ -163,7 +185,7 @@ def delivery_step(
                 current = await asyncio.to_thread(ledger.get_submission, submission_id)
                 try:
                     async with handover_client(settings, transport) as client:
-                        return await hand_over_submission(ledger, blobs, current, recipient, client)
+                        return await hand_over_submission(ledger, vault, current, recipient, client)
                 except HandoverUnavailableError as error:  # the batch comes again: retry
                     pause = settings.handover_retry_seconds
                     log.warning("delivery.handover_unavailable", error=str(error), retry_in=pause)
@@ -179,7 +201,7 @@ def delivery_step(
 def register(
     broker: KafkaBroker,
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     settings: DeliverySettings,
     recipients: Recipients | None = None,
     *,
@@ -193,7 +215,7 @@ def register(
     """
     known = recipients or Recipients()
 
-    step = delivery_step(ledger, blobs, settings, known, handover_transport)
+    step = delivery_step(ledger, vault, settings, known, handover_transport)
     broker.subscriber(
         topics.ROUTED,
         topics.FORWARDED,

@@ -26,10 +26,11 @@ from typing import Any
 import httpx
 import structlog
 
-from events.blobs import BlobStore
+from events.dossier import Dossier
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
+from events.vault import Vault
 from services.delivery.envelope import delivery_id_for
 from services.delivery.recipients import Recipient
 from services.delivery.settings import DeliverySettings
@@ -53,27 +54,21 @@ class HandoverAnswer:
 
 
 def _request(
-    submission: Submission, blobs: BlobStore
+    submission: Submission, vault: Vault
 ) -> tuple[dict[str, str], list[tuple[str, tuple[str, bytes, str]]]]:
     """The multipart form: metadata and routing fields, data and attachment files."""
-    fields = {"metadata": json.dumps(submission.metadata, ensure_ascii=False)}
+    dossier = Dossier.of(vault, submission)
+    fields = {"metadata": json.dumps(dossier.metadata, ensure_ascii=False)}
     region = submission.region or ""
-    hint = {"ars": region} if len(region) == 12 else submission.routing_hint
+    hint = {"ars": region} if len(region) == 12 else dossier.routing
     if hint:
         fields["routing"] = json.dumps(_portal_hint(hint))
-    data = submission.data
-    files = [("data", ("data", blobs.read(data["sha512"]), data["mime_type"]))]
-    files.extend(
-        (
-            "attachment",
-            (
-                attachment.get("filename") or attachment["attachment_id"],
-                blobs.read(attachment["sha512"]),
-                attachment["mime_type"],
-            ),
-        )
-        for attachment in submission.attachments
-    )
+    files = []
+    for declared, sealed in dossier.parts(submission):
+        content = vault.read(submission.id, sealed["blob"])
+        name = "data" if declared.part_id == "data" else declared.filename or declared.part_id
+        field = "data" if declared.part_id == "data" else "attachment"
+        files.append((field, (name, content, declared.mime_type)))
     return fields, files
 
 
@@ -86,13 +81,13 @@ async def post_handover(
     client: httpx.AsyncClient,
     recipient: Recipient,
     submission: Submission,
-    blobs: BlobStore,
+    vault: Vault,
     delivery_id: str,
 ) -> HandoverAnswer:
     """Post the submission to the other instance; raises ``HandoverUnavailableError``."""
     assert recipient.handover_url is not None
     assert recipient.handover_token is not None
-    fields, files = await asyncio.to_thread(_request, submission, blobs)
+    fields, files = await asyncio.to_thread(_request, submission, vault)
     headers = {
         "Authorization": f"Bearer {recipient.handover_token}",
         "Idempotency-Key": delivery_id,
@@ -123,7 +118,7 @@ def _refusal(answer: httpx.Response) -> str:
 
 async def hand_over_submission(
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     submission: Submission,
     recipient: Recipient,
     client: httpx.AsyncClient,
@@ -131,7 +126,7 @@ async def hand_over_submission(
     """Hand a routed submission over and record the outcome; False if it already was."""
     authority_id = recipient.authority_id
     delivery_id = delivery_id_for(submission.id, authority_id, submission.version)
-    answer = await post_handover(client, recipient, submission, blobs, delivery_id)
+    answer = await post_handover(client, recipient, submission, vault, delivery_id)
     assert recipient.handover_url is not None
     url = recipient.handover_url
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contracts.messages import Receipt
@@ -24,9 +24,11 @@ from contracts.receipts import (
     ReceiptAnswer,
     parse_receipt_message,
 )
-from events.blobs import BlobNotFoundError, BlobStore
+from events.blobs import BlobNotFoundError
+from events.dossier import Dossier
 from events.ledger import Ledger
 from events.submission import Submission
+from events.vault import ContentErasedError, Vault
 from services.delivery.auth import authority_for
 from services.delivery.crypto import JweSealer
 from services.delivery.projector import DeliveryProjector
@@ -79,9 +81,9 @@ def problem(status: int, slug: str, title: str, detail: str | None = None) -> JS
     )
 
 
-def create_router(
+def create_router(  # noqa: PLR0915 - one route each
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     projector: DeliveryProjector,
     recipients: Recipients,
     settings: DeliverySettings,
@@ -91,6 +93,11 @@ def create_router(
 
     def not_found() -> JSONResponse:
         return problem(404, "delivery-not-found", "Delivery not found")
+
+    def erased() -> JSONResponse:
+        return problem(
+            410, "content-erased", "Content erased", "The submission's content was erased."
+        )
 
     def unauthorized() -> JSONResponse:
         return problem(401, "unauthorized", "Unauthorized", "A valid authority token is needed.")
@@ -105,7 +112,10 @@ def create_router(
         submission = ledger.get_submission(UUID(row.submission_id))
         return submission if submission.delivery_id == delivery_id else None
 
-    @router.get("/{delivery_id}", responses={401: {"model": Problem}, 404: {"model": Problem}})
+    @router.get(
+        "/{delivery_id}",
+        responses={401: {"model": Problem}, 404: {"model": Problem}, 410: {"model": Problem}},
+    )
     async def get_delivery(
         delivery_id: str, authorization: Annotated[str | None, Header()] = None
     ) -> Response:
@@ -114,7 +124,12 @@ def create_router(
         if authority_id is None:
             return unauthorized()
         submission = await run_in_threadpool(find, delivery_id, authority_id)
-        return JSONResponse(submission.envelope) if submission else not_found()
+        if submission is None:
+            return not_found()
+        envelope = await run_in_threadpool(vault.envelope, submission.id, submission.envelope)
+        if envelope is None:
+            return erased()
+        return Response(envelope, media_type="application/json")
 
     @router.get(
         "/{delivery_id}/parts/{part_id}",
@@ -128,18 +143,19 @@ def create_router(
         if authority_id is None:
             return unauthorized()
         submission = await run_in_threadpool(find, delivery_id, authority_id)
-        part = _part(submission.envelope, part_id) if submission else None
-        if submission is None or part is None or not blobs.exists(part["sha512"]):
+        if submission is None:
             return problem(404, "part-not-found", "Part not found")
-        if submission.envelope.get("encryption") is None:
-            return StreamingResponse(blobs.stream(part["sha512"]), media_type=part["mimeType"])
         recipient = recipients.get(authority_id)
         key = recipient.encryption_key() if recipient else None
         if key is None:
             return problem(409, "key-unavailable", "The authority has no encryption key now")
         try:
-            sealed = await run_in_threadpool(_seal, blobs, part, key)
+            sealed = await run_in_threadpool(_seal, vault, submission, part_id, key)
+        except ContentErasedError:
+            return erased()
         except BlobNotFoundError:
+            sealed = None
+        if sealed is None:
             return problem(404, "part-not-found", "Part not found")
         return Response(sealed, media_type=JOSE_MEDIA_TYPE)
 
@@ -184,13 +200,13 @@ def create_router(
     return router
 
 
-def _part(envelope: dict[str, Any], part_id: str) -> dict[str, Any] | None:
-    parts = [envelope.get("data", {}), *envelope.get("attachments", [])]
-    return next((p for p in parts if p.get("partId") == part_id), None)
-
-
-def _seal(blobs: BlobStore, part: dict[str, Any], key: dict[str, Any]) -> str:
-    return JweSealer(key).seal(blobs.read(part["sha512"]), part["mimeType"])
+def _seal(vault: Vault, submission: Submission, part_id: str, key: dict[str, Any]) -> str | None:
+    """The part's bytes as JWE to the authority; None if the submission has no such part."""
+    for declared, sealed in Dossier.of(vault, submission).parts(submission):
+        if declared.part_id == part_id:
+            content = vault.read(submission.id, sealed["blob"])
+            return JweSealer(key).seal(content, declared.mime_type)
+    return None
 
 
 async def _limited_body(request: Request) -> bytes:

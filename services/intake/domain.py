@@ -12,28 +12,65 @@ from uuid import UUID, uuid4, uuid5
 
 from contracts.problems import Problem
 from contracts.submission import Metadata, RoutingHint
+from events.dossier import DeclaredPart, Dossier
 
 IDEMPOTENCY_NAMESPACE = UUID("6f2b4c5e-2f57-4d7e-9a49-5b8f1f0f4a11")
 
 
 @dataclass(frozen=True)
 class Part:
-    """A stored part of a submission (data or attachment)."""
+    """A part of a submission (data or attachment): its plaintext hash and size.
+
+    ``blob`` names it sealed in the vault; ``None`` when it was only hashed (a retry of
+    a submission recorded before needs no second copy).
+    """
 
     sha512: str
     size: int
+    blob: str | None = None
 
 
 @dataclass(frozen=True)
 class IncomingSubmission:
-    """A portal's submission after its parts were stored, before it is recorded."""
+    """A portal's submission after its parts were sealed, before it is recorded."""
 
+    submission_id: UUID
     metadata: Metadata
     metadata_document: dict[str, Any]
     data: Part
     attachments: Mapping[str, Part]
     """attachmentId -> stored part"""
     routing: RoutingHint | None
+    dossier: str | None = None
+    """The sealed dossier's blob (written once the parts are)."""
+
+    def written(self) -> list[str]:
+        """Every blob this request wrote (to discard when it is refused or was a retry)."""
+        parts = [self.data, *self.attachments.values()]
+        names = [part.blob for part in parts if part.blob is not None]
+        return names + ([self.dossier] if self.dossier is not None else [])
+
+    def dossier_of(self) -> Dossier:
+        """What the portal said about the submission, to be sealed beside its parts."""
+        structure = self.metadata.content_structure
+        declared = {a.attachment_id: a for a in structure.attachments}
+        return Dossier(
+            metadata=self.metadata_document,
+            routing=self.routing.model_dump(exclude_none=True) if self.routing else None,
+            data=DeclaredPart(
+                "data",
+                structure.data.submission_schema.mime_type,
+                schema_uri=structure.data.submission_schema.schema_uri,
+            ),
+            attachments=tuple(
+                DeclaredPart(
+                    attachment_id,
+                    declared[attachment_id].mime_type,
+                    declared[attachment_id].filename,
+                )
+                for attachment_id in sorted(self.attachments)
+            ),
+        )
 
 
 def submission_id_for(portal_id: str, idempotency_key: str | None) -> UUID:
@@ -102,39 +139,25 @@ def hash_problems(incoming: IncomingSubmission) -> list[Problem]:
 
 
 def received_fields(
-    incoming: IncomingSubmission,
-    portal_id: str,
-    idempotency_key: str | None,
-    correlation_id: str,
+    incoming: IncomingSubmission, portal_id: str, correlation_id: str
 ) -> dict[str, Any]:
-    """The fields of the Received event for this submission."""
-    structure = incoming.metadata.content_structure
-    declared = {a.attachment_id: a for a in structure.attachments}
+    """The fields of the Received event: facts and the sealed parts' names, no content."""
+    assert incoming.dossier is not None
+    assert incoming.data.blob is not None
     return {
         "portal_id": portal_id,
         "service_identifier": incoming.metadata.public_service_type.identifier,
         "leika_key": incoming.metadata.public_service_type.leika_key,
-        "metadata": incoming.metadata_document,
-        "data": {
-            "sha512": incoming.data.sha512,
-            "size": incoming.data.size,
-            "mime_type": structure.data.submission_schema.mime_type,
-            "schema_uri": structure.data.submission_schema.schema_uri,
-        },
+        "dossier": incoming.dossier,
+        "data": _sealed(incoming.data),
         "attachments": [
-            {
-                "attachment_id": attachment_id,
-                "sha512": part.sha512,
-                "size": part.size,
-                "mime_type": declared[attachment_id].mime_type,
-                "filename": declared[attachment_id].filename,
-            }
-            for attachment_id, part in sorted(incoming.attachments.items())
+            _sealed(incoming.attachments[attachment_id])
+            for attachment_id in sorted(incoming.attachments)
         ],
-        "routing_hint": incoming.routing.model_dump(exclude_none=True)
-        if incoming.routing
-        else None,
         "request_digest": request_digest(incoming),
-        "idempotency_key": idempotency_key,
         "correlation_id": correlation_id,
     }
+
+
+def _sealed(part: Part) -> dict[str, Any]:
+    return {"blob": part.blob, "sha512": part.sha512, "size": part.size}

@@ -15,13 +15,15 @@ from faststream.message import StreamMessage
 
 from contracts import topics
 from contracts.problems import Problem
-from events.blobs import BlobStore
 from events.ledger import Ledger
+from events.vault import Vault
 from services.intake.dead_letter import send_to_dead_letters
+from services.intake.domain import submission_id_for
 from services.intake.errors import ProblemError
 from services.intake.from_kafka import IntakeRecord, IntakeRequest, read_message
 from services.intake.json_form import store_parts
 from services.intake.receive import Arrival, IntakeResult, receive_many
+from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
 from services.runtime.retry import BatchRetry
 from services.runtime.settings import StageSettings
@@ -40,7 +42,7 @@ INTAKE_BATCH = 100
 def register(
     broker: KafkaBroker,
     ledger: Ledger,
-    blobs: BlobStore,
+    vault: Vault,
     settings: IntakeSettings,
     *,
     stage_settings: StageSettings,
@@ -57,7 +59,7 @@ def register(
 
     async def take_in_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         intake_records = [intake_record(record) for record in records]
-        answers = await asyncio.to_thread(_receive_all, ledger, blobs, settings, intake_records)
+        answers = await asyncio.to_thread(_receive_all, ledger, vault, settings, intake_records)
         for record, (request, answer) in zip(intake_records, answers, strict=True):
             with _bound(record):
                 if isinstance(answer, ProblemError):
@@ -101,7 +103,7 @@ Answer = tuple[IntakeRequest | None, IntakeResult | ProblemError]
 
 
 def _receive_all(
-    ledger: Ledger, blobs: BlobStore, settings: IntakeSettings, records: Sequence[IntakeRecord]
+    ledger: Ledger, vault: Vault, settings: IntakeSettings, records: Sequence[IntakeRecord]
 ) -> list[Answer]:
     """Read each message and store its parts, then receive them all in one transaction.
 
@@ -113,7 +115,7 @@ def _receive_all(
         with _bound(record):
             try:
                 request = _read(record, settings)
-                incoming = store_parts(blobs, request.form)
+                incoming = store_parts(_sink(ledger, vault, request), request.form)
             except ProblemError as problem:
                 prepared.append(problem)
                 continue
@@ -122,11 +124,18 @@ def _receive_all(
             )
             prepared.append((request, arrival))
     arrivals = [item[1] for item in prepared if not isinstance(item, ProblemError)]
-    received = iter(receive_many(ledger, arrivals))
+    received = iter(receive_many(ledger, vault, arrivals))
     return [
         (None, item) if isinstance(item, ProblemError) else (item[0], next(received))
         for item in prepared
     ]
+
+
+def _sink(ledger: Ledger, vault: Vault, request: IntakeRequest) -> PartSink:
+    """Seal the parts, unless the ledger holds the submission already (a retry)."""
+    submission_id = submission_id_for(request.portal_id, request.idempotency_key)
+    recorded = request.idempotency_key is not None and ledger.exists(submission_id)
+    return PartSink(vault, submission_id, keep=not recorded)
 
 
 def _read(record: IntakeRecord, settings: IntakeSettings) -> IntakeRequest:

@@ -25,10 +25,11 @@ from contracts.submission import (
     TrailEvent,
     TrailPage,
 )
-from events.blobs import BlobStore
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Submission
+from events.vault import Vault
 from services.intake.auth import authenticate
+from services.intake.domain import IncomingSubmission, submission_id_for
 from services.intake.errors import ProblemError
 from services.intake.openapi import (
     ACCEPTED_EXAMPLE,
@@ -43,6 +44,7 @@ from services.intake.openapi import (
 )
 from services.intake.parts import read_json, read_multipart
 from services.intake.receive import Arrival, GroupCommit
+from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
 from services.intake.upload import body_limit, check_declared_length
 
@@ -73,9 +75,9 @@ def _links(submission_id: UUID) -> dict[str, Link]:
     return {"self": Link(href=base), "events": Link(href=f"{base}/events")}
 
 
-def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> FastAPI:
-    """The intake API, wired to a ledger and a blob store."""
-    group_commit = GroupCommit(ledger)
+def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAPI:  # noqa: PLR0915 - one route each
+    """The intake API, wired to a ledger and a vault."""
+    group_commit = GroupCommit(ledger, vault)
     app = FastAPI(
         title="Amtsweg",
         version="1",
@@ -197,17 +199,14 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
     ) -> JSONResponse:
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         check_declared_length(request, body_limit(media_type, settings))
-        if media_type == "multipart/form-data":
-            incoming = await read_multipart(request, blobs, settings)
-        elif media_type == "application/json":
-            incoming = await read_json(request, blobs, settings)
-        else:
+        if media_type not in ("multipart/form-data", "application/json"):
             raise ProblemError.single(
                 415,
                 "unsupported-media-type",
                 "Unsupported media type",
                 "Send multipart/form-data or application/json.",
             )
+        incoming = await _read_parts(request, media_type, portal_id, idempotency_key)
         correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
         arrival = Arrival(incoming, portal_id, idempotency_key, correlation_id)
         result = await group_commit.receive(arrival)
@@ -227,6 +226,22 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
             status_code=202,
             headers={"Location": f"/v1/submissions/{result.submission_id}"},
         )
+
+    async def _read_parts(
+        request: Request, media_type: str, portal_id: str, idempotency_key: str | None
+    ) -> IncomingSubmission:
+        """The request's parts, sealed into the vault (only hashed for a retry)."""
+        submission_id = submission_id_for(portal_id, idempotency_key)
+        recorded = idempotency_key is not None and await run_in_threadpool(
+            ledger.exists, submission_id
+        )
+        sink = PartSink(vault, submission_id, keep=not recorded)
+        read = read_multipart if media_type == "multipart/form-data" else read_json
+        try:
+            return await read(request, sink, settings)
+        except BaseException:
+            await run_in_threadpool(sink.discard)
+            raise
 
     @app.get(
         "/v1/submissions/{submission_id}",
@@ -291,9 +306,9 @@ def create_app(ledger: Ledger, blobs: BlobStore, settings: IntakeSettings) -> Fa
     return app
 
 
-_PRIVATE = {"envelope", "request_digest"}
+_PRIVATE = {"envelope", "request_digest", "dossier", "findings"}
 
 
 def _public(data: dict[str, Any]) -> dict[str, object]:
-    """Event data a portal may see (the delivered envelope is the authority's business)."""
+    """Event data a portal may see (the vault's references are nobody's business outside)."""
     return {k: v for k, v in data.items() if k not in _PRIVATE}

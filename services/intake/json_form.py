@@ -2,8 +2,8 @@
 
 ``POST /v1/submissions`` with ``application/json`` and a message on ``amtsweg.intake``
 carry the same document; both are read here, so both refuse the same input with the
-same problem. Reading is pure; :func:`store_json_form` writes the parts to the blob
-store, and only once their hashes match the metadata, so refused input leaves no blob.
+same problem. Reading is pure; :func:`store_json_form` seals the parts into the vault,
+and only once their hashes match the metadata, so refused input leaves no blob.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ import json
 import math
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
 from contracts.submission import Metadata, RoutingHint, SubmissionRequest
-from events.blobs import BlobStore
 from services.intake.domain import IncomingSubmission, Part, hash_problems
 from services.intake.errors import ProblemError, malformed, too_large
 from services.intake.metadata import parse_metadata, parse_routing
+from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
 
 MAX_FORMAT_ERRORS = 20
@@ -41,9 +42,10 @@ class JsonForm:
     """attachmentId -> content"""
     routing: RoutingHint | None
 
-    def incoming(self) -> IncomingSubmission:
+    def incoming(self, submission_id: UUID) -> IncomingSubmission:
         """The submission these parts make (hashes computed here, nothing stored)."""
         return IncomingSubmission(
+            submission_id,
             self.metadata,
             self.metadata_document,
             _part(self.data),
@@ -134,21 +136,24 @@ def parse_json_form(
     return JsonForm(request, metadata, document["metadata"], data, attachments, routing)
 
 
-async def store_json_form(blobs: BlobStore, form: JsonForm) -> IncomingSubmission:
-    """Store the parts once their hashes match the metadata (a 422 problem otherwise)."""
-    return await asyncio.to_thread(store_parts, blobs, form)
+async def store_json_form(sink: PartSink, form: JsonForm) -> IncomingSubmission:
+    """Seal the parts once their hashes match the metadata (a 422 problem otherwise)."""
+    return await asyncio.to_thread(store_parts, sink, form)
 
 
-def store_parts(blobs: BlobStore, form: JsonForm) -> IncomingSubmission:
-    """``store_json_form`` on the calling thread (it blocks on the blob store)."""
-    incoming = form.incoming()
-    problems = hash_problems(incoming)
+def store_parts(sink: PartSink, form: JsonForm) -> IncomingSubmission:
+    """``store_json_form`` on the calling thread (it blocks on the vault)."""
+    problems = hash_problems(form.incoming(sink.submission_id))
     if problems:
         raise ProblemError(422, problems)
-    blobs.put(form.data)
-    for content in form.attachments.values():
-        blobs.put(content)
-    return incoming
+    return IncomingSubmission(
+        sink.submission_id,
+        form.metadata,
+        form.metadata_document,
+        sink.put(form.data),
+        {attachment_id: sink.put(content) for attachment_id, content in form.attachments.items()},
+        form.routing,
+    )
 
 
 def _b64(value: str, name: str) -> bytes:

@@ -1,6 +1,6 @@
 """Reading an HTTP submission request (multipart or JSON) into stored parts.
 
-Parts go straight to the blob store, chunk by chunk; limits are enforced while
+Parts go straight into the vault, sealed chunk by chunk; limits are enforced while
 reading, so an oversize request is refused without being held in memory.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from events.blobs import BlobStore, BlobTooLargeError
+from events.blobs import BlobTooLargeError
 from services.intake.domain import IncomingSubmission, Part
 from services.intake.errors import malformed, too_large
 from services.intake.json_form import (
@@ -25,6 +25,7 @@ from services.intake.json_form import (
     store_json_form,
 )
 from services.intake.metadata import parse_metadata, parse_routing
+from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
 from services.intake.upload import read_form
 
@@ -37,7 +38,7 @@ async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 async def read_multipart(
-    request: Request, blobs: BlobStore, settings: IntakeSettings
+    request: Request, sink: PartSink, settings: IntakeSettings
 ) -> IncomingSubmission:
     """Parts ``metadata`` (JSON), ``data`` (file), ``attachment`` (files), ``routing`` (JSON).
 
@@ -61,17 +62,19 @@ async def read_multipart(
         metadata = parse_metadata(document)
         routing = parse_routing(routing_doc)
         total = 0
-        data_part = await _store(blobs, data, settings.max_attachment_bytes)
+        data_part = await _store(sink, data, settings.max_attachment_bytes)
         total += data_part.size
         by_hash = {a.hash.content: a.attachment_id for a in metadata.content_structure.attachments}
         attachments: dict[str, Part] = {}
         for index, upload in enumerate(uploads):
-            part = await _store(blobs, upload, settings.max_attachment_bytes)
+            part = await _store(sink, upload, settings.max_attachment_bytes)
             total += part.size
             if total > settings.max_total_bytes:
                 raise too_large(f"the submission exceeds {settings.max_total_bytes} bytes")
             attachments[by_hash.get(part.sha512, f"undeclared-{index}")] = part
-        return IncomingSubmission(metadata, document, data_part, attachments, routing)
+        return IncomingSubmission(
+            sink.submission_id, metadata, document, data_part, attachments, routing
+        )
     finally:
         await form.close()
 
@@ -88,18 +91,17 @@ async def _json_part(part: str | UploadFile, name: str, limit: int) -> Any:
     return loads(text, name)
 
 
-async def _store(blobs: BlobStore, upload: str | UploadFile, limit: int) -> Part:
+async def _store(sink: PartSink, upload: str | UploadFile, limit: int) -> Part:
     if not isinstance(upload, UploadFile):
         raise malformed("'data' and 'attachment' must be file parts")
     try:
-        ref = await blobs.put_stream(_upload_chunks(upload), limit)
+        return await sink.put_stream(_upload_chunks(upload), limit)
     except BlobTooLargeError:
         raise too_large(f"a part exceeds {limit} bytes") from None
-    return Part(ref.sha512, ref.size)
 
 
 async def read_json(
-    request: Request, blobs: BlobStore, settings: IntakeSettings
+    request: Request, sink: PartSink, settings: IntakeSettings
 ) -> IncomingSubmission:
     """The JSON form (see :mod:`services.intake.json_form`), read within the body limit."""
     body = bytearray()
@@ -108,7 +110,7 @@ async def read_json(
         if len(body) > settings.max_json_body_bytes:
             raise body_too_large(settings)
     form = await asyncio.to_thread(_parse_json, body, settings)  # CPU-bound: off the loop
-    return await store_json_form(blobs, form)
+    return await store_json_form(sink, form)
 
 
 def _parse_json(body: bytearray, settings: IntakeSettings) -> JsonForm:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -11,12 +12,12 @@ from eventsourcing.persistence import RecordConflictError
 
 from events.ledger import Ledger
 from events.submission import Submission
+from events.vault import Vault
 from services.intake.domain import (
     IncomingSubmission,
     hash_problems,
     received_fields,
     request_digest,
-    submission_id_for,
 )
 from services.intake.errors import ProblemError
 
@@ -30,34 +31,6 @@ class IntakeResult:
     created: bool
 
 
-def receive(
-    ledger: Ledger,
-    incoming: IncomingSubmission,
-    portal_id: str,
-    idempotency_key: str | None,
-    correlation_id: str,
-) -> IntakeResult:
-    """Record Received, or return the submission an earlier identical request created."""
-    problems = hash_problems(incoming)
-    if problems:
-        raise ProblemError(422, problems)
-    submission_id = submission_id_for(portal_id, idempotency_key)
-    if idempotency_key is not None and ledger.exists(submission_id):
-        return _replayed(ledger, submission_id, incoming)
-    submission = Submission.receive(
-        submission_id,
-        chain_key=ledger.chain_key,
-        **received_fields(incoming, portal_id, idempotency_key, correlation_id),
-    )
-    try:
-        ledger.save(submission)
-    except RecordConflictError:
-        if idempotency_key is None:
-            raise
-        return _replayed(ledger, submission_id, incoming)  # a concurrent retry won the race
-    return IntakeResult(submission_id, submission.status.value, created=True)
-
-
 @dataclass(frozen=True)
 class Arrival:
     """One submission to receive: its stored parts and who sent it."""
@@ -68,21 +41,76 @@ class Arrival:
     correlation_id: str
 
 
-def receive_many(ledger: Ledger, arrivals: Sequence[Arrival]) -> list[IntakeResult | ProblemError]:
+def receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
+    """Record Received, or return the submission an earlier identical request created.
+
+    What the request wrote to the vault is discarded when it is refused or was a retry.
+    """
+    try:
+        result = _receive(ledger, vault, arrival)
+    except ProblemError:
+        vault.discard(arrival.incoming.written())
+        raise
+    if not result.created:
+        vault.discard(arrival.incoming.written())
+    return result
+
+
+def _receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
+    incoming = arrival.incoming
+    problems = hash_problems(incoming)
+    if problems:
+        raise ProblemError(422, problems)
+    submission_id = incoming.submission_id
+    if arrival.idempotency_key is not None and ledger.exists(submission_id):
+        return _replayed(ledger, submission_id, incoming)
+    submission = _new_submission(ledger, vault, incoming, arrival.portal_id, arrival.correlation_id)
+    try:
+        ledger.save(submission)
+    except RecordConflictError:
+        if arrival.idempotency_key is None:
+            raise
+        return _replayed(ledger, submission_id, incoming)  # a concurrent retry won the race
+    return IntakeResult(submission_id, submission.status.value, created=True)
+
+
+def _new_submission(
+    ledger: Ledger,
+    vault: Vault,
+    incoming: IncomingSubmission,
+    portal_id: str,
+    correlation_id: str,
+) -> Submission:
+    """The Received submission, its dossier sealed beside the parts."""
+    dossier = vault.put_document(incoming.submission_id, incoming.dossier_of().document())
+    incoming = dataclasses.replace(incoming, dossier=dossier.blob)
+    return Submission.receive(
+        incoming.submission_id,
+        chain_key=ledger.chain_key,
+        **received_fields(incoming, portal_id, correlation_id),
+    )
+
+
+def receive_many(
+    ledger: Ledger, vault: Vault, arrivals: Sequence[Arrival]
+) -> list[IntakeResult | ProblemError]:
     """``receive`` for many submissions, the new ones saved in one ledger transaction.
 
     Each arrival gets its result or its problem, in order; a copy later in the batch is
     answered as a retry of the first. A concurrent write (another intake received one of
-    them meanwhile) makes the batch fall back to one ``receive`` per arrival.
+    them meanwhile) makes the batch fall back to one ``receive`` per arrival. What a
+    refused or repeated arrival wrote to the vault is discarded.
     """
     new: dict[UUID, Submission] = {}
-    results = [_answer(_receive_pending, ledger, arrival, new) for arrival in arrivals]
-    if not new:
-        return results
-    try:
-        ledger.save(*new.values())
-    except RecordConflictError:
-        return [_answer(_receive_alone, ledger, arrival) for arrival in arrivals]
+    results = [_answer(_receive_pending, ledger, vault, arrival, new) for arrival in arrivals]
+    if new:
+        try:
+            ledger.save(*new.values())
+        except RecordConflictError:
+            return [_answer(_receive_alone, ledger, vault, arrival) for arrival in arrivals]
+    for arrival, result in zip(arrivals, results, strict=True):
+        if isinstance(result, ProblemError) or not result.created:
+            vault.discard(arrival.incoming.written())
     return results
 
 
@@ -95,26 +123,25 @@ def _answer(
         return problem
 
 
-def _receive_alone(ledger: Ledger, arrival: Arrival) -> IntakeResult:
-    return receive(
-        ledger, arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
-    )
+def _receive_alone(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
+    return receive(ledger, vault, arrival)
 
 
-def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submission]) -> IntakeResult:
+def _receive_pending(
+    ledger: Ledger, vault: Vault, arrival: Arrival, new: dict[UUID, Submission]
+) -> IntakeResult:
     problems = hash_problems(arrival.incoming)
     if problems:
         raise ProblemError(422, problems)
-    submission_id = submission_id_for(arrival.portal_id, arrival.idempotency_key)
+    submission_id = arrival.incoming.submission_id
     pending = new.get(submission_id)
     if pending is not None:
         return _same_request(pending, arrival.incoming, submission_id)
     if arrival.idempotency_key is not None and ledger.exists(submission_id):
         return _replayed(ledger, submission_id, arrival.incoming)
-    fields = received_fields(
-        arrival.incoming, arrival.portal_id, arrival.idempotency_key, arrival.correlation_id
+    new[submission_id] = _new_submission(
+        ledger, vault, arrival.incoming, arrival.portal_id, arrival.correlation_id
     )
-    new[submission_id] = Submission.receive(submission_id, chain_key=ledger.chain_key, **fields)
     return IntakeResult(submission_id, new[submission_id].status.value, created=True)
 
 
@@ -144,8 +171,9 @@ class GroupCommit:
     its own result or problem, as ``receive`` would have answered it.
     """
 
-    def __init__(self, ledger: Ledger, max_batch: int = 100) -> None:
+    def __init__(self, ledger: Ledger, vault: Vault, max_batch: int = 100) -> None:
         self._ledger = ledger
+        self._vault = vault
         self._max_batch = max_batch
         self._waiting: list[tuple[Arrival, asyncio.Future[IntakeResult]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -164,7 +192,7 @@ class GroupCommit:
             del self._waiting[: self._max_batch]
             try:
                 answers = await asyncio.to_thread(
-                    receive_many, self._ledger, [arrival for arrival, _ in batch]
+                    receive_many, self._ledger, self._vault, [arrival for arrival, _ in batch]
                 )
             except Exception as error:  # noqa: BLE001 - each waiting request raises it
                 for _, future in batch:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import structlog
 from faststream.kafka import KafkaBroker
 
 from contracts import topics
+from events.dossier import Dossier, routing_keys
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
+from events.vault import Vault
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext, Sources, build_context
 from services.routing.decision import Decision, decide
@@ -40,48 +43,53 @@ def load(settings: RoutingSettings, archive: DirectoryArchive | None = None) -> 
     return context
 
 
-def route_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
+def route_submission(
+    ledger: Ledger, vault: Vault, context: RoutingContext, submission_id: UUID
+) -> bool:
     """Route one submission; False if it was already routed (a repeated message)."""
-    outcome = perform_one(ledger, submission_id, routing_step(context))
+    outcome = perform_one(ledger, submission_id, routing_step(vault, context))
     return outcome is not None and outcome.changed
 
 
-def forward_submission(ledger: Ledger, context: RoutingContext, submission_id: UUID) -> bool:
+def forward_submission(
+    ledger: Ledger, vault: Vault, context: RoutingContext, submission_id: UUID
+) -> bool:
     """Route a declined submission anew without the authorities that declined it."""
-    outcome = perform_one(ledger, submission_id, forwarding_step(context))
+    outcome = perform_one(ledger, submission_id, forwarding_step(vault, context))
     return outcome is not None and outcome.changed
 
 
-def routing_step(context: RoutingContext) -> Step:
+def routing_step(vault: Vault, context: RoutingContext) -> Step:
     """Routed or Unroutable for a validated submission; None once it is decided."""
 
     def step(submission: Submission) -> Outcome | None:
-        if submission.status is not Status.VALIDATED:
+        if submission.status is not Status.VALIDATED or submission.content_erased:
             return None
-        decision = decide(
-            context, submission.leika_key, submission.routing_hint, submission.routing_keys
-        )
+        hint, keys = _where(vault, submission)
+        decision = decide(context, submission.leika_key, hint, keys)
         return _record(submission.route, submission, decision, "routing.decided")
 
     return step
 
 
-def forwarding_step(context: RoutingContext) -> Step:
+def forwarding_step(vault: Vault, context: RoutingContext) -> Step:
     """Forwarded (to the next competent authority) or Unroutable for a declined submission."""
 
     def step(submission: Submission) -> Outcome | None:
-        if submission.status is not Status.DECLINED:
+        if submission.status is not Status.DECLINED or submission.content_erased:
             return None
+        hint, keys = _where(vault, submission)
         decision = decide(
-            context,
-            submission.leika_key,
-            submission.routing_hint,
-            submission.routing_keys,
-            exclude=frozenset(submission.declined_by),
+            context, submission.leika_key, hint, keys, exclude=frozenset(submission.declined_by)
         )
         return _record(submission.forward, submission, decision, "routing.forwarded")
 
     return step
+
+
+def _where(vault: Vault, submission: Submission) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The routing hint and the routing keys found in the data, from the vault."""
+    return Dossier.of(vault, submission).routing, routing_keys(vault, submission)
 
 
 def _record(
@@ -115,10 +123,18 @@ def _record(
 
 
 def register(
-    broker: KafkaBroker, ledger: Ledger, context: RoutingContext, *, stage_settings: StageSettings
+    broker: KafkaBroker,
+    ledger: Ledger,
+    vault: Vault,
+    context: RoutingContext,
+    *,
+    stage_settings: StageSettings,
 ) -> None:
     """Subscribe the routing worker: decisions on Validated, forwarding on Declined."""
-    steps = {"Validated": routing_step(context), "Declined": forwarding_step(context)}
+    steps = {
+        "Validated": routing_step(vault, context),
+        "Declined": forwarding_step(vault, context),
+    }
     broker.subscriber(
         topics.VALIDATED,
         topics.DECLINED,

@@ -42,8 +42,8 @@ class Location:
     """Whether the municipality name narrowed the postal code's candidates."""
 
     def record(self) -> dict[str, Any]:
-        """What the routing event keeps of it (no free text)."""
-        found: dict[str, Any] = {"source": self.source, "key": self.key, "value": self.given}
+        """What the routing event keeps of it: where the key came from, never its value."""
+        found: dict[str, Any] = {"source": self.source, "key": self.key}
         if self.key == "postalCode":
             found["candidates"] = list(self.candidates)
             found["byMunicipality"] = self.by_name
@@ -90,18 +90,18 @@ def _resolve(
         raise NoRegionError(msg)
     code = keys["postalCode"]
     if not POSTAL_CODE_PATTERN.fullmatch(code):
-        msg = f"{code!r} is not a 5-digit postal code"
+        msg = f"the postal code in the {source} is not a 5-digit postal code"
         raise InvalidRegionError(msg)
     places = postcodes.places(code)
     if not places:
         unknown = postcodes.unknown_keys(code)
         if unknown:
             msg = (
-                f"postal code {code} leads to {', '.join(unknown)}, "
+                f"the postal code in the {source} leads to {', '.join(unknown)}, "
                 f"not in the regional key list {regions.version}"
             )
         else:
-            msg = f"postal code {code} is not in the postal code list"
+            msg = f"the postal code in the {source} is not in the postal code list"
         raise InvalidRegionError(msg)
     named = _by_name(places, keys.get("municipality"))
     chosen = named or places

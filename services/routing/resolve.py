@@ -127,13 +127,13 @@ def normalise_region(hint: str, regions: RegionIndex | None = None) -> str:
     if ARS_PATTERN.fullmatch(key):
         if index.exists(key):
             return key
-        msg = f"ARS {key} is not in the regional key list {index.version}"
+        msg = f"the given ARS is not in the regional key list {index.version}"
         raise InvalidRegionError(msg)
     if AGS_PATTERN.fullmatch(key):
         ars = index.ars_for_ags(key)
         if ars is not None:
             return ars
-        msg = f"AGS {key} is not in the regional key list {index.version}"
+        msg = f"the given AGS is not in the regional key list {index.version}"
         raise InvalidRegionError(msg)
-    msg = f"{hint!r} is neither a 12-digit ARS nor an 8-digit AGS"
+    msg = "the given region key is neither a 12-digit ARS nor an 8-digit AGS"
     raise InvalidRegionError(msg)

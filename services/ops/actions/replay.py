@@ -197,4 +197,5 @@ def _event_of(decision: Decision) -> str:
         "routed": "Routed",
         "unroutable": "Unroutable",
         "dispatched": "Dispatched",
+        "withheld": "Withheld",
     }.get(decision.kind, decision.kind)

@@ -14,11 +14,12 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from events.blobs import BlobStore
+from events.dossier import Dossier, routing_keys, seal_findings
 from events.ledger import TrailEntry
 from events.lifecycle import Status
 from events.submission import Submission
-from services.delivery.handler import prepare_dispatch
+from events.vault import ContentErasedError, Vault
+from services.delivery.handler import Withhold, prepare_dispatch
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
 from services.routing.context import RoutingContext
@@ -69,7 +70,7 @@ class ReplayContext:
 
     def __init__(  # noqa: PLR0917 - its dependencies
         self,
-        blobs: BlobStore,
+        vault: Vault,
         load_catalog: Callable[[], SchemaCatalog],
         limits: Limits,
         load_routing: Callable[[], RoutingContext],
@@ -77,7 +78,7 @@ class ReplayContext:
         delivery: DeliverySettings,
         recipients: Recipients,
     ) -> None:
-        self.blobs = blobs
+        self.vault = vault
         self._load_catalog = load_catalog
         self.limits = limits
         self._load_routing = load_routing
@@ -119,7 +120,7 @@ _RECORDED: dict[str, Callable[[dict[str, Any]], Recorded]] = {
     "Validated": lambda d: Recorded(
         "validated",
         f"validated (schema {d['schema_uri']})",
-        (d["schema_uri"], d.get("routing_keys")),
+        (d["schema_uri"], tuple(d["routing_keys"])),
         d["catalog_version"],
     ),
     "Rejected": lambda d: Recorded(
@@ -146,6 +147,12 @@ _RECORDED: dict[str, Callable[[dict[str, Any]], Recorded]] = {
         (d["authority_id"],),
         d["directory_version"],
     ),
+    "Withheld": lambda d: Recorded(
+        "withheld",
+        f"withheld from {d['authority_id']}: {d['reason']}",
+        (d["authority_id"], d["reason"]),
+        None,
+    ),
     "Dispatched": lambda d: Recorded(
         "dispatched",
         f"dispatched as delivery {d['delivery_id']} to {d['authority_id']}",
@@ -157,7 +164,7 @@ _RECORDED["Forwarded"] = _RECORDED["Routed"]
 _DECIDING = {
     Stage.VALIDATION: ("Validated", "Rejected"),
     Stage.ROUTING: ("Routed", "Unroutable", "Forwarded", "Assigned"),
-    Stage.DELIVERY: ("Dispatched",),
+    Stage.DELIVERY: ("Dispatched", "Withheld"),
 }
 """The events in which each stage (or an operator in its place) records a decision."""
 
@@ -171,13 +178,10 @@ def recorded(stage: Stage, trail: list[TrailEntry]) -> Recorded | None:
 def same(decision: Decision, before: Recorded) -> bool:
     """True if ``decision`` is the one recorded.
 
-    A Validated stored before routing keys were recorded compares by its schema only.
+    A validation compares by its schema and the names of the routing keys it found (their
+    values are sealed, and the trail shows none).
     """
-    if decision.kind != before.kind:
-        return False
-    if before.kind == "validated" and before.identity[1] is None:
-        return bool(decision.identity[0] == before.identity[0])
-    return decision.identity == before.identity
+    return decision.kind == before.kind and decision.identity == before.identity
 
 
 def decide_again(
@@ -187,30 +191,43 @@ def decide_again(
     context: ReplayContext,
     directory: RoutingContext | None = None,
 ) -> Decision:
-    """What ``stage`` decides for the submission now (routing: with ``directory``)."""
+    """What ``stage`` decides for the submission now (routing: with ``directory``).
+
+    ``ContentErasedError`` once the submission's content is erased: nothing to decide on.
+    """
+    if submission.content_erased:
+        raise ContentErasedError(str(submission.id))
     if stage is Stage.VALIDATION:
         return _validation(submission, context)
     if stage is Stage.ROUTING:
-        return _routing(submission, directory or context.routing)
+        return _routing(submission, directory or context.routing, context.vault)
     return _delivery(submission, trail, context)
 
 
 def _validation(submission: Submission, context: ReplayContext) -> Decision:
+    vault = context.vault
+    dossier = Dossier.of(vault, submission)
+    assert dossier.data.schema_uri is not None
     declared = Declared(
         leika_key=submission.leika_key,
-        schema_uri=submission.data["schema_uri"],
-        mime_type=submission.data["mime_type"],
+        schema_uri=dossier.data.schema_uri,
+        mime_type=dossier.data.mime_type,
         received_at=submission.created_on,
     )
-    data = context.blobs.read(submission.data["sha512"])
+    data = vault.read(submission.id, submission.data["blob"])
     outcome = decide(context.catalog, declared, data, context.limits)
     if isinstance(outcome, Valid):
         keys = dict(outcome.routing_keys)
         return Decision(
             "validated",
             f"validated (schema {outcome.schema_uri})",
-            (outcome.schema_uri, keys),
-            lambda s: s.validate(outcome.catalog_version, outcome.schema_uri, keys),
+            (outcome.schema_uri, tuple(sorted(keys))),
+            lambda s: s.validate(
+                outcome.catalog_version,
+                outcome.schema_uri,
+                list(keys),
+                seal_findings(vault, s, keys),
+            ),
         )
     problems = [p.model_dump(exclude_none=True) for p in outcome.problems]
     return Decision(
@@ -221,10 +238,9 @@ def _validation(submission: Submission, context: ReplayContext) -> Decision:
     )
 
 
-def _routing(submission: Submission, directory: RoutingContext) -> Decision:
-    decided = decide_route(
-        directory, submission.leika_key, submission.routing_hint, submission.routing_keys
-    )
+def _routing(submission: Submission, directory: RoutingContext, vault: Vault) -> Decision:
+    hint = Dossier.of(vault, submission).routing
+    decided = decide_route(directory, submission.leika_key, hint, routing_keys(vault, submission))
     outcome = decided.outcome
     if isinstance(outcome, Routed):
         return Decision(
@@ -258,6 +274,11 @@ def _delivery(submission: Submission, trail: list[TrailEntry], context: ReplayCo
         delivery_id = str(dispatched.data["delivery_id"])
         summary = f"dispatched as delivery {delivery_id} to {authority}"
         return Decision("dispatched", summary, (authority,), lambda _: False)
-    dispatch = prepare_dispatch(submission, context.blobs, context.delivery, context.recipients)
+    dispatch = prepare_dispatch(submission, context.vault, context.delivery, context.recipients)
+    if isinstance(dispatch, Withhold):
+        summary = f"withheld from {dispatch.authority_id}: {dispatch.reason}"
+        return Decision(
+            "withheld", summary, (dispatch.authority_id, dispatch.reason), dispatch.record
+        )
     summary = f"dispatched as delivery {dispatch.delivery_id} to {dispatch.authority_id}"
     return Decision("dispatched", summary, (dispatch.authority_id,), dispatch.record)

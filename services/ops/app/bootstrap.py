@@ -1,7 +1,7 @@
 """The composition root: every part of Amtsweg, built from one ``Settings``.
 
 The one place that knows every service (services never import each other): it opens the
-ledger and the blob store, loads the catalog and the directory, translates the directory
+ledger and the vault, loads the catalog and the directory, translates the directory
 into delivery's recipients, registers the workers on a broker, and assembles the HTTP app,
 the ops API, the notifier and the metrics collector. Each part is built once, when first
 needed, and given only its own settings.
@@ -22,10 +22,11 @@ from pydantic import SecretStr
 
 from contracts import topics
 from contracts.topics import submission_event_topic
-from events.blobs import BlobStore, open_blob_store
+from events.blobs import open_blob_store
 from events.ledger import Ledger
 from events.relay_store import relay_store
 from events.submission import Submission
+from events.vault import Vault, open_vault
 from services.delivery import handler as delivery
 from services.delivery.callbacks import HttpCallbackSender
 from services.delivery.http import create_router
@@ -66,10 +67,25 @@ SERVICES = ("intake", *WORKERS, "relay", "notifier", "metrics")
 
 @dataclass(frozen=True)
 class Core:
-    """What every process needs: the ledger and the blob store."""
+    """What every process needs: the ledger and the vault (key store and blob store)."""
 
     ledger: Ledger
-    blobs: BlobStore
+    vault: Vault
+
+
+def open_core(settings: Settings) -> Core:
+    """Open the ledger (refusing one of an older format) and the vault (refusing a wrong KEK)."""
+    ledger = Ledger(settings.ledger)
+    try:
+        ledger.check_format()
+        blobs = open_blob_store(settings.blobs)
+        vault = open_vault(
+            settings.vault, settings.ledger, blobs, development=settings.run.development
+        )
+    except BaseException:
+        ledger.close()
+        raise
+    return Core(ledger, vault)
 
 
 class Wiring:
@@ -81,9 +97,10 @@ class Wiring:
 
     @property
     def core(self) -> Core:
-        """The ledger and the blob store (``AMTSWEG_LEDGER_URL``, ``AMTSWEG_BLOB_URL``)."""
+        """The ledger and the vault (``AMTSWEG_LEDGER_URL``, ``AMTSWEG_BLOB_URL``,
+        ``AMTSWEG_KEK_FILE``, ``AMTSWEG_KEYSTORE_URL``)."""
         if self._core is None:
-            self._core = Core(Ledger(self.settings.ledger), open_blob_store(self.settings.blobs))
+            self._core = open_core(self.settings)
         return self._core
 
     @property
@@ -91,13 +108,14 @@ class Wiring:
         return self.core.ledger
 
     @property
-    def blobs(self) -> BlobStore:
-        return self.core.blobs
+    def vault(self) -> Vault:
+        return self.core.vault
 
     def close(self) -> None:
-        """Close the ledger, if it was opened."""
+        """Close the ledger and the key store, if they were opened."""
         if self._core is not None:
             self._core.ledger.close()
+            self._core.vault.keys.close()
 
     # -- what the stages decide with ------------------------------------------------
 
@@ -137,15 +155,17 @@ class Wiring:
         if "validation" in names:
             limits = settings.validation.limits()
             validation.register(
-                broker, self.ledger, self.blobs, self.catalog(), limits, stage_settings=stage
+                broker, self.ledger, self.vault, self.catalog(), limits, stage_settings=stage
             )
         if "routing" in names:  # delivery topics: created by the relay on first delivery
-            routing.register(broker, self.ledger, self.routing_context(), stage_settings=stage)
+            routing.register(
+                broker, self.ledger, self.vault, self.routing_context(), stage_settings=stage
+            )
         if "delivery" in names:
             delivery.register(
                 broker,
                 self.ledger,
-                self.blobs,
+                self.vault,
                 settings.delivery,
                 self.recipients,
                 stage_settings=stage,
@@ -156,7 +176,7 @@ class Wiring:
         """Subscribe the Kafka intake (``amtsweg.intake``); the HTTP intake is ``http_app``."""
         settings = self.settings
         intake.register(
-            broker, self.ledger, self.blobs, settings.intake, stage_settings=settings.stage
+            broker, self.ledger, self.vault, settings.intake, stage_settings=settings.stage
         )
 
     # -- read models and operator actions -------------------------------------------
@@ -172,9 +192,9 @@ class Wiring:
 
     @cached_property
     def replay_context(self) -> ReplayContext:
-        """What replays decide with: the configured catalog, directory, blobs and recipients."""
+        """What replays decide with: the configured catalog, directory, vault and recipients."""
         return ReplayContext(
-            self.blobs,
+            self.vault,
             self.catalog,
             self.settings.validation.limits(),
             lambda: self.routing_context(archived=False),
@@ -209,10 +229,10 @@ class Wiring:
         """The intake API with the authorities' routes, the ops API and console (``/ops``),
         and ``/metrics`` when given a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
-        app = create_app(self.ledger, self.blobs, self.settings.intake)
+        app = create_app(self.ledger, self.vault, self.settings.intake)
         app.include_router(
             create_router(
-                self.ledger, self.blobs, self.deliveries(), self.recipients, self.settings.delivery
+                self.ledger, self.vault, self.deliveries(), self.recipients, self.settings.delivery
             )
         )
         mount_console(app, self.ops_dependencies(bootstrap_servers))

@@ -158,7 +158,8 @@ async def _start_relay(
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
     prepare = TopicPreparer(bootstrap_servers, wiring.settings.run.topic_partitions)
-    relay = Relay(wiring.ledger, store, KafkaPublisher(producer, prepare=prepare))
+    publisher = KafkaPublisher(producer, prepare=prepare)
+    relay = Relay(wiring.ledger, store, publisher, envelopes=wiring.vault.envelope)
     registry.register(RelayFigures(relay))
     return asyncio.create_task(run_relay(relay, stop), name="relay")
 

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
+from events.vault import VaultSettings
 from services.delivery.settings import DeliverySettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
@@ -29,6 +30,9 @@ class RunSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMTSWEG_", extra="ignore")
 
     data_dir: Path = Path("var")
+    development: bool = False
+    """``AMTSWEG_DEVELOPMENT``: generated keys and tokens where none are configured (``./dev
+    run`` sets it); never on a machine that holds real applications."""
     topic_partitions: int = 6
     log_level: str = "INFO"
 
@@ -44,6 +48,7 @@ class Settings:
     run: RunSettings
     ledger: LedgerSettings
     blobs: BlobSettings
+    vault: VaultSettings
     intake: IntakeSettings
     validation: ValidationSettings
     routing: RoutingSettings
@@ -60,6 +65,7 @@ class Settings:
             run=run,
             ledger=LedgerSettings(),
             blobs=BlobSettings(data_dir=run.data_dir),
+            vault=VaultSettings(data_dir=run.data_dir),
             intake=IntakeSettings(),
             validation=ValidationSettings(),
             routing=RoutingSettings(),

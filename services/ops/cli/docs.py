@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from events.blobs import FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
+from events.vault import local_vault
 from services.ops.app.bootstrap import Core, Wiring
 from services.ops.app.logs import configure_logging
 from services.ops.app.settings import Settings
@@ -37,7 +37,7 @@ def documents() -> dict[str, dict[str, Any]]:
             ledger=LedgerSettings(data_dir=data_dir, ledger_url=None),
         )
         ledger = Ledger(settings.ledger)
-        wiring = Wiring(settings, Core(ledger, FileBlobStore(data_dir / "blobs")))
+        wiring = Wiring(settings, Core(ledger, local_vault(data_dir / "vault")))
         try:
             return {ASYNCAPI: asyncapi_document(wiring), OPENAPI: wiring.http_app().openapi()}
         finally:

@@ -17,6 +17,7 @@ from events.blobs import BlobNotFoundError
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
 from events.relay_store import relay_store
+from events.vault import ContentErasedError
 from services.ops.actions.operator_actions import redeliver as record_redelivery
 from services.ops.actions.relay_replay import MAIN_RELAY, replay_name, replay_relay
 from services.ops.actions.replay import (
@@ -48,6 +49,7 @@ _FAILURES = (
     SubmissionNotFoundError,
     InvalidTransitionError,
     BlobNotFoundError,
+    ContentErasedError,
 )
 
 
@@ -257,7 +259,9 @@ def relay_replay_command(
         head = int(ledger.recorder.max_notification_id() or 0)
         end = min(until or head, head)
         store = relay_store(ledger.settings)
-        published = asyncio.run(_publish(ledger, store, bootstrap, start, end, relay_name, as_json))
+        published = asyncio.run(
+            _publish(wiring, store, bootstrap, (start, end), relay_name, quiet=as_json)
+        )
         main = store.position(MAIN_RELAY)
     finally:
         ledger.close()
@@ -272,9 +276,10 @@ def relay_replay_command(
     )
 
 
-async def _publish(  # noqa: PLR0917 - the command's choices
-    ledger: Ledger, store: Any, bootstrap: str, start: int, end: int, name: str, quiet: bool
+async def _publish(
+    wiring: Wiring, store: Any, bootstrap: str, span: tuple[int, int], name: str, *, quiet: bool
 ) -> int:
+    start, end = span
     if end < start:
         return 0
     producer = relay_producer(bootstrap)
@@ -283,9 +288,10 @@ async def _publish(  # noqa: PLR0917 - the command's choices
         with out.progress(quiet=quiet) as bar:
             task = bar.add_task(f"publishing from {start}", total=end - start + 1)
             return await replay_relay(
-                ledger,
+                wiring.ledger,
                 store,
                 KafkaPublisher(producer),
+                envelopes=wiring.vault.envelope,
                 start=start,
                 until=end,
                 name=name,

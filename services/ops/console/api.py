@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
 from events.relay_store import RelayStore
+from events.vault import ContentErasedError
 from services.intake.auth import authenticate
 from services.intake.errors import ProblemError
 from services.ops.actions.dead_letters import (
@@ -113,6 +114,15 @@ def _not_found(what: str) -> ProblemError:
 
 def _conflict(detail: str) -> ProblemError:
     return ProblemError.single(409, "action-refused", "Action refused", detail)
+
+
+def _erased(submission_id: UUID) -> ProblemError:
+    return ProblemError.single(
+        410,
+        "content-erased",
+        "Content erased",
+        f"The content of submission {submission_id} was erased; its trail remains.",
+    )
 
 
 def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - one route each
@@ -212,6 +222,8 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
                 )
         except SubmissionNotFoundError:
             raise _not_found(f"No submission {submission_id}.") from None
+        except ContentErasedError:
+            raise _erased(submission_id) from None
         except (RecordedVersionUnavailableError, StaleReplayError, InvalidTransitionError) as error:
             raise _conflict(str(error)) from None
         return {
@@ -248,6 +260,8 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             )
         except SubmissionNotFoundError:
             raise _not_found(f"No submission {submission_id}.") from None
+        except ContentErasedError:
+            raise _erased(submission_id) from None
         except InvalidTransitionError as error:
             raise _conflict(str(error)) from None
         return {"submissionId": str(submission_id), "written": written, "requestId": request_id}

@@ -1,0 +1,289 @@
+"""The key store: one data key per submission, wrapped by the key-encryption key.
+
+Mutable and outside the immutable ledger (its own SQLite file by default, a table of
+the ledger's PostgreSQL database otherwise); back it up separately from the ledger and
+the blobs. Destroying a submission's key (crypto-shredding) overwrites the wrapped key
+and leaves a tombstone, so the key can never be created again under the same id.
+
+SQLite runs with ``secure_delete`` (freed and overwritten content is zeroed in the file)
+and a rollback journal that is deleted after each transaction. On PostgreSQL the old row
+version stays until ``VACUUM``: ``vacuum()`` runs it after erasures.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from events.vault.kek import KeyEncryptionKey, KeyEncryptionKeyError
+
+CHECK_CONTEXT = b"amtsweg:key-store-check"
+CACHE_SIZE = 4096
+
+
+class ContentErasedError(Exception):
+    """The submission's content was erased: its data key is destroyed."""
+
+
+class KeyNotFoundError(Exception):
+    """The key store holds no data key for this submission."""
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """What the key store knows of one submission's key."""
+
+    created_at: str | None
+    destroyed_at: str | None
+
+    @property
+    def live(self) -> bool:
+        """A usable key exists."""
+        return self.created_at is not None and self.destroyed_at is None
+
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS amtsweg_data_keys (
+        submission_id TEXT PRIMARY KEY,
+        kek_id TEXT NOT NULL,
+        wrapped {blob},
+        created_at TEXT NOT NULL,
+        destroyed_at TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS amtsweg_key_check (
+        id INTEGER PRIMARY KEY,
+        kek_id TEXT NOT NULL,
+        probe {blob} NOT NULL
+    )""",
+)
+
+
+_CREATE = (
+    "INSERT INTO amtsweg_data_keys (submission_id, kek_id, wrapped, created_at) "
+    "VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (submission_id) DO NOTHING"
+)
+_STATE = "SELECT created_at, destroyed_at FROM amtsweg_data_keys WHERE submission_id = {p}"
+_ROW = "SELECT kek_id, wrapped FROM amtsweg_data_keys WHERE submission_id = {p}"
+_DESTROY = (
+    "UPDATE amtsweg_data_keys SET wrapped = NULL, destroyed_at = {p} "
+    "WHERE submission_id = {p} AND destroyed_at IS NULL"
+)
+_TOMBSTONE = (
+    "INSERT INTO amtsweg_data_keys (submission_id, kek_id, wrapped, created_at, destroyed_at) "
+    "VALUES ({p}, {p}, NULL, {p}, {p}) ON CONFLICT (submission_id) DO NOTHING"
+)
+_FORGET = "DELETE FROM amtsweg_data_keys WHERE submission_id = {p}"
+_LIVE_BEFORE = (
+    "SELECT submission_id FROM amtsweg_data_keys "
+    "WHERE destroyed_at IS NULL AND created_at < {p} ORDER BY created_at LIMIT {p}"
+)
+_READ_CHECK = "SELECT kek_id, probe FROM amtsweg_key_check WHERE id = 1"
+_WRITE_CHECK = (
+    "INSERT INTO amtsweg_key_check (id, kek_id, probe) VALUES (1, {p}, {p}) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+
+
+class KeyStore:
+    """Data keys by submission id, in SQLite or PostgreSQL."""
+
+    def __init__(self, database: _Database, kek: KeyEncryptionKey) -> None:
+        self._db = database
+        self._kek = kek
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        with self._db.transaction() as cursor:
+            for statement in _SCHEMA:
+                cursor.execute(statement.format(blob=self._db.blob))
+        self._check_kek()
+
+    @classmethod
+    def sqlite(cls, path: Path, kek: KeyEncryptionKey) -> KeyStore:
+        """A key store in its own SQLite file."""
+        return cls(_SQLite(path), kek)
+
+    @classmethod
+    def postgres(cls, conninfo: str, schema: str, kek: KeyEncryptionKey) -> KeyStore:
+        """A key store as a table of a PostgreSQL database."""
+        return cls(_Postgres(conninfo, schema), kek)
+
+    @property
+    def kek_id(self) -> str:
+        """The key-encryption key in use."""
+        return self._kek.key_id
+
+    def create(self, submission_id: UUID) -> bytes:
+        """The submission's data key, created on first use; ``ContentErasedError`` after erasure."""
+        sid = str(submission_id)
+        with self._lock:
+            if sid in self._cache:
+                return self._cache[sid]
+        wrapped = self._kek.wrap(secrets.token_bytes(32), sid.encode())
+        self._execute(_CREATE, (sid, self._kek.key_id, wrapped, _now()))
+        return self.data_key(submission_id)
+
+    def data_key(self, submission_id: UUID) -> bytes:
+        """The submission's data key; ``KeyNotFoundError`` or ``ContentErasedError``."""
+        sid = str(submission_id)
+        with self._lock:
+            if sid in self._cache:
+                self._cache.move_to_end(sid)
+                return self._cache[sid]
+        row = self._fetch(_ROW, (sid,))
+        if row is None:
+            raise KeyNotFoundError(sid)
+        if row[1] is None:
+            raise ContentErasedError(sid)
+        key = self._kek.unwrap(bytes(row[1]), sid.encode())
+        with self._lock:
+            self._cache[sid] = key
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return key
+
+    def state(self, submission_id: UUID) -> KeyState:
+        """Whether a key was created and whether it is destroyed."""
+        row = self._fetch(_STATE, (str(submission_id),))
+        return KeyState(None, None) if row is None else KeyState(row[0], row[1])
+
+    def destroy(self, submission_id: UUID) -> bool:
+        """Destroy the data key (a tombstone stays); True if a key was destroyed now."""
+        sid = str(submission_id)
+        with self._lock:
+            self._cache.pop(sid, None)
+        now = _now()
+        with self._db.transaction() as cursor:
+            cursor.execute(self._db.sql(_DESTROY), (now, sid))
+            destroyed = bool(cursor.rowcount > 0)
+            cursor.execute(self._db.sql(_TOMBSTONE), (sid, self._kek.key_id, now, now))
+        return destroyed
+
+    def forget(self, submission_id: UUID) -> None:
+        """Remove an orphan key (one whose submission was never recorded) entirely."""
+        with self._lock:
+            self._cache.pop(str(submission_id), None)
+        self._execute(_FORGET, (str(submission_id),))
+
+    def live_keys_created_before(self, cutoff: datetime, limit: int = 1000) -> list[UUID]:
+        """Submissions with a live key created before ``cutoff`` (orphan candidates)."""
+        with self._db.transaction() as cursor:
+            cursor.execute(
+                self._db.sql(_LIVE_BEFORE), (cutoff.astimezone(UTC).isoformat(), int(limit))
+            )
+            return [UUID(row[0]) for row in cursor.fetchall()]
+
+    def vacuum(self) -> None:
+        """Let the database drop the old versions of destroyed keys (PostgreSQL)."""
+        self._db.vacuum()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def _execute(self, statement: str, params: tuple[Any, ...]) -> None:
+        with self._db.transaction() as cursor:
+            cursor.execute(self._db.sql(statement), params)
+
+    def _fetch(self, statement: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self._db.transaction() as cursor:
+            cursor.execute(self._db.sql(statement), params)
+            row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
+
+    def _check_kek(self) -> None:
+        """Refuse a KEK that is not the one this key store was made with."""
+        row = self._fetch(_READ_CHECK, ())
+        if row is None:
+            probe = self._kek.wrap(secrets.token_bytes(32), CHECK_CONTEXT)
+            self._execute(_WRITE_CHECK, (self._kek.key_id, probe))
+            row = self._fetch(_READ_CHECK, ())  # another process may have written first
+            assert row is not None
+        try:
+            self._kek.unwrap(bytes(row[1]), CHECK_CONTEXT)
+        except KeyEncryptionKeyError:
+            msg = (
+                f"the key-encryption key {self._kek.key_id!r} does not open this key store "
+                f"(it was made with {row[0]!r}): configure the key it was made with "
+                "(AMTSWEG_KEK_FILE); without it no stored content can be read"
+            )
+            raise KeyEncryptionKeyError(msg) from None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class _Database:
+    placeholder: str
+    blob: str
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with this database's placeholder."""
+        return statement.format(p=self.placeholder)
+
+    def transaction(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def vacuum(self) -> None:
+        """Nothing to do unless overridden."""
+
+    def close(self) -> None:
+        """Nothing to close unless overridden."""
+
+
+class _SQLite(_Database):
+    placeholder = "?"
+    blob = "BLOB"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._connection.execute("PRAGMA secure_delete = ON")
+        self._connection.execute("PRAGMA journal_mode = DELETE")
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class _Postgres(_Database):
+    placeholder = "%s"
+    blob = "BYTEA"
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        self._conninfo = conninfo
+        self._schema = schema
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with (
+            closing(self._connect()) as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
+
+    def vacuum(self) -> None:
+        with closing(self._connect()) as connection:
+            connection.execute("VACUUM amtsweg_data_keys")
