@@ -16,6 +16,7 @@ import pytest
 from deploy.broker import BrokerHandle, kafka_broker
 from events.ledger import Ledger
 from events.settings import LedgerSettings
+from events.vault import Vault, local_vault
 from tests.support import postgres
 
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
@@ -58,6 +59,14 @@ def postgres_dsn() -> Iterator[str]:
 def ledger_settings(tmp_path: Path) -> LedgerSettings:
     """A SQLite ledger in the test's folder."""
     return LedgerSettings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Iterator[Vault]:
+    """A vault (key store, KEK, blobs) in the test's folder."""
+    opened = local_vault(tmp_path / "vault")
+    yield opened
+    opened.keys.close()
 
 
 @pytest.fixture

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 
-from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.submission import Submission
+from events.vault import Vault
 from services.delivery.auth import token_hash
 from services.delivery.handler import dispatch_submission
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.settings import DeliverySettings
 from tests.support.authority import KOELN, encryption_key, public, signing_key
-from tests.support.factories import new_submission
+from tests.support.factories import sealed_submission
 
 DATA = b"<antrag><name>Erika Mustermann (synthetic)</name></antrag>"
 ATTACHMENT = b"%PDF-1.7 " + b"Kontoauszug (synthetic) " * 40
@@ -52,38 +50,14 @@ def _json(jwk: dict[str, object]) -> str:
 
 
 def dispatched(
-    ledger: Ledger, blobs: BlobStore, known: Recipients, config: DeliverySettings | None = None
+    ledger: Ledger, vault: Vault, known: Recipients, config: DeliverySettings | None = None
 ) -> Submission:
     """A submission with data and one attachment, routed to Köln and dispatched."""
-    data, attachment = blobs.put(DATA), blobs.put(ATTACHMENT)
-    metadata = {
-        "publicServiceType": {"identifier": "urn:de:fim:leika:leistung:99900000000101"},
-        "contentStructure": {
-            "data": {"hash": {"type": "sha512", "content": hashlib.sha512(DATA).hexdigest()}},
-            "attachments": [{"attachmentId": ATTACHMENT_ID, "filename": "konto.pdf"}],
-        },
-    }
-    submission = new_submission(
-        uuid.uuid4(),
-        metadata=metadata,
-        data={
-            "sha512": data.sha512,
-            "size": data.size,
-            "mime_type": "application/xml",
-            "schema_uri": "u",
-        },
-        attachments=[
-            {
-                "attachment_id": ATTACHMENT_ID,
-                "sha512": attachment.sha512,
-                "size": attachment.size,
-                "mime_type": "application/pdf",
-                "filename": "konto.pdf",
-            }
-        ],
+    submission = sealed_submission(
+        vault, DATA, attachments=[(ATTACHMENT_ID, ATTACHMENT)], chain_key=ledger.chain_key
     )
     submission.validate("cat", "u")
     submission.route(KOELN, "053150000000", "053150000000", "dir")
     ledger.save(submission)
-    assert dispatch_submission(ledger, blobs, config or settings(), submission.id, known)
+    assert dispatch_submission(ledger, vault, config or settings(), submission.id, known)
     return ledger.get_submission(submission.id)

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from events.dossier import DeclaredPart, Dossier
 from events.submission import Submission
+from events.vault import SealedPart, Vault
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 XDOMEA_SAMPLES = DATA_DIR / "xoev" / "xdomea-3.0.0"
@@ -24,16 +26,16 @@ def sha512(content: bytes) -> str:
 
 
 def received_fields(**overrides: Any) -> dict[str, Any]:
+    """A Received event's fields (vault references that name nothing stored)."""
+    blob = f"{uuid.uuid4()}/{uuid.uuid4().hex}"
     fields: dict[str, Any] = {
         "portal_id": "portal-a",
         "service_identifier": f"urn:de:fim:leika:leistung:{BUERGERGELD}",
         "leika_key": BUERGERGELD,
-        "metadata": {"publicServiceType": {"identifier": "x"}},
-        "data": {"sha512": "a" * 128, "size": 1, "mime_type": "application/xml", "schema_uri": "u"},
+        "dossier": blob,
+        "data": {"blob": blob, "sha512": "a" * 128, "size": 1},
         "attachments": [],
-        "routing_hint": {"ars": "053150000000"},
         "request_digest": "d" * 64,
-        "idempotency_key": None,
         "correlation_id": "c",
     }
     fields.update(overrides)
@@ -48,10 +50,54 @@ def new_submission(
     )
 
 
+def sealed_submission(
+    vault: Vault,
+    data: bytes,
+    *,
+    attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+    metadata: dict[str, Any] | None = None,
+    routing: dict[str, Any] | None = None,
+    schema_uri: str = XDOMEA_URI,
+    submission_id: UUID | None = None,
+    chain_key: bytes | None = None,
+    **overrides: Any,
+) -> Submission:
+    """A Received submission whose parts and dossier are sealed in ``vault`` (not saved)."""
+    submission_id = submission_id or uuid.uuid4()
+    metadata = metadata or metadata_for(data, schema_uri=schema_uri, attachments=attachments)
+    declared = {a["attachmentId"]: a for a in metadata["contentStructure"]["attachments"]}
+    ordered = sorted(attachments)
+    dossier = Dossier(
+        metadata=metadata,
+        routing=routing,
+        data=DeclaredPart("data", "application/xml", schema_uri=schema_uri),
+        attachments=tuple(
+            DeclaredPart(
+                attachment_id,
+                declared.get(attachment_id, {}).get("mimeType", "application/pdf"),
+                declared.get(attachment_id, {}).get("filename"),
+            )
+            for attachment_id, _ in ordered
+        ),
+    )
+    return new_submission(
+        submission_id,
+        chain_key=chain_key,
+        dossier=vault.put_document(submission_id, dossier.document()).blob,
+        data=_sealed(vault.put(submission_id, data)),
+        attachments=[_sealed(vault.put(submission_id, content)) for _, content in ordered],
+        **overrides,
+    )
+
+
+def _sealed(part: SealedPart) -> dict[str, Any]:
+    return {"blob": part.blob, "sha512": part.sha512, "size": part.size}
+
+
 def routed_submission(authority: str = "jc-koeln", *, competence: str | None = None) -> Submission:
     """A new submission, validated and routed to ``authority`` (Köln), nothing saved."""
     submission = new_submission()
-    submission.validate("cat-1", "urn:x", {})
+    submission.validate("cat-1", "urn:x")
     submission.route(authority, "053150000000", "05315", "dir-1", competence=competence)
     return submission
 
