@@ -16,11 +16,26 @@ import pytest
 from deploy.broker import BrokerHandle, kafka_broker
 from events.ledger import Ledger
 from events.settings import LedgerSettings
-from events.vault import Vault, local_vault
+from events.vault import LocalKeyFile, Vault, local_vault
 from tests.support import postgres
 
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
 """Set to use an existing PostgreSQL database instead of a throwaway cluster."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_encryption_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One key-encryption key for the run, as ``AMTSWEG_KEK_FILE`` (the processes and CLI
+    commands a test starts read it, as production would)."""
+    path = tmp_path_factory.mktemp("kek") / "kek.json"
+    LocalKeyFile.create(path)
+    previous = os.environ.get("AMTSWEG_KEK_FILE")
+    os.environ["AMTSWEG_KEK_FILE"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("AMTSWEG_KEK_FILE", None)
+    else:
+        os.environ["AMTSWEG_KEK_FILE"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
+from events.vault import Vault
 from receiver.keys import Decrypter, Signer
+from services.delivery.handler import dispatch_submission
 from services.delivery.http import create_router
 from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
@@ -31,6 +32,7 @@ from tests.support.delivery import (
     recipients,
     settings,
 )
+from tests.support.factories import sealed_submission
 from tests.support.intake import assert_problem
 from tests.support.pipeline import intake_settings
 
@@ -42,12 +44,12 @@ def bearer(authority: str = KOELN) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(ledger: Ledger, blobs: BlobStore) -> Client:
+def api(ledger: Ledger, vault: Vault) -> Client:
     @asynccontextmanager
     async def client(known: Recipients) -> AsyncIterator[httpx.AsyncClient]:
-        app: FastAPI = create_app(ledger, blobs, intake_settings(port=0))
+        app: FastAPI = create_app(ledger, vault, intake_settings(port=0))
         projector = DeliveryProjector(ledger, delivery_store(ledger.settings), known.has_callback)
-        app.include_router(create_router(ledger, blobs, projector, known, settings()))
+        app.include_router(create_router(ledger, vault, projector, known, settings()))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
@@ -73,16 +75,20 @@ def _jose(body: bytes) -> dict[str, object]:
 
 
 async def test_the_addressee_fetches_its_encrypted_delivery_and_parts(
-    api: Client, ledger: Ledger, blobs: BlobStore
+    api: Client, ledger: Ledger, vault: Vault
 ) -> None:
     known = recipients(Recipient(HANNOVER))
-    submission = dispatched(ledger, blobs, known)
+    submission = dispatched(ledger, vault, known)
     path = f"/v1/deliveries/{submission.delivery_id}"
     async with api(known) as client:
         answer = await client.get(path, headers=bearer())
         assert answer.status_code == 200
         envelope = answer.json()
-        assert envelope == submission.envelope
+        published = vault.envelope(submission.id, submission.envelope)
+        assert published is not None
+        assert envelope == json.loads(published)
+        assert envelope["encryption"]["kid"] == encryption_key()["kid"]
+        assert "metadata" not in envelope
         reference = envelope["attachments"][0]["reference"]
         assert reference == f"{path}/parts/{ATTACHMENT_ID}"
         part = await client.get(reference, headers=bearer())
@@ -108,25 +114,38 @@ async def test_the_addressee_fetches_its_encrypted_delivery_and_parts(
         )
 
 
-async def test_without_a_key_parts_are_served_as_they_are(
-    api: Client, ledger: Ledger, blobs: BlobStore
-) -> None:
+async def test_without_a_key_nothing_is_delivered(ledger: Ledger, vault: Vault) -> None:
     known = recipients(encrypted=False)
-    submission = dispatched(ledger, blobs, known)
+    submission = sealed_submission(vault, DATA, chain_key=ledger.chain_key)
+    submission.validate("cat", "u")
+    submission.route(KOELN, "053150000000", "053150000000", "dir")
+    ledger.save(submission)
+    assert dispatch_submission(ledger, vault, settings(), submission.id, known)
+    withheld = ledger.get_submission(submission.id)
+    assert withheld.status is Status.WITHHELD
+    assert withheld.delivery_id is None
+    assert [e.event for e in ledger.trail(submission.id)][-1] == "Withheld"
+
+
+async def test_after_erasure_the_delivery_answers_content_erased(
+    api: Client, ledger: Ledger, vault: Vault
+) -> None:
+    known = recipients()
+    submission = dispatched(ledger, vault, known)
+    vault.erase(submission.id)
+    path = f"/v1/deliveries/{submission.delivery_id}"
     async with api(known) as client:
-        part = await client.get(
-            f"/v1/deliveries/{submission.delivery_id}/parts/{ATTACHMENT_ID}", headers=bearer()
+        assert_problem(await client.get(path, headers=bearer()), 410, "content-erased")
+        assert_problem(
+            await client.get(f"{path}/parts/data", headers=bearer()), 410, "content-erased"
         )
-    assert part.status_code == 200
-    assert part.headers["content-type"] == "application/pdf"
-    assert part.content == ATTACHMENT
 
 
 async def test_receipts_over_http_follow_the_same_rules(
-    api: Client, ledger: Ledger, blobs: BlobStore
+    api: Client, ledger: Ledger, vault: Vault
 ) -> None:
     known = recipients(Recipient(HANNOVER))
-    submission = dispatched(ledger, blobs, known)
+    submission = dispatched(ledger, vault, known)
     path = f"/v1/deliveries/{submission.delivery_id}/receipt"
     async with api(known) as client:
         assert_problem(await client.post(path, content=_receipt(submission)), 401, "unauthorized")

@@ -8,10 +8,10 @@ from pathlib import Path
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
-from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
+from events.vault import Vault
 from receiver.keys import Signer
 from services.delivery import handler as delivery
 from services.delivery.recipients import Recipient, Recipients
@@ -35,9 +35,9 @@ def _signed(body: bytes, key: str = "koeln-sig-1") -> bytes:
     return Signer(signing_key(key)).sign(body).encode()
 
 
-async def _publish(known: Recipients, ledger: Ledger, blobs: BlobStore, *bodies: bytes) -> None:
+async def _publish(known: Recipients, ledger: Ledger, vault: Vault, *bodies: bytes) -> None:
     broker = KafkaBroker()
-    delivery.register(broker, ledger, blobs, settings(), known, stage_settings=StageSettings())
+    delivery.register(broker, ledger, vault, settings(), known, stage_settings=StageSettings())
     async with TestKafkaBroker(broker) as test_broker:
         for body in bodies:
             await test_broker.publish(body, topics.RECEIPTS)
@@ -49,16 +49,16 @@ def _tail(ledger: Ledger, submission: Submission) -> list[tuple[str, str | None]
 
 
 async def test_only_a_correctly_signed_receipt_of_the_addressee_counts(
-    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+    ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
     hannover = Recipient(HANNOVER)
     known = recipients(hannover)
-    submission = dispatched(ledger, blobs, known)
+    submission = dispatched(ledger, vault, known)
     genuine = _signed(_receipt(submission))
     await _publish(
         known,
         ledger,
-        blobs,
+        vault,
         _receipt(submission),  # unsigned, but the directory holds Köln's key
         _signed(_receipt(submission), key="intruder"),  # signed with another key
         _signed(_receipt(submission, authorityId=HANNOVER)),  # another authority
@@ -81,15 +81,15 @@ async def test_only_a_correctly_signed_receipt_of_the_addressee_counts(
 
 
 async def test_without_a_verification_key_plain_receipts_count(
-    ledger: Ledger, blobs: BlobStore
+    ledger: Ledger, vault: Vault
 ) -> None:
     known = recipients(signed=False)
-    submission = dispatched(ledger, blobs, known)
+    submission = dispatched(ledger, vault, known)
     problems = [{"type": "https://amtsweg.de/problems/not-ours", "title": "Nicht zuständig"}]
     await _publish(
         known,
         ledger,
-        blobs,
+        vault,
         b"\xff not a receipt",  # skipped, does not block the topic
         _receipt(submission, outcome="not-responsible", problems=problems),
     )

@@ -9,8 +9,9 @@ from uuid import UUID
 import httpx
 import pytest
 
-from events.blobs import BlobStore
+from events.dossier import Dossier
 from events.ledger import Ledger
+from events.vault import Vault
 from tests.support.factories import json_request, sha512, xdomea_sample
 from tests.support.intake import ATTACHMENTS, KOELN, assert_problem, multipart, submission_count
 from tests.support.pipeline import auth
@@ -39,29 +40,38 @@ def _assert_accepted(response: httpx.Response) -> UUID:
     return submission_id
 
 
-def _assert_recorded(ledger: Ledger, blobs: BlobStore, submission_id: UUID, data: bytes) -> None:
-    """The ledger holds exactly one Received with the parts' hashes; the blobs are stored."""
+def _assert_recorded(ledger: Ledger, vault: Vault, submission_id: UUID, data: bytes) -> None:
+    """The ledger holds exactly one Received with the parts' hashes and no content; the
+    parts and the metadata are sealed in the vault, blobs named without their hash."""
     trail = ledger.trail(submission_id)
     assert [entry.event for entry in trail] == ["Received"]
     received = trail[0].data
     assert received["portal_id"] == "portal-a"
     assert received["data"]["sha512"] == sha512(data)
     assert received["data"]["size"] == len(data)
-    assert received["routing_hint"] == KOELN
-    assert [(a["attachment_id"], a["sha512"], a["size"]) for a in received["attachments"]] == [
-        (attachment_id, sha512(content), len(content)) for attachment_id, content in ATTACHMENTS
+    assert not {"metadata", "routing_hint", "idempotency_key"} & received.keys()
+    assert [(a["sha512"], a["size"]) for a in received["attachments"]] == [
+        (sha512(content), len(content)) for _, content in sorted(ATTACHMENTS)
     ]
-    for content in (data, *(content for _, content in ATTACHMENTS)):
-        assert blobs.read(sha512(content)) == content
+    submission = ledger.get_submission(submission_id)
+    dossier = Dossier.of(vault, submission)
+    assert dossier.routing == KOELN
+    assert [a.part_id for a in dossier.attachments] == sorted(a for a, _ in ATTACHMENTS)
+    parts = [received["data"], *received["attachments"]]
+    contents = [data, *(content for _, content in sorted(ATTACHMENTS))]
+    for part, content in zip(parts, contents, strict=True):
+        assert sha512(content) not in part["blob"]
+        assert vault.read(submission_id, part["blob"]) == content
+        assert content not in vault.blobs.read(part["blob"])  # sealed at rest
 
 
 async def test_json_submission_is_accepted_and_recorded(
-    client: httpx.AsyncClient, ledger: Ledger, blobs: BlobStore
+    client: httpx.AsyncClient, ledger: Ledger, vault: Vault
 ) -> None:
     data = xdomea_sample()
     body = json_request(data, attachments=ATTACHMENTS, routing=KOELN)
     submission_id = _assert_accepted(await _post_json(client, body))
-    _assert_recorded(ledger, blobs, submission_id, data)
+    _assert_recorded(ledger, vault, submission_id, data)
 
     status = await client.get(f"/v1/submissions/{submission_id}", headers=auth())
     assert status.status_code == 200
@@ -70,17 +80,17 @@ async def test_json_submission_is_accepted_and_recorded(
 
 
 async def test_multipart_submission_is_accepted_and_recorded(
-    client: httpx.AsyncClient, ledger: Ledger, blobs: BlobStore
+    client: httpx.AsyncClient, ledger: Ledger, vault: Vault
 ) -> None:
     data = xdomea_sample()
     files = multipart(data, attachments=ATTACHMENTS, routing=KOELN)
     response = await client.post("/v1/submissions", files=files, headers=auth())
     submission_id = _assert_accepted(response)
-    _assert_recorded(ledger, blobs, submission_id, data)
+    _assert_recorded(ledger, vault, submission_id, data)
 
 
 async def test_multipart_accepts_json_parts_sent_as_files(
-    client: httpx.AsyncClient, ledger: Ledger, blobs: BlobStore
+    client: httpx.AsyncClient, ledger: Ledger, vault: Vault
 ) -> None:
     data = xdomea_sample()
     files = [
@@ -89,7 +99,7 @@ async def test_multipart_accepts_json_parts_sent_as_files(
     ]
     assert all(filename for _, (filename, _, _) in files)
     response = await client.post("/v1/submissions", files=files, headers=auth())
-    _assert_recorded(ledger, blobs, _assert_accepted(response), data)
+    _assert_recorded(ledger, vault, _assert_accepted(response), data)
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])

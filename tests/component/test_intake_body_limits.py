@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
-from events.blobs import FileBlobStore
 from events.ledger import Ledger
+from events.vault import Vault
 from services.intake.settings import IntakeSettings
 from services.intake.upload import body_limit
-from tests.support.factories import json_request, metadata_for, sha512, xdomea_sample
+from tests.support.factories import json_request, metadata_for, xdomea_sample
 from tests.support.intake import ApiClient, assert_problem, submission_count
 from tests.support.pipeline import auth
 from tests.support.streaming import GeneratedContent, StreamedMultipart, StreamedPart
@@ -36,7 +36,7 @@ def test_the_multipart_limit_leaves_room_for_parts_and_framing() -> None:
 
 
 async def test_a_chunked_multipart_body_over_the_limit_is_refused(
-    api: ApiClient, ledger: Ledger, blobs: FileBlobStore
+    api: ApiClient, ledger: Ledger, vault: Vault
 ) -> None:
     body = _body(4 * 64 * 1024)
     async with api(**LIMITS) as client:
@@ -47,7 +47,7 @@ async def test_a_chunked_multipart_body_over_the_limit_is_refused(
         )
     assert_problem(answer, 413, "payload-too-large")
     assert submission_count(ledger) == 0
-    assert not blobs.exists(sha512(DATA))  # refused before the first part was stored
+    assert list(vault.blobs.groups()) == []  # refused before the first part was sealed
 
 
 async def test_a_declared_length_over_the_limit_is_refused(api: ApiClient, ledger: Ledger) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from events.blobs import BlobStore
 from events.ledger import Ledger
+from events.vault import Vault
 from tests.support.factories import json_request, metadata_for, sha512, xdomea_sample
 from tests.support.intake import (
     ATTACHMENTS,
@@ -221,7 +221,7 @@ async def test_overlong_idempotency_key_is_refused(
 
 
 async def test_multipart_part_over_the_limit_is_refused(
-    api: ApiClient, ledger: Ledger, blobs: BlobStore
+    api: ApiClient, ledger: Ledger, vault: Vault
 ) -> None:
     big = DATA * 2
     async with api(max_attachment_bytes=len(DATA)) as client:
@@ -231,7 +231,8 @@ async def test_multipart_part_over_the_limit_is_refused(
             answer = await client.post("/v1/submissions", files=files, headers=auth())
             assert_problem(answer, 413, "payload-too-large")
     assert submission_count(ledger) == 1
-    assert not blobs.exists(sha512(big))
+    # what was sealed of the refused ones is discarded: only the accepted one's group is left
+    assert list(vault.blobs.groups()) == [fits.json()["submissionId"]]
 
 
 async def test_multipart_metadata_file_over_the_limit_is_refused(

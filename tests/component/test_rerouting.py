@@ -15,22 +15,25 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
 from contracts.messages import SubmissionEventMessage
-from events.blobs import BlobStore, FileBlobStore
+from events.dossier import Dossier
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.settings import LedgerSettings
+from events.vault import Vault, local_vault
 from services.delivery import handler as delivery
 from services.delivery.handover import HandoverUnavailableError, handover_client, post_handover
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.settings import DeliverySettings
 from services.intake.auth import token_hash
+from services.intake.domain import submission_id_for
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
 from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
 from services.routing import handler as routing
 from services.routing.context import RoutingContext, build_context
 from services.runtime.settings import StageSettings
-from tests.support.factories import BUERGERGELD, metadata_for, new_submission, xdomea_sample
+from tests.support.authority import encryption_key, public
+from tests.support.factories import BUERGERGELD, sealed_submission, xdomea_sample
 from tests.support.routing import authority, bundled_sources, write_directory
 
 KOELN = "053150000000"
@@ -64,10 +67,11 @@ def _context(tmp_path: Path) -> RoutingContext:
 
 
 def _recipients(token: str = HANDOVER_TOKEN) -> Recipients:
+    key = json.dumps(public(encryption_key()))
     return Recipients(
         [
-            Recipient("jobcenter-koeln"),
-            Recipient("regionaldirektion-nrw"),
+            Recipient("jobcenter-koeln", encryption_jwk=key),
+            Recipient("regionaldirektion-nrw", encryption_jwk=key),
             Recipient(
                 "amtsweg-st",
                 handover_url="https://amtsweg.st.example",
@@ -87,7 +91,6 @@ def _message(ledger: Ledger, submission_id: UUID, event: str | None = None) -> b
         version=last.version,
         timestamp=last.timestamp,
         hash=last.hash,
-        data={},
     )
     return message.model_dump_json(by_alias=True).encode()
 
@@ -104,29 +107,15 @@ def _receipt(ledger: Ledger, submission_id: UUID, outcome: str = "not-responsibl
     ).encode()
 
 
-def _validated(ledger: Ledger, blobs: BlobStore, ars: str) -> UUID:
-    data = xdomea_sample()
-    ref, attachment = blobs.put(data), blobs.put(ATTACHMENT)
-    submission = new_submission(
-        routing_hint={"ars": ars},
-        metadata=metadata_for(data, attachments=[(ATTACHMENT_ID, ATTACHMENT)]),
-        data={
-            "sha512": ref.sha512,
-            "size": ref.size,
-            "mime_type": "application/xml",
-            "schema_uri": "urn:xoev-de:xdomea:schema:3.0.0",
-        },
-        attachments=[
-            {
-                "attachment_id": ATTACHMENT_ID,
-                "sha512": attachment.sha512,
-                "size": attachment.size,
-                "mime_type": "application/pdf",
-                "filename": "mietvertrag.pdf",
-            }
-        ],
+def _validated(ledger: Ledger, vault: Vault, ars: str) -> UUID:
+    submission = sealed_submission(
+        vault,
+        xdomea_sample(),
+        attachments=[(ATTACHMENT_ID, ATTACHMENT)],
+        routing={"ars": ars},
+        chain_key=ledger.chain_key,
     )
-    submission.validate("cat-1", "urn:xoev-de:xdomea:schema:3.0.0", {})
+    submission.validate("cat-1", "urn:xoev-de:xdomea:schema:3.0.0")
     ledger.save(submission)
     return submission.id
 
@@ -134,16 +123,14 @@ def _validated(ledger: Ledger, blobs: BlobStore, ars: str) -> UUID:
 class Pipeline:
     """Routing and delivery workers on one test broker; ``step`` publishes like the relay."""
 
-    def __init__(
-        self, ledger: Ledger, blobs: BlobStore, context: RoutingContext, **kw: Any
-    ) -> None:
+    def __init__(self, ledger: Ledger, vault: Vault, context: RoutingContext, **kw: Any) -> None:
         self.ledger = ledger
         self.broker = KafkaBroker()
-        routing.register(self.broker, ledger, context, stage_settings=StageSettings())
+        routing.register(self.broker, ledger, vault, context, stage_settings=StageSettings())
         delivery.register(
             self.broker,
             ledger,
-            blobs,
+            vault,
             DeliverySettings(),
             _recipients(),
             stage_settings=StageSettings(),
@@ -156,16 +143,11 @@ class Pipeline:
         return self.ledger.trail(submission_id)[-1].event
 
 
-@pytest.fixture
-def blobs(tmp_path: Path) -> BlobStore:
-    return FileBlobStore(tmp_path / "blobs")
-
-
 async def test_not_responsible_forwards_to_the_next_level_then_triage_assigns(
-    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+    ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
-    pipeline = Pipeline(ledger, blobs, _context(tmp_path))
-    submission_id = _validated(ledger, blobs, KOELN)
+    pipeline = Pipeline(ledger, vault, _context(tmp_path))
+    submission_id = _validated(ledger, vault, KOELN)
 
     assert await pipeline.step(submission_id, topics.VALIDATED) == "Routed"
     assert await pipeline.step(submission_id, topics.ROUTED) == "Dispatched"
@@ -224,20 +206,20 @@ async def test_not_responsible_forwards_to_the_next_level_then_triage_assigns(
     assert ledger.verify(submission_id) is None
 
 
-def _other_instance(tmp_path: Path) -> tuple[Ledger, BlobStore, httpx.ASGITransport]:
+def _other_instance(tmp_path: Path) -> tuple[Ledger, Vault, httpx.ASGITransport]:
     ledger = Ledger(LedgerSettings(data_dir=tmp_path / "st"))
-    blobs = FileBlobStore(tmp_path / "st" / "blobs")
+    vault = local_vault(tmp_path / "st" / "vault")
     settings = IntakeSettings(portal_tokens={"amtsweg-nrw": token_hash(HANDOVER_TOKEN)})
-    return ledger, blobs, httpx.ASGITransport(app=create_app(ledger, blobs, settings))
+    return ledger, vault, httpx.ASGITransport(app=create_app(ledger, vault, settings))
 
 
 async def test_a_submission_is_handed_over_to_another_instance_once(
-    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+    ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
-    remote, remote_blobs, transport = _other_instance(tmp_path)
+    remote, remote_vault, transport = _other_instance(tmp_path)
     try:
-        pipeline = Pipeline(ledger, blobs, _context(tmp_path), handover_transport=transport)
-        submission_id = _validated(ledger, blobs, WERNIGERODE)
+        pipeline = Pipeline(ledger, vault, _context(tmp_path), handover_transport=transport)
+        submission_id = _validated(ledger, vault, WERNIGERODE)
         assert await pipeline.step(submission_id, topics.VALIDATED) == "Routed"
         assert await pipeline.step(submission_id, topics.ROUTED) == "HandedOver"
         assert await pipeline.step(submission_id, topics.ROUTED) == "HandedOver"  # again
@@ -249,18 +231,21 @@ async def test_a_submission_is_handed_over_to_another_instance_once(
         assert ours.status is Status.HANDED_OVER
         assert handed["url"] == "https://amtsweg.st.example"
         assert received.portal_id == "amtsweg-nrw"
-        assert received.idempotency_key == handed["delivery_id"]  # one trail across both
+        # one trail across both: the remote id is the one our delivery id as key gives
+        assert remote_id == submission_id_for("amtsweg-nrw", handed["delivery_id"])
         assert received.correlation_id == ours.correlation_id
-        assert received.routing_hint == {"ars": WERNIGERODE}
-        assert received.metadata == ours.metadata
-        assert remote_blobs.read(received.data["sha512"]) == xdomea_sample()
-        assert [remote_blobs.read(a["sha512"]) for a in received.attachments] == [ATTACHMENT]
+        theirs = Dossier.of(remote_vault, received)
+        assert theirs.routing == {"ars": WERNIGERODE}
+        assert theirs.metadata == Dossier.of(vault, ours).metadata
+        assert remote_vault.read(remote_id, received.data["blob"]) == xdomea_sample()
+        sent = [remote_vault.read(remote_id, a["blob"]) for a in received.attachments]
+        assert sent == [ATTACHMENT]
 
         # Posted again (a crash before the event was saved): the same remote submission.
         recipient = _recipients().get("amtsweg-st")
         assert recipient is not None
         async with handover_client(DeliverySettings(), transport) as client:
-            again = await post_handover(client, recipient, ours, blobs, handed["delivery_id"])
+            again = await post_handover(client, recipient, ours, vault, handed["delivery_id"])
         assert again.remote_submission_id == str(remote_id)
         assert len(list(remote.submission_ids())) == 1
     finally:
@@ -268,24 +253,24 @@ async def test_a_submission_is_handed_over_to_another_instance_once(
 
 
 async def test_a_refused_handover_goes_to_triage(
-    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+    ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
     remote, _, transport = _other_instance(tmp_path)
     try:
         broker = KafkaBroker()
-        routing.register(broker, ledger, _context(tmp_path), stage_settings=StageSettings())
+        routing.register(broker, ledger, vault, _context(tmp_path), stage_settings=StageSettings())
         wrong = _recipients(token="not-the-token")
         delivery.register(
             broker,
             ledger,
-            blobs,
+            vault,
             DeliverySettings(),
             wrong,
             stage_settings=StageSettings(),
             handover_transport=transport,
         )
-        submission_id = _validated(ledger, blobs, WERNIGERODE)
-        routing.route_submission(ledger, _context(tmp_path), submission_id)
+        submission_id = _validated(ledger, vault, WERNIGERODE)
+        routing.route_submission(ledger, vault, _context(tmp_path), submission_id)
         async with TestKafkaBroker(broker) as test_broker:
             await test_broker.publish(_message(ledger, submission_id), topics.ROUTED)
     finally:
@@ -300,18 +285,18 @@ async def test_a_refused_handover_goes_to_triage(
 
 
 async def test_an_unreachable_instance_is_tried_again(
-    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+    ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
     def unreachable(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    submission_id = _validated(ledger, blobs, WERNIGERODE)
-    routing.route_submission(ledger, _context(tmp_path), submission_id)
+    submission_id = _validated(ledger, vault, WERNIGERODE)
+    routing.route_submission(ledger, vault, _context(tmp_path), submission_id)
 
     with pytest.raises(HandoverUnavailableError, match="ConnectError"):
         await delivery.deliver(
             ledger,
-            blobs,
+            vault,
             DeliverySettings(),
             submission_id,
             _recipients(),
