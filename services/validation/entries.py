@@ -47,6 +47,14 @@ class SchemaEntry:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """A service's retention rule: content erased ``days[status]`` days after that final status."""
+
+    legal_basis: str
+    days: Mapping[str, int]
+
+
+@dataclass(frozen=True)
 class ServiceEntry:
     """One public service and the data schemas it accepts, by schema URI."""
 
@@ -54,3 +62,5 @@ class ServiceEntry:
     name: str
     placeholder_key: bool
     schemas: Mapping[str, SchemaEntry]
+    retention: Retention | None = None
+    """When its submissions' content is erased; None: only by an operator."""

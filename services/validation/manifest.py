@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry
 
-from services.validation.entries import XML, CatalogError, SchemaEntry, ServiceEntry
+from services.validation.entries import XML, CatalogError, Retention, SchemaEntry, ServiceEntry
 from services.validation.fields import Field, FieldError, PointerField, XPathField
 from services.validation.hardened import XmlRejectedError, parse_untrusted
 from services.validation.header import HeaderSpec
@@ -63,7 +63,14 @@ def read_service(path: Path, root: Path, registry: Registry[Any]) -> ServiceEntr
         name=document["name"],
         placeholder_key=bool(document.get("placeholderKey", False)),
         schemas=schemas,
+        retention=_retention(document.get("retention")),
     )
+
+
+def _retention(spec: dict[str, Any] | None) -> Retention | None:
+    if spec is None:
+        return None
+    return Retention(str(spec["legalBasis"]), {str(k): int(v) for k, v in spec["days"].items()})
 
 
 def _inside(root: Path, relative: str) -> Path:

@@ -39,6 +39,7 @@ from services.intake.http import create_app
 from services.ops.actions.dead_letter_store import dead_letter_actions
 from services.ops.actions.dead_letters import DeadLetters
 from services.ops.actions.replay_stages import ReplayContext
+from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
 from services.ops.app.settings import Settings
 from services.ops.console.api import OpsDependencies
@@ -61,8 +62,9 @@ from services.validation import handler as validation
 from services.validation.catalog import SchemaCatalog, load_catalog
 
 WORKERS = ("validation", "routing", "delivery")
-SERVICES = ("intake", *WORKERS, "relay", "notifier", "metrics")
-"""What `amtsweg service <name>` runs; `metrics` is the ledger- and broker-wide figures."""
+SERVICES = ("intake", *WORKERS, "relay", "notifier", "retention", "metrics")
+"""What `amtsweg service <name>` runs; `metrics` is the ledger- and broker-wide figures,
+`retention` erases content whose retention period has passed."""
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,17 @@ class Wiring:
         )
         notifier = Notifier(projector, self.recipients, settings, HttpCallbackSender(client))
         return asyncio.create_task(notifier.run(stop), name="notifier")
+
+    def retention_job(self) -> RetentionJob:
+        """The retention job: the catalog's rules over the overview of the ledger."""
+        rules = rules_of(self.catalog().services)
+        return RetentionJob(self.ledger, self.vault, self.overview(), rules)
+
+    async def start_retention(self, stop: asyncio.Event) -> asyncio.Task[None]:
+        """Run the retention job (erasures, orphan sweeps) until ``stop``."""
+        job = await asyncio.to_thread(self.retention_job)
+        interval = self.settings.run.retention_interval_seconds
+        return asyncio.create_task(job.run(stop, interval), name="retention")
 
     async def start_deployment_metrics(
         self,

@@ -79,6 +79,8 @@ async def serve(
             tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
         if "notifier" in services:
             tasks.append(await wiring.start_notifier(stack, stop))
+        if "retention" in services:
+            tasks.append(await wiring.start_retention(stop))
         if "metrics" in services:
             tasks.append(
                 await wiring.start_deployment_metrics(

@@ -34,6 +34,8 @@ class RunSettings(BaseSettings):
     """``AMTSWEG_DEVELOPMENT``: generated keys and tokens where none are configured (``./dev
     run`` sets it); never on a machine that holds real applications."""
     topic_partitions: int = 6
+    retention_interval_seconds: float = 3600.0
+    """How often the retention job looks for content to erase (``AMTSWEG_RETENTION_…``)."""
     log_level: str = "INFO"
 
     def broker_file(self) -> Path:

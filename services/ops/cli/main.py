@@ -23,6 +23,7 @@ from services.ops.cli.authority import authority_app, deliveries
 from services.ops.cli.dlq import dlq_app
 from services.ops.cli.docs import docs
 from services.ops.cli.inspect import events_app, rebuild, submissions_app, verify
+from services.ops.cli.protection import erase, keys_app, retention_app
 from services.ops.cli.repair import redeliver, relay_app, replay
 from services.ops.cli.routing import directory_app, route_app, triage_app
 
@@ -43,6 +44,9 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(triage_app, name="triage")
 app.command("deliveries")(deliveries)
 app.command("docs")(docs)
+app.command("erase")(erase)
+app.add_typer(retention_app, name="retention")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 PLUGINS = "amtsweg.cli"

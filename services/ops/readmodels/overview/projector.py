@@ -54,6 +54,12 @@ class OverviewProjector:
         self.store.reset()
         return self.catch_up(progress)
 
+    def settled(
+        self, status: str, before: float, limit: int, offset: int = 0
+    ) -> list[SubmissionRow]:
+        """The store's rows settled in ``status`` before ``before`` (the retention job's)."""
+        return self.store.settled(status, before, limit, offset)
+
     def head(self) -> int:
         """The ledger's newest position (0 when empty)."""
         return int(self.ledger.recorder.max_notification_id() or 0)

@@ -32,6 +32,7 @@ class SubmissionRow:
     """The first problem's type (its slug) or the unroutable reason, if any."""
     escalated: bool
     dead_letter: bool
+    content_erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def row_for(submission: Submission, last_event: str) -> SubmissionRow:
         problem=_first_problem(submission.problems),
         escalated=bool(submission.escalated),
         dead_letter=bool(submission.delivery_failed),
+        content_erased=bool(submission.content_erased),
     )
 
 

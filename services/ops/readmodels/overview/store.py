@@ -26,7 +26,11 @@ _TABLES = (
         "authority_id TEXT, delivery_id TEXT, received_at DOUBLE PRECISION NOT NULL, "
         "updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
         "last_event TEXT NOT NULL, problem TEXT, escalated BOOLEAN NOT NULL, "
-        "dead_letter BOOLEAN NOT NULL)"
+        "dead_letter BOOLEAN NOT NULL, content_erased BOOLEAN NOT NULL DEFAULT FALSE)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_settled "
+        "ON amtsweg_ops_submissions (status, content_erased, updated_at)"
     ),
     (
         "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_received "
@@ -78,7 +82,7 @@ _WHERE = (
 
 def _row(values: Sequence[Any]) -> SubmissionRow:
     fields = dict(zip(COLUMNS, values, strict=True))
-    for flag in ("escalated", "dead_letter"):
+    for flag in ("escalated", "dead_letter", "content_erased"):
         fields[flag] = bool(fields[flag])
     return SubmissionRow(**fields)
 
@@ -152,6 +156,17 @@ class OverviewStore:
         where, params = self._where(filters)
         sql = f"SELECT COUNT(*) FROM amtsweg_ops_submissions{where}"  # noqa: S608 - constants
         return int(self._query(sql, params)[0][0])
+
+    def settled(
+        self, status: str, before: float, limit: int, offset: int = 0
+    ) -> list[SubmissionRow]:
+        """Rows in ``status`` since before ``before`` (epoch seconds) whose content is kept,
+        oldest first: the retention job's candidates."""
+        sql = (
+            _SELECT + " WHERE status = {p} AND NOT content_erased AND updated_at < {p} "
+            "ORDER BY updated_at, submission_id LIMIT {p} OFFSET {p}"
+        )
+        return [_row(r) for r in self._query(sql, (status, before, limit, offset))]
 
     def status_counts(self) -> dict[str, int]:
         """Submissions per status."""

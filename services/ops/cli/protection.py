@@ -1,0 +1,135 @@
+"""Data protection commands: ``erase`` (a deletion request), ``retention``, ``keys``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+
+from events.ledger import SubmissionNotFoundError
+from events.vault import LocalKeyFile
+from services.ops.actions.erasure import erase as erase_content
+from services.ops.cli import support as out
+
+retention_app = typer.Typer(help="Erase content whose retention period has passed.")
+keys_app = typer.Typer(help="The key-encryption key that wraps the data keys.")
+
+
+def erase(
+    submission_id: Annotated[UUID, typer.Argument(help="the submission whose content goes")],
+    reason: Annotated[str, typer.Option(help="why (recorded), e.g. the request's file number")],
+    legal_basis: Annotated[
+        str, typer.Option(help='the provision, e.g. "Art. 17 Abs. 1 DSGVO" (recorded)')
+    ],
+    by: Annotated[
+        str | None, typer.Option(help="who does it (default: $AMTSWEG_OPERATOR or your login)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Erase a submission's content: destroy its data key, delete its blobs, record it.
+
+    The trail stays and still verifies; status and trail answer without content. Run it
+    again after an interruption and it completes.
+    """
+    if not reason.strip() or not legal_basis.strip():
+        raise typer.BadParameter("--reason and --legal-basis are recorded: give both")
+    wiring = out.wiring()
+    try:
+        erased = erase_content(
+            wiring.ledger,
+            wiring.vault,
+            submission_id,
+            by=by or out.default_actor(),
+            legal_basis=legal_basis,
+            reason=reason,
+        )
+    except SubmissionNotFoundError:
+        raise out.fail(f"no submission {submission_id}") from None
+    finally:
+        wiring.close()
+    answer = {
+        "submissionId": str(submission_id),
+        "recorded": erased.recorded,
+        "keyDestroyed": erased.key_destroyed,
+        "blobsDeleted": erased.blobs_deleted,
+    }
+    if as_json:
+        out.print_json(answer)
+    elif erased.recorded:
+        out.console.print(
+            f"erased the content of {submission_id}: data key destroyed, "
+            f"{erased.blobs_deleted} sealed blob(s) deleted, ContentErased recorded"
+        )
+    else:
+        out.console.print(f"the content of {submission_id} was erased before")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only list what is due")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Apply the catalog's retention rules once (the `retention` service does it hourly)."""
+    wiring = out.wiring()
+    try:
+        job = wiring.retention_job()
+        if dry_run:
+            due = [
+                {"submissionId": d.submission_id, "rule": d.rule, "legalBasis": d.legal_basis}
+                for d in job.candidates(datetime.now(UTC).timestamp())
+            ]
+            answer: dict[str, object] = {"due": due}
+        else:
+            erased = job.run_once()
+            answer = {"erased": [str(e.submission_id) for e in erased if e.recorded]}
+            answer["orphansSwept"] = job.sweep_orphans()
+    finally:
+        wiring.close()
+    if as_json:
+        out.print_json(answer)
+        return
+    for key, value in answer.items():
+        count = len(value) if isinstance(value, list) else value
+        out.console.print(f"{key}: {count}")
+
+
+@retention_app.command("rules")
+def retention_rules(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The retention rule of every catalog service (and those without one)."""
+    catalog = out.wiring().catalog()
+    rules: dict[str, dict[str, Any] | None] = {
+        key: (
+            {"legalBasis": s.retention.legal_basis, "days": dict(s.retention.days)}
+            if s.retention
+            else None
+        )
+        for key, s in sorted(catalog.services.items())
+    }
+    if as_json:
+        out.print_json(rules)
+        return
+    for key, rule in rules.items():
+        days = ", ".join(f"{k} {v}d" for k, v in rule["days"].items()) if rule else "none"
+        basis = f" ({rule['legalBasis']})" if rule else ": only by `amtsweg erase`"
+        out.console.print(f"{key}: {days}{basis}")
+
+
+@keys_app.command("create-kek")
+def create_kek(
+    path: Annotated[Path, typer.Argument(help="where to write it (must not exist)")],
+) -> None:
+    """Create a key-encryption key file (mode 0600) for AMTSWEG_KEK_FILE.
+
+    Keep it apart from the ledger, the key store and the blobs, and back it up: without
+    it no stored content can be read.
+    """
+    try:
+        kek = LocalKeyFile.create(path)
+    except FileExistsError:
+        raise out.fail(f"{path} exists; a key-encryption key is never overwritten") from None
+    out.console.print(f"created {path} (kid {kek.key_id}); set AMTSWEG_KEK_FILE={path}")
