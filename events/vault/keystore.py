@@ -35,6 +35,10 @@ CACHE_SIZE = 4096
 class ContentErasedError(Exception):
     """The submission's content was erased: its data key is destroyed."""
 
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(f"the content of submission {submission_id} was erased")
+        self.submission_id = submission_id
+
 
 class KeyNotFoundError(Exception):
     """The key store holds no data key for this submission."""
