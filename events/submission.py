@@ -98,7 +98,7 @@ class Submission(Aggregate):
         """The sealed routing keys validation found in the data (a blob name)."""
         self.delivery_topic: str | None = None
         self.envelope: dict[str, Any] = {}
-        """The current delivery's sealed envelope: ``blob``, ``sha256``, ``kid``."""
+        """The current delivery's sealed envelope: ``blob`` and ``sha256``."""
         self.content_erased = False
         self.reminders = 0
         self.escalated = False
@@ -269,8 +269,8 @@ class Submission(Aggregate):
     class Dispatched(Event):
         """The delivery envelope was handed to the authority's channel.
 
-        ``envelope`` references the envelope sealed in the vault (``blob``, the ``sha256``
-        of its JSON, the ``kid`` it is encrypted to); the relay publishes it from there.
+        ``envelope`` references the envelope sealed in the vault (``blob`` and the
+        ``sha256`` of its JSON as published); the relay publishes it from there.
         """
 
         delivery_id: str

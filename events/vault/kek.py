@@ -69,12 +69,17 @@ class LocalKeyFile:
         """The KEK in ``path``; ``KeyEncryptionKeyError`` naming what is wrong."""
         try:
             document = json.loads(path.read_text())
-            return cls(str(document["kid"]), base64.urlsafe_b64decode(_padded(document["k"])))
+            key_id, key = str(document["kid"]), base64.urlsafe_b64decode(_padded(document["k"]))
         except FileNotFoundError:
             msg = f"the key-encryption key file {path} does not exist"
             raise KeyEncryptionKeyError(msg) from None
         except (OSError, ValueError, KeyError, TypeError) as error:
             msg = f"the key-encryption key file {path} cannot be read ({type(error).__name__})"
+            raise KeyEncryptionKeyError(msg) from None
+        try:
+            return cls(key_id, key)
+        except KeyEncryptionKeyError as error:
+            msg = f"the key-encryption key file {path}: {error}"
             raise KeyEncryptionKeyError(msg) from None
 
     @classmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -30,6 +31,10 @@ from events.vault.kek import KeyEncryptionKey, KeyEncryptionKeyError
 
 CHECK_CONTEXT = b"amtsweg:key-store-check"
 CACHE_SIZE = 4096
+CACHE_SECONDS = 30.0
+"""How long an unwrapped key is used without asking the store again: an erasure in
+another process takes effect here within this time (a stage reading a blob that is gone
+asks at once, see ``Vault.read``)."""
 
 
 class ContentErasedError(Exception):
@@ -105,7 +110,7 @@ class KeyStore:
     def __init__(self, database: _Database, kek: KeyEncryptionKey) -> None:
         self._db = database
         self._kek = kek
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
         with self._db.transaction() as cursor:
             for statement in _SCHEMA:
@@ -130,9 +135,9 @@ class KeyStore:
     def create(self, submission_id: UUID) -> bytes:
         """The submission's data key, created on first use; ``ContentErasedError`` after erasure."""
         sid = str(submission_id)
-        with self._lock:
-            if sid in self._cache:
-                return self._cache[sid]
+        cached = self._cached(sid)
+        if cached is not None:
+            return cached
         wrapped = self._kek.wrap(secrets.token_bytes(32), sid.encode())
         self._execute(_CREATE, (sid, self._kek.key_id, wrapped, _now()))
         return self.data_key(submission_id)
@@ -140,10 +145,9 @@ class KeyStore:
     def data_key(self, submission_id: UUID) -> bytes:
         """The submission's data key; ``KeyNotFoundError`` or ``ContentErasedError``."""
         sid = str(submission_id)
-        with self._lock:
-            if sid in self._cache:
-                self._cache.move_to_end(sid)
-                return self._cache[sid]
+        cached = self._cached(sid)
+        if cached is not None:
+            return cached
         row = self._fetch(_ROW, (sid,))
         if row is None:
             raise KeyNotFoundError(sid)
@@ -151,10 +155,26 @@ class KeyStore:
             raise ContentErasedError(sid)
         key = self._kek.unwrap(bytes(row[1]), sid.encode())
         with self._lock:
-            self._cache[sid] = key
+            self._cache[sid] = (key, time.monotonic() + CACHE_SECONDS)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return key
+
+    def forget_cached(self, submission_id: UUID) -> None:
+        """Ask the store again next time (the key may have been destroyed elsewhere)."""
+        with self._lock:
+            self._cache.pop(str(submission_id), None)
+
+    def _cached(self, sid: str) -> bytes | None:
+        with self._lock:
+            entry = self._cache.get(sid)
+            if entry is None:
+                return None
+            if entry[1] < time.monotonic():
+                del self._cache[sid]
+                return None
+            self._cache.move_to_end(sid)
+            return entry[0]
 
     def state(self, submission_id: UUID) -> KeyState:
         """Whether a key was created and whether it is destroyed."""

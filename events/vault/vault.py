@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from events.blobs import BlobStore, check_size
+from events.blobs import BlobNotFoundError, BlobStore, check_size
 from events.vault.cipher import SealError, open_sealed, open_stream, seal, seal_stream
 from events.vault.keystore import ContentErasedError, KeyStore
 
@@ -91,7 +91,12 @@ class Vault:
         """The plaintext of a blob (``ContentErasedError`` once erased)."""
         _check_owner(submission_id, blob)
         key = self.keys.data_key(submission_id)
-        return open_sealed(key, blob, self.blobs.read(blob))
+        try:
+            sealed = self.blobs.read(blob)
+        except BlobNotFoundError:
+            self._erased_meanwhile(submission_id)
+            raise
+        return open_sealed(key, blob, sealed)
 
     def read_document(self, submission_id: UUID, blob: str) -> Any:
         """A sealed JSON document."""
@@ -101,8 +106,18 @@ class Vault:
         """The plaintext of a blob, segment by segment (each authenticated before it is given)."""
         _check_owner(submission_id, blob)
         key = self.keys.data_key(submission_id)
-        async for chunk in open_stream(key, blob, self.blobs.stream(blob)):
-            yield chunk
+        try:
+            async for chunk in open_stream(key, blob, self.blobs.stream(blob)):
+                yield chunk
+        except BlobNotFoundError:
+            self._erased_meanwhile(submission_id)
+            raise
+
+    def _erased_meanwhile(self, submission_id: UUID) -> None:
+        """``ContentErasedError`` if another process erased the submission (its blob is gone)."""
+        self.keys.forget_cached(submission_id)
+        if self.keys.state(submission_id).destroyed_at is not None:
+            raise ContentErasedError(str(submission_id))
 
     def envelope(self, submission_id: UUID, reference: dict[str, Any]) -> bytes | None:
         """A delivery's sealed envelope as published (``outbox.OpenEnvelope``); None once erased.

@@ -71,13 +71,13 @@ def decide(
     if isinstance(first, Unroutable) and all(
         isinstance(o, Unroutable) and o.reason_code == first.reason_code for o in outcomes.values()
     ):
-        detail = f"postal code {location.given} ({regions}): for each, {first.detail}"
+        detail = f"the postal code ({regions}): for each, {first.detail}"
         return Decision(Unroutable(first.reason_code, detail, version), "", location)
     targets = sorted(
         {o.authority_id if isinstance(o, Routed) else o.reason_code for o in outcomes.values()}
     )
     detail = (
-        f"postal code {location.given} spans {len(outcomes)} municipalities ({regions}) "
+        f"the postal code spans {len(outcomes)} municipalities ({regions}) "
         f"that lead to different outcomes ({', '.join(targets)}); "
         "give the ARS, the AGS or the municipality"
     )

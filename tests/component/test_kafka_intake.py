@@ -16,9 +16,10 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts import headers, topics
 from contracts.problems import PROBLEM_BASE
-from events.blobs import BlobStore
+from events.dossier import Dossier
 from events.ledger import Ledger
 from events.lifecycle import Status
+from events.vault import Vault
 from services.intake import handler
 from services.intake.domain import submission_id_for
 from services.runtime import retry
@@ -63,7 +64,7 @@ IntakeFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def intake(ledger: Ledger, blobs: BlobStore) -> IntakeFactory:
+def intake(ledger: Ledger, vault: Vault) -> IntakeFactory:
     """``async with intake(**setting overrides) as it``: the intake on a TestKafkaBroker."""
 
     @asynccontextmanager
@@ -72,7 +73,7 @@ def intake(ledger: Ledger, blobs: BlobStore) -> IntakeFactory:
         handler.register(
             broker,
             ledger,
-            blobs,
+            vault,
             intake_settings(port=0).model_copy(update=overrides),
             stage_settings=StageSettings(),
         )
@@ -90,7 +91,7 @@ def intake(ledger: Ledger, blobs: BlobStore) -> IntakeFactory:
 
 
 async def test_a_message_becomes_a_received_submission(
-    intake: IntakeFactory, ledger: Ledger
+    intake: IntakeFactory, ledger: Ledger, vault: Vault
 ) -> None:
     async with intake() as it:
         await it.send(_value(), _from() | {headers.CORRELATION_ID: "trace-1"})
@@ -99,7 +100,8 @@ async def test_a_message_becomes_a_received_submission(
     assert submission.correlation_id == "trace-1"
     assert submission.portal_id == "portal-a"
     assert submission.data["sha512"] == sha512(DATA)
-    assert submission.routing_hint == KOELN
+    assert vault.read(submission.id, submission.data["blob"]) == DATA  # sealed in the vault
+    assert Dossier.of(vault, submission).routing == KOELN
     assert it.dead_letters == []
 
 
@@ -213,12 +215,15 @@ async def test_a_message_over_the_limit_is_a_dead_letter(
 
 
 async def test_hash_mismatch_stores_no_blob(
-    intake: IntakeFactory, ledger: Ledger, blobs: BlobStore
+    intake: IntakeFactory, ledger: Ledger, vault: Vault
 ) -> None:
     async with intake() as it:
         await it.send(_value(data=json_request(DATA + b"x")["data"]), _from())
-    assert it.problem()["type"] == PROBLEM_BASE + "data-hash-mismatch"
-    assert not blobs.exists(sha512(DATA + b"x"))
+        assert it.problem()["type"] == PROBLEM_BASE + "data-hash-mismatch"
+        assert list(vault.blobs.groups()) == []  # nothing sealed: no part, no dossier
+        await it.send(_value(), _from(key="after"))
+    assert list(vault.blobs.groups()) == [str(submission_id_for("portal-a", "after"))]
+    assert submission_count(ledger) == 1
 
 
 async def test_an_unavailable_ledger_is_retried_not_dead_lettered(

@@ -12,8 +12,11 @@ from pydantic import SecretStr
 
 from events.ledger import Ledger
 from events.settings import LedgerSettings
-from services.intake.json_form import parse_json_form
-from services.intake.receive import receive
+from events.vault import Vault
+from services.intake.domain import submission_id_for
+from services.intake.json_form import parse_json_form, store_parts
+from services.intake.receive import Arrival, receive
+from services.intake.sealing import PartSink
 from tests.support.factories import json_request, xdomea_sample
 from tests.support.intake import KOELN
 from tests.support.pipeline import auth, intake_settings
@@ -26,14 +29,16 @@ def ledger_settings(tmp_path: Path) -> LedgerSettings:
 
 
 async def test_what_the_intake_records_is_hashed_under_the_ledgers_key(
-    client: httpx.AsyncClient, ledger: Ledger, tmp_path: Path
+    client: httpx.AsyncClient, ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
     body = json_request(xdomea_sample(), routing=KOELN)
     response = await client.post("/v1/submissions", json=body, headers=auth())
     assert response.status_code == 202, response.text
     over_http = UUID(response.json()["submissionId"])
     form = parse_json_form(json_request(xdomea_sample()), intake_settings(port=0))
-    alone = receive(ledger, form.incoming(), "portal-a", None, "correlation-1").submission_id
+    sink = PartSink(vault, submission_id_for("portal-a", None), keep=True)
+    arrival = Arrival(store_parts(sink, form), "portal-a", None, "correlation-1")
+    alone = receive(ledger, vault, arrival).submission_id
 
     for submission_id in (over_http, alone):
         ledger.execute(submission_id, lambda s: s.validate("cat-1", "urn:x"))

@@ -7,8 +7,8 @@ from uuid import UUID
 import pytest
 
 from contracts.messages import CallbackNotice
-from events.blobs import BlobStore
 from events.ledger import Ledger
+from events.vault import Vault
 from services.delivery.callbacks import CallbackResult
 from services.delivery.notifier import Notifier
 from services.delivery.projector import DeliveryProjector
@@ -53,12 +53,10 @@ def events(ledger: Ledger, submission_id: UUID) -> list[str]:
     return [e.event for e in ledger.trail(submission_id)][4:]
 
 
-async def test_callback_retries_with_backoff_then_succeeds(
-    ledger: Ledger, blobs: BlobStore
-) -> None:
+async def test_callback_retries_with_backoff_then_succeeds(ledger: Ledger, vault: Vault) -> None:
     known = Recipients([koeln(callback=CALLBACK)])
     config = settings(callback_backoff_seconds=10, callback_max_attempts=5)
-    submission = dispatched(ledger, blobs, known, config)
+    submission = dispatched(ledger, vault, known, config)
     clock = Clock(ledger.get_submission(submission.id).created_on.timestamp() + 1)
     sender = FakeSender(503, 500)
     work = notifier(ledger, known, config, sender, clock)
@@ -84,10 +82,10 @@ async def test_callback_retries_with_backoff_then_succeeds(
     assert b"Erika" not in sender.sent[0][1]  # a notice, never content
 
 
-async def test_callback_gives_up_into_a_dead_letter(ledger: Ledger, blobs: BlobStore) -> None:
+async def test_callback_gives_up_into_a_dead_letter(ledger: Ledger, vault: Vault) -> None:
     known = Recipients([koeln(callback=CALLBACK)])
     config = settings(callback_backoff_seconds=1, callback_max_attempts=3)
-    submission = dispatched(ledger, blobs, known, config)
+    submission = dispatched(ledger, vault, known, config)
     clock = Clock(ledger.get_submission(submission.id).created_on.timestamp() + 1)
     work = notifier(ledger, known, config, FakeSender(500, 500, 500, 500), clock)
     for _ in range(6):
@@ -105,10 +103,10 @@ async def test_callback_gives_up_into_a_dead_letter(ledger: Ledger, blobs: BlobS
     assert row[submission.delivery_id or ""].label() == "dead-letter"
 
 
-async def test_reminders_and_escalation_survive_a_restart(ledger: Ledger, blobs: BlobStore) -> None:
+async def test_reminders_and_escalation_survive_a_restart(ledger: Ledger, vault: Vault) -> None:
     known = Recipients([koeln()])
     config = settings(remind_after_seconds=[10, 20], escalate_after_seconds=30)
-    submission = dispatched(ledger, blobs, known, config)
+    submission = dispatched(ledger, vault, known, config)
     start = ledger.get_submission(submission.id).created_on.timestamp()
     clock = Clock(start + 11)
     assert await notifier(ledger, known, config, FakeSender(), clock).tick() == 1
@@ -126,10 +124,10 @@ async def test_reminders_and_escalation_survive_a_restart(ledger: Ledger, blobs:
     assert trail[4].data["envelope"] == ledger.get_submission(submission.id).envelope
 
 
-async def test_a_receipt_stops_all_follow_ups(ledger: Ledger, blobs: BlobStore) -> None:
+async def test_a_receipt_stops_all_follow_ups(ledger: Ledger, vault: Vault) -> None:
     known = Recipients([koeln(callback=CALLBACK)])
     config = settings(remind_after_seconds=[10], escalate_after_seconds=20)
-    submission = dispatched(ledger, blobs, known, config)
+    submission = dispatched(ledger, vault, known, config)
     assert submission.delivery_id is not None
     ledger.execute(submission.id, lambda s: s.accept(s.delivery_id or "", None))
     clock = Clock(ledger.get_submission(submission.id).created_on.timestamp() + 100)
@@ -139,12 +137,12 @@ async def test_a_receipt_stops_all_follow_ups(ledger: Ledger, blobs: BlobStore) 
 
 
 async def test_every_due_delivery_is_reached_however_many_are_open(
-    ledger: Ledger, blobs: BlobStore, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("services.delivery.notifier.BATCH", 1)  # pages of one row
     known = Recipients([koeln()])
     config = settings(remind_after_seconds=[10], escalate_after_seconds=1000)
-    submissions = [dispatched(ledger, blobs, known, config) for _ in range(3)]
+    submissions = [dispatched(ledger, vault, known, config) for _ in range(3)]
     newest = max(ledger.get_submission(s.id).created_on.timestamp() for s in submissions)
     clock = Clock(newest + 11)
     assert await notifier(ledger, known, config, FakeSender(), clock).tick() == 3

@@ -12,11 +12,13 @@ from uuid import UUID
 import httpx
 import pytest
 
-from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.submission import Submission
+from events.vault import Vault
+from services.ops.actions.erasure import erase
 from services.ops.app.bootstrap import Core
-from tests.support.factories import new_submission
+from tests.support.factories import new_submission, sealed_submission, xdomea_sample
+from tests.support.intake import assert_problem
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings, wiring
 
 KOELN = "053150000000"
@@ -26,13 +28,13 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 @pytest.fixture
 async def ops(
-    ledger: Ledger, blobs: BlobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
     monkeypatch.setenv("AMTSWEG_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     digest = hashlib.sha256(OPERATOR_TOKEN.encode()).hexdigest()
     monkeypatch.setenv("AMTSWEG_OPERATOR_TOKENS", json.dumps({"erika": digest}))
-    app = wiring(intake_settings(port=0), Core(ledger, blobs)).http_app()
+    app = wiring(intake_settings(port=0), Core(ledger, vault)).http_app()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -43,18 +45,23 @@ def _save(ledger: Ledger, submission: Submission) -> UUID:
     return submission.id
 
 
-def _dispatched(ledger: Ledger, delivery: str | None = None) -> UUID:
+def _dispatched(ledger: Ledger, vault: Vault, delivery: str | None = None) -> UUID:
+    """Dispatched with a reference to an envelope sealed in the vault (as delivery does)."""
     delivery = delivery or f"d-{uuid.uuid4()}"
-    submission = new_submission()
-    submission.validate("cat-1", "urn:x", {})
+    submission = new_submission(chain_key=ledger.chain_key)
+    submission.validate("cat-1", "urn:x")
     submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
-    submission.dispatch(delivery, "jobcenter-koeln", "amtsweg.delivery.jobcenter-koeln", {})
+    envelope = vault.put_envelope(submission.id, json.dumps({"deliveryId": delivery}).encode())
+    submission.dispatch(delivery, "jobcenter-koeln", "amtsweg.delivery.jobcenter-koeln", envelope)
     return _save(ledger, submission)
 
 
-def _unroutable(ledger: Ledger) -> UUID:
-    submission = new_submission(routing_hint={"ars": KOELN})
-    submission.validate("cat-1", "urn:x", {})
+def _unroutable(ledger: Ledger, vault: Vault) -> UUID:
+    """Unroutable with directory "dir-old"; the portal's hint (Köln) is in the sealed dossier."""
+    submission = sealed_submission(
+        vault, xdomea_sample(), routing={"ars": KOELN}, chain_key=ledger.chain_key
+    )
+    submission.validate("cat-1", "urn:x")
     submission.mark_unroutable("no-competence", "nobody then", "dir-old")
     return _save(ledger, submission)
 
@@ -63,8 +70,10 @@ def _events(ledger: Ledger, submission_id: UUID) -> list[str]:
     return [entry.event for entry in ledger.trail(submission_id)]
 
 
-async def test_only_operators_may_use_the_ops_api(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    _dispatched(ledger)
+async def test_only_operators_may_use_the_ops_api(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    _dispatched(ledger, vault)
     for headers in ({}, {"Authorization": f"Bearer {PORTAL_TOKENS['portal-a']}"}):
         answer = await ops.get("/ops/submissions", headers=headers)
         assert answer.status_code == 401
@@ -75,9 +84,9 @@ async def test_only_operators_may_use_the_ops_api(ops: httpx.AsyncClient, ledger
     assert portal.status_code in {400, 401, 404, 422}  # an operator is no portal
 
 
-async def test_list_and_timeline(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    dispatched = _dispatched(ledger)
-    unroutable = _unroutable(ledger)
+async def test_list_and_timeline(ops: httpx.AsyncClient, ledger: Ledger, vault: Vault) -> None:
+    dispatched = _dispatched(ledger, vault)
+    unroutable = _unroutable(ledger, vault)
     page = (await ops.get("/ops/submissions", headers=OPERATOR)).json()
     assert page["total"] == 2
     assert {s["submissionId"] for s in page["submissions"]} == {str(dispatched), str(unroutable)}
@@ -105,8 +114,10 @@ async def test_list_and_timeline(ops: httpx.AsyncClient, ledger: Ledger) -> None
     assert verified["intact"] is True
 
 
-async def test_replay_records_the_operator(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    submission_id = _unroutable(ledger)
+async def test_replay_records_the_operator(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    submission_id = _unroutable(ledger, vault)
     url = f"/ops/submissions/{submission_id}/replay"
     no_reason = await ops.post(
         url, json={"stage": "routing", "against": "current"}, headers=OPERATOR
@@ -131,15 +142,15 @@ async def test_replay_records_the_operator(ops: httpx.AsyncClient, ledger: Ledge
     assert (replayed["actor"], replayed["reason"]) == ("erika", "fixed")
 
     recorded_version = await ops.post(
-        f"/ops/submissions/{_unroutable(ledger)}/replay",
+        f"/ops/submissions/{_unroutable(ledger, vault)}/replay",
         json={"stage": "routing", "reason": "as then"},
         headers=OPERATOR,
     )
     assert recorded_version.status_code == 409  # "dir-old" is in nobody's archive
 
 
-async def test_redeliver(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    submission_id = _dispatched(ledger)
+async def test_redeliver(ops: httpx.AsyncClient, ledger: Ledger, vault: Vault) -> None:
+    submission_id = _dispatched(ledger, vault)
     url = f"/ops/submissions/{submission_id}/redeliver"
     answer = await ops.post(url, json={"reason": "lost", "requestId": "q-1"}, headers=OPERATOR)
     assert answer.status_code == 200, answer.text
@@ -148,15 +159,40 @@ async def test_redeliver(ops: httpx.AsyncClient, ledger: Ledger) -> None:
     assert again.json()["written"] is False
     assert _events(ledger, submission_id).count("Redelivered") == 1
     refused = await ops.post(
-        f"/ops/submissions/{_unroutable(ledger)}/redeliver", json={"reason": "x"}, headers=OPERATOR
+        f"/ops/submissions/{_unroutable(ledger, vault)}/redeliver",
+        json={"reason": "x"},
+        headers=OPERATOR,
     )
     assert refused.status_code == 409
 
 
-async def test_counters_and_throughput(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    _dispatched(ledger)
-    _unroutable(ledger)
-    _save(ledger, new_submission())
+async def test_an_erased_submission_is_neither_replayed_nor_redelivered(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    unroutable, dispatched = _unroutable(ledger, vault), _dispatched(ledger, vault)
+    for submission_id in (unroutable, dispatched):
+        erase(ledger, vault, submission_id, by="erika", legal_basis="DSGVO Art. 17", reason="x")
+    replay = await ops.post(
+        f"/ops/submissions/{unroutable}/replay",
+        json={"stage": "routing", "against": "current", "reason": "fixed"},
+        headers=OPERATOR,
+    )
+    assert_problem(replay, 410, "content-erased")
+    redeliver = await ops.post(
+        f"/ops/submissions/{dispatched}/redeliver", json={"reason": "lost"}, headers=OPERATOR
+    )
+    assert_problem(redeliver, 410, "content-erased")
+    assert _events(ledger, unroutable)[-1] == _events(ledger, dispatched)[-1] == "ContentErased"
+    detail = (await ops.get(f"/ops/submissions/{dispatched}", headers=OPERATOR)).json()
+    assert detail["status"] == "dispatched"  # the trail still answers
+
+
+async def test_counters_and_throughput(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    _dispatched(ledger, vault)
+    _unroutable(ledger, vault)
+    _save(ledger, new_submission(chain_key=ledger.chain_key))
     counters = (await ops.get("/ops/counters", headers=OPERATOR)).json()
     assert counters["statuses"] == {"dispatched": 1, "unroutable": 1, "received": 1}
     assert counters["total"] == 3
@@ -170,8 +206,8 @@ async def test_counters_and_throughput(ops: httpx.AsyncClient, ledger: Ledger) -
     assert len(flow["series"]["Received"]) == 10
 
 
-async def test_delivery_dead_letters(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    submission_id = _dispatched(ledger, delivery="d-dead")
+async def test_delivery_dead_letters(ops: httpx.AsyncClient, ledger: Ledger, vault: Vault) -> None:
+    submission_id = _dispatched(ledger, vault, delivery="d-dead")
     ledger.execute(submission_id, lambda s: s.record_callback("d-dead", 0, 8, failure="HTTP 503"))
     listed = (await ops.get("/ops/dead-letters", headers=OPERATOR)).json()
     assert listed["intakeAvailable"] is False
@@ -191,8 +227,10 @@ async def test_delivery_dead_letters(ops: httpx.AsyncClient, ledger: Ledger) -> 
     assert unknown.status_code == 404
 
 
-async def test_triage_queue_and_assign(ops: httpx.AsyncClient, ledger: Ledger) -> None:
-    waiting = _unroutable(ledger)
+async def test_triage_queue_and_assign(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    waiting = _unroutable(ledger, vault)
     queue = (await ops.get("/ops/triage", headers=OPERATOR)).json()
     assert queue["available"] is True
     assert [item["submissionId"] for item in queue["submissions"]] == [str(waiting)]

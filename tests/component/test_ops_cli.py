@@ -12,35 +12,52 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from events.blobs import FileBlobStore
 from events.ledger import Ledger
 from events.submission import Submission
+from events.vault import Vault
 from services.ops.cli import main as cli
 from services.ops.cli import support as cli_support
 from services.ops.cli.main import app
-from tests.support.factories import new_submission, xdomea_sample
+from tests.support.authority import KOELN as KOELN_JOBCENTER
+from tests.support.authority import directory_file, encryption_key, public
+from tests.support.factories import new_submission, sealed_submission, xdomea_sample
 
 KOELN = "053150000000"
 
 
 @pytest.fixture
-def amtsweg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """``amtsweg`` on the ledger in ``tmp_path``, no broker, a wide console."""
+def amtsweg(tmp_path: Path, vault: Vault, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """``amtsweg`` on the ledger and the vault in ``tmp_path``, no broker, a wide console.
+
+    The vault the commands open (KEK file, key store, blob store) is the ``vault`` fixture's.
+    """
     monkeypatch.setattr(cli, "console", Console(width=250))
     monkeypatch.setattr(cli_support, "console", Console(width=250))
+    folder = tmp_path / "vault"
     return CliRunner(
         env={
             "AMTSWEG_DATA_DIR": str(tmp_path),
             "AMTSWEG_LEDGER_URL": None,
             "AMTSWEG_LEDGER_CHAIN_KEY": None,
+            "AMTSWEG_DEVELOPMENT": None,
+            "AMTSWEG_KEK_FILE": str(folder / "kek.json"),
+            "AMTSWEG_KEYSTORE_URL": f"sqlite:///{folder / 'keys.sqlite3'}",
+            "AMTSWEG_BLOB_URL": (folder / "blobs").as_uri(),
+            "AMTSWEG_ROUTING_DIRECTORY": None,
             "KAFKA_BOOTSTRAP_SERVERS": None,
             "AMTSWEG_OPERATOR": "erika",
         }
     )
 
 
-def _run(amtsweg: CliRunner, *args: str) -> Result:
-    return amtsweg.invoke(app, list(args))
+def _run(amtsweg: CliRunner, *args: str, env: dict[str, str] | None = None) -> Result:
+    return amtsweg.invoke(app, list(args), env=env)
+
+
+def _keyed_directory(tmp_path: Path) -> dict[str, str]:
+    """The bundled directory with Köln's encryption key registered (``env`` of ``_run``)."""
+    keys = {"keys": {"encryption": public(encryption_key())}}
+    return {"AMTSWEG_ROUTING_DIRECTORY": str(directory_file(tmp_path, {KOELN_JOBCENTER: keys}))}
 
 
 def _json(result: Result) -> Any:
@@ -58,32 +75,47 @@ def _save(ledger: Ledger, submission: Submission) -> UUID:
     return submission.id
 
 
-def _dispatched(ledger: Ledger, portal: str = "portal-a", delivery: str = "d-1") -> UUID:
-    submission = new_submission(portal_id=portal)
-    submission.validate("cat-1", "urn:x", {})
+def _dispatched(
+    ledger: Ledger, vault: Vault, portal: str = "portal-a", delivery: str = "d-1"
+) -> UUID:
+    """Dispatched with a reference to an envelope sealed in the vault (as delivery does)."""
+    submission = new_submission(portal_id=portal, chain_key=ledger.chain_key)
+    submission.validate("cat-1", "urn:x")
     submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
-    submission.dispatch(
-        delivery, "jobcenter-koeln", "amtsweg.delivery.jobcenter-koeln", {"deliveryId": delivery}
-    )
+    envelope = vault.put_envelope(submission.id, json.dumps({"deliveryId": delivery}).encode())
+    submission.dispatch(delivery, "jobcenter-koeln", "amtsweg.delivery.jobcenter-koeln", envelope)
     return _save(ledger, submission)
 
 
-def _unroutable(ledger: Ledger, version: str = "dir-old") -> UUID:
-    submission = new_submission(routing_hint={"ars": KOELN})
-    submission.validate("cat-1", "urn:x", {})
+def _unroutable(ledger: Ledger, vault: Vault, version: str = "dir-old") -> UUID:
+    """Unroutable with ``version``; the portal's hint (Köln) is in the sealed dossier."""
+    submission = sealed_submission(
+        vault, xdomea_sample(), routing={"ars": KOELN}, chain_key=ledger.chain_key
+    )
+    submission.validate("cat-1", "urn:x")
     submission.mark_unroutable("no-competence", "nobody then", version)
     return _save(ledger, submission)
 
 
-def _failed_callback(ledger: Ledger) -> UUID:
+def _routed(ledger: Ledger, vault: Vault) -> UUID:
+    """Routed to Jobcenter Köln, not yet dispatched (its data sealed in the vault)."""
+    submission = sealed_submission(vault, b"<antrag/>", chain_key=ledger.chain_key)
+    submission.validate("cat-1", "urn:x")
+    submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
+    return _save(ledger, submission)
+
+
+def _failed_callback(ledger: Ledger, vault: Vault) -> UUID:
     delivery = f"d-{uuid.uuid4()}"
-    submission_id = _dispatched(ledger, delivery=delivery)
+    submission_id = _dispatched(ledger, vault, delivery=delivery)
     ledger.execute(submission_id, lambda s: s.record_callback(delivery, 0, 8, failure="HTTP 503"))
     return submission_id
 
 
-def test_events_show_is_a_timeline_with_actors(amtsweg: CliRunner, ledger: Ledger) -> None:
-    submission_id = _dispatched(ledger)
+def test_events_show_is_a_timeline_with_actors(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    submission_id = _dispatched(ledger, vault)
     result = _run(amtsweg, "events", "show", str(submission_id))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -97,13 +129,17 @@ def test_events_show_is_a_timeline_with_actors(amtsweg: CliRunner, ledger: Ledge
     trail = _json(_run(amtsweg, "events", "show", str(submission_id), "--json"))
     assert [e["actor"] for e in trail][:2] == ["portal portal-a", "validation"]
     assert "jobcenter-koeln" in trail[2]["details"]
-    assert "deliveryId" not in trail[3]["details"]  # the envelope is not shown
+    envelope = ledger.get_submission(submission_id).envelope
+    assert envelope["blob"] not in trail[3]["details"]  # the envelope is not shown
+    assert envelope["sha256"] not in trail[3]["details"]
 
 
-def test_submissions_list_filters_from_the_read_model(amtsweg: CliRunner, ledger: Ledger) -> None:
-    dispatched = _dispatched(ledger, portal="portal-b")
-    unroutable = _unroutable(ledger)
-    received = _save(ledger, new_submission())
+def test_submissions_list_filters_from_the_read_model(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    dispatched = _dispatched(ledger, vault, portal="portal-b")
+    unroutable = _unroutable(ledger, vault)
+    received = _save(ledger, new_submission(chain_key=ledger.chain_key))
 
     everything = _json(_run(amtsweg, "submissions", "list", "--json"))
     assert everything["total"] == 3
@@ -146,17 +182,17 @@ def test_submissions_list_filters_from_the_read_model(amtsweg: CliRunner, ledger
 
 
 def test_the_list_follows_new_events(amtsweg: CliRunner, ledger: Ledger) -> None:
-    submission = new_submission()
+    submission = new_submission(chain_key=ledger.chain_key)
     _save(ledger, submission)
     assert _json(_run(amtsweg, "submissions", "counts", "--json")) == {"received": 1}
-    ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x", {}))
+    ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x"))
     assert _json(_run(amtsweg, "submissions", "counts", "--json")) == {"validated": 1}
 
 
-def test_rebuild_reads_the_ledger_again(amtsweg: CliRunner, ledger: Ledger) -> None:
-    _dispatched(ledger)
-    failed = _failed_callback(ledger)
-    _unroutable(ledger)
+def test_rebuild_reads_the_ledger_again(amtsweg: CliRunner, ledger: Ledger, vault: Vault) -> None:
+    _dispatched(ledger, vault)
+    failed = _failed_callback(ledger, vault)
+    _unroutable(ledger, vault)
     assert _json(_run(amtsweg, "submissions", "counts", "--json"))["dispatched"] == 2
     rebuilt = _json(_run(amtsweg, "rebuild", "--json"))
     head = 4 + len(_events(ledger, failed)) + 3  # dispatched, failed, unroutable
@@ -169,8 +205,10 @@ def test_rebuild_reads_the_ledger_again(amtsweg: CliRunner, ledger: Ledger) -> N
     assert [letter["submissionId"] for letter in letters] == [str(failed)]
 
 
-def test_replay_routing_dry_run_then_for_real(amtsweg: CliRunner, ledger: Ledger) -> None:
-    submission_id = _unroutable(ledger)
+def test_replay_routing_dry_run_then_for_real(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    submission_id = _unroutable(ledger, vault)
     before = _events(ledger, submission_id)
 
     dry = _json(
@@ -218,9 +256,9 @@ def test_replay_routing_dry_run_then_for_real(amtsweg: CliRunner, ledger: Ledger
 
 
 def test_replay_against_a_recorded_version_nobody_kept_fails(
-    amtsweg: CliRunner, ledger: Ledger
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
 ) -> None:
-    submission_id = _unroutable(ledger, version="dir-gone+0000000000000000")
+    submission_id = _unroutable(ledger, vault, version="dir-gone+0000000000000000")
     result = _run(amtsweg, "replay", "routing", str(submission_id), "--reason", "x")
     assert result.exit_code == 1
     assert "dir-gone" in result.output
@@ -228,14 +266,10 @@ def test_replay_against_a_recorded_version_nobody_kept_fails(
 
 
 def test_replay_validation_decides_a_waiting_submission(
-    amtsweg: CliRunner, ledger: Ledger, tmp_path: Path
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
 ) -> None:
-    document = xdomea_sample()
-    ref = FileBlobStore(tmp_path / "blobs").put(document)
-    data = {"sha512": ref.sha512, "size": ref.size, "mime_type": "application/xml"}
-    data["schema_uri"] = "urn:xoev-de:xdomea:schema:3.0.0"
-    waiting = _save(ledger, new_submission(data=data))
-    never = _unroutable(ledger)
+    waiting = _save(ledger, sealed_submission(vault, xdomea_sample(), chain_key=ledger.chain_key))
+    never = _unroutable(ledger, vault)
 
     result = _json(
         _run(amtsweg, "replay", "validation", "--status", "received", "--reason", "stuck", "--json")
@@ -253,14 +287,16 @@ def test_replay_validation_decides_a_waiting_submission(
     assert "dir-old" in second["error"]  # decided with a version nobody kept
 
 
-def test_replay_needs_a_selection_and_a_reason(amtsweg: CliRunner, ledger: Ledger) -> None:
-    _unroutable(ledger)
+def test_replay_needs_a_selection_and_a_reason(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    _unroutable(ledger, vault)
     assert _run(amtsweg, "replay", "routing", "--reason", "x").exit_code == 2
     assert _run(amtsweg, "replay", "routing", "--all").exit_code == 2
 
 
-def test_redeliver_records_a_new_notice(amtsweg: CliRunner, ledger: Ledger) -> None:
-    submission_id = _dispatched(ledger)
+def test_redeliver_records_a_new_notice(amtsweg: CliRunner, ledger: Ledger, vault: Vault) -> None:
+    submission_id = _dispatched(ledger, vault)
     answer = _json(_run(amtsweg, "redeliver", str(submission_id), "--reason", "lost", "--json"))
     assert answer["deliveryId"] == "d-1"
     assert answer["notice"] == 1
@@ -274,9 +310,11 @@ def test_redeliver_records_a_new_notice(amtsweg: CliRunner, ledger: Ledger) -> N
     assert "no delivery awaits a receipt" in refused.output
 
 
-def test_delivery_dead_letters_retry_and_drop(amtsweg: CliRunner, ledger: Ledger) -> None:
-    first = _failed_callback(ledger)
-    second = _failed_callback(ledger)
+def test_delivery_dead_letters_retry_and_drop(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    first = _failed_callback(ledger, vault)
+    second = _failed_callback(ledger, vault)
     listed = _json(_run(amtsweg, "dlq", "list", "--json"))  # no broker: deliveries only
     ids = {letter["submissionId"]: letter["letterId"] for letter in listed}
     assert set(ids) == {str(first), str(second)}
@@ -295,27 +333,64 @@ def test_delivery_dead_letters_retry_and_drop(amtsweg: CliRunner, ledger: Ledger
 
 
 def test_replay_delivery_dispatches_a_routed_submission_once(
-    amtsweg: CliRunner, ledger: Ledger, tmp_path: Path
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
-    ref = FileBlobStore(tmp_path / "blobs").put(b"<antrag/>")
-    data = {"sha512": ref.sha512, "size": ref.size, "mime_type": "application/xml"}
-    submission = new_submission(data={**data, "schema_uri": "urn:x"})
-    submission.validate("cat-1", "urn:x", {})
-    submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
-    submission_id = _save(ledger, submission)
+    submission_id = _routed(ledger, vault)
+    keyed = _keyed_directory(tmp_path)
 
     first = _json(
-        _run(amtsweg, "replay", "delivery", str(submission_id), "--reason", "stuck", "--json")
+        _run(
+            amtsweg,
+            *("replay", "delivery", str(submission_id), "--reason", "stuck", "--json"),
+            env=keyed,
+        )
     )
     assert first["results"][0]["outcome"] == "decided"
     assert _events(ledger, submission_id)[-2:] == ["Replayed", "Dispatched"]
-    delivery_id = ledger.get_submission(submission_id).delivery_id
+    dispatched = ledger.get_submission(submission_id)
+    delivery_id = dispatched.delivery_id
     assert delivery_id is not None
+    envelope = vault.envelope(submission_id, dispatched.envelope)  # sealed by the command
+    assert envelope is not None
+    assert json.loads(envelope)["deliveryId"] == delivery_id
 
     second = _json(
-        _run(amtsweg, "replay", "delivery", str(submission_id), "--reason", "check", "--json")
+        _run(
+            amtsweg,
+            *("replay", "delivery", str(submission_id), "--reason", "check", "--json"),
+            env=keyed,
+        )
     )
     (plan,) = second["results"]
     assert plan["outcome"] == "unchanged"
     assert delivery_id in plan["decision"]
     assert _events(ledger, submission_id).count("Dispatched") == 1
+
+
+def test_replay_delivery_without_a_key_withholds_and_after_the_key_dispatches(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault, tmp_path: Path
+) -> None:
+    submission_id = _routed(ledger, vault)  # the bundled directory has no key for Köln
+
+    withheld = _json(
+        _run(amtsweg, "replay", "delivery", str(submission_id), "--reason", "stuck", "--json")
+    )
+    (plan,) = withheld["results"]
+    assert plan["outcome"] == "decided"
+    assert plan["decision"] == "withheld from jobcenter-koeln: no-encryption-key"
+    assert _events(ledger, submission_id)[-2:] == ["Replayed", "Withheld"]
+    assert ledger.get_submission(submission_id).status == "withheld"
+    counts = _json(_run(amtsweg, "submissions", "counts", "--json"))
+    assert counts == {"withheld": 1}
+
+    args = ["replay", "delivery", str(submission_id), "--against", "current"]
+    done = _json(
+        _run(amtsweg, *args, "--reason", "key registered", "--json", env=_keyed_directory(tmp_path))
+    )
+    (plan,) = done["results"]
+    assert plan["outcome"] == "changed"
+    assert plan["recorded"] == "withheld from jobcenter-koeln: no-encryption-key"
+    assert plan["written"] is True
+    assert _events(ledger, submission_id)[-3:] == ["Withheld", "Replayed", "Dispatched"]
+    assert ledger.get_submission(submission_id).status == "dispatched"
+    assert ledger.verify(submission_id) is None

@@ -12,6 +12,7 @@ from events.outbox import Outbound
 from events.publisher import PublishError
 from events.relay import Relay
 from events.relay_store import relay_store
+from events.vault import Vault
 from services.runtime import relay_loop
 from services.runtime.relay_loop import run_relay
 from tests.support.factories import new_submission
@@ -44,11 +45,11 @@ def _received(ledger: Ledger, count: int) -> list[bytes]:
 
 
 async def test_a_failed_acknowledgement_leaves_the_position_for_the_next_attempt(
-    ledger: Ledger,
+    ledger: Ledger, vault: Vault
 ) -> None:
     keys = _received(ledger, 3)
     publisher = FlakyPublisher(failures=["ok", "ack"])
-    relay = Relay(ledger, relay_store(ledger.settings), publisher)
+    relay = Relay(ledger, relay_store(ledger.settings), publisher, envelopes=vault.envelope)
 
     with pytest.raises(PublishError):
         await relay.publish_batch()
@@ -61,12 +62,12 @@ async def test_a_failed_acknowledgement_leaves_the_position_for_the_next_attempt
 
 
 async def test_the_run_loop_publishes_again_after_failures_until_stopped(
-    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(relay_loop, "ERROR_PAUSE_FIRST", 0.001)
     keys = _received(ledger, 2)
     publisher = FlakyPublisher(failures=["send", "send", "ack"])
-    relay = Relay(ledger, relay_store(ledger.settings), publisher)
+    relay = Relay(ledger, relay_store(ledger.settings), publisher, envelopes=vault.envelope)
     stop = asyncio.Event()
     task = asyncio.create_task(run_relay(relay, stop))
     try:

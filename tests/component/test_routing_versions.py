@@ -9,13 +9,15 @@ from uuid import UUID
 
 import pytest
 
+from events.dossier import Dossier, routing_keys
 from events.ledger import Ledger
+from events.vault import Vault
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive, UnknownDirectoryVersionError
 from services.routing.decision import decide
 from services.routing.resolve import Routed
 from services.routing.settings import RoutingSettings
-from tests.support.factories import new_submission
+from tests.support.factories import sealed_submission, xdomea_sample
 from tests.support.routing import POSTCODES, REGIONS, authority, write_directory
 
 BUERGERGELD = "99900000000101"
@@ -40,27 +42,29 @@ def _settings(tmp_path: Path) -> RoutingSettings:
     )
 
 
-def _routed(ledger: Ledger, context: Any) -> UUID:
-    submission = new_submission(routing_hint={"ars": KOELN})
-    submission.validate("cat-1", "u", {})
+def _routed(ledger: Ledger, vault: Vault, context: Any) -> UUID:
+    submission = sealed_submission(
+        vault, xdomea_sample(), routing={"ars": KOELN}, chain_key=ledger.chain_key
+    )
+    submission.validate("cat-1", "u")
     ledger.save(submission)
-    assert routing.route_submission(ledger, context, submission.id)
+    assert routing.route_submission(ledger, vault, context, submission.id)
     return submission.id
 
 
 def test_an_update_changes_new_decisions_and_replays_decide_as_then(
-    ledger: Ledger, tmp_path: Path
+    ledger: Ledger, vault: Vault, tmp_path: Path
 ) -> None:
     settings = _settings(tmp_path)
     archive = DirectoryArchive(tmp_path / "archive")
     write_directory(tmp_path, _document("jobcenter-koeln"))
     before = routing.load(settings, archive)
-    old = _routed(ledger, before)
+    old = _routed(ledger, vault, before)
     old_trail = ledger.trail(old)
 
     write_directory(tmp_path, _document("jobcenter-koeln-porz"))  # the same label
     after = routing.load(settings, archive)
-    new = _routed(ledger, after)
+    new = _routed(ledger, vault, after)
 
     assert after.version != before.version
     assert after.version.startswith("koeln+")
@@ -76,24 +80,28 @@ def test_an_update_changes_new_decisions_and_replays_decide_as_then(
     # A replay: the recorded version, rebuilt from the archive, decides as then …
     recorded = archive.load(routed_old.data["directory_version"])
     submission = ledger.get_submission(old)
-    again = decide(recorded, submission.leika_key, submission.routing_hint, submission.routing_keys)
+    hint, keys = Dossier.of(vault, submission).routing, routing_keys(vault, submission)
+    assert hint == {"ars": KOELN}  # the portal's hint, sealed in the vault
+    again = decide(recorded, submission.leika_key, hint, keys)
     assert isinstance(again.outcome, Routed)
     assert again.outcome.authority_id == routed_old.data["authority_id"]
     assert again.outcome.competence == routed_old.data["competence"]
     assert again.region == routed_old.data["region"]
     # … unless it is told to use the current directory.
-    current = decide(after, submission.leika_key, submission.routing_hint, submission.routing_keys)
+    current = decide(after, submission.leika_key, hint, keys)
     assert isinstance(current.outcome, Routed)
     assert current.outcome.authority_id == "jobcenter-koeln-porz"
     assert sorted(archive.versions()) == sorted([before.version, after.version])
 
 
-def test_a_redelivered_validated_message_changes_nothing(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_redelivered_validated_message_changes_nothing(
+    ledger: Ledger, vault: Vault, tmp_path: Path
+) -> None:
     write_directory(tmp_path, _document("jobcenter-koeln"))
     context = routing.load(_settings(tmp_path))
-    submission_id = _routed(ledger, context)
+    submission_id = _routed(ledger, vault, context)
 
-    assert routing.route_submission(ledger, context, submission_id) is False
+    assert routing.route_submission(ledger, vault, context, submission_id) is False
     assert [e.event for e in ledger.trail(submission_id)] == ["Received", "Validated", "Routed"]
 
 

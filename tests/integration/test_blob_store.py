@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from events.blobs import (
-    BlobNotFoundError,
-    BlobSettings,
-    BlobTooLargeError,
-    FileBlobStore,
-    open_blob_store,
-)
+from events.blobs import BlobNotFoundError, BlobSettings, FileBlobStore, open_blob_store
 from events.blobs.s3 import MIN_PART_SIZE, S3BlobStore
 from tests.support.blobs import S3_CREDENTIALS, BlobBackend, S3Server, blob_backend, s3_server
 
@@ -25,6 +19,10 @@ __all__ = ["blob_backend", "s3_server"]
 MiB = 1024 * 1024
 LARGE = os.urandom(2 * MIN_PART_SIZE + 3 * MiB + 17)
 """Two full S3 parts and a short last one."""
+
+
+def _name(group: str | None = None) -> str:
+    return f"{group or uuid.uuid4()}/{uuid.uuid4().hex}"
 
 
 async def _chunks(content: bytes, size: int = 1_000_003) -> AsyncIterator[bytes]:
@@ -42,68 +40,73 @@ async def _collect(stream: AsyncIterator[bytes]) -> bytes:
     return b"".join([chunk async for chunk in stream])
 
 
-def _sha512(content: bytes) -> str:
-    return hashlib.sha512(content).hexdigest()
-
-
-def test_put_read_exists(blob_backend: BlobBackend) -> None:
-    store = blob_backend.store
-    ref = store.put(b"<antrag/>")
-    assert ref.sha512 == _sha512(b"<antrag/>")
-    assert ref.size == 9
-    assert ref.reference == f"blob:sha512:{ref.sha512}"
-    assert store.exists(ref.sha512)
-    assert store.read(ref.sha512) == b"<antrag/>"
-    assert store.put(b"<antrag/>") == ref
+def test_write_read_exists_delete(blob_backend: BlobBackend) -> None:
+    store, name = blob_backend.store, _name()
+    store.write(name, b"sealed bytes")
+    assert store.exists(name)
+    assert store.read(name) == b"sealed bytes"
+    store.write(name, b"replaced")
+    assert store.read(name) == b"replaced"
+    store.delete(name)
+    store.delete(name)  # again: nothing happens
+    assert not store.exists(name)
     assert blob_backend.leftovers() == []
 
 
 @pytest.mark.parametrize(
     "content", [b"", b"small", LARGE], ids=["empty", "one-chunk", "several-parts"]
 )
-async def test_put_stream_stores_under_the_hash(blob_backend: BlobBackend, content: bytes) -> None:
-    store = blob_backend.store
-    ref = await store.put_stream(_chunks(content), max_size=len(content))
-    assert (ref.sha512, ref.size) == (_sha512(content), len(content))
-    assert store.read(ref.sha512) == content
-    assert await _collect(store.stream(ref.sha512, chunk_size=MiB)) == content
+async def test_write_stream_stores_under_its_name(
+    blob_backend: BlobBackend, content: bytes
+) -> None:
+    store, name = blob_backend.store, _name()
+    assert await store.write_stream(name, _chunks(content)) == len(content)
+    assert store.read(name) == content
+    assert await _collect(store.stream(name, chunk_size=MiB)) == content
     assert blob_backend.leftovers() == []
 
 
 async def test_stream_reads_in_chunks(blob_backend: BlobBackend) -> None:
-    ref = await blob_backend.store.put_stream(_chunks(LARGE), max_size=len(LARGE))
-    sizes = [len(chunk) async for chunk in blob_backend.store.stream(ref.sha512, MiB)]
+    name = _name()
+    await blob_backend.store.write_stream(name, _chunks(LARGE))
+    sizes = [len(chunk) async for chunk in blob_backend.store.stream(name, MiB)]
     assert max(sizes) <= MiB
     assert sum(sizes) == len(LARGE)
 
 
-@pytest.mark.parametrize("limit", [MiB, 2 * MIN_PART_SIZE + MiB], ids=["first-part", "later-part"])
-async def test_over_the_limit_nothing_is_stored(blob_backend: BlobBackend, limit: int) -> None:
-    with pytest.raises(BlobTooLargeError):
-        await blob_backend.store.put_stream(_chunks(LARGE), max_size=limit)
-    assert not blob_backend.store.exists(_sha512(LARGE))
-    assert not blob_backend.store.exists(_sha512(LARGE[:limit]))
-    assert blob_backend.leftovers() == []
-
-
 @pytest.mark.parametrize("content", [b"partial", LARGE], ids=["one-part", "several-parts"])
 async def test_a_failed_upload_leaves_nothing(blob_backend: BlobBackend, content: bytes) -> None:
+    name = _name()
     with pytest.raises(ConnectionResetError):
-        await blob_backend.store.put_stream(_failing(content), max_size=len(LARGE))
-    assert not blob_backend.store.exists(_sha512(content))
+        await blob_backend.store.write_stream(name, _failing(content))
+    assert not blob_backend.store.exists(name)
     assert blob_backend.leftovers() == []
 
 
-async def test_concurrent_uploads_of_the_same_content_agree(blob_backend: BlobBackend) -> None:
+async def test_concurrent_uploads_under_other_names_stay_apart(blob_backend: BlobBackend) -> None:
     store = blob_backend.store
-    refs = await asyncio.gather(*(store.put_stream(_chunks(LARGE), len(LARGE)) for _ in range(3)))
-    assert {(r.sha512, r.size) for r in refs} == {(_sha512(LARGE), len(LARGE))}
-    assert store.read(_sha512(LARGE)) == LARGE
+    names = [_name() for _ in range(3)]
+    await asyncio.gather(*(store.write_stream(n, _chunks(LARGE)) for n in names))
+    assert {store.read(n) == LARGE for n in names} == {True}
     assert blob_backend.leftovers() == []
+
+
+def test_a_group_is_deleted_at_once(blob_backend: BlobBackend) -> None:
+    store = blob_backend.store
+    group, other = str(uuid.uuid4()), str(uuid.uuid4())
+    mine = [_name(group) for _ in range(3)]
+    for name in [*mine, _name(other)]:
+        store.write(name, b"x")
+    assert set(store.groups()) >= {group, other}
+    assert store.delete_group(group) == 3
+    assert store.delete_group(group) == 0  # idempotent
+    assert not any(store.exists(n) for n in mine)
+    assert group not in set(store.groups())
+    assert other in set(store.groups())
 
 
 async def test_missing_blobs_are_not_found(blob_backend: BlobBackend) -> None:
-    missing = _sha512(b"never stored")
+    missing = _name()
     assert not blob_backend.store.exists(missing)
     with pytest.raises(BlobNotFoundError):
         blob_backend.store.read(missing)
@@ -111,19 +114,20 @@ async def test_missing_blobs_are_not_found(blob_backend: BlobBackend) -> None:
         await _collect(blob_backend.store.stream(missing))
 
 
-@pytest.mark.parametrize("name", ["A" * 128, "a" * 127, "../" + "a" * 125, ""])
-def test_only_sha512_names_are_accepted(blob_backend: BlobBackend, name: str) -> None:
-    with pytest.raises(ValueError, match="SHA-512"):
+@pytest.mark.parametrize("name", ["a" * 128, "../x/y", "A/b", "a/b/c", "", "a/"])
+def test_only_group_item_names_are_accepted(blob_backend: BlobBackend, name: str) -> None:
+    with pytest.raises(ValueError, match="blob name"):
         blob_backend.store.read(name)
-    with pytest.raises(ValueError, match="SHA-512"):
+    with pytest.raises(ValueError, match="blob name"):
         blob_backend.store.exists(name)
 
 
 def test_settings_choose_the_data_dir_by_default(tmp_path: Path) -> None:
     store = open_blob_store(BlobSettings(data_dir=tmp_path))
     assert isinstance(store, FileBlobStore)
-    ref = store.put(b"x")
-    assert store.path(ref.sha512).is_relative_to(tmp_path / "blobs")
+    name = _name()
+    store.write(name, b"x")
+    assert store.path(name).is_relative_to(tmp_path / "blobs")
 
 
 def test_settings_choose_s3_by_url(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,9 +138,10 @@ def test_settings_choose_s3_by_url(s3_server: S3Server, monkeypatch: pytest.Monk
     monkeypatch.setenv("AMTSWEG_BLOB_S3_ENDPOINT_URL", s3_server.endpoint_url)
     store = open_blob_store(BlobSettings())
     assert isinstance(store, S3BlobStore)
-    ref = store.put(b"<antrag/>")
+    name = _name()
+    store.write(name, b"sealed")
     listed = s3_server.client().list_objects_v2(Bucket=bucket)
-    assert [o["Key"] for o in listed["Contents"]] == [f"tenant-a/blobs/sha512/{ref.sha512}"]
+    assert [o["Key"] for o in listed["Contents"]] == [f"tenant-a/blobs/groups/{name}"]
 
 
 @pytest.mark.parametrize("url", ["s3://", "http://example.invalid/x", "bucket/prefix"])

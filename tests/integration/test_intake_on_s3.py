@@ -1,4 +1,4 @@
-"""The intake with its blobs on an S3-compatible server: parts streamed into the bucket."""
+"""The intake with its blobs on an S3-compatible server: parts sealed, streamed into the bucket."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import httpx
 
 from events.ledger import Ledger
 from events.settings import LedgerSettings
+from events.vault import KeyStore, LocalKeyFile, Vault
 from services.intake.http import create_app
 from tests.support.blobs import S3Server, s3_backend, s3_server
 from tests.support.factories import sha512, xdomea_sample
@@ -26,8 +27,10 @@ async def test_multipart_parts_are_streamed_into_the_bucket(
 ) -> None:
     backend = s3_backend(s3_server)
     ledger = Ledger(LedgerSettings(data_dir=tmp_path))
+    keys = KeyStore.sqlite(tmp_path / "keys.sqlite3", LocalKeyFile.create(tmp_path / "kek.json"))
+    vault = Vault(keys, backend.store)
     settings = intake_settings(port=0).model_copy(update={"max_attachment_bytes": len(BIG)})
-    app = create_app(ledger, backend.store, settings)
+    app = create_app(ledger, vault, settings)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -42,10 +45,14 @@ async def test_multipart_parts_are_streamed_into_the_bucket(
                 headers=auth(),
             )
             assert_problem(refused, 413, "payload-too-large")
-        assert backend.store.read(sha512(BIG)) == BIG
-        assert backend.store.read(sha512(DATA)) == DATA
-        assert not backend.store.exists(sha512(bigger))
-        assert backend.leftovers() == []
         assert submission_count(ledger) == 1
+        [submission_id] = list(ledger.submission_ids())
+        received = ledger.get_submission(submission_id)
+        assert vault.read(submission_id, received.attachments[0]["blob"]) == BIG
+        assert vault.read(submission_id, received.data["blob"]) == DATA
+        assert received.attachments[0]["sha512"] == sha512(BIG)
+        assert BIG[:4096] not in backend.store.read(received.attachments[0]["blob"])  # sealed
+        assert list(backend.store.groups()) == [str(submission_id)]  # the refused: discarded
+        assert backend.leftovers() == []
     finally:
         ledger.close()

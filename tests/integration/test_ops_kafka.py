@@ -137,7 +137,7 @@ async def test_relay_replay_publishes_again_under_its_own_name(
     ledger = Ledger(LedgerSettings(data_dir=tmp_path))
     try:
         submission = new_submission()
-        submission.validate("cat-1", "urn:x", {})
+        submission.validate("cat-1", "urn:x")
         ledger.save(submission)
         submission_id: UUID = submission.id
         head = int(ledger.recorder.max_notification_id() or 0)

@@ -14,7 +14,7 @@ def _submissions(ledger: Ledger, count: int) -> None:
     for number in range(count):
         submission = new_submission(portal_id=f"portal-{number % 2}")
         if number % 3 == 0:
-            submission.validate("cat-1", "urn:x", {})
+            submission.validate("cat-1", "urn:x")
         ledger.save(submission)
 
 

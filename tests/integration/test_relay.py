@@ -20,6 +20,7 @@ from events.publisher import PublishError
 from events.relay import Relay
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
+from events.vault import Vault, local_vault
 from services.runtime.kafka import KafkaPublisher, relay_producer
 from services.runtime.relay_loop import run_relay
 from tests.support.factories import new_submission
@@ -44,17 +45,19 @@ async def _drain(bootstrap: str, *names: str) -> list[tuple[str, bytes, dict[str
         await consumer.stop()
 
 
-def _dispatched_submissions(ledger: Ledger, count: int) -> list[uuid.UUID]:
+def _dispatched_submissions(ledger: Ledger, count: int, vault: Vault) -> list[uuid.UUID]:
+    """Dispatched submissions whose envelopes are sealed in ``vault``."""
     ids = []
     for _ in range(count):
         submission = new_submission()
         submission.validate("cat-1", "urn:x")
         submission.route("relay-test-authority", "053150000000", "05315", "dir-1")
+        envelope = {"deliveryId": f"d-{submission.id}", "submissionId": str(submission.id)}
         submission.dispatch(
             f"d-{submission.id}",
             "relay-test-authority",
             AUTHORITY_TOPIC,
-            {"deliveryId": f"d-{submission.id}", "submissionId": str(submission.id)},
+            vault.put_envelope(submission.id, json.dumps(envelope).encode()),
         )
         ledger.save(submission)
         ids.append(submission.id)
@@ -68,20 +71,25 @@ async def test_relay_publishes_in_order_once_per_position(
     await ensure_topics(bootstrap, [*topics.INTERNAL_TOPICS, AUTHORITY_TOPIC], partitions=3)
     settings = LedgerSettings(data_dir=tmp_path)
     ledger = Ledger(settings)
-    ids = _dispatched_submissions(ledger, 5)
+    vault = local_vault(tmp_path / "vault")
+    ids = _dispatched_submissions(ledger, 5, vault)
 
     producer = relay_producer(bootstrap)
     await producer.start()
     try:
         publisher = KafkaPublisher(producer)
-        relay = Relay(ledger, relay_store(settings), publisher, name="test-relay")
+        relay = Relay(
+            ledger, relay_store(settings), publisher, envelopes=vault.envelope, name="test-relay"
+        )
         assert await relay.publish_batch() == 20
         assert await relay.publish_batch() == 0
         # A new relay (a restart) resumes from the stored position: nothing twice.
-        restarted = Relay(ledger, relay_store(settings), publisher, name="test-relay")
+        restarted = Relay(
+            ledger, relay_store(settings), publisher, envelopes=vault.envelope, name="test-relay"
+        )
         assert restarted.position == relay.position
         assert await restarted.publish_batch() == 0
-        extra = _dispatched_submissions(ledger, 1)
+        extra = _dispatched_submissions(ledger, 1, vault)
         assert await restarted.publish_batch() == 4
     finally:
         await producer.stop()
@@ -112,16 +120,20 @@ async def test_relay_survives_a_broker_restart(kafka: BrokerHandle, tmp_path: Pa
     bootstrap = kafka.bootstrap_servers
     settings = LedgerSettings(data_dir=tmp_path)
     ledger = Ledger(settings)
-    before = _dispatched_submissions(ledger, 2)
+    vault = local_vault(tmp_path / "vault")
+    before = _dispatched_submissions(ledger, 2, vault)
     producer = relay_producer(bootstrap)
     await producer.start()
     stop = asyncio.Event()
-    relay = Relay(ledger, relay_store(settings), KafkaPublisher(producer), name="restart-relay")
+    publisher = KafkaPublisher(producer)
+    relay = Relay(
+        ledger, relay_store(settings), publisher, envelopes=vault.envelope, name="restart-relay"
+    )
     task = asyncio.create_task(run_relay(relay, stop))
     try:
         await _until_position(relay, 8)
         await asyncio.to_thread(kafka.local.restart)
-        after = _dispatched_submissions(ledger, 2)
+        after = _dispatched_submissions(ledger, 2, vault)
         await _until_position(relay, 16)
     finally:
         stop.set()

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from joserfc.jwk import ECKey, RSAKey
 
 from services.routing.settings import RoutingSettings
@@ -73,3 +74,27 @@ def directory_file(
     path = folder / "directory.json"
     path.write_text(json.dumps(document))
     return path
+
+
+def keyed_directory(folder: Path) -> Path:
+    """The bundled directory with every authority's public encryption key registered (the
+    test key): deliveries are never plaintext, so every authority a test routes to needs one."""
+    document = json.loads(RoutingSettings().directory.read_text(encoding="utf-8"))
+    key = public(encryption_key())
+    for authority in document["authorities"]:
+        authority.setdefault("keys", {})["encryption"] = key
+    path = folder / "directory-with-keys.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture(scope="session")
+def directory_with_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled directory, every authority with the test encryption key."""
+    return keyed_directory(tmp_path_factory.mktemp("directory"))
+
+
+@pytest.fixture
+def authorities_have_keys(directory_with_keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every authority can be delivered to (a test may point at another directory)."""
+    monkeypatch.setenv("AMTSWEG_ROUTING_DIRECTORY", str(directory_with_keys))

@@ -76,7 +76,7 @@ class BlobBackend:
     name: str
     store: BlobStore
     leftovers: Callable[[], list[str]]
-    """Temporary files, temporary objects and unfinished multipart uploads."""
+    """Temporary files and unfinished multipart uploads."""
 
 
 def file_backend(root: Path) -> BlobBackend:
@@ -87,17 +87,11 @@ def file_backend(root: Path) -> BlobBackend:
 def s3_backend(server: S3Server, prefix: str = "amtsweg/blobs") -> BlobBackend:
     client = server.client()
     bucket = server.new_bucket()
-    store = S3BlobStore(
-        client, bucket, prefix, part_size=MIN_PART_SIZE, copy_threshold=MIN_PART_SIZE
-    )
+    store = S3BlobStore(client, bucket, prefix, part_size=MIN_PART_SIZE)
 
     def leftovers() -> list[str]:
-        temporary = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/tmp/")
         uploads = client.list_multipart_uploads(Bucket=bucket)
-        return sorted(
-            [o["Key"] for o in temporary.get("Contents", [])]
-            + [f"upload:{u['Key']}" for u in uploads.get("Uploads", [])]
-        )
+        return sorted(f"upload:{u['Key']}" for u in uploads.get("Uploads", []))
 
     return BlobBackend("s3", store, leftovers)
 

@@ -74,19 +74,7 @@ async def serve(
     await _until_the_broker_answers(prepare_topics, stop)
 
     async with contextlib.AsyncExitStack() as stack:
-        tasks: list[asyncio.Task[None]] = []
-        if "relay" in services:
-            tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
-        if "notifier" in services:
-            tasks.append(await wiring.start_notifier(stack, stop))
-        if "retention" in services:
-            tasks.append(await wiring.start_retention(stop))
-        if "metrics" in services:
-            tasks.append(
-                await wiring.start_deployment_metrics(
-                    stack, bootstrap_servers=bootstrap_servers, registry=registry, stop=stop
-                )
-            )
+        tasks = await _start_background(stack, wiring, services, bootstrap_servers, stop, registry)
         if services & {*WORKERS, "intake"}:
             await broker.start()
             stack.push_async_callback(broker.stop)
@@ -125,6 +113,31 @@ async def serve(
             raise RuntimeError("a part of Amtsweg stopped unexpectedly") from failures[0]
     await asyncio.to_thread(wiring.close)
     log.info("amtsweg.stopped")
+
+
+async def _start_background(  # noqa: PLR0917 - what the background parts need
+    stack: contextlib.AsyncExitStack,
+    wiring: Wiring,
+    services: set[str],
+    bootstrap_servers: str,
+    stop: asyncio.Event,
+    registry: CollectorRegistry,
+) -> list[asyncio.Task[None]]:
+    """Start the named parts that run beside the workers: relay, notifier, retention, metrics."""
+    tasks: list[asyncio.Task[None]] = []
+    if "relay" in services:
+        tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
+    if "notifier" in services:
+        tasks.append(await wiring.start_notifier(stack, stop))
+    if "retention" in services:
+        tasks.append(await wiring.start_retention(stop))
+    if "metrics" in services:
+        tasks.append(
+            await wiring.start_deployment_metrics(
+                stack, bootstrap_servers=bootstrap_servers, registry=registry, stop=stop
+            )
+        )
+    return tasks
 
 
 async def _until_the_broker_answers(

@@ -1,7 +1,8 @@
 """A submission's trail as operations read it: time, event, actor, details.
 
-The details summarise each event without personal data: no metadata, no document, no
-envelope, no receipt JWS — those stay in the ledger (``events show --json`` has them).
+The details summarise each event without personal data (the events hold none: content is
+sealed in the vault) and without the vault's blob names and hashes or the receipt JWS
+(``events show --json`` has them).
 Events this module does not know are summarised from their short scalar fields, so new
 event types show up without a change here.
 """
@@ -27,13 +28,22 @@ class TimelineEntry:
     hash: str
 
 
-_HIDDEN = {"metadata", "data", "envelope", "signed_receipt", "request_digest", "attachments"}
+_HIDDEN = {
+    "dossier",
+    "data",
+    "attachments",
+    "findings",
+    "envelope",
+    "signed_receipt",
+    "request_digest",
+}
 _STAGE_ACTORS = {
     "Validated": "validation",
     "Rejected": "validation",
     "Routed": "routing",
     "Unroutable": "routing",
     "Dispatched": "delivery",
+    "Withheld": "delivery",
     "Reminded": "notifier",
     "Escalated": "notifier",
     "CallbackDelivered": "notifier",
@@ -53,10 +63,18 @@ def _problems(problems: list[dict[str, Any]]) -> str:
 
 _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
     "Received": lambda d: (
-        f"service {d.get('leika_key')}, {1 + len(d.get('attachments') or [])} part(s), "
-        f"hint {','.join(sorted((d.get('routing_hint') or {}).keys())) or 'none'}"
+        f"service {d.get('leika_key')}, {1 + len(d.get('attachments') or [])} part(s)"
     ),
-    "Validated": lambda d: f"schema {d.get('schema_uri')}, catalog {d.get('catalog_version')}",
+    "Validated": lambda d: (
+        f"schema {d.get('schema_uri')}, catalog {d.get('catalog_version')}, "
+        f"routing keys {','.join(d.get('routing_keys') or []) or 'none'}"
+    ),
+    "Withheld": lambda d: f"not delivered to {d.get('authority_id')}: {d.get('reason')}",
+    "ContentErased": lambda d: (
+        f"content erased ({d.get('rule') or 'on request'}; {d.get('legal_basis')}): "
+        f"data key {(d.get('destroyed') or {}).get('dataKey')}, "
+        f"{(d.get('destroyed') or {}).get('blobs')} blob(s); reason: {d.get('reason')}"
+    ),
     "Rejected": lambda d: (
         f"{_problems(d.get('problems') or [])}; catalog {d.get('catalog_version')}"
     ),
@@ -94,6 +112,8 @@ _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
 def actor_of(entry: TrailEntry) -> str:
     """Who caused the event: a portal, a stage, an authority or an operator."""
     data = entry.data
+    if entry.event == "ContentErased" and data.get("rule"):
+        return "retention"
     for field in ("actor", "by"):
         if isinstance(data.get(field), str) and data[field]:
             return f"operator {data[field]}"

@@ -28,6 +28,7 @@ STATUS_OF: Mapping[str, str] = {
     "Assigned": "routed",
     "HandedOver": "handed-over",
     "HandoverRefused": "unroutable",
+    "Withheld": "withheld",
 }
 """The status each status-changing event sets (``Submission.Event.change``; a unit test
 holds the two together). Events not named here (reminders, callbacks …) keep the status."""
@@ -43,13 +44,14 @@ STAGE_OF: Mapping[str, str] = {
     "Unroutable": "routing",
     "Forwarded": "routing",
     "Dispatched": "delivery",
+    "Withheld": "delivery",
     "Accepted": "receipt",
     "RefusedByAuthority": "receipt",
     "Declined": "receipt",
     "Assigned": "triage",
 }
 """The stage an event ends: validation (received→validated or rejected), routing
-(validated or declined→routed, unroutable or forwarded), delivery (routed→dispatched),
+(validated or declined→routed, unroutable or forwarded), delivery (routed→dispatched or withheld),
 receipt (dispatched→accepted, refused or declined), triage (unroutable→assigned)."""
 
 
