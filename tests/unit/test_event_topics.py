@@ -121,7 +121,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
 """Event name: (stored topic, Kafka topics of its messages in order)."""
 
 OPERATOR = {"actor": "erika", "reason": "checked"}
-ERASURE = {
+ERASURE: dict[str, Any] = {
     "by": "erika",
     "rule": None,
     "legal_basis": "SGB X § 84 Abs. 2",

@@ -8,6 +8,7 @@ appended) or raise ``InvalidTransitionError`` (nothing appended), as its row say
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from tests.support.factories import dispatched_submission, new_submission, route
 AUTHORITY = "jc-koeln"
 DELIVERY = "d-1"
 NO_KEY = "no-encryption-key"
-ERASURE = {
+ERASURE: dict[str, Any] = {
     "by": "retention:buergergeld",
     "rule": "buergergeld",
     "legal_basis": "SGB X § 84 Abs. 2",
@@ -148,8 +149,13 @@ def test_the_command_obeys_the_table(
         assert submission.version == version + 1
 
 
+def _status(submission: Submission) -> Status:
+    return submission.status
+
+
 def test_a_withheld_submission_waits_for_a_replay_of_delivery_then_dispatches() -> None:
     submission = PATHS[Status.WITHHELD]()
+    assert _status(submission) is Status.WITHHELD
     assert submission.problems == [{"reason": NO_KEY, "authorityId": AUTHORITY}]
     assert submission.withhold(AUTHORITY, NO_KEY) is False  # withheld already
     with pytest.raises(InvalidTransitionError):
@@ -158,10 +164,10 @@ def test_a_withheld_submission_waits_for_a_replay_of_delivery_then_dispatches() 
         submission.accept(DELIVERY, "AZ-1")  # no delivery went out to answer
 
     assert _replay("delivery", "changed")(submission)  # the authority's key is registered
-    assert submission.status is Status.ROUTED
+    assert _status(submission) is Status.ROUTED
     assert submission.problems == []
     assert submission.dispatch("d-2", AUTHORITY, "amtsweg.delivery.jc-koeln", {})
-    assert submission.status is Status.DISPATCHED
+    assert _status(submission) is Status.DISPATCHED
     names = [type(e).__name__ for e in submission.collect_events()][-4:]
     assert names == ["Routed", "Withheld", "Replayed", "Dispatched"]
 
