@@ -24,8 +24,13 @@ def test_documented_headers_are_those_the_relay_writes() -> None:
     submission.route("jc-koeln", "053150000000", "05315", "dir-1")
     reference = {"blob": f"{submission.id}/e", "sha256": "0" * 64}
     submission.dispatch("d-1", "jc-koeln", topics.delivery_topic("jc-koeln"), reference)
+    withheld = new_submission()
+    withheld.validate("cat-1", "urn:x")
+    withheld.route("jc-koeln", "053150000000", "05315", "dir-1")
+    withheld.withhold("jc-koeln", "no-encryption-key")
+    withheld.erase(by="erika", rule=None, legal_basis="x", reason="y", destroyed={})
     published = set()
-    for event in submission.collect_events():
+    for event in [*submission.collect_events(), *withheld.collect_events()]:
         assert isinstance(event, Submission.Event)
         for outbound in messages_for(event, _open_envelope):
             delivery = outbound.topic.startswith(topics.DELIVERY_PREFIX)
