@@ -7,6 +7,10 @@ events are read back by), part of every event's hash, and the Kafka topic
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from uuid import UUID
+
 from eventsourcing.utils import get_topic
 
 from events.outbox import messages_for
@@ -40,6 +44,10 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "Dispatched": (
         "events.submission:Submission.Dispatched",
         ("amtsweg.submissions.dispatched", DELIVERY_TOPIC),
+    ),
+    "Withheld": (
+        "events.submission:Submission.Withheld",
+        ("amtsweg.submissions.withheld",),
     ),
     "Accepted": (
         "events.submission:Submission.Accepted",
@@ -105,10 +113,26 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
         "events.submission:Submission.CallbackRequeued",
         ("amtsweg.submissions.callbackrequeued",),
     ),
+    "ContentErased": (
+        "events.submission:Submission.ContentErased",
+        ("amtsweg.submissions.contenterased",),
+    ),
 }
 """Event name: (stored topic, Kafka topics of its messages in order)."""
 
 OPERATOR = {"actor": "erika", "reason": "checked"}
+ERASURE: dict[str, Any] = {
+    "by": "erika",
+    "rule": None,
+    "legal_basis": "SGB X § 84 Abs. 2",
+    "reason": "request of the applicant",
+    "destroyed": {"key_id": "local-1", "blobs": 3},
+}
+
+
+def _open_envelope(_submission_id: UUID, reference: dict[str, Any]) -> bytes:
+    """The relay's envelope opener: every sealed envelope is still in the vault."""
+    return json.dumps(reference).encode()
 
 
 def _routed() -> Submission:
@@ -159,8 +183,12 @@ def _every_event() -> list[Submission.Event]:
 
     refused = _dispatched()
     refused.refuse("d-1", "rejected", [])
+    refused.erase(**ERASURE)
 
-    trails = (followed_up, rejected, triaged, handover_refused, accepted, refused)
+    withheld = _routed()
+    withheld.withhold(AUTHORITY, "no-encryption-key")
+
+    trails = (followed_up, rejected, triaged, handover_refused, accepted, refused, withheld)
     events = [event for trail in trails for event in trail.collect_events()]
     assert all(isinstance(event, Submission.Event) for event in events)
     return events  # type: ignore[return-value]
@@ -179,6 +207,6 @@ def test_every_event_class_is_pinned() -> None:
 def test_each_event_is_stored_and_published_under_its_topics() -> None:
     seen: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
     for event in _every_event():
-        topics = tuple(message.topic for message in messages_for(event))
+        topics = tuple(message.topic for message in messages_for(event, _open_envelope))
         seen.setdefault(type(event).__name__, set()).add((get_topic(type(event)), topics))
     assert seen == {name: {topics} for name, topics in EXPECTED.items()}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from events.blobs import FileBlobStore
+from events.vault import Vault, local_vault
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
 
@@ -22,9 +21,15 @@ ERRORS = {
 
 
 @pytest.fixture(scope="module")
-def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    blobs = FileBlobStore(tmp_path_factory.mktemp("blobs"))
-    app = create_app(None, blobs, IntakeSettings())  # type: ignore[arg-type]  # no ledger needed
+def module_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
+    opened = local_vault(tmp_path_factory.mktemp("vault"))
+    yield opened
+    opened.keys.close()
+
+
+@pytest.fixture(scope="module")
+def document(module_vault: Vault) -> dict[str, Any]:
+    app = create_app(None, module_vault, IntakeSettings())  # type: ignore[arg-type]  # no ledger
     return app.openapi()
 
 
@@ -67,6 +72,6 @@ def test_every_example_fits_its_schema(document: dict[str, Any]) -> None:
     assert len(checked) >= 12, checked
 
 
-def test_the_document_is_served_as_built(document: dict[str, Any], tmp_path: Path) -> None:
-    app = create_app(None, FileBlobStore(tmp_path), IntakeSettings())  # type: ignore[arg-type]
+def test_the_document_is_served_as_built(document: dict[str, Any], vault: Vault) -> None:
+    app = create_app(None, vault, IntakeSettings())  # type: ignore[arg-type]
     assert app.openapi() == document

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 
-from contracts.messages import DeliveryEnvelope
+from contracts.messages import DeliveryEnvelope, PayloadPart
 from receiver.folder import write_application
 from receiver.keys import Decrypter
 from receiver.unpack import Fetch, HashMismatchError, ReceiverError, unpack
@@ -18,14 +19,42 @@ from tests.unit.test_delivery_envelope import DATA, LARGE, NOW, SMALL, _routed
 
 
 def _envelope(sealed: bool) -> DeliveryEnvelope:
-    submission, blobs = _routed()
-    return build_envelope(
+    """An envelope as delivery builds it (encrypted), or a plain one as published before."""
+    submission, dossier, blobs = _routed()
+    envelope = build_envelope(
         submission,
+        dossier,
         "3f1c9a52-7a0e-4c55-9a43-1b2f3e4d5a61",
         blobs.__getitem__,
-        InlinePolicy(part_limit=1000, total_limit=10_000),
-        NOW,
-        sealer=JweSealer(public(encryption_key())) if sealed else None,
+        inline=InlinePolicy(part_limit=1000, total_limit=10_000),
+        now=NOW,
+        sealer=JweSealer(public(encryption_key())),
+    )
+    return envelope if sealed else _plain(envelope)
+
+
+def _plain(envelope: DeliveryEnvelope) -> DeliveryEnvelope:
+    """The same delivery as a plain version 2 envelope (delivery no longer builds these, but
+    those published before encryption was required may still wait on a topic)."""
+    opened = Decrypter(encryption_key())
+    assert envelope.encrypted_metadata is not None
+    metadata = json.loads(opened.decrypt(envelope.encrypted_metadata))
+    names = {a["attachmentId"]: a["filename"] for a in metadata["contentStructure"]["attachments"]}
+
+    def plain(part: PayloadPart) -> PayloadPart:
+        content = None
+        if part.content is not None:
+            content = base64.b64encode(opened.decrypt(part.content)).decode()
+        return part.model_copy(update={"content": content, "filename": names.get(part.part_id)})
+
+    return envelope.model_copy(
+        update={
+            "encryption": None,
+            "encrypted_metadata": None,
+            "metadata": metadata,
+            "data": plain(envelope.data),
+            "attachments": [plain(a) for a in envelope.attachments],
+        }
     )
 
 
@@ -78,8 +107,9 @@ async def test_a_wrong_or_missing_key_stops_loudly() -> None:
         await unpack(envelope, None, fetch)
 
 
-async def test_sender_chosen_names_never_become_paths(tmp_path: Path) -> None:
-    envelope = _envelope(sealed=False)
+@pytest.mark.parametrize("sealed", [True, False], ids=["encrypted", "plain"])
+async def test_sender_chosen_names_never_become_paths(tmp_path: Path, sealed: bool) -> None:
+    envelope = _envelope(sealed)
     hostile = envelope.model_copy(
         update={
             "attachments": [
@@ -87,7 +117,8 @@ async def test_sender_chosen_names_never_become_paths(tmp_path: Path) -> None:
             ]
         }
     )
-    application = await unpack(hostile, None, _server(False, []))
+    decrypter = Decrypter(encryption_key()) if sealed else None
+    application = await unpack(hostile, decrypter, _server(sealed, []))
     folder = write_application(tmp_path, application)
     assert sorted(p.name for p in (folder / "attachments").iterdir()) == ["part-1.pdf"]
     assert not (tmp_path.parent / "etc").exists()

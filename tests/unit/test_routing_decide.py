@@ -71,18 +71,17 @@ def test_the_hint_comes_before_the_data() -> None:
 def test_the_decision_records_where_the_region_came_from() -> None:
     decision = _decide({"postal_code": "06484", "municipality": "Ditfurt"})
 
-    assert decision.resolution() == {
+    assert decision.resolution() == {  # where the key came from, never its value
         "source": "hint",
         "key": "postalCode",
-        "value": "06484",
         "candidates": ["150855051090"],
         "byMunicipality": True,
     }
-    assert _decide(None, {"ags": "05315000"}).resolution() == {
-        "source": "data",
-        "key": "ags",
-        "value": "05315000",
-    }
+    from_data = _decide(None, {"ags": "05315000"})
+    assert from_data.resolution() == {"source": "data", "key": "ags"}
+    assert from_data.region == KOELN  # the region found is the decision, the key is not kept
+    assert "06484" not in str(decision.resolution())
+    assert "Ditfurt" not in str(decision.resolution())
 
 
 def test_a_postal_code_of_two_municipalities_in_one_district_routes_by_the_district() -> None:
@@ -134,11 +133,11 @@ def test_a_postal_code_with_a_municipality_newer_than_the_key_list_is_invalid() 
 @pytest.mark.parametrize(
     ("hint", "reason", "detail"),
     [
-        ({"ars": "053150000001"}, "invalid-region", "ARS 053150000001 is not in"),
-        ({"ags": "05315001"}, "invalid-region", "AGS 05315001 is not in"),
+        ({"ars": "053150000001"}, "invalid-region", "the given ARS is not in"),
+        ({"ags": "05315001"}, "invalid-region", "the given AGS is not in"),
         ({"ars": "0531500000"}, "invalid-region", "neither a 12-digit ARS"),
-        ({"postal_code": "00000"}, "invalid-region", "postal code 00000 is not in"),
-        ({"postal_code": "5066"}, "invalid-region", "not a 5-digit postal code"),
+        ({"postal_code": "00000"}, "invalid-region", "postal code in the hint is not in"),
+        ({"postal_code": "5066"}, "invalid-region", "in the hint is not a 5-digit postal code"),
         ({"municipality": "Köln"}, "no-region", "names a municipality but no"),
         (None, "no-region", "neither the routing hint nor the data"),
         ({"ars": "039019999999"}, "no-competence", "no authority is competent"),
@@ -151,7 +150,18 @@ def test_keys_that_do_not_exist_are_refused_with_the_reason(
 
     assert outcome.reason_code == reason
     assert detail in outcome.detail
+    if reason != "no-competence":  # there the detail names the region found, a decision
+        for value in (hint or {}).values():
+            assert value not in outcome.detail  # a refused key is never quoted
     assert outcome.directory_version == national_context().version
+
+
+def test_a_refused_key_from_the_data_names_the_data_not_the_value() -> None:
+    outcome = _unroutable(None, {"postalCode": "00000"})
+
+    assert outcome.reason_code == "invalid-region"
+    assert "the postal code in the data is not in the postal code list" in outcome.detail
+    assert "00000" not in outcome.detail
 
 
 def test_a_wrong_service_key_is_its_own_reason() -> None:

@@ -68,8 +68,8 @@ def test_known_ars_is_returned_without_spaces(hint: str) -> None:
 @pytest.mark.parametrize(
     ("hint", "match"),
     [
-        ("053150000001", "ARS 053150000001 is not in"),
-        ("05315001", "AGS 05315001 is not in"),
+        ("053150000001", "the given ARS is not in the regional key list 2021-07-31"),
+        ("05315001", "the given AGS is not in the regional key list 2021-07-31"),
         ("05315", "neither"),
         ("", "neither"),
         ("05315000000X", "neither"),
@@ -81,6 +81,8 @@ def test_unknown_or_malformed_hints_are_invalid_regions(hint: str, match: str) -
         normalise_region(hint)
 
     assert caught.value.reason_code == "invalid-region"
+    if hint.strip():
+        assert hint.strip() not in str(caught.value)  # the given value is not quoted
 
 
 def test_a_given_index_is_used_instead_of_the_default() -> None:

@@ -166,3 +166,41 @@ def test_a_submission_hashes_every_event_under_its_own_chain_key() -> None:
     assert first_break(links, key=b"key-b") is not None
     assert first_break(_links(plain)) is None
     assert "key-a" not in repr(keyed)  # the key is no part of the state shown
+
+
+def test_the_received_event_holds_facts_only_the_content_is_in_the_vault() -> None:
+    submission = new_submission()
+    (received,) = submission.collect_events()
+    assert isinstance(received, Submission.Received)
+    fields = {k for k in received.__dict__ if k not in _BASE}
+    assert fields == {
+        "portal_id",
+        "service_identifier",
+        "leika_key",
+        "dossier",
+        "data",
+        "attachments",
+        "request_digest",
+        "correlation_id",
+    }
+    assert not fields & {"metadata", "routing_hint", "idempotency_key"}
+    assert set(received.data) == {"blob", "sha512", "size"}  # no media type, schema, name
+    for absent in ("metadata", "routing_hint", "idempotency_key", "routing_keys"):
+        assert not hasattr(submission, absent), absent
+
+
+def test_validation_records_which_routing_keys_were_found_not_their_values() -> None:
+    submission = new_submission()
+    findings = f"{submission.id}/findings"
+    assert submission.validate("cat-1", "urn:x", ["postalCode", "ars"], findings)
+    event = submission.collect_events()[-1]
+    assert isinstance(event, Submission.Validated)
+    assert event.routing_keys == ["ars", "postalCode"]  # names, sorted
+    assert event.findings == findings
+    assert submission.findings == findings
+
+    nothing = new_submission()
+    assert nothing.validate("cat-1", "urn:x")
+    event = nothing.collect_events()[-1]
+    assert isinstance(event, Submission.Validated)
+    assert (event.routing_keys, event.findings, nothing.findings) == ([], None, None)

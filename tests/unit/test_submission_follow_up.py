@@ -7,7 +7,8 @@ from events.submission import MAX_REFUSED_RECEIPTS, Submission
 from tests.support.factories import new_submission
 
 DELIVERY = "d-1"
-ENVELOPE = {"deliveryId": DELIVERY, "schemaVersion": 2}
+ENVELOPE = {"blob": "sealed-envelope", "sha256": "e" * 64}
+"""The reference to the delivery's sealed envelope (the envelope itself is in the vault)."""
 
 
 def dispatched() -> Submission:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 import pytest
 
 from events.chain import ChainLink, first_break
 from events.lifecycle import InvalidTransitionError, Status
 from events.outbox import messages_for
 from events.submission import Submission
+from events.vault import ContentErasedError
 from tests.support.factories import dispatched_submission, new_submission
 
 REPLAY = {
@@ -19,8 +23,18 @@ REPLAY = {
 }
 
 
+ENVELOPE = {"blob": "envelope-blob", "sha256": "e" * 64}
+"""The reference to the delivery's sealed envelope (as Dispatched records it)."""
+SEALED = b'{"schemaVersion":2,"deliveryId":"d-1"}'
+
+
 def _dispatched() -> Submission:
-    return dispatched_submission("jc", "d-1")
+    return dispatched_submission("jc", "d-1", envelope=ENVELOPE)
+
+
+def _open_envelope(submission_id: UUID, reference: dict[str, Any]) -> bytes:
+    assert reference == ENVELOPE  # the redelivery names the same sealed envelope
+    return SEALED
 
 
 _BASE = {"originator_id", "originator_version", "originator_topic", "timestamp", "prev_hash"}
@@ -54,7 +68,7 @@ def test_a_changed_validation_replay_reopens_a_rejection_for_its_new_decision() 
     assert submission.replay("validation", "r-1", outcome="changed", **REPLAY)
     assert _status(submission) is Status.RECEIVED
     assert submission.problems == []
-    assert submission.validate("cat-2", "urn:x", {"ars": "053150000000"})
+    assert submission.validate("cat-2", "urn:x", ["ars"], f"{submission.id}/findings")
     assert _status(submission) is Status.VALIDATED
     names = [type(e).__name__ for e in submission.collect_events()]
     assert names == ["Received", "Rejected", "Replayed", "Validated"]
@@ -62,7 +76,7 @@ def test_a_changed_validation_replay_reopens_a_rejection_for_its_new_decision() 
 
 def test_the_same_replay_request_is_recorded_once() -> None:
     submission = new_submission()
-    submission.validate("cat-1", "urn:x", {})
+    submission.validate("cat-1", "urn:x", [])
     assert submission.replay("validation", "r-1", outcome="unchanged", **REPLAY)
     assert not submission.replay("validation", "r-1", outcome="unchanged", **REPLAY)
     assert submission.replay("validation", "r-2", outcome="unchanged", **REPLAY)
@@ -96,12 +110,26 @@ def test_redelivery_is_a_new_notice_of_the_same_delivery_and_republishes_it() ->
     event = submission.collect_events()[-1]
     assert isinstance(event, Submission.Redelivered)
     assert event.delivery_id == "d-1"
-    envelope = [m for m in messages_for(event) if m.topic == "amtsweg.delivery.jc"]
+    assert event.envelope == ENVELOPE
+    envelope = [m for m in messages_for(event, _open_envelope) if m.topic == "amtsweg.delivery.jc"]
     assert len(envelope) == 1
+    assert envelope[0].value == SEALED
     assert dict(envelope[0].headers)["amtsweg-notice"] == b"1"
     assert dict(envelope[0].headers)["amtsweg-delivery-id"] == b"d-1"
     submission.remind("d-1", 1, 10.0)  # a reminder after it is the next notice
     assert submission.notice == 2
+
+
+def test_redelivery_of_erased_content_is_refused_and_records_nothing() -> None:
+    submission = _dispatched()
+    assert submission.erase(
+        by="erika", rule=None, legal_basis="DSGVO Art. 17", reason="request", destroyed={}
+    )
+    version = submission.version
+    with pytest.raises(ContentErasedError):
+        submission.redeliver("q-1", actor="erika", reason="lost at the authority")
+    assert submission.version == version
+    assert submission.notice == 0
 
 
 def test_redelivery_needs_an_open_delivery() -> None:

@@ -8,6 +8,7 @@ appended) or raise ``InvalidTransitionError`` (nothing appended), as its row say
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,14 @@ from tests.support.factories import dispatched_submission, new_submission, route
 
 AUTHORITY = "jc-koeln"
 DELIVERY = "d-1"
+NO_KEY = "no-encryption-key"
+ERASURE: dict[str, Any] = {
+    "by": "retention:buergergeld",
+    "rule": "buergergeld",
+    "legal_basis": "SGB X § 84 Abs. 2",
+    "reason": "retention period over",
+    "destroyed": {"key_id": "local-1", "blobs": 2},
+}
 
 
 def _routed() -> Submission:
@@ -48,6 +57,7 @@ PATHS: dict[Status, Callable[[], Submission]] = {
     Status.HANDED_OVER: lambda: _after(
         _routed, lambda s: s.hand_over(DELIVERY, AUTHORITY, "https://st.example", "r-1")
     ),
+    Status.WITHHELD: lambda: _after(_routed, lambda s: s.withhold(AUTHORITY, NO_KEY)),
 }
 """How a submission reaches each status (the delivery, wherever there is one, is ``d-1``)."""
 
@@ -78,6 +88,7 @@ COMMANDS: list[tuple[str, Callable[[Submission], bool]]] = [
     ("route", lambda s: s.route(AUTHORITY, "053150000000", "05315", "dir-2")),
     ("mark_unroutable", lambda s: s.mark_unroutable("ambiguous-region", "two", "dir-2")),
     ("dispatch", lambda s: s.dispatch("d-2", AUTHORITY, "amtsweg.delivery.jc-koeln", {})),
+    ("withhold", lambda s: s.withhold(AUTHORITY, NO_KEY)),
     ("accept", lambda s: s.accept(DELIVERY, "AZ-2")),
     ("refuse", lambda s: s.refuse(DELIVERY, "rejected", [])),
     ("refuse_receipt", lambda s: s.refuse_receipt("d-x", "other", "wrong-authority")),
@@ -104,6 +115,7 @@ COMMANDS: list[tuple[str, Callable[[Submission], bool]]] = [
     ("replay changed delivery", _replay("delivery", "changed")),
     ("redeliver", lambda s: s.redeliver("q-redeliver", actor="erika", reason="lost")),
     ("requeue_callback", lambda s: s.requeue_callback("q-requeue", actor="erika", reason="ok")),
+    ("erase", lambda s: s.erase(**ERASURE)),
 ]
 """Each row's command, called so that every guard beside the status passes."""
 
@@ -135,3 +147,61 @@ def test_the_command_obeys_the_table(
         assert status in rule.effect
         assert command(submission) is True
         assert submission.version == version + 1
+
+
+def _status(submission: Submission) -> Status:
+    return submission.status
+
+
+def test_a_withheld_submission_waits_for_a_replay_of_delivery_then_dispatches() -> None:
+    submission = PATHS[Status.WITHHELD]()
+    assert _status(submission) is Status.WITHHELD
+    assert submission.problems == [{"reason": NO_KEY, "authorityId": AUTHORITY}]
+    assert submission.withhold(AUTHORITY, NO_KEY) is False  # withheld already
+    with pytest.raises(InvalidTransitionError):
+        submission.dispatch("d-2", AUTHORITY, "amtsweg.delivery.jc-koeln", {})
+    with pytest.raises(InvalidTransitionError):
+        submission.accept(DELIVERY, "AZ-1")  # no delivery went out to answer
+
+    assert _replay("delivery", "changed")(submission)  # the authority's key is registered
+    assert _status(submission) is Status.ROUTED
+    assert submission.problems == []
+    assert submission.dispatch("d-2", AUTHORITY, "amtsweg.delivery.jc-koeln", {})
+    assert _status(submission) is Status.DISPATCHED
+    names = [type(e).__name__ for e in submission.collect_events()][-4:]
+    assert names == ["Routed", "Withheld", "Replayed", "Dispatched"]
+
+
+def test_delivery_is_withheld_only_from_the_routed_authority() -> None:
+    submission = _routed()
+    with pytest.raises(InvalidTransitionError):
+        submission.withhold("rd-nrw", NO_KEY)
+    assert submission.status is Status.ROUTED
+
+
+@pytest.mark.parametrize("status", list(Status), ids=str)
+def test_content_is_erased_once_and_the_status_stays(status: Status) -> None:
+    submission = PATHS[status]()
+    assert submission.erase(**ERASURE) is True
+    assert submission.content_erased
+    assert submission.status is status
+    version = submission.version
+    assert submission.erase(**ERASURE) is False
+    assert submission.version == version
+    event = submission.collect_events()[-1]
+    assert isinstance(event, Submission.ContentErased)
+    assert (event.by, event.rule, event.legal_basis) == (
+        "retention:buergergeld",
+        "buergergeld",
+        "SGB X § 84 Abs. 2",
+    )
+    assert event.destroyed == {"key_id": "local-1", "blobs": 2}
+
+
+def test_no_reminder_announces_erased_content() -> None:
+    submission = _dispatched()
+    assert submission.erase(**ERASURE)
+    version = submission.version
+    assert submission.remind(DELIVERY, 1, 60.0) is False
+    assert submission.version == version
+    assert submission.escalate(DELIVERY, 600.0) is True  # follow-up still ends in escalation
