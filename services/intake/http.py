@@ -324,8 +324,8 @@ def _without_operator(event: str, data: dict[str, Any]) -> dict[str, Any]:
     reasons are the operations' business, not the portal's (the ops API shows them).
 
     An operator event is one of :data:`_OPERATOR_EVENTS` or any event naming an ``actor``
-    or a ``by``; the ``reason`` of other events is a stage's code (``no-competence``) and
-    stays.
+    or a ``by`` (``ContentErased``: its legal basis stays); the ``reason`` of other events
+    is a stage's code (``no-competence``) and stays.
     """
     if event in _OPERATOR_EVENTS or "actor" in data or "by" in data:
         return {k: v for k, v in data.items() if k not in _OPERATOR_FIELDS}

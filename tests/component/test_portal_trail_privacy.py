@@ -30,7 +30,7 @@ async def test_operator_events_reach_the_portal_without_who_and_why(
         dispatched.id, lambda s: s.redeliver("q-1", actor="erika", reason="Frau M. rief an")
     )
     unroutable = new_submission()
-    unroutable.validate("cat-1", "urn:x", {})
+    unroutable.validate("cat-1", "urn:x")
     unroutable.mark_unroutable("no-competence", "nobody then", "dir-1")
     ledger.save(unroutable)
     ledger.execute(
