@@ -49,6 +49,19 @@ async def test_operator_events_reach_the_portal_without_who_and_why(
     assert marked["event"] == "Unroutable"
     assert marked["data"]["reason"] == "no-competence"  # a stage's code, not an operator's text
 
+    erased = new_submission()
+    ledger.save(erased)
+    ledger.execute(
+        erased.id,
+        lambda s: s.erase(
+            by="erika", rule=None, legal_basis="SGB X § 84", reason="Antrag", destroyed={}
+        ),
+    )
+    shredded = (await _portal_trail(client, erased.id))[-1]
+    assert shredded["event"] == "ContentErased"
+    assert not OPERATOR_FIELDS & set(shredded["data"])
+    assert shredded["data"]["legal_basis"] == "SGB X § 84"
+
     kept = ledger.trail(unroutable.id)[-1].data  # what the ops API and the CLI read
     assert (kept["by"], kept["reason"]) == ("max", "telefoniert")
     kept = ledger.trail(dispatched.id)[-1].data
