@@ -297,7 +297,7 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
                     timestamp=e.timestamp,
                     hash=e.hash,
                     prev_hash=e.prev_hash,
-                    data=_public(e.data),
+                    data=_public(_without_operator(e.event, e.data)),
                 )
                 for e in page
             ],
@@ -312,3 +312,21 @@ _PRIVATE = {"envelope", "request_digest", "dossier", "findings"}
 def _public(data: dict[str, Any]) -> dict[str, object]:
     """Event data a portal may see (the vault's references are nobody's business outside)."""
     return {k: v for k, v in data.items() if k not in _PRIVATE}
+
+
+_OPERATOR_EVENTS = frozenset({"Replayed", "Redelivered", "CallbackRequeued", "Assigned"})
+_OPERATOR_FIELDS = frozenset({"actor", "by", "reason", "request_id"})
+"""Who did an operator action, their free-text reason and their request id."""
+
+
+def _without_operator(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An operator event's data without :data:`_OPERATOR_FIELDS`: operators' names and
+    reasons are the operations' business, not the portal's (the ops API shows them).
+
+    An operator event is one of :data:`_OPERATOR_EVENTS` or any event naming an ``actor``
+    or a ``by`` (``ContentErased``: its legal basis stays); the ``reason`` of other events
+    is a stage's code (``no-competence``) and stays.
+    """
+    if event in _OPERATOR_EVENTS or "actor" in data or "by" in data:
+        return {k: v for k, v in data.items() if k not in _OPERATOR_FIELDS}
+    return data

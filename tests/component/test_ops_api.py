@@ -15,6 +15,7 @@ import pytest
 from events.ledger import Ledger
 from events.submission import Submission
 from events.vault import Vault
+from services.ops.actions.access_log import AccessQuery, Channel, Read, access_log
 from services.ops.actions.erasure import erase
 from services.ops.app.bootstrap import Core
 from tests.support.factories import new_submission, sealed_submission, xdomea_sample
@@ -261,3 +262,68 @@ async def test_the_console_is_served_without_a_token(ops: httpx.AsyncClient) -> 
     assert script.status_code == 200
     assert "http://" not in script.text.replace("http://www.w3.org/2000/svg", "")  # offline
     assert "https://" not in script.text + page.text
+
+
+async def test_reads_are_in_the_access_log_with_operator_and_purpose(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    submission_id = _dispatched(ledger, vault)
+    _unroutable(ledger, vault)
+    detail = await ops.get(
+        f"/ops/submissions/{submission_id}",
+        params={"purpose": "Anfrage der Antragstellerin"},
+        headers=OPERATOR,
+    )
+    assert detail.status_code == 200
+    verified = await ops.get(
+        f"/ops/submissions/{submission_id}/verify",
+        headers={**OPERATOR, "Amtsweg-Purpose": "audit 2026-03"},
+    )
+    assert verified.status_code == 200
+    for url in ("/ops/submissions", "/ops/triage", "/ops/dead-letters"):
+        assert (await ops.get(url, headers=OPERATOR)).status_code == 200
+    missing = await ops.get(f"/ops/submissions/{uuid.uuid4()}", headers=OPERATOR)
+    assert missing.status_code == 404  # nothing shown, nothing recorded
+    assert (await ops.get("/ops/counters", headers=OPERATOR)).status_code == 200  # figures only
+
+    entries = access_log(ledger.settings).entries(AccessQuery())
+    assert [(e.what, e.submission_id, e.purpose) for e in reversed(entries)] == [
+        ("trail", str(submission_id), "Anfrage der Antragstellerin"),
+        ("verify", str(submission_id), "audit 2026-03"),
+        ("list", None, "not stated"),
+        ("triage", None, "not stated"),
+        ("dead-letters", None, "not stated"),
+    ]
+    assert {(e.operator, e.channel) for e in entries} == {("erika", "http")}
+
+
+async def test_the_access_log_is_queried_and_the_query_recorded(
+    ops: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    first, second = _dispatched(ledger, vault), _dispatched(ledger, vault)
+    log = access_log(ledger.settings)
+    log.record("max", Read.TRAIL, channel=Channel.CLI, purpose="Widerspruch", submission_id=first)
+    for submission_id in (first, second):
+        await ops.get(f"/ops/submissions/{submission_id}", headers=OPERATOR)
+
+    async def query(**params: str) -> list[dict[str, object]]:
+        answer = await ops.get("/ops/access-log", params=params, headers=OPERATOR)
+        assert answer.status_code == 200, answer.text
+        entries: list[dict[str, object]] = answer.json()["entries"]
+        return entries
+
+    of_first = await query(submission=str(first), purpose="DSB-Auskunft")
+    assert [(e["operator"], e["channel"]) for e in of_first] == [("erika", "http"), ("max", "cli")]
+    assert of_first[1]["purpose"] == "Widerspruch"
+    assert [e["what"] for e in await query(operator="max")] == ["trail"]
+    assert await query(since="2999-01-01T00:00:00Z") == []
+    assert await query(until="2000-01-01T00:00:00") == []
+    assert len(await query(limit="2")) == 2
+
+    reads = log.entries(AccessQuery(operator="erika"))
+    recorded = [e for e in reads if e.what == "access-log"]
+    assert len(recorded) == 5
+    assert (recorded[-1].submission_id, recorded[-1].purpose) == (str(first), "DSB-Auskunft")
+    assert (await ops.get("/ops/access-log")).status_code == 401
+    too_few = await ops.get("/ops/access-log", params={"limit": "0"}, headers=OPERATOR)
+    assert too_few.status_code == 400

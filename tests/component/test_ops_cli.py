@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from events.ledger import Ledger
 from events.submission import Submission
 from events.vault import Vault
+from services.ops.actions.access_log import AccessQuery, Channel, Read, access_log
 from services.ops.cli import main as cli
 from services.ops.cli import support as cli_support
 from services.ops.cli.main import app
@@ -394,3 +395,59 @@ def test_replay_delivery_without_a_key_withholds_and_after_the_key_dispatches(
     assert _events(ledger, submission_id)[-3:] == ["Withheld", "Replayed", "Dispatched"]
     assert ledger.get_submission(submission_id).status == "dispatched"
     assert ledger.verify(submission_id) is None
+
+
+def test_reads_are_in_the_access_log_with_operator_and_purpose(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    submission_id = _dispatched(ledger, vault)
+    _unroutable(ledger, vault)
+    shown = _run(amtsweg, "events", "show", str(submission_id), "--purpose", "Rückfrage Amt")
+    assert shown.exit_code == 0, shown.output
+    assert _run(amtsweg, "verify", str(submission_id), "--purpose", "audit").exit_code == 0
+    for command in (["submissions", "list"], ["deliveries"], ["dlq", "list"], ["triage", "list"]):
+        _json(_run(amtsweg, *command, "--json"))
+    assert _run(amtsweg, "events", "show", str(uuid.uuid4())).exit_code == 1  # nothing shown
+    _json(_run(amtsweg, "submissions", "counts", "--json"))  # figures only: not recorded
+
+    entries = access_log(ledger.settings).entries(AccessQuery())
+    assert [(e.what, e.submission_id, e.purpose) for e in reversed(entries)] == [
+        ("trail", str(submission_id), "Rückfrage Amt"),
+        ("verify", str(submission_id), "audit"),
+        ("list", None, "not stated"),
+        ("deliveries", None, "not stated"),
+        ("dead-letters", None, "not stated"),
+        ("triage", None, "not stated"),
+    ]
+    assert {(e.operator, e.channel) for e in entries} == {("erika", "cli")}  # $AMTSWEG_OPERATOR
+
+
+def test_access_log_command_filters_and_is_recorded(
+    amtsweg: CliRunner, ledger: Ledger, vault: Vault
+) -> None:
+    first, second = (
+        _dispatched(ledger, vault, delivery="d-1"),
+        _dispatched(ledger, vault, delivery="d-2"),
+    )
+    log = access_log(ledger.settings)
+    log.record("max", Read.TRAIL, channel=Channel.HTTP, purpose="Widerspruch", submission_id=first)
+    assert _run(amtsweg, "events", "show", str(second)).exit_code == 0
+
+    of_first = _json(_run(amtsweg, "access-log", "--submission", str(first), "--json"))
+    assert [(e["operator"], e["purpose"], e["channel"]) for e in of_first] == [
+        ("max", "Widerspruch", "http")
+    ]
+    by_erika = _json(_run(amtsweg, "access-log", "--operator", "erika", "--json"))
+    assert [(e["what"], e["submissionId"]) for e in by_erika] == [
+        ("access-log", str(first)),  # the query before this one
+        ("trail", str(second)),
+    ]
+    assert _json(_run(amtsweg, "access-log", "--since", "2999-01-01", "--json")) == []
+    assert _json(_run(amtsweg, "access-log", "--until", "2000-01-01", "--json")) == []
+    assert len(_json(_run(amtsweg, "access-log", "--limit", "1", "--json"))) == 1
+    table = _run(amtsweg, "access-log", "--purpose", "Auskunft nach Art. 15 DSGVO")
+    assert table.exit_code == 0, table.output
+    assert "Widerspruch" in table.output
+    last = log.entries(AccessQuery(limit=1))[0]
+    assert (last.what, last.operator, last.channel) == ("access-log", "erika", "cli")
+    assert last.purpose == "Auskunft nach Art. 15 DSGVO"

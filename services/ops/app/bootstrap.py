@@ -36,6 +36,8 @@ from services.delivery.recipients import Recipient, Recipients
 from services.delivery.store import delivery_store
 from services.intake import handler as intake
 from services.intake.http import create_app
+from services.ops.actions.access_log import AccessLog
+from services.ops.actions.access_log import access_log as access_log_beside
 from services.ops.actions.dead_letter_store import dead_letter_actions
 from services.ops.actions.dead_letters import DeadLetters
 from services.ops.actions.replay_stages import ReplayContext
@@ -210,6 +212,10 @@ class Wiring:
         actions = dead_letter_actions(self.settings.ledger)
         return DeadLetters(actions, self.deliveries(), bootstrap_servers)
 
+    def access_log(self) -> AccessLog:
+        """Who read which submission, what and why: the append-only log next to the ledger."""
+        return access_log_beside(self.settings.ledger)
+
     def ops_dependencies(self, bootstrap_servers: str | None) -> OpsDependencies:
         """What the ops API needs."""
         replays = self.replay_context
@@ -220,6 +226,7 @@ class Wiring:
             relay_store=relay_store(self.settings.ledger),
             replay_context=replays,
             settings=self.settings.operator,
+            access_log=self.access_log(),
             triage=triage_queue(self.ledger, lambda: replays.routing.directory),
         )
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, generate_keys, read_private_jwk
 from receiver.unpack import ReceiverError
+from services.ops.actions.access_log import Read
 from services.ops.cli import support
 
 authority_app = typer.Typer(
@@ -126,14 +127,19 @@ def deliveries(
         typer.Option(help="only: dispatched, reminded, escalated, dead-letter, accepted, refused"),
     ] = None,
     limit: Annotated[int, typer.Option(help="newest first, at most this many")] = 100,
+    purpose: support.PurposeOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Deliveries and where they stand (for operations: dead letters, escalations)."""
+    """Deliveries and where they stand (for operations: dead letters, escalations).
+
+    Recorded in the access log (one entry, no submission).
+    """
     wiring = support.wiring()
     try:
         projector = wiring.deliveries()
         projector.catch_up()
         rows = [r for r in projector.store.recent(limit) if state in (None, r.label())]
+        support.record_read(wiring, Read.DELIVERIES, purpose)
     finally:
         wiring.close()
     if as_json:

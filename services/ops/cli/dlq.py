@@ -11,6 +11,7 @@ from rich.table import Table
 
 from events.ledger import SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
+from services.ops.actions.access_log import Read
 from services.ops.actions.dead_letters import (
     DELIVERY,
     INTAKE,
@@ -35,9 +36,10 @@ ActorOption = Annotated[
 @dlq_app.command("list")
 def dlq_list(
     kind: Annotated[str | None, typer.Option(help=f"only {INTAKE} or {DELIVERY}")] = None,
+    purpose: out.PurposeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Dead letters nobody has retried or dropped yet, oldest first."""
+    """Dead letters nobody has retried or dropped yet, oldest first (in the access log)."""
     if kind not in (None, INTAKE, DELIVERY):
         raise typer.BadParameter(f"--kind is {INTAKE} or {DELIVERY}")
     wiring = out.wiring()
@@ -47,6 +49,7 @@ def dlq_list(
         if kind is None and not letters.has_broker and not as_json:
             out.warn("No broker configured: intake dead letters not listed.")
         waiting = asyncio.run(letters.waiting(kind))
+        out.record_read(wiring, Read.DEAD_LETTERS, purpose)
     except BrokerUnavailableError as error:
         raise out.fail(str(error), 2) from None
     finally:

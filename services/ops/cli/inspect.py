@@ -1,4 +1,8 @@
-"""``amtsweg events show``, ``submissions list|counts``, ``verify`` and ``rebuild``."""
+"""``amtsweg events show``, ``submissions list|counts``, ``verify`` and ``rebuild``.
+
+Showing a trail, a list or a verification adds an entry to the access log (``--purpose``
+says why); the counts per status name no submission and are not recorded.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from rich.table import Table
 
 from events.ledger import SubmissionNotFoundError
 from events.relay_store import relay_store
+from services.ops.actions.access_log import Read
 from services.ops.actions.verify import check_submission
 from services.ops.cli import support as out
 from services.ops.readmodels.overview.rows import Filters
@@ -24,12 +29,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable outpu
 
 
 @events_app.command("show")
-def events_show(submission_id: UUID, as_json: JsonOption = False) -> None:
+def events_show(
+    submission_id: UUID, purpose: out.PurposeOption = None, as_json: JsonOption = False
+) -> None:
     """A submission's trail as a timeline: time, event, actor, details."""
     wiring = out.wiring()
     ledger = wiring.ledger
     try:
         trail = ledger.trail(submission_id)
+        out.record_read(wiring, Read.TRAIL, purpose, submission_id)
     except SubmissionNotFoundError:
         raise out.fail(f"No submission {submission_id}") from None
     finally:
@@ -67,6 +75,7 @@ def submissions_list(  # noqa: PLR0917 - typer options
     since: Annotated[str | None, typer.Option(help="received at or after: ISO 8601 or 2h")] = None,
     until: Annotated[str | None, typer.Option(help="received before: ISO 8601 or 30m")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="newest first")] = 100,
+    purpose: out.PurposeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Submissions matching the filters, newest first (from the overview read model)."""
@@ -80,6 +89,7 @@ def submissions_list(  # noqa: PLR0917 - typer options
         projector.catch_up()
         rows = projector.store.select(filters, limit)
         total = projector.store.count(filters)
+        out.record_read(wiring, Read.LIST, purpose)
     finally:
         ledger.close()
     if as_json:
@@ -129,9 +139,14 @@ def submissions_counts(as_json: JsonOption = False) -> None:
 def verify(
     submission_id: Annotated[UUID | None, typer.Argument()] = None,
     all_: Annotated[bool, typer.Option("--all", help="verify every submission")] = False,
+    purpose: out.PurposeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check hash chains and the relay's witness; exit code 1 on any break."""
+    """Check hash chains and the relay's witness; exit code 1 on any break.
+
+    Recorded in the access log: one entry for the submission, or one without a submission
+    for ``--all``.
+    """
     if (submission_id is None) == (not all_):
         raise typer.BadParameter("give a submission id or --all")
     wiring = out.wiring()
@@ -160,6 +175,7 @@ def verify(
                             }
                         )
                 bar.advance(task)
+        out.record_read(wiring, Read.VERIFY, purpose, submission_id)
     finally:
         ledger.close()
     if as_json:

@@ -19,6 +19,7 @@ from services.ops.app.logs import configure_logging
 from services.ops.app.runner import install_stop_signals, serve
 from services.ops.app.settings import Settings
 from services.ops.cli import support
+from services.ops.cli.access_log import access_log
 from services.ops.cli.authority import authority_app, deliveries
 from services.ops.cli.dlq import dlq_app
 from services.ops.cli.docs import docs
@@ -47,6 +48,7 @@ app.command("docs")(docs)
 app.command("erase")(erase)
 app.add_typer(retention_app, name="retention")
 app.add_typer(keys_app, name="keys")
+app.command("access-log")(access_log)
 console = Console()
 
 PLUGINS = "amtsweg.cli"

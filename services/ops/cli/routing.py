@@ -13,6 +13,7 @@ from rich.console import Console
 
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
+from services.ops.actions.access_log import Read
 from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
 from services.ops.cli import support
 from services.routing.context import RoutingContext, Sources, build_context
@@ -151,13 +152,17 @@ def _ledger() -> Ledger:
 
 
 @triage_app.command("list")
-def triage_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Unroutable submissions, oldest first (from the ledger)."""
-    ledger = _ledger()
+def triage_list(
+    purpose: support.PurposeOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Unroutable submissions, oldest first (from the ledger; recorded in the access log)."""
+    wiring = support.wiring()
     try:
-        items = triage_queue(ledger)
+        items = triage_queue(wiring.ledger)
+        support.record_read(wiring, Read.TRIAGE, purpose)
     finally:
-        ledger.close()
+        wiring.close()
     if as_json:
         typer.echo(json.dumps([asdict(item) for item in items], indent=2, ensure_ascii=False))
         return

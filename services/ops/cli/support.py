@@ -1,4 +1,5 @@
-"""What the operations commands share: the wiring, the broker address, time options, output."""
+"""What the operations commands share: the wiring, the broker address, time options, output,
+and the access log entry of a read."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from services.ops.actions.access_log import Channel, Read
 from services.ops.app.bootstrap import Wiring
 from services.ops.app.logs import configure_logging
 from services.ops.app.settings import RunSettings, Settings
@@ -57,6 +60,29 @@ def require_broker(run: RunSettings) -> str:
 def default_actor() -> str:
     """Who an operator action is recorded for: ``AMTSWEG_OPERATOR``, else the login name."""
     return os.environ.get("AMTSWEG_OPERATOR") or getpass.getuser()
+
+
+PurposeOption = Annotated[
+    str | None,
+    typer.Option(help="why you read this (recorded in the access log; default: not stated)"),
+]
+
+
+def record_read(
+    wiring: Wiring, what: Read, purpose: str | None, submission_id: UUID | None = None
+) -> None:
+    """Append the access log entry of a read, for :func:`default_actor`, before it is shown."""
+    log = wiring.access_log()
+    try:
+        log.record(
+            default_actor(),
+            what,
+            channel=Channel.CLI,
+            purpose=purpose,
+            submission_id=submission_id,
+        )
+    finally:
+        log.close()
 
 
 def parse_time(value: str | None) -> float | None:

@@ -1,8 +1,10 @@
 """The ops HTTP API (``/ops/…``) behind the web console; for operators only.
 
 Every route needs an operator's bearer token (``AMTSWEG_OPERATOR_TOKENS`` holds their
-SHA-256); actions are recorded with that operator's name as actor. Errors are RFC 7807
-problems. Lists and counters come from the overview read model, caught up on each call.
+SHA-256); actions are recorded with that operator's name as actor, reads of submissions
+(a submission, its verification, the lists) in the access log with the stated purpose.
+Errors are RFC 7807 problems. Lists and counters come from the overview read model,
+caught up on each call.
 """
 
 import asyncio
@@ -25,6 +27,7 @@ from events.relay_store import RelayStore
 from events.vault import ContentErasedError
 from services.intake.auth import authenticate
 from services.intake.errors import ProblemError
+from services.ops.actions.access_log import AccessLog, Read
 from services.ops.actions.dead_letters import (
     BrokerUnavailableError,
     DeadLetters,
@@ -41,6 +44,7 @@ from services.ops.actions.replay import (
 )
 from services.ops.actions.replay_stages import Against, ReplayContext, Stage
 from services.ops.actions.verify import check_submission
+from services.ops.console.access_log import Purpose, create_access_log_router, record_read
 from services.ops.console.settings import OperatorSettings
 from services.ops.console.triage import TriageQueue
 from services.ops.readmodels.overview.projector import OverviewProjector
@@ -64,6 +68,7 @@ class OpsDependencies:
     relay_store: RelayStore
     replay_context: ReplayContext
     settings: OperatorSettings
+    access_log: AccessLog
     triage: TriageQueue | None = None
 
 
@@ -143,6 +148,8 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
 
     @router.get("/submissions")
     async def list_submissions(  # noqa: PLR0917 - query parameters
+        reader: Operator,
+        purpose: Purpose,
         status: str | None = None,
         service: str | None = None,
         authority: str | None = None,
@@ -157,16 +164,20 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         projector = await caught_up()
         rows = await run_in_threadpool(projector.store.select, filters, limit, offset)
         total = await run_in_threadpool(projector.store.count, filters)
+        await record_read(deps.access_log, reader, Read.LIST, purpose)
         return {"total": total, "offset": offset, "submissions": [row_json(r) for r in rows]}
 
     @router.get("/submissions/{submission_id}")
-    async def get_submission(submission_id: UUID) -> dict[str, Any]:
+    async def get_submission(
+        submission_id: UUID, reader: Operator, purpose: Purpose
+    ) -> dict[str, Any]:
         """A submission's status and its trail as a timeline."""
         try:
             submission = await run_in_threadpool(deps.ledger.get_submission, submission_id)
             trail = await run_in_threadpool(deps.ledger.trail, submission_id)
         except SubmissionNotFoundError:
             raise _not_found(f"No submission {submission_id}.") from None
+        await record_read(deps.access_log, reader, Read.TRAIL, purpose, submission_id)
         return {
             "submissionId": str(submission_id),
             "status": str(submission.status),
@@ -181,7 +192,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         }
 
     @router.get("/submissions/{submission_id}/verify")
-    async def verify(submission_id: UUID) -> dict[str, Any]:
+    async def verify(submission_id: UUID, reader: Operator, purpose: Purpose) -> dict[str, Any]:
         """Check the submission's hash chain and the relay's witness."""
         try:
             link = await run_in_threadpool(
@@ -189,6 +200,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             )
         except SubmissionNotFoundError:
             raise _not_found(f"No submission {submission_id}.") from None
+        await record_read(deps.access_log, reader, Read.VERIFY, purpose, submission_id)
         broken = None if link is None else _camel(dataclasses.asdict(link))
         return {
             "submissionId": str(submission_id),
@@ -298,7 +310,9 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         return {"from": first * 60, "minutes": minutes, "series": dict(series)}
 
     @router.get("/dead-letters")
-    async def list_dead_letters(kind: str | None = None) -> dict[str, Any]:
+    async def list_dead_letters(
+        reader: Operator, purpose: Purpose, kind: str | None = None
+    ) -> dict[str, Any]:
         """Dead letters waiting for an operator (intake and delivery)."""
         letters = deps.dead_letters
         try:
@@ -308,6 +322,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             raise ProblemError.single(
                 503, "broker-unavailable", "Broker unavailable", str(error)
             ) from None
+        await record_read(deps.access_log, reader, Read.DEAD_LETTERS, purpose)
         return {
             "intakeAvailable": letters.has_broker,
             "letters": [letter.as_json() for letter in waiting],
@@ -335,11 +350,14 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         return {"letter": letter.as_json(), "action": action, "actor": actor}
 
     @router.get("/triage")
-    async def triage(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+    async def triage(
+        reader: Operator, purpose: Purpose, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    ) -> dict[str, Any]:
         """Unroutable submissions waiting for an operator (routing's triage queue)."""
         if deps.triage is None:
             return {"available": False, "submissions": []}
         waiting = await run_in_threadpool(deps.triage.waiting, limit)
+        await record_read(deps.access_log, reader, Read.TRIAGE, purpose)
         return {"available": True, "submissions": waiting}
 
     @router.post("/triage/{submission_id}/assign")
@@ -361,6 +379,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         except (InvalidTransitionError, LookupError) as error:
             raise _conflict(str(error)) from None
 
+    router.include_router(create_access_log_router(deps.access_log, operator))
     return router
 
 

@@ -1,0 +1,96 @@
+"""The ops API's side of the access log: the stated purpose of a read, and the log's route.
+
+An operator states why they look with the query parameter ``purpose`` or the header
+``Amtsweg-Purpose`` (the parameter wins; use it for text beyond ASCII, since headers are
+read as Latin-1). ``GET /ops/access-log`` shows the entries, newest first, and is itself
+recorded (``what`` is ``access-log``).
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependency aliases made
+# inside ``create_access_log_router`` when the route is defined.
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.concurrency import run_in_threadpool
+
+from services.ops.actions.access_log import AccessLog, AccessQuery, Channel, Read, stated
+
+MAX_PURPOSE = 500
+PURPOSE_HEADER = "Amtsweg-Purpose"
+
+
+def stated_purpose(
+    purpose: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_PURPOSE,
+            description="why you read this (recorded in the access log; default: not stated)",
+        ),
+    ] = None,
+    header: Annotated[
+        str | None,
+        Header(
+            alias=PURPOSE_HEADER,
+            max_length=MAX_PURPOSE,
+            description="the purpose, when not given as the query parameter",
+        ),
+    ] = None,
+) -> str:
+    """The purpose of this read as given, else ``not stated``."""
+    return stated(purpose if purpose is not None else header)
+
+
+Purpose = Annotated[str, Depends(stated_purpose)]
+
+
+async def record_read(
+    log: AccessLog,
+    operator: str,
+    what: Read,
+    purpose: str,
+    submission_id: UUID | None = None,
+) -> None:
+    """Append the entry of one read through the ops API (before its answer is sent)."""
+    await run_in_threadpool(
+        lambda: log.record(
+            operator, what, channel=Channel.HTTP, purpose=purpose, submission_id=submission_id
+        )
+    )
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def create_access_log_router(log: AccessLog, operator: Callable[..., str]) -> APIRouter:
+    """``/access-log``, for an ops router that authenticates operators with ``operator``."""
+    router = APIRouter()
+    Operator = Annotated[str, Depends(operator)]  # noqa: N806 - a type alias
+    Moment = Annotated[  # noqa: N806 - a type alias
+        datetime | None, Query(description="ISO 8601 (UTC when no offset is given)")
+    ]
+
+    @router.get("/access-log")
+    async def read_access_log(  # noqa: PLR0917 - query parameters
+        reader: Operator,
+        purpose: Purpose,
+        submission: UUID | None = None,
+        operator: Annotated[str | None, Query(description="entries of this operator")] = None,
+        since: Moment = None,
+        until: Moment = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Who read which submission, what, why and when: newest first (recorded too)."""
+        submission_id = None if submission is None else str(submission)
+        query = AccessQuery(submission_id, operator, _epoch(since), _epoch(until), limit)
+        entries = await run_in_threadpool(log.entries, query)
+        await record_read(log, reader, Read.ACCESS_LOG, purpose, submission)
+        return {"count": len(entries), "entries": [entry.as_json() for entry in entries]}
+
+    return router
