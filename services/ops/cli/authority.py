@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contracts.keys import generate_keys
 from receiver.consume import ReceiverConfig, consume
-from receiver.keys import KeyFileError, generate_keys, read_private_jwk
+from receiver.keys import KeyFileError, read_private_jwk
 from receiver.unpack import ReceiverError
 from services.ops.cli import support
 
