@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
+from services.delivery import dev_keys
 from services.delivery.settings import DeliverySettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
@@ -24,17 +25,24 @@ from services.validation.settings import ValidationSettings
 
 
 class RunSettings(BaseSettings):
-    """Where data lives and how the broker is reached."""
+    """Where data lives, how the broker is reached, and whether this is development."""
 
     model_config = SettingsConfigDict(env_prefix="AMTSWEG_", extra="ignore")
 
     data_dir: Path = Path("var")
     topic_partitions: int = 6
     log_level: str = "INFO"
+    development: bool = False
+    """A developer's machine (``./dev run``): authorities without keys get development
+    keys, and receipts of an authority without a verification key count unsigned."""
 
     def broker_file(self) -> Path:
         """Where ``amtsweg run`` records the bootstrap address of the broker it started."""
         return self.data_dir / "broker.json"
+
+    def development_keys_folder(self) -> Path:
+        """Where development keys of authorities are kept (``<data dir>/authority-keys``)."""
+        return self.data_dir / dev_keys.FOLDER
 
 
 @dataclass(frozen=True)
