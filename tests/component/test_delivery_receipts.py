@@ -17,7 +17,7 @@ from services.delivery import handler as delivery
 from services.delivery.recipients import Recipient, Recipients
 from services.runtime.settings import StageSettings
 from tests.support.authority import HANNOVER, KOELN, signing_key
-from tests.support.delivery import dispatched, recipients, settings
+from tests.support.delivery import dispatched, koeln, recipients, settings
 
 
 def _receipt(submission: Submission, **overrides: object) -> bytes:
@@ -80,10 +80,30 @@ async def test_only_a_correctly_signed_receipt_of_the_addressee_counts(
     assert accepted.data["signed_receipt"] == genuine.decode()  # the proof is kept
 
 
-async def test_without_a_verification_key_plain_receipts_count(
+async def test_without_a_verification_key_no_receipt_counts_outside_development(
     ledger: Ledger, blobs: BlobStore
 ) -> None:
     known = recipients(signed=False)
+    assert not known.accept_unsigned_receipts
+    submission = dispatched(ledger, blobs, known)
+    await _publish(
+        known,
+        ledger,
+        blobs,
+        _receipt(submission),  # unsigned
+        _signed(_receipt(submission)),  # signed, but with no key to check it against
+    )
+    assert ledger.get_submission(submission.id).status is Status.DISPATCHED
+    assert _tail(ledger, submission) == [
+        ("ReceiptRefused", "no-verification-key"),
+        ("ReceiptRefused", "no-verification-key"),
+    ]
+
+
+async def test_in_development_plain_receipts_of_an_authority_without_key_count(
+    ledger: Ledger, blobs: BlobStore
+) -> None:
+    known = Recipients([koeln(signed=False)], accept_unsigned_receipts=True)
     submission = dispatched(ledger, blobs, known)
     problems = [{"type": "https://amtsweg.de/problems/not-ours", "title": "Nicht zuständig"}]
     await _publish(

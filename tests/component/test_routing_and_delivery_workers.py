@@ -17,6 +17,7 @@ from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
 from services.delivery import handler as delivery
+from services.delivery.recipients import Recipient, Recipients
 from services.delivery.settings import DeliverySettings
 from services.routing import handler as routing
 from services.routing.settings import RoutingSettings
@@ -132,7 +133,11 @@ async def test_delivery_dispatches_once_and_records_receipts(
     ledger.execute(submission.id, lambda s: s.route("jobcenter-koeln", KOELN, KOELN, "dir-1"))
     routed = ledger.get_submission(submission.id)
     broker = KafkaBroker()
-    delivery.register(broker, ledger, blobs, DeliverySettings(), stage_settings=StageSettings())
+    # as in development: Köln has no keys, its unsigned receipts count
+    known = Recipients([Recipient("jobcenter-koeln")], accept_unsigned_receipts=True)
+    delivery.register(
+        broker, ledger, blobs, DeliverySettings(), known, stage_settings=StageSettings()
+    )
     await _publish(
         broker, (_event(routed, "Routed"), topics.ROUTED), (_event(routed, "Routed"), topics.ROUTED)
     )
