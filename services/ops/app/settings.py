@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts import topics
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
 from services.delivery import dev_keys
@@ -22,6 +24,8 @@ from services.ops.readmodels.metrics.settings import MetricsSettings
 from services.routing.settings import RoutingSettings
 from services.runtime.settings import StageSettings
 from services.validation.settings import ValidationSettings
+
+HOUR = 3600
 
 
 class RunSettings(BaseSettings):
@@ -35,6 +39,10 @@ class RunSettings(BaseSettings):
     development: bool = False
     """A developer's machine (``./dev run``): authorities without keys get development
     keys, and receipts of an authority without a verification key count unsigned."""
+    intake_retention_seconds: int = Field(default=24 * HOUR, gt=0)
+    """How long ``amtsweg.intake`` keeps a portal's raw application (``retention.ms``)."""
+    intake_dlq_retention_seconds: int = Field(default=72 * HOUR, gt=0)
+    """How long ``amtsweg.intake.dlq`` keeps a refused raw application."""
 
     def broker_file(self) -> Path:
         """Where ``amtsweg run`` records the bootstrap address of the broker it started."""
@@ -43,6 +51,27 @@ class RunSettings(BaseSettings):
     def development_keys_folder(self) -> Path:
         """Where development keys of authorities are kept (``<data dir>/authority-keys``)."""
         return self.data_dir / dev_keys.FOLDER
+
+    def topic_configs(self) -> dict[str, dict[str, str]]:
+        """Topic configuration Amtsweg sets, at creation and on existing topics.
+
+        The intake topics hold raw applications, so they keep them only briefly. Kafka
+        deletes whole log segments only, so a segment is closed at least hourly (at most
+        the retention): a message is gone at most about an hour after its retention.
+        """
+        return {
+            topics.INTAKE: _retention(self.intake_retention_seconds),
+            topics.INTAKE_DLQ: _retention(self.intake_dlq_retention_seconds),
+        }
+
+
+def _retention(seconds: int) -> dict[str, str]:
+    retention_ms = seconds * 1000
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": str(retention_ms),
+        "segment.ms": str(min(retention_ms, HOUR * 1000)),
+    }
 
 
 @dataclass(frozen=True)
