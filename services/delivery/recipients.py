@@ -86,7 +86,13 @@ class Recipients:
             {r.authority_id: r for r in recipients}
         )
         self._development_keys = development_keys
-        self.accept_unsigned_receipts = accept_unsigned_receipts
+        self._accept_unsigned_receipts = accept_unsigned_receipts
+
+    @property
+    def accept_unsigned_receipts(self) -> bool:
+        """True only in development: a receipt of an authority without a verification key
+        counts unsigned. Otherwise such a receipt is refused (nothing can check it)."""
+        return self._accept_unsigned_receipts
 
     def get(self, authority_id: str) -> Recipient | None:
         """The authority with this id, if known, with development keys where it has none."""
