@@ -12,8 +12,9 @@ from events.blobs import BlobStore
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
-from receiver.keys import Signer
+from receiver.keys import Decrypter, Signer
 from services.delivery import handler as delivery
+from services.delivery.dev_keys import DevelopmentKeys
 from services.delivery.recipients import Recipient, Recipients
 from services.runtime.settings import StageSettings
 from tests.support.authority import HANNOVER, KOELN, signing_key
@@ -120,3 +121,30 @@ async def test_in_development_plain_receipts_of_an_authority_without_key_count(
     assert declined.data["authority_id"] == KOELN
     assert declined.data["problems"] == problems
     assert declined.data["signed_receipt"] is None
+
+
+async def test_in_development_the_delivery_is_sealed_to_and_signed_with_development_keys(
+    ledger: Ledger, blobs: BlobStore, tmp_path: Path
+) -> None:
+    keys = DevelopmentKeys(tmp_path / "authority-keys")
+    known = Recipients([koeln(encrypted=False, signed=False)], development_keys=keys)
+    submission = dispatched(ledger, blobs, known)
+    pair = keys.get(KOELN)
+    envelope = ledger.trail(submission.id)[3].data["envelope"]
+    assert envelope["encryption"]["kid"] == f"{KOELN}-dev-enc"
+    opened = Decrypter(pair.encryption).decrypt(envelope["data"]["content"])
+    assert opened == blobs.read(envelope["data"]["sha512"])
+
+    await _publish(
+        known,
+        ledger,
+        blobs,
+        _receipt(submission),  # unsigned: the development key is there to check it
+        Signer(pair.signing).sign(_receipt(submission)).encode(),
+    )
+
+    assert ledger.get_submission(submission.id).status is Status.ACCEPTED
+    assert _tail(ledger, submission) == [
+        ("ReceiptRefused", "signature-missing"),
+        ("Accepted", "AZ-2026-17"),
+    ]
