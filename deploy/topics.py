@@ -1,4 +1,10 @@
-"""Creating Amtsweg's topics ahead of use, idempotently."""
+"""Creating Amtsweg's topics ahead of use, idempotently, and keeping their configuration.
+
+aiokafka's admin client offers only the legacy ``AlterConfigs`` request (no
+``IncrementalAlterConfigs``), which replaces a topic's whole set of overrides. So a
+configuration is applied to an existing topic by reading its overrides first
+(``DescribeConfigs``), changing only the wanted entries and writing the whole set back.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,22 @@ from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 _log = structlog.get_logger(__name__)
 
 _MAX_REPLICATION = 3
 _GIVE_UP_AFTER_S = 30.0
+_DYNAMIC_TOPIC_CONFIG = 1
+"""``config_source`` of a topic's own override (DescribeConfigs v1 and later)."""
+
+
+class TopicConfigError(Exception):
+    """A topic's configuration cannot be read or set (rights, policy, invalid value).
+
+    Not a ``KafkaError``: waiting for the broker does not help, an operator must act.
+    """
 
 
 async def ensure_topics(
@@ -23,15 +39,20 @@ async def ensure_topics(
     *,
     replication_factor: int | None = None,
     configs: Mapping[str, str] | None = None,
+    topic_configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Create the topics ``names`` that do not exist yet and wait until they have leaders.
 
-    Existing topics are left as they are (their partition count and configuration are
-    not changed); ``configs`` (e.g. ``max.message.bytes``) apply to the topics created.
-    ``replication_factor`` defaults to the number of brokers, at most 3. Gives up with
-    :class:`TimeoutError` after 30 s; wrap in ``asyncio.timeout`` for a shorter limit.
+    Existing topics keep their partition count; ``configs`` (e.g. ``max.message.bytes``)
+    apply to the topics created. ``topic_configs`` (topic → configuration, e.g. a
+    retention) applies to those of ``names`` when they are created *and* when they exist
+    with other values (their other overrides are kept); it raises :class:`TopicConfigError`
+    when the broker refuses. ``replication_factor`` defaults to the number of brokers, at
+    most 3. Gives up with :class:`TimeoutError` after 30 s; wrap in ``asyncio.timeout``
+    for a shorter limit.
     """
     wanted = sorted(set(names))
+    per_topic = {name: c for name, c in (topic_configs or {}).items() if name in wanted}
     if not wanted:
         return
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-topics")
@@ -42,10 +63,84 @@ async def ensure_topics(
             missing = [name for name in wanted if name not in existing]
             if missing:
                 replicas = replication_factor or await _default_replication(admin)
-                await _create(admin, missing, partitions, replicas, configs or {})
+                created = {name: {**(configs or {}), **per_topic.get(name, {})} for name in missing}
+                await _create(admin, created, partitions, replicas)
+            await _configure(admin, {n: c for n, c in per_topic.items() if n in existing})
             await _wait_for_leaders(admin, wanted)
     finally:
         await admin.close()
+
+
+def overrides_to_write(
+    current: Mapping[str, str], wanted: Mapping[str, str]
+) -> dict[str, str] | None:
+    """The whole set of overrides a topic needs so that ``wanted`` holds, keeping the others
+    (``AlterConfigs`` replaces them all); None when ``wanted`` holds already."""
+    if all(current.get(name) == value for name, value in wanted.items()):
+        return None
+    return {**current, **wanted}
+
+
+def topic_overrides(resource: Mapping[str, Any]) -> dict[str, str]:
+    """A topic's own overrides from one resource of a ``DescribeConfigs`` answer.
+
+    Version 0 marks defaults with ``is_default``; later versions name the source, and only
+    ``DYNAMIC_TOPIC_CONFIG`` is the topic's own. A sensitive override is never answered
+    with its value, so it could not be kept: refused rather than silently dropped.
+    """
+    overrides: dict[str, str] = {}
+    for entry in resource["config_entries"]:
+        if "config_source" in entry:
+            own = entry["config_source"] == _DYNAMIC_TOPIC_CONFIG
+        else:
+            own = not entry["is_default"]
+        if not own or entry["read_only"]:
+            continue
+        if entry["config_value"] is None:
+            name = resource["resource_name"]
+            msg = f"topic {name!r}: override {entry['config_names']!r} has no readable value"
+            raise TopicConfigError(msg)
+        overrides[entry["config_names"]] = entry["config_value"]
+    return overrides
+
+
+async def _configure(admin: AIOKafkaAdminClient, wanted: Mapping[str, Mapping[str, str]]) -> None:
+    """Set ``wanted`` on existing topics whose overrides differ."""
+    if not wanted:
+        return
+    asked = [ConfigResource(ConfigResourceType.TOPIC, name) for name in sorted(wanted)]
+    described = _resources(await admin.describe_configs(asked), "reading the configuration")
+    changes = {}
+    for resource in described:
+        name = resource["resource_name"]
+        if name in wanted:
+            write = overrides_to_write(topic_overrides(resource), wanted[name])
+            if write is not None:
+                changes[name] = write
+    if not changes:
+        return
+    altered = [ConfigResource(ConfigResourceType.TOPIC, n, configs=c) for n, c in changes.items()]
+    _resources(await admin.alter_configs(altered), "setting the configuration")
+    _log.info(
+        "kafka.topics.configured",
+        topics=sorted(changes),
+        configs={name: dict(wanted[name]) for name in sorted(changes)},
+    )
+
+
+def _resources(responses: list[Any], doing: str) -> list[dict[str, Any]]:
+    """The resources of ``DescribeConfigs`` / ``AlterConfigs`` answers; raises on errors."""
+    resources = [r for response in responses for r in response.to_object()["resources"]]
+    for resource in resources:
+        code = resource["error_code"]
+        if code != 0:
+            error = for_code(code)
+            detail = resource["error_message"] or error.description
+            msg = (
+                f"{doing} of topic {resource['resource_name']!r} failed: {error.__name__}: {detail}"
+            )
+            raise TopicConfigError(msg)
+    return resources
 
 
 async def _default_replication(admin: AIOKafkaAdminClient) -> int:
@@ -55,13 +150,14 @@ async def _default_replication(admin: AIOKafkaAdminClient) -> int:
 
 async def _create(
     admin: AIOKafkaAdminClient,
-    names: list[str],
+    configs: Mapping[str, Mapping[str, str]],
     partitions: int,
     replicas: int,
-    configs: Mapping[str, str],
 ) -> None:
+    """Create the topics named by ``configs``, each with its configuration."""
+    names = list(configs)
     response = await admin.create_topics(
-        [NewTopic(name, partitions, replicas, topic_configs=dict(configs)) for name in names]
+        [NewTopic(name, partitions, replicas, topic_configs=dict(configs[name])) for name in names]
     )
     for topic, code, *message in response.topic_errors:
         error = for_code(code)

@@ -80,19 +80,3 @@ class Signer:
         if self.kid:
             header["kid"] = self.kid
         return jws.serialize_compact(header, payload, self._key, algorithms=[self.alg])
-
-
-def generate_keys(kid: str, rsa_bits: int = 4096) -> dict[str, dict[str, Any]]:
-    """A new encryption key pair (RSA-OAEP-256) and signing key pair (PS512), as JWKs."""
-    encryption = RSAKey.generate_key(
-        rsa_bits, parameters={"kid": f"{kid}-enc", "use": "enc", "alg": JWE_ALG}
-    )
-    signing = RSAKey.generate_key(
-        rsa_bits, parameters={"kid": f"{kid}-sig", "use": "sig", "alg": "PS512"}
-    )
-    return {
-        "encryption-private": encryption.as_dict(private=True),
-        "encryption-public": encryption.as_dict(private=False),
-        "signing-private": signing.as_dict(private=True),
-        "signing-public": signing.as_dict(private=False),
-    }

@@ -106,6 +106,9 @@ class AmtswegProcesses:
             AMTSWEG_PORTAL_TOKENS=json.dumps(portal_tokens),
             AMTSWEG_HTTP_HOST="127.0.0.1",
             AMTSWEG_LOG_LEVEL=log_level,
+            # a throwaway machine: a generated key-encryption key (unless one is given) and
+            # development keys for the authorities it delivers to (never plaintext)
+            AMTSWEG_DEVELOPMENT="true",
         )
         self._layout = layout
         self._instances = instances

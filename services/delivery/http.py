@@ -55,6 +55,11 @@ _REFUSALS = {
     Refusal.WRONG_AUTHORITY: (403, "wrong-authority", "Not the addressee of this delivery"),
     Refusal.SIGNATURE_MISSING: (422, "receipt-signature-required", "The receipt must be signed"),
     Refusal.SIGNATURE_INVALID: (422, "receipt-signature-invalid", "The signature is not valid"),
+    Refusal.NO_VERIFICATION_KEY: (
+        422,
+        "receipt-signature-unverifiable",
+        "No verification key is registered for this authority",
+    ),
     Refusal.OTHER_DELIVERY: (409, "delivery-mismatch", "Not the current delivery"),
     Refusal.NOT_DISPATCHED: (409, "delivery-mismatch", "Not the current delivery"),
 }

@@ -1,6 +1,9 @@
 """Taking an authority's receipt: who sent it, is it signed as required, which delivery.
 
-The same rules apply to receipts from the topic and from the HTTP API. A receipt that is
+The same rules apply to receipts from the topic and from the HTTP API. A receipt must be
+signed with the verification key the directory holds for its authority; a receipt of an
+authority without one is refused, unless the recipients accept unsigned receipts (only
+in development, where development keys usually stand in anyway). A receipt that is
 not taken leaves a ``ReceiptRefused`` event in the trail (at most a few per submission),
 so operations see forged or misdirected receipts next to the delivery they concern.
 """
@@ -31,6 +34,8 @@ class Refusal(StrEnum):
     WRONG_AUTHORITY = "wrong-authority"
     SIGNATURE_MISSING = "signature-missing"
     SIGNATURE_INVALID = "signature-invalid"
+    NO_VERIFICATION_KEY = "no-verification-key"
+    """The directory holds no verification key for the authority: no receipt can count."""
     OTHER_DELIVERY = "other-delivery"
     NOT_DISPATCHED = "not-dispatched"
 
@@ -55,7 +60,7 @@ def check_receipt(
     recipient = recipients.get(receipt.authority_id)
     key = recipient.verification_key() if recipient else None
     if key is None:
-        return None
+        return None if recipients.accept_unsigned_receipts else Refusal.NO_VERIFICATION_KEY
     if message.jws is None:
         return Refusal.SIGNATURE_MISSING
     try:

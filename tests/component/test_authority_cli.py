@@ -1,4 +1,5 @@
-"""``amtsweg authority keys`` and the receiver's refusal of unusable keys (no broker needed)."""
+"""``amtsweg authority keys``, the receiver's keys: refused when unusable, development keys
+when none are given (no broker needed)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import json
 import stat
 from pathlib import Path
 
-from typer.testing import CliRunner
+import pytest
+from typer.testing import CliRunner, Result
 
+from receiver.consume import ReceiverConfig, Summary
+from services.delivery.dev_keys import DevelopmentKeys
+from services.ops.cli import authority
 from services.ops.cli.main import app
 from services.routing.keys import check_jwk
-from tests.support.authority import encryption_key, public, write_jwk
+from tests.support.authority import KOELN, encryption_key, public, write_jwk
 
 
 def test_keys_writes_private_halves_privately_and_public_halves_the_directory_takes(
@@ -67,3 +72,69 @@ def test_consume_refuses_a_public_key_before_connecting(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "not a private RSA or EC JWK" in result.output
+
+
+def _consume_with(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, *options: str, development: bool = False
+) -> tuple[Result, list[ReceiverConfig]]:
+    """``amtsweg authority consume`` for Köln, with the receiver loop replaced by a recorder."""
+    configs: list[ReceiverConfig] = []
+
+    async def record(config: ReceiverConfig) -> Summary:
+        configs.append(config)
+        return Summary()
+
+    monkeypatch.setattr(authority, "consume", record)
+    monkeypatch.setenv("AMTSWEG_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("AMTSWEG_DEVELOPMENT", "true" if development else "false")
+    arguments = ["authority", "consume", "--authority", KOELN, "--out", str(data_dir / "out")]
+    result = CliRunner().invoke(app, [*arguments, "--bootstrap-servers", "kafka:9092", *options])
+    return result, configs
+
+
+def test_consume_without_key_files_uses_the_development_keys_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = DevelopmentKeys(tmp_path / "authority-keys").get(KOELN)  # as delivery made them
+
+    result, (config,) = _consume_with(monkeypatch, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert "development keys" in result.output
+    assert config.decryption_key == made.encryption
+    assert config.signing_key == made.signing
+
+
+def test_consume_takes_a_given_key_file_over_the_development_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = DevelopmentKeys(tmp_path / "authority-keys").get(KOELN)
+    key = write_jwk(tmp_path / "encryption.jwk.json", encryption_key())
+
+    result, (config,) = _consume_with(monkeypatch, tmp_path, "--key", str(key))
+
+    assert result.exit_code == 0, result.output
+    assert config.decryption_key == encryption_key()
+    assert config.signing_key == made.signing  # the half not given
+
+
+def test_consume_in_development_makes_the_keys_delivery_will_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, (config,) = _consume_with(monkeypatch, tmp_path, development=True)
+
+    assert result.exit_code == 0, result.output
+    found = DevelopmentKeys(tmp_path / "authority-keys").find(KOELN)
+    assert found is not None
+    assert config.decryption_key == found.encryption
+
+
+def test_consume_outside_development_makes_no_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, (config,) = _consume_with(monkeypatch, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert config.decryption_key is None
+    assert config.signing_key is None
+    assert not (tmp_path / "authority-keys").exists()

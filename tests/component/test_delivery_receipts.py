@@ -12,12 +12,13 @@ from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
 from events.vault import Vault
-from receiver.keys import Signer
+from receiver.keys import Decrypter, Signer
 from services.delivery import handler as delivery
+from services.delivery.dev_keys import DevelopmentKeys
 from services.delivery.recipients import Recipient, Recipients
 from services.runtime.settings import StageSettings
 from tests.support.authority import HANNOVER, KOELN, signing_key
-from tests.support.delivery import dispatched, recipients, settings
+from tests.support.delivery import DATA, dispatched, koeln, recipients, settings
 
 
 def _receipt(submission: Submission, **overrides: object) -> bytes:
@@ -80,10 +81,30 @@ async def test_only_a_correctly_signed_receipt_of_the_addressee_counts(
     assert accepted.data["signed_receipt"] == genuine.decode()  # the proof is kept
 
 
-async def test_without_a_verification_key_plain_receipts_count(
+async def test_without_a_verification_key_no_receipt_counts_outside_development(
     ledger: Ledger, vault: Vault
 ) -> None:
     known = recipients(signed=False)
+    assert not known.accept_unsigned_receipts
+    submission = dispatched(ledger, vault, known)
+    await _publish(
+        known,
+        ledger,
+        vault,
+        _receipt(submission),  # unsigned
+        _signed(_receipt(submission)),  # signed, but with no key to check it against
+    )
+    assert ledger.get_submission(submission.id).status is Status.DISPATCHED
+    assert _tail(ledger, submission) == [
+        ("ReceiptRefused", "no-verification-key"),
+        ("ReceiptRefused", "no-verification-key"),
+    ]
+
+
+async def test_in_development_plain_receipts_of_an_authority_without_key_count(
+    ledger: Ledger, vault: Vault
+) -> None:
+    known = Recipients([koeln(signed=False)], accept_unsigned_receipts=True)
     submission = dispatched(ledger, vault, known)
     problems = [{"type": "https://amtsweg.de/problems/not-ours", "title": "Nicht zuständig"}]
     await _publish(
@@ -100,3 +121,32 @@ async def test_without_a_verification_key_plain_receipts_count(
     assert declined.data["authority_id"] == KOELN
     assert declined.data["problems"] == problems
     assert declined.data["signed_receipt"] is None
+
+
+async def test_in_development_the_delivery_is_sealed_to_and_signed_with_development_keys(
+    ledger: Ledger, vault: Vault, tmp_path: Path
+) -> None:
+    keys = DevelopmentKeys(tmp_path / "authority-keys")
+    known = Recipients([koeln(encrypted=False, signed=False)], development_keys=keys)
+    submission = dispatched(ledger, vault, known)
+    pair = keys.get(KOELN)
+    published = vault.envelope(submission.id, ledger.trail(submission.id)[3].data["envelope"])
+    assert published is not None
+    envelope = json.loads(published)
+    assert envelope["encryption"]["kid"] == f"{KOELN}-dev-enc"
+    opened = Decrypter(pair.encryption).decrypt(envelope["data"]["content"])
+    assert opened == DATA
+
+    await _publish(
+        known,
+        ledger,
+        vault,
+        _receipt(submission),  # unsigned: the development key is there to check it
+        Signer(pair.signing).sign(_receipt(submission)).encode(),
+    )
+
+    assert ledger.get_submission(submission.id).status is Status.ACCEPTED
+    assert _tail(ledger, submission) == [
+        ("ReceiptRefused", "signature-missing"),
+        ("Accepted", "AZ-2026-17"),
+    ]

@@ -179,8 +179,10 @@ async def test_routing_uses_the_data_when_the_portal_gave_no_hint(
 
 async def test_delivery_dispatches_once_and_records_receipts(ledger: Ledger, vault: Vault) -> None:
     submission = routed = _routed(ledger, vault)
-    # Köln has an encryption key (nothing goes out in plaintext), no receipt-signing key.
-    broker = _delivery_worker(ledger, vault, recipients(signed=False))
+    # Köln has an encryption key (nothing goes out in plaintext) and, as in development,
+    # no receipt-signing key: its unsigned receipts count.
+    unsigned = Recipients(list(recipients(signed=False)), accept_unsigned_receipts=True)
+    broker = _delivery_worker(ledger, vault, unsigned)
     await _publish(
         broker, (_event(routed, "Routed"), topics.ROUTED), (_event(routed, "Routed"), topics.ROUTED)
     )

@@ -22,10 +22,12 @@ from typer.testing import CliRunner
 
 from contracts import topics
 from deploy.broker import BrokerHandle
-from events.blobs import FileBlobStore
+from events.dossier import Dossier
 from events.ledger import Ledger
 from events.settings import LedgerSettings
+from events.vault import local_vault
 from services.intake.auth import token_hash
+from services.intake.domain import submission_id_for
 from services.intake.http import create_app
 from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import SERVICES
@@ -186,11 +188,11 @@ async def test_a_submission_for_another_state_is_handed_over_to_its_instance(
     kafka: BrokerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     st_ledger = Ledger(LedgerSettings(data_dir=tmp_path / "st"))
-    st_blobs = FileBlobStore(tmp_path / "st" / "blobs")
+    st_vault = local_vault(tmp_path / "st" / "vault")
     st_intake = IntakeSettings(portal_tokens={"amtsweg-nrw": token_hash(HANDOVER_TOKEN)})
     remote = f"amtsweg-sachsen-anhalt-{uuid.uuid4().hex[:8]}"
     try:
-        async with serving(create_app(st_ledger, st_blobs, st_intake)) as st_url:
+        async with serving(create_app(st_ledger, st_vault, st_intake)) as st_url:
             _environment(
                 tmp_path,
                 monkeypatch,
@@ -223,15 +225,15 @@ async def test_a_submission_for_another_state_is_handed_over_to_its_instance(
         received = st_ledger.get_submission(remote_id)
         assert list(st_ledger.submission_ids()) == [remote_id]
         assert received.portal_id == "amtsweg-nrw"
-        assert received.idempotency_key == handed["delivery_id"]
+        assert remote_id == submission_id_for("amtsweg-nrw", handed["delivery_id"])
         assert received.correlation_id == trail[0]["data"]["correlation_id"]
-        assert received.routing_hint == {"ars": WERNIGERODE}
-        assert st_blobs.read(received.data["sha512"]) == xdomea_sample()
+        assert Dossier.of(st_vault, received).routing == {"ars": WERNIGERODE}
+        assert st_vault.read(remote_id, received.data["blob"]) == xdomea_sample()
         # … and its own trail goes on: validated and routed to the Landkreis Harz.
         settings = ValidationSettings()
         catalog = load_catalog(settings.catalog, settings.regions)
-        assert validate_submission(st_ledger, st_blobs, catalog, remote_id, settings.limits())
-        assert route_submission(st_ledger, national_context(), remote_id)
+        assert validate_submission(st_ledger, st_vault, catalog, remote_id, settings.limits())
+        assert route_submission(st_ledger, st_vault, national_context(), remote_id)
         assert st_ledger.get_submission(remote_id).authority_id == "jobcenter-landkreis-harz"
         assert st_ledger.verify(remote_id) is None
     finally:

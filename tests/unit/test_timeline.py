@@ -40,7 +40,7 @@ def test_each_event_names_its_actor_and_keeps_personal_data_out() -> None:
     assert "Mustermann" not in text
     assert "Erika" not in text
     assert "50667" not in text
-    assert "hint postalCode" in lines[0].details
+    assert "hint" not in lines[0].details  # what the portal said is sealed, not summarised
     assert "2 part(s)" in lines[0].details
     assert lines[5].details == "note=short"
 

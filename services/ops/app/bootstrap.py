@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import httpx
+import structlog
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
@@ -29,6 +30,7 @@ from events.submission import Submission
 from events.vault import Vault, open_vault
 from services.delivery import handler as delivery
 from services.delivery.callbacks import HttpCallbackSender
+from services.delivery.dev_keys import DevelopmentKeys
 from services.delivery.http import create_router
 from services.delivery.notifier import Notifier
 from services.delivery.projector import DeliveryProjector
@@ -62,6 +64,8 @@ from services.routing.directory import Directory
 from services.routing.directory_file import load_directory
 from services.validation import handler as validation
 from services.validation.catalog import SchemaCatalog, load_catalog
+
+log = structlog.get_logger(__name__)
 
 WORKERS = ("validation", "routing", "delivery")
 SERVICES = ("intake", *WORKERS, "relay", "notifier", "retention", "metrics")
@@ -300,28 +304,51 @@ class Wiring:
 
 def recipients_from(directory: Directory, settings: Settings) -> Recipients:
     """Delivery's view of the directory, with callback secrets and handover tokens from
-    the environment (so delivery never imports routing)."""
+    the environment (so delivery never imports routing). In development, authorities
+    without keys get development keys in the data dir, made on first need."""
 
     def secret(values: dict[str, SecretStr], authority_id: str) -> str | None:
         found = values.get(authority_id)
         return found.get_secret_value() if found else None
 
     delivery_settings = settings.delivery
+    development = settings.run.development
     recipients = Recipients(
-        Recipient(
-            authority_id=authority.id,
-            encryption_jwk=authority.keys.encryption,
-            verification_jwk=authority.keys.verification,
-            callback_url=authority.channel.callback_url,
-            callback_secret=secret(delivery_settings.callback_secrets, authority.id),
-            handover_url=handover.url if (handover := authority.channel.handover) else None,
-            handover_portal=handover.portal_id if handover else None,
-            handover_token=secret(delivery_settings.handover_tokens, authority.id),
-        )
-        for authority in directory.authorities
+        (
+            Recipient(
+                authority_id=authority.id,
+                encryption_jwk=authority.keys.encryption,
+                verification_jwk=authority.keys.verification,
+                callback_url=authority.channel.callback_url,
+                callback_secret=secret(delivery_settings.callback_secrets, authority.id),
+                handover_url=handover.url if (handover := authority.channel.handover) else None,
+                handover_portal=handover.portal_id if handover else None,
+                handover_token=secret(delivery_settings.handover_tokens, authority.id),
+            )
+            for authority in directory.authorities
+        ),
+        development_keys=(
+            DevelopmentKeys(settings.run.development_keys_folder()) if development else None
+        ),
+        accept_unsigned_receipts=development,
     )
     recipients.check()
+    _log_key_coverage(recipients, development=development)
     return recipients
+
+
+def _log_key_coverage(recipients: Recipients, *, development: bool) -> None:
+    """Say how many authorities the directory gives no keys (counts only)."""
+    coverage = recipients.coverage()
+    figures = {
+        "authorities": coverage.authorities,
+        "without_encryption_key": coverage.without_encryption,
+        "without_verification_key": coverage.without_verification,
+    }
+    if development:
+        log.info("recipients.development_keys", **figures)
+    elif coverage.without_encryption or coverage.without_verification:
+        log.warning("recipients.keys_missing", **figures)
 
 
 def submission_event_topics() -> list[str]:

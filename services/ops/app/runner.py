@@ -66,9 +66,10 @@ async def serve(
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
         wiring.register_intake(broker)
     partitions = settings.run.topic_partitions
+    configs = settings.run.topic_configs()  # the intake topics' short retention
 
     async def prepare_topics() -> None:
-        await ensure_topics(bootstrap_servers, needed, partitions=partitions)
+        await ensure_topics(bootstrap_servers, needed, partitions=partitions, topic_configs=configs)
         await await_group_coordinator(bootstrap_servers)
 
     await _until_the_broker_answers(prepare_topics, stop)

@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts import topics
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
 from events.vault import VaultSettings
+from services.delivery import dev_keys
 from services.delivery.settings import DeliverySettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
@@ -23,24 +26,57 @@ from services.routing.settings import RoutingSettings
 from services.runtime.settings import StageSettings
 from services.validation.settings import ValidationSettings
 
+HOUR = 3600
+
 
 class RunSettings(BaseSettings):
-    """Where data lives and how the broker is reached."""
+    """Where data lives, how the broker is reached, and whether this is development."""
 
     model_config = SettingsConfigDict(env_prefix="AMTSWEG_", extra="ignore")
 
     data_dir: Path = Path("var")
-    development: bool = False
-    """``AMTSWEG_DEVELOPMENT``: generated keys and tokens where none are configured (``./dev
-    run`` sets it); never on a machine that holds real applications."""
     topic_partitions: int = 6
     retention_interval_seconds: float = 3600.0
     """How often the retention job looks for content to erase (``AMTSWEG_RETENTION_…``)."""
     log_level: str = "INFO"
+    development: bool = False
+    """``AMTSWEG_DEVELOPMENT``, a developer's machine (``./dev run`` sets it): a generated
+    key-encryption key and portal token where none is configured, development keys for
+    authorities without keys, and receipts of an authority without a verification key
+    count unsigned. Never on a machine that holds real applications."""
+    intake_retention_seconds: int = Field(default=24 * HOUR, gt=0)
+    """How long ``amtsweg.intake`` keeps a portal's raw application (``retention.ms``)."""
+    intake_dlq_retention_seconds: int = Field(default=72 * HOUR, gt=0)
+    """How long ``amtsweg.intake.dlq`` keeps a refused raw application."""
 
     def broker_file(self) -> Path:
         """Where ``amtsweg run`` records the bootstrap address of the broker it started."""
         return self.data_dir / "broker.json"
+
+    def development_keys_folder(self) -> Path:
+        """Where development keys of authorities are kept (``<data dir>/authority-keys``)."""
+        return self.data_dir / dev_keys.FOLDER
+
+    def topic_configs(self) -> dict[str, dict[str, str]]:
+        """Topic configuration Amtsweg sets, at creation and on existing topics.
+
+        The intake topics hold raw applications, so they keep them only briefly. Kafka
+        deletes whole log segments only, so a segment is closed at least hourly (at most
+        the retention): a message is gone at most about an hour after its retention.
+        """
+        return {
+            topics.INTAKE: _retention(self.intake_retention_seconds),
+            topics.INTAKE_DLQ: _retention(self.intake_dlq_retention_seconds),
+        }
+
+
+def _retention(seconds: int) -> dict[str, str]:
+    retention_ms = seconds * 1000
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": str(retention_ms),
+        "segment.ms": str(min(retention_ms, HOUR * 1000)),
+    }
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contracts.keys import generate_keys
 from receiver.consume import ReceiverConfig, consume
-from receiver.keys import KeyFileError, generate_keys, read_private_jwk
+from receiver.keys import KeyFileError, read_private_jwk
 from receiver.unpack import ReceiverError
+from services.delivery.dev_keys import DevelopmentKeyError, DevelopmentKeyPair, DevelopmentKeys
 from services.ops.actions.access_log import Read
+from services.ops.app.settings import Settings
 from services.ops.cli import support
 
 authority_app = typer.Typer(
@@ -55,6 +58,9 @@ def authority_consume(  # noqa: PLR0917 - typer options
 ) -> None:
     """Receive deliveries: dedupe, decrypt, check hashes, write folders, send receipts.
 
+    Without --key or --signing-key, the authority's development keys in the data dir
+    (AMTSWEG_DATA_DIR/authority-keys/<authority>.jwk.json) stand in, if there are any; with
+    AMTSWEG_DEVELOPMENT they are made now when Amtsweg has not made them yet.
     The API token comes from AMTSWEG_AUTHORITY_TOKEN; Kafka security options from
     KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
     KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE.
@@ -62,12 +68,19 @@ def authority_consume(  # noqa: PLR0917 - typer options
     if not bootstrap_servers:
         raise typer.BadParameter("give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
     try:
+        decryption = read_private_jwk(key) if key else None
+        signing = read_private_jwk(signing_key) if signing_key else None
+        if decryption is None or signing is None:
+            development = _development_keys(authority)
+            if development is not None:
+                decryption = decryption or development.encryption
+                signing = signing or development.signing
         config = ReceiverConfig(
             authority_id=authority,
             bootstrap_servers=bootstrap_servers,
             out=out,
-            decryption_key=read_private_jwk(key) if key else None,
-            signing_key=read_private_jwk(signing_key) if signing_key else None,
+            decryption_key=decryption,
+            signing_key=signing,
             api=api,
             token=os.environ.get("AMTSWEG_AUTHORITY_TOKEN"),
             command=shlex.split(exec_) if exec_ else None,
@@ -76,7 +89,7 @@ def authority_consume(  # noqa: PLR0917 - typer options
             kafka=_kafka_security(),
         )
         summary = asyncio.run(consume(config))
-    except (ReceiverError, KeyFileError) as error:
+    except (ReceiverError, KeyFileError, DevelopmentKeyError) as error:
         console.print(f"[red]Stopped: {error}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -85,6 +98,16 @@ def authority_consume(  # noqa: PLR0917 - typer options
         f"handed over {summary.handed_over}, rejected {summary.rejected}, "
         f"duplicates {summary.duplicates}, skipped {summary.skipped}"
     )
+
+
+def _development_keys(authority_id: str) -> DevelopmentKeyPair | None:
+    """The authority's development keys: found, or in development made (as delivery would)."""
+    run = Settings.from_environment().run
+    keys = DevelopmentKeys(run.development_keys_folder())
+    pair = keys.get(authority_id) if run.development else keys.find(authority_id)
+    if pair is not None:
+        console.print(f"Using the development keys in {keys.path(authority_id)}")
+    return pair
 
 
 def _kafka_security() -> dict[str, str]:

@@ -1,0 +1,81 @@
+"""The composition root's recipients: development keys and the receipt policy by mode."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from services.ops.app import bootstrap
+from services.ops.app.bootstrap import recipients_from
+from services.ops.app.settings import RunSettings, Settings
+from services.routing.directory import Directory
+from services.routing.directory_file import load_directory
+from services.routing.settings import RoutingSettings
+
+
+def _settings(tmp_path: Path, *, development: bool) -> Settings:
+    run = RunSettings(data_dir=tmp_path, development=development)
+    return dataclasses.replace(Settings.from_environment(), run=run)
+
+
+def _directory() -> Directory:
+    return load_directory(RoutingSettings().directory)
+
+
+@contextmanager
+def _logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MutableMapping[str, Any]]]:
+    """What the composition root logs (its logger may be cached by an earlier test)."""
+    with capture_logs() as logs:
+        monkeypatch.setattr(bootstrap, "log", structlog.get_logger(bootstrap.__name__))
+        yield logs
+
+
+def test_outside_development_keyless_authorities_are_counted_and_none_get_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = _directory()
+    with _logs(monkeypatch) as logs:
+        known = recipients_from(directory, _settings(tmp_path, development=False))
+
+    authority = directory.authorities[0].id
+    assert not known.accept_unsigned_receipts
+    assert not known.has_encryption_key(authority)
+    recipient = known.get(authority)
+    assert recipient is not None
+    assert recipient.encryption_jwk is None
+    (warning,) = [e for e in logs if e["event"] == "recipients.keys_missing"]
+    assert warning["log_level"] == "warning"
+    coverage = known.coverage()
+    assert warning["without_encryption_key"] == coverage.without_encryption > 1000
+    assert warning["without_verification_key"] == coverage.without_verification
+    assert warning["authorities"] == coverage.authorities
+    assert not (tmp_path / "authority-keys").exists()
+
+
+def test_in_development_an_authority_gets_keys_when_first_delivered_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = _directory()
+    with _logs(monkeypatch) as logs:
+        known = recipients_from(directory, _settings(tmp_path, development=True))
+
+    assert [e["event"] for e in logs if e["event"].startswith("recipients.")] == [
+        "recipients.development_keys"
+    ]
+    assert known.accept_unsigned_receipts
+    assert not (tmp_path / "authority-keys").exists()  # none made at start-up
+    first, second = directory.authorities[0].id, directory.authorities[1].id
+    recipient = known.get(first)
+    assert recipient is not None
+    assert recipient.encryption_jwk is not None
+    assert recipient.verification_jwk is not None
+    assert [p.name for p in (tmp_path / "authority-keys").iterdir()] == [f"{first}.jwk.json"]
+    assert known.has_encryption_key(second)  # would get keys, has none yet
+    assert known.get(first) == recipient  # the same keys again
