@@ -310,8 +310,18 @@ _PRIVATE = {"envelope", "request_digest", "dossier", "findings"}
 
 
 def _public(data: dict[str, Any]) -> dict[str, object]:
-    """Event data a portal may see (the vault's references are nobody's business outside)."""
-    return {k: v for k, v in data.items() if k not in _PRIVATE}
+    """Event data a portal may see: the vault's references are nobody's business outside
+    (the parts show their hash and size, not their blob names)."""
+    shown: dict[str, object] = {k: v for k, v in data.items() if k not in _PRIVATE}
+    if isinstance(data.get("data"), dict):
+        shown["data"] = _part(data["data"])
+    if isinstance(data.get("attachments"), list):
+        shown["attachments"] = [_part(a) for a in data["attachments"] if isinstance(a, dict)]
+    return shown
+
+
+def _part(part: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in part.items() if k != "blob"}
 
 
 _OPERATOR_EVENTS = frozenset({"Replayed", "Redelivered", "CallbackRequeued", "Assigned"})

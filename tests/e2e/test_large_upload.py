@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -31,6 +32,8 @@ from deploy.net import free_tcp_port
 from events.blobs import FileBlobStore
 from events.ledger import Ledger
 from events.settings import LedgerSettings
+from events.vault import VaultSettings, open_vault
+from events.vault.cipher import HEADER, SEGMENT, TAG
 from services.intake.auth import token_hash
 from tests.support.factories import metadata_for, xdomea_sample
 from tests.support.pipeline import PORTAL_TOKENS, auth
@@ -222,11 +225,28 @@ async def test_a_200_mib_attachment_streams_through_in_bounded_memory(
     assert list(intake.spool.iterdir()) == []
 
     (received,) = [e for e in trail["events"] if e["event"] == "Received"]
-    (attachment,) = received["data"]["attachments"]
-    assert (attachment["sha512"], attachment["size"]) == (digest, LARGE)
-    blob = FileBlobStore(intake.data_dir / "blobs").path(digest)
-    assert blob.stat().st_size == LARGE
-    assert await _file_sha512(blob) == digest
+    (shown,) = received["data"]["attachments"]
+    assert (shown["sha512"], shown["size"]) == (digest, LARGE)
+    assert "blob" not in shown  # the vault's names are not the portal's business
+    ledger = Ledger(LedgerSettings(data_dir=intake.data_dir))
+    try:
+        (attachment,) = ledger.get_submission(UUID(submission_id)).attachments
+    finally:
+        ledger.close()
+    blobs = FileBlobStore(intake.data_dir / "blobs")
+    segments = -(-LARGE // SEGMENT) or 1
+    assert blobs.path(attachment["blob"]).stat().st_size == HEADER + LARGE + segments * TAG
+    vault = open_vault(
+        VaultSettings(data_dir=intake.data_dir),
+        LedgerSettings(data_dir=intake.data_dir),
+        blobs,
+        development=False,
+    )
+    sha = hashlib.sha512()
+    async for chunk in vault.stream(UUID(submission_id), attachment["blob"]):
+        sha.update(chunk)
+    vault.keys.close()
+    assert sha.hexdigest() == digest  # sealed at rest, and opens to the upload
     assert list((intake.data_dir / "blobs" / "tmp").iterdir()) == []
 
 

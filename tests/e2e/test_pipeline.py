@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from pathlib import Path
 from uuid import UUID
 
@@ -15,8 +14,10 @@ from deploy.broker import BrokerHandle
 from events.ledger import Ledger
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
+from receiver.keys import Decrypter
 from services.ops.actions.verify import verify_submission
 from services.ops.app.bootstrap import SERVICES
+from tests.support.authority import encryption_key
 from tests.support.factories import json_request, sha512, xdomea_sample
 from tests.support.pipeline import auth, read_until, running, send_receipt, topic_reader
 
@@ -77,7 +78,8 @@ async def test_submission_travels_to_its_authority_and_back(
         assert len({e["deliveryId"] for e in mine}) == 1
         envelope = mine[0]
         assert envelope["authorityId"] == AUTHORITY
-        assert base64.b64decode(envelope["data"]["content"]) == document
+        assert envelope["encryption"]["kid"] == encryption_key()["kid"]  # never plaintext
+        assert Decrypter(encryption_key()).decrypt(envelope["data"]["content"]) == document
         assert envelope["data"]["sha512"] == sha512(document)
 
         await send_receipt(

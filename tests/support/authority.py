@@ -77,12 +77,13 @@ def directory_file(
 
 
 def keyed_directory(folder: Path) -> Path:
-    """The bundled directory with every authority's public encryption key registered (the
-    test key): deliveries are never plaintext, so every authority a test routes to needs one."""
+    """The bundled directory with every authority's public keys registered (the test keys):
+    deliveries are never plaintext and receipts count only signed, so every authority a
+    test routes to needs both."""
     document = json.loads(RoutingSettings().directory.read_text(encoding="utf-8"))
-    key = public(encryption_key())
+    keys = {"encryption": public(encryption_key()), "verification": public(signing_key())}
     for authority in document["authorities"]:
-        authority.setdefault("keys", {})["encryption"] = key
+        authority.setdefault("keys", {}).update(keys)
     path = folder / "directory-with-keys.json"
     path.write_text(json.dumps(document))
     return path

@@ -13,11 +13,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import topics
+from receiver.keys import Signer
 from services.intake.auth import token_hash
 from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import Core, Wiring
 from services.ops.app.runner import serve
 from services.ops.app.settings import Settings
+from tests.support.authority import signing_key
 
 PORTAL_TOKENS = {"portal-a": "token-of-portal-a", "portal-b": "token-of-portal-b"}
 
@@ -104,11 +106,12 @@ async def read_until(
 
 
 async def send_receipt(bootstrap_servers: str, receipt: dict[str, Any]) -> None:
+    """Send ``receipt`` signed with the test authorities' signing key (a JWS), as every
+    receipt must be outside development."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
     await producer.start()
+    signed = Signer(signing_key()).sign(json.dumps(receipt).encode()).encode()
     try:
-        await producer.send_and_wait(
-            topics.RECEIPTS, json.dumps(receipt).encode(), key=receipt["submissionId"].encode()
-        )
+        await producer.send_and_wait(topics.RECEIPTS, signed, key=receipt["submissionId"].encode())
     finally:
         await producer.stop()

@@ -333,12 +333,11 @@ def recipients_from(directory: Directory, settings: Settings) -> Recipients:
         accept_unsigned_receipts=development,
     )
     recipients.check()
-    _log_key_coverage(recipients, development=development)
     return recipients
 
 
-def _log_key_coverage(recipients: Recipients, *, development: bool) -> None:
-    """Say how many authorities the directory gives no keys (counts only)."""
+def log_key_coverage(recipients: Recipients, *, development: bool) -> None:
+    """Say at start-up how many authorities the directory gives no keys (counts only)."""
     coverage = recipients.coverage()
     figures = {
         "authorities": coverage.authorities,

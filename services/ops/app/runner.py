@@ -19,7 +19,7 @@ from deploy.topics import await_group_coordinator, ensure_topics
 from events.relay import Relay
 from events.relay_store import relay_store
 from services.intake.settings import IntakeSettings
-from services.ops.app.bootstrap import WORKERS, Wiring
+from services.ops.app.bootstrap import WORKERS, Wiring, log_key_coverage
 from services.ops.app.topic_preparer import TopicPreparer
 from services.ops.readmodels.metrics.registry import (
     RelayFigures,
@@ -62,6 +62,8 @@ async def serve(
         client_id="amtsweg",
         middlewares=[broker_middleware(registry)],
     )
+    if services & {"delivery", "intake"}:  # deliveries and receipts: which keys are there
+        log_key_coverage(wiring.recipients, development=settings.run.development)
     needed = wiring.register_workers(broker, services & set(WORKERS))
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
         wiring.register_intake(broker)
