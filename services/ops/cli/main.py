@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 
 from deploy.broker import kafka_broker
+from events.ledger import LedgerFormatError
+from events.vault import KeyEncryptionKeyError
 from services.ops.app.bootstrap import SERVICES, Wiring
 from services.ops.app.dev_portal import ensure_dev_portal
 from services.ops.app.logs import configure_logging
@@ -77,6 +79,7 @@ def run() -> None:
     """Run everything here: broker (unless configured), ledger, relay, services, HTTP."""
     settings = Settings.from_environment()
     configure_logging(level=settings.run.log_level)
+    _open_or_refuse(settings)  # before a broker is started for nothing
     intake = ensure_dev_portal(settings.intake, settings.run.data_dir, console)
     settings = dataclasses.replace(settings, intake=intake)
     signal.signal(signal.SIGTERM, _terminate)  # until the loop takes over: stop the broker too
@@ -101,8 +104,22 @@ def service(
         raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
     settings = Settings.from_environment()
     configure_logging(level=settings.run.log_level)
+    _open_or_refuse(settings)
     bootstrap = support.require_broker(settings.run)
     asyncio.run(_serve(settings, {name}, bootstrap))
+
+
+REFUSALS = (LedgerFormatError, KeyEncryptionKeyError)
+"""Why Amtsweg does not start: a ledger of the old format, a missing or wrong KEK."""
+
+
+def _open_or_refuse(settings: Settings) -> None:
+    """Open the ledger and the vault once (``REFUSALS`` end the command, see ``main``)."""
+    wiring = Wiring(settings)
+    try:
+        wiring.core  # noqa: B018 - opening is the check
+    finally:
+        wiring.close()
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -116,5 +133,9 @@ async def _serve(settings: Settings, services: set[str], bootstrap: str) -> None
 
 
 def main() -> None:
-    """Entry point of the ``amtsweg`` script."""
-    app()
+    """Entry point of the ``amtsweg`` script; a refusal to start is a message, not a trace."""
+    try:
+        app()
+    except REFUSALS as error:
+        Console(stderr=True).print(f"[red]amtsweg: {error}[/red]", highlight=False)
+        raise SystemExit(2) from None
