@@ -6,8 +6,10 @@ the blobs. Destroying a submission's key (crypto-shredding) overwrites the wrapp
 and leaves a tombstone, so the key can never be created again under the same id.
 
 SQLite runs with ``secure_delete`` (freed and overwritten content is zeroed in the file)
-and a rollback journal that is deleted after each transaction. On PostgreSQL the old row
-version stays until ``VACUUM``: ``vacuum()`` runs it after erasures.
+in WAL mode, every commit synced (a key lost would lose its submission's content);
+each destruction checkpoints the WAL into the file and truncates it, so a destroyed key's
+old page leaves the WAL too. On PostgreSQL the old row version stays until ``VACUUM``, which
+``vacuum()`` runs. The retention job calls it after its erasures.
 """
 
 from __future__ import annotations
@@ -191,6 +193,7 @@ class KeyStore:
             cursor.execute(self._db.sql(_DESTROY), (now, sid))
             destroyed = bool(cursor.rowcount > 0)
             cursor.execute(self._db.sql(_TOMBSTONE), (sid, self._kek.key_id, now, now))
+        self._db.after_destroy()
         return destroyed
 
     def forget(self, submission_id: UUID) -> None:
@@ -262,6 +265,9 @@ class _Database:
     def vacuum(self) -> None:
         """Nothing to do unless overridden."""
 
+    def after_destroy(self) -> None:
+        """Drop the destroyed key's old copy where that is cheap (SQLite's WAL)."""
+
     def close(self) -> None:
         """Nothing to close unless overridden."""
 
@@ -274,13 +280,21 @@ class _SQLite(_Database):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._connection.execute("PRAGMA secure_delete = ON")
-        self._connection.execute("PRAGMA journal_mode = DELETE")
+        self._connection.execute("PRAGMA journal_mode = WAL")
+        self._connection.execute("PRAGMA synchronous = FULL")  # a lost key loses content
         self._lock = threading.Lock()
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
             yield cursor
+
+    def vacuum(self) -> None:
+        with self._lock:
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def after_destroy(self) -> None:
+        self.vacuum()
 
     def close(self) -> None:
         self._connection.close()

@@ -115,7 +115,8 @@ def _receive_all(
         with _bound(record):
             try:
                 request = _read(record, settings)
-                incoming = store_parts(_sink(ledger, vault, request), request.form)
+                sink = _sink(ledger, vault, request)
+                incoming = sink.seal_dossier(store_parts(sink, request.form))
             except ProblemError as problem:
                 prepared.append(problem)
                 continue

@@ -238,7 +238,8 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
         sink = PartSink(vault, submission_id, keep=not recorded)
         read = read_multipart if media_type == "multipart/form-data" else read_json
         try:
-            return await read(request, sink, settings)
+            incoming = await read(request, sink, settings)
+            return await run_in_threadpool(sink.seal_dossier, incoming)
         except BaseException:
             await run_in_threadpool(sink.discard)
             raise

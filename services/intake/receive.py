@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -47,7 +46,7 @@ def receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
     What the request wrote to the vault is discarded when it is refused or was a retry.
     """
     try:
-        result = _receive(ledger, vault, arrival)
+        result = _receive(ledger, arrival)
     except ProblemError:
         vault.discard(arrival.incoming.written())
         raise
@@ -56,7 +55,7 @@ def receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
     return result
 
 
-def _receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
+def _receive(ledger: Ledger, arrival: Arrival) -> IntakeResult:
     incoming = arrival.incoming
     problems = hash_problems(incoming)
     if problems:
@@ -64,7 +63,7 @@ def _receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
     submission_id = incoming.submission_id
     if arrival.idempotency_key is not None and ledger.exists(submission_id):
         return _replayed(ledger, submission_id, incoming)
-    submission = _new_submission(ledger, vault, incoming, arrival.portal_id, arrival.correlation_id)
+    submission = _new_submission(ledger, incoming, arrival.portal_id, arrival.correlation_id)
     try:
         ledger.save(submission)
     except RecordConflictError:
@@ -75,15 +74,12 @@ def _receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
 
 
 def _new_submission(
-    ledger: Ledger,
-    vault: Vault,
-    incoming: IncomingSubmission,
-    portal_id: str,
-    correlation_id: str,
+    ledger: Ledger, incoming: IncomingSubmission, portal_id: str, correlation_id: str
 ) -> Submission:
-    """The Received submission, its dossier sealed beside the parts."""
-    dossier = vault.put_document(incoming.submission_id, incoming.dossier_of().document())
-    incoming = dataclasses.replace(incoming, dossier=dossier.blob)
+    """The Received submission (its parts and dossier are sealed already)."""
+    if incoming.dossier is None:
+        msg = f"submission {incoming.submission_id}: its parts were not sealed"
+        raise ValueError(msg)
     return Submission.receive(
         incoming.submission_id,
         chain_key=ledger.chain_key,
@@ -102,7 +98,7 @@ def receive_many(
     refused or repeated arrival wrote to the vault is discarded.
     """
     new: dict[UUID, Submission] = {}
-    results = [_answer(_receive_pending, ledger, vault, arrival, new) for arrival in arrivals]
+    results = [_answer(_receive_pending, ledger, arrival, new) for arrival in arrivals]
     if new:
         try:
             ledger.save(*new.values())
@@ -127,9 +123,7 @@ def _receive_alone(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResu
     return receive(ledger, vault, arrival)
 
 
-def _receive_pending(
-    ledger: Ledger, vault: Vault, arrival: Arrival, new: dict[UUID, Submission]
-) -> IntakeResult:
+def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submission]) -> IntakeResult:
     problems = hash_problems(arrival.incoming)
     if problems:
         raise ProblemError(422, problems)
@@ -140,7 +134,7 @@ def _receive_pending(
     if arrival.idempotency_key is not None and ledger.exists(submission_id):
         return _replayed(ledger, submission_id, arrival.incoming)
     new[submission_id] = _new_submission(
-        ledger, vault, arrival.incoming, arrival.portal_id, arrival.correlation_id
+        ledger, arrival.incoming, arrival.portal_id, arrival.correlation_id
     )
     return IntakeResult(submission_id, new[submission_id].status.value, created=True)
 

@@ -3,18 +3,21 @@
 A request for a submission the ledger holds already (a retry with the same idempotency
 key) needs no second copy: its parts are hashed, to tell a retry from a reused key, and
 nothing is written. Otherwise each part is sealed with the submission's data key as it
-arrives; the dossier follows when the submission is recorded (``services.intake.receive``).
+arrives, and the dossier once the parts are in (in the request, not in the intake's
+shared ledger transaction, so requests seal in parallel).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import AsyncIterator
 from uuid import UUID
 
 from events.blobs import check_size
 from events.vault import Vault
-from services.intake.domain import Part
+from services.intake.domain import IncomingSubmission, Part, hash_problems
+from services.intake.errors import ProblemError
 
 
 class PartSink:
@@ -47,6 +50,20 @@ class PartSink:
             check_size(size, max_size)
             digest.update(chunk)
         return Part(digest.hexdigest(), size)
+
+    def seal_dossier(self, incoming: IncomingSubmission) -> IncomingSubmission:
+        """The submission with its dossier sealed beside the parts (when they are kept).
+
+        A 422 problem, and no dossier, when the parts are not what the metadata declares.
+        """
+        problems = hash_problems(incoming)
+        if problems:
+            raise ProblemError(422, problems)
+        if not self._keep:
+            return incoming
+        sealed = self._vault.put_document(self.submission_id, incoming.dossier_of().document())
+        self.written.append(sealed.blob)
+        return dataclasses.replace(incoming, dossier=sealed.blob)
 
     def discard(self) -> None:
         """Delete what was sealed so far (the request failed before it was received)."""

@@ -37,7 +37,7 @@ async def test_what_the_intake_records_is_hashed_under_the_ledgers_key(
     over_http = UUID(response.json()["submissionId"])
     form = parse_json_form(json_request(xdomea_sample()), intake_settings(port=0))
     sink = PartSink(vault, submission_id_for("portal-a", None), keep=True)
-    arrival = Arrival(store_parts(sink, form), "portal-a", None, "correlation-1")
+    arrival = Arrival(sink.seal_dossier(store_parts(sink, form)), "portal-a", None, "correlation-1")
     alone = receive(ledger, vault, arrival).submission_id
 
     for submission_id in (over_http, alone):

@@ -41,12 +41,19 @@ def erase(
     legal_basis: str,
     reason: str,
     rule: str | None = None,
+    vacuum: bool = True,
 ) -> Erased:
-    """Erase the submission's content; ``SubmissionNotFoundError`` for an unknown id."""
+    """Erase the submission's content; ``SubmissionNotFoundError`` for an unknown id.
+
+    ``vacuum``: let the key store's database drop the destroyed key's old copy at once
+    (the retention job does it once after all its erasures).
+    """
     submission = ledger.get_submission(submission_id)
     if submission.content_erased:
         return Erased(submission_id, recorded=False, key_destroyed=False, blobs_deleted=0)
     erasure = vault.erase(submission_id)
+    if vacuum:
+        vault.keys.vacuum()
     destroyed = {
         "dataKey": "destroyed" if erasure.key_destroyed else "destroyed before",
         "keyEncryptionKey": vault.keys.kek_id,

@@ -127,6 +127,7 @@ class RetentionJob:
                 rule=item.rule,
                 legal_basis=item.legal_basis,
                 reason="retention period ended",
+                vacuum=False,
             )
             for item in list(self.candidates(moment))
         ]
