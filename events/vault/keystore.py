@@ -140,9 +140,15 @@ class KeyStore:
         cached = self._cached(sid)
         if cached is not None:
             return cached
-        wrapped = self._kek.wrap(secrets.token_bytes(32), sid.encode())
-        self._execute(_CREATE, (sid, self._kek.key_id, wrapped, _now()))
-        return self.data_key(submission_id)
+        key = secrets.token_bytes(32)
+        wrapped = self._kek.wrap(key, sid.encode())
+        with self._db.transaction() as cursor:
+            cursor.execute(self._db.sql(_CREATE), (sid, self._kek.key_id, wrapped, _now()))
+            created = cursor.rowcount == 1
+        if not created:  # it existed (or was destroyed): the stored one, or the refusal
+            return self.data_key(submission_id)
+        self._remember(sid, key)
+        return key
 
     def data_key(self, submission_id: UUID) -> bytes:
         """The submission's data key; ``KeyNotFoundError`` or ``ContentErasedError``."""
@@ -156,11 +162,14 @@ class KeyStore:
         if row[1] is None:
             raise ContentErasedError(sid)
         key = self._kek.unwrap(bytes(row[1]), sid.encode())
+        self._remember(sid, key)
+        return key
+
+    def _remember(self, sid: str, key: bytes) -> None:
         with self._lock:
             self._cache[sid] = (key, time.monotonic() + CACHE_SECONDS)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return key
 
     def forget_cached(self, submission_id: UUID) -> None:
         """Ask the store again next time (the key may have been destroyed elsewhere)."""
