@@ -13,7 +13,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from services.ops.app import bootstrap
-from services.ops.app.bootstrap import recipients_from
+from services.ops.app.bootstrap import log_key_coverage, recipients_from
 from services.ops.app.settings import RunSettings, Settings
 from services.routing.directory import Directory
 from services.routing.directory_file import load_directory
@@ -43,6 +43,7 @@ def test_outside_development_keyless_authorities_are_counted_and_none_get_keys(
     directory = _directory()
     with _logs(monkeypatch) as logs:
         known = recipients_from(directory, _settings(tmp_path, development=False))
+        log_key_coverage(known, development=False)  # as a process starting up does
 
     authority = directory.authorities[0].id
     assert not known.accept_unsigned_receipts
@@ -65,6 +66,7 @@ def test_in_development_an_authority_gets_keys_when_first_delivered_to(
     directory = _directory()
     with _logs(monkeypatch) as logs:
         known = recipients_from(directory, _settings(tmp_path, development=True))
+        log_key_coverage(known, development=True)
 
     assert [e["event"] for e in logs if e["event"].startswith("recipients.")] == [
         "recipients.development_keys"
