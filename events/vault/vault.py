@@ -48,10 +48,6 @@ class Vault:
         self.keys = keys
         self.blobs = blobs
 
-    def open(self, submission_id: UUID) -> None:
-        """Make sure the submission has a data key (``ContentErasedError`` after erasure)."""
-        self.keys.create(submission_id)
-
     def put(self, submission_id: UUID, content: bytes) -> SealedPart:
         """Seal and store bytes."""
         name = _new_name(submission_id)

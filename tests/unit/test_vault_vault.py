@@ -109,7 +109,7 @@ async def test_erase_destroys_the_key_then_deletes_every_blob(vault: Vault) -> N
     with pytest.raises(ContentErasedError):
         vault.put(submission_id, CONTENT)  # nothing new is sealed for it
     with pytest.raises(ContentErasedError):
-        vault.open(submission_id)
+        vault.keys.create(submission_id)  # no key is made again for it
     assert vault.erase(submission_id) == Erasure(key_destroyed=False, blobs_deleted=0)
     assert vault.read(other, kept.blob) == CONTENT  # other submissions keep theirs
     assert not vault.is_erased(other)
