@@ -15,12 +15,10 @@ old page leaves the WAL too. On PostgreSQL the old row version stays until ``VAC
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,7 @@ from uuid import UUID
 
 import psycopg
 
+from events.tables import PostgresTables, SQLiteTables
 from events.vault.kek import KeyEncryptionKey, KeyEncryptionKeyError
 
 CHECK_CONTEXT = b"amtsweg:key-store-check"
@@ -261,42 +260,41 @@ def _now() -> str:
 
 
 class _Database:
+    """What the key store adds to the shared SQLite / PostgreSQL plumbing (``events.tables``)."""
+
     placeholder: str
     blob: str
+
+    def _transaction(self) -> Any:  # pragma: no cover - from events.tables
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - from events.tables
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        """A cursor inside one transaction."""
+        return self._transaction()
 
     def sql(self, statement: str) -> str:
         """``statement`` with this database's placeholder."""
         return statement.format(p=self.placeholder)
 
-    def transaction(self) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
-
     def vacuum(self) -> None:
-        """Nothing to do unless overridden."""
+        """Let the database drop old row versions (overridden where there is something to do)."""
 
     def after_destroy(self) -> None:
         """Drop the destroyed key's old copy where that is cheap (SQLite's WAL)."""
 
-    def close(self) -> None:
-        """Nothing to close unless overridden."""
 
-
-class _SQLite(_Database):
-    placeholder = "?"
+class _SQLite(SQLiteTables, _Database):
     blob = "BLOB"
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        super().__init__(str(path))
         self._connection.execute("PRAGMA secure_delete = ON")
         self._connection.execute("PRAGMA journal_mode = WAL")
         self._connection.execute("PRAGMA synchronous = FULL")  # a lost key loses content
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
-            yield cursor
 
     def vacuum(self) -> None:
         with self._lock:
@@ -305,32 +303,11 @@ class _SQLite(_Database):
     def after_destroy(self) -> None:
         self.vacuum()
 
-    def close(self) -> None:
-        self._connection.close()
 
-
-class _Postgres(_Database):
-    placeholder = "%s"
+class _Postgres(PostgresTables, _Database):
     blob = "BYTEA"
 
-    def __init__(self, conninfo: str, schema: str) -> None:
-        self._conninfo = conninfo
-        self._schema = schema
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            self._conninfo, autocommit=True, options=f"-c search_path={self._schema}"
-        )
-
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with (
-            closing(self._connect()) as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield cursor
-
     def vacuum(self) -> None:
-        with closing(self._connect()) as connection:
-            connection.execute("VACUUM amtsweg_data_keys")
+        options = f"-c search_path={self._schema}"
+        with closing(psycopg.connect(self._conninfo, autocommit=True, options=options)) as db:
+            db.execute("VACUUM amtsweg_data_keys")
