@@ -52,6 +52,14 @@ class InvalidTransitionError(Exception):
     """A command does not fit the submission's state."""
 
 
+class ContentErasedError(Exception):
+    """The submission's content was erased (its data key is destroyed): nothing to act on."""
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(f"the content of submission {submission_id} was erased")
+        self.submission_id = submission_id
+
+
 REPLAY_DECIDED, REPLAY_UNCHANGED, REPLAY_CHANGED, REPLAY_DIFFERS = (
     "decided",
     "unchanged",

@@ -19,12 +19,12 @@ from events.chain import GENESIS, ChainLink
 from events.lifecycle import (
     REPLAY_CHANGED,
     REPLAY_INPUT,
+    ContentErasedError,
     InvalidTransitionError,
     Status,
     replay_row,
     takes_effect,
 )
-from events.vault.keystore import ContentErasedError
 
 MAX_REFUSED_RECEIPTS = 20
 """Refused receipts recorded per submission; beyond this they are only logged."""

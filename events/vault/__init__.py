@@ -5,9 +5,10 @@ See :mod:`events.vault.vault` (what is stored and how it is erased),
 its local-file adapter) and :mod:`events.vault.keystore` (the data keys).
 """
 
+from events.lifecycle import ContentErasedError
 from events.vault.cipher import SealError
 from events.vault.kek import KeyEncryptionKey, KeyEncryptionKeyError, LocalKeyFile
-from events.vault.keystore import ContentErasedError, KeyNotFoundError, KeyState, KeyStore
+from events.vault.keystore import KeyNotFoundError, KeyState, KeyStore
 from events.vault.settings import VaultSettings, local_vault, open_vault
 from events.vault.vault import Erasure, SealedPart, Vault
 

@@ -27,6 +27,7 @@ from uuid import UUID
 
 import psycopg
 
+from events.lifecycle import ContentErasedError
 from events.tables import PostgresTables, SQLiteTables
 from events.vault.kek import KeyEncryptionKey, KeyEncryptionKeyError
 
@@ -36,14 +37,6 @@ CACHE_SECONDS = 30.0
 """How long an unwrapped key is used without asking the store again: an erasure in
 another process takes effect here within this time (a stage reading a blob that is gone
 asks at once, see ``Vault.read``)."""
-
-
-class ContentErasedError(Exception):
-    """The submission's content was erased: its data key is destroyed."""
-
-    def __init__(self, submission_id: str) -> None:
-        super().__init__(f"the content of submission {submission_id} was erased")
-        self.submission_id = submission_id
 
 
 class KeyNotFoundError(Exception):

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from events.blobs import BlobStore
+from events.blobs import BlobStore, FileBlobStore
 from events.settings import LedgerSettings
 from events.vault.kek import KeyEncryptionKey, KeyEncryptionKeyError, LocalKeyFile
 from events.vault.keystore import KeyStore
@@ -85,8 +85,6 @@ def open_vault(
 def local_vault(folder: Path) -> Vault:
     """A vault in ``folder`` with a key-encryption key of its own (created on first use):
     for documentation runs, tools and tests, never for real applications."""
-    from events.blobs import FileBlobStore  # noqa: PLC0415 - only local vaults need it
-
     kek_path = folder / "kek.json"
     kek = LocalKeyFile.read(kek_path) if kek_path.exists() else LocalKeyFile.create(kek_path)
     return Vault(KeyStore.sqlite(folder / "keys.sqlite3", kek), FileBlobStore(folder / "blobs"))

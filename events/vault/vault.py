@@ -19,8 +19,9 @@ from typing import Any
 from uuid import UUID
 
 from events.blobs import BlobNotFoundError, BlobStore, check_size
+from events.lifecycle import ContentErasedError
 from events.vault.cipher import SealError, open_sealed, open_stream, seal, seal_stream
-from events.vault.keystore import ContentErasedError, KeyStore
+from events.vault.keystore import KeyStore
 
 
 @dataclass(frozen=True)

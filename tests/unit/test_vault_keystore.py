@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from events.lifecycle import ContentErasedError
 from events.vault.kek import KeyEncryptionKeyError, LocalKeyFile
-from events.vault.keystore import ContentErasedError, KeyNotFoundError, KeyState, KeyStore
+from events.vault.keystore import KeyNotFoundError, KeyState, KeyStore
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import structlog
 from events.ledger import Ledger
 from events.vault import Vault
 from services.ops.actions.erasure import Erased, erase
-from services.validation.entries import Retention
+from services.validation.entries import Retention, ServiceEntry
 
 log = structlog.get_logger(__name__)
 
@@ -164,10 +164,6 @@ class RetentionJob:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-def rules_of(services: Mapping[str, object]) -> dict[str, Retention]:
+def rules_of(services: Mapping[str, ServiceEntry]) -> dict[str, Retention]:
     """The retention rule of every catalog service that has one (by LeiKa key)."""
-    return {
-        key: retention
-        for key, service in services.items()
-        if (retention := getattr(service, "retention", None)) is not None
-    }
+    return {key: s.retention for key, s in services.items() if s.retention is not None}
