@@ -879,6 +879,8 @@ class Submission(Aggregate):
         legal_basis: str
         reason: str
         destroyed: dict[str, Any]
+        delivery_id: str | None
+        """The delivery open at the time, if any: its follow-up (reminders, callbacks) ends."""
 
         def change(self, submission: Submission) -> None:
             submission.content_erased = True
@@ -902,6 +904,7 @@ class Submission(Aggregate):
             legal_basis=legal_basis,
             reason=reason,
             destroyed=destroyed,
+            delivery_id=self.delivery_id,
         )
         return True
 

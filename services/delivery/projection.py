@@ -14,7 +14,7 @@ from datetime import datetime
 
 from events.submission import Submission
 
-OPEN, ACCEPTED, REFUSED, DECLINED = "open", "accepted", "refused", "declined"
+OPEN, ACCEPTED, REFUSED, DECLINED, ERASED = "open", "accepted", "refused", "declined", "erased"
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ def _change(
             changes = {"state": REFUSED, "callback_due": None}
         case Submission.Declined():  # "not responsible": forwarded as a new delivery
             changes = {"state": DECLINED, "callback_due": None}
+        case Submission.ContentErased():  # nothing left to announce or fetch
+            changes = {"state": ERASED, "callback_due": None}
         case Submission.Reminded(stage=stage):
             due = at if has_callback(row.authority_id) else None
             notice = max(row.notice + 1, stage)  # as the aggregate counts notices

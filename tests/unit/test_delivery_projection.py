@@ -60,3 +60,15 @@ def test_events_already_applied_do_not_change_a_row() -> None:
     assert row.callback_due is None
     assert apply(row, projected.events[-1], lambda _a: True) == row
     assert apply(row, projected.events[3], lambda _a: True) != row  # Dispatched starts afresh
+
+
+def test_an_erasure_ends_the_open_delivery_so_nothing_more_is_announced() -> None:
+    projected = Projected(dispatched())
+    assert projected.row().state == "open"
+    projected.submission.erase(
+        by="dsb", rule=None, legal_basis="Art. 17 DSGVO", reason="Antrag", destroyed={}
+    )
+    row = projected.row()
+    assert row.state == "erased"  # the notifier acts on open rows only
+    assert row.callback_due is None
+    assert row.label() == "erased"
