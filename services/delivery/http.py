@@ -162,7 +162,11 @@ def create_router(  # noqa: PLR0915 - one route each
             sealed = None
         if sealed is None:
             return problem(404, "part-not-found", "Part not found")
-        return Response(sealed, media_type=JOSE_MEDIA_TYPE)
+        return Response(  # a download, never a page: no browser renders or sniffs it
+            sealed,
+            media_type=JOSE_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{_file_name(part_id)}.jwe"'},
+        )
 
     @router.post(
         "/{delivery_id}/receipt",
@@ -212,6 +216,12 @@ def _seal(vault: Vault, submission: Submission, part_id: str, key: dict[str, Any
             content = vault.read(submission.id, sealed["blob"])
             return JweSealer(key).seal(content, declared.mime_type)
     return None
+
+
+def _file_name(part_id: str) -> str:
+    """The part id as a file name: only letters, digits, ``.``, ``_`` and ``-``."""
+    kept = "".join(c for c in part_id[:100] if c.isascii() and (c.isalnum() or c in "._-"))
+    return kept.lstrip(".") or "part"
 
 
 async def _limited_body(request: Request) -> bytes:

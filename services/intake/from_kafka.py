@@ -8,13 +8,13 @@ to the topic, and Amtsweg trusts the portal id only as far as those ACLs go.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from contracts import headers
 from contracts.submission import IntakeMessage
+from services.intake import identifiers
 from services.intake.errors import ProblemError, malformed
 from services.intake.json_form import (
     JsonForm,
@@ -71,13 +71,11 @@ def read_message(record: IntakeRecord, settings: IntakeSettings) -> IntakeReques
         raise malformed(f"no portal id: set header {headers.PORTAL_ID} or portalId in the body")
     _check_portal(portal_id, settings.portal_tokens.keys())
     key = _identity(record, document, headers.IDEMPOTENCY_KEY, "idempotencyKey")
-    correlation_id = record.header(headers.CORRELATION_ID)
-    if correlation_id is not None and len(correlation_id) > MAX_HEADER_VALUE:
-        raise malformed(f"header {headers.CORRELATION_ID} has over {MAX_HEADER_VALUE} characters")
-    form = parse_json_form(document, settings, IntakeMessage)
-    return IntakeRequest(
-        form, portal_id, key or record.position_key(), correlation_id or str(uuid.uuid4())
+    correlation_id = identifiers.correlation_id(
+        record.header(headers.CORRELATION_ID), name=f"header {headers.CORRELATION_ID}"
     )
+    form = parse_json_form(document, settings, IntakeMessage)
+    return IntakeRequest(form, portal_id, key or record.position_key(), correlation_id)
 
 
 def _identity(
@@ -93,6 +91,8 @@ def _identity(
     value = in_header if in_header is not None else in_body
     if value is not None and not 0 < len(value) <= MAX_HEADER_VALUE:
         raise malformed(f"{member} must have 1 to {MAX_HEADER_VALUE} characters")
+    if value is not None and not (value.isascii() and value.isprintable()):
+        raise malformed(f"{member} must be printable ASCII (no control characters)")
     return value
 
 

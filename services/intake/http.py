@@ -3,7 +3,6 @@
 Errors are RFC 7807 problem documents, never stack traces.
 """
 
-import uuid
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,7 +27,9 @@ from contracts.submission import (
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.submission import Submission
 from events.vault import Vault
+from services.intake import identifiers
 from services.intake.auth import authenticate
+from services.intake.docs_page import mount_docs
 from services.intake.domain import IncomingSubmission, submission_id_for
 from services.intake.errors import ProblemError
 from services.intake.openapi import (
@@ -45,12 +46,11 @@ from services.intake.openapi import (
 from services.intake.parts import read_json, read_multipart
 from services.intake.receive import Arrival, GroupCommit
 from services.intake.sealing import PartSink
+from services.intake.security_headers import SecurityHeaders
 from services.intake.settings import IntakeSettings
 from services.intake.upload import body_limit, check_declared_length
 
 log = structlog.get_logger(__name__)
-
-MAX_IDEMPOTENCY_KEY = 255
 
 portal_bearer = HTTPBearer(
     auto_error=False,
@@ -82,7 +82,11 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
         title="Amtsweg",
         version="1",
         description="Submission backbone for German e-government services.",
+        docs_url=None,  # mount_docs: no script from a CDN on the console's origin
+        redoc_url=None,
     )
+    app.add_middleware(SecurityHeaders)
+    mount_docs(app)
     app.state.ready = False
     request_schema, request_definitions = json_schema_for_openapi(SubmissionRequest)
     install_openapi(app, request_definitions)
@@ -195,8 +199,21 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
     async def post_submission(
         request: Request,
         portal_id: Annotated[str, Depends(portal)],
-        idempotency_key: Annotated[str | None, Header(max_length=MAX_IDEMPOTENCY_KEY)] = None,
+        key: Annotated[
+            str | None,
+            Header(alias="Idempotency-Key", max_length=identifiers.MAX_IDEMPOTENCY_KEY),
+        ] = None,
+        correlation: Annotated[
+            str | None,
+            Header(
+                alias="X-Correlation-Id",
+                description="your id for this request, recorded with the submission and "
+                f"in its log lines (printable ASCII, at most {identifiers.MAX_CORRELATION_ID})",
+            ),
+        ] = None,
     ) -> JSONResponse:
+        idempotency_key = identifiers.idempotency_key(key)
+        correlation_id = identifiers.correlation_id(correlation)
         media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         check_declared_length(request, body_limit(media_type, settings))
         if media_type not in ("multipart/form-data", "application/json"):
@@ -207,7 +224,6 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
                 "Send multipart/form-data or application/json.",
             )
         incoming = await _read_parts(request, media_type, portal_id, idempotency_key)
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
         arrival = Arrival(incoming, portal_id, idempotency_key, correlation_id)
         result = await group_commit.receive(arrival)
         log.info(

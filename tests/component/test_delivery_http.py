@@ -94,6 +94,8 @@ async def test_the_addressee_fetches_its_encrypted_delivery_and_parts(
         part = await client.get(reference, headers=bearer())
         assert part.status_code == 200
         assert part.headers["content-type"] == "application/jose"
+        assert part.headers["content-disposition"] == f'attachment; filename="{ATTACHMENT_ID}.jwe"'
+        assert part.headers["x-content-type-options"] == "nosniff"
         content = Decrypter(encryption_key()).decrypt(part.text)
         assert content == ATTACHMENT
         assert hashlib.sha512(content).hexdigest() == envelope["attachments"][0]["sha512"]

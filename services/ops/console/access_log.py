@@ -17,6 +17,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.concurrency import run_in_threadpool
 
+from services.intake.errors import ProblemError
 from services.ops.actions.access_log import AccessLog, AccessQuery, Channel, Read, stated
 
 MAX_PURPOSE = 500
@@ -40,8 +41,14 @@ def stated_purpose(
         ),
     ] = None,
 ) -> str:
-    """The purpose of this read as given, else ``not stated``."""
-    return stated(purpose if purpose is not None else header)
+    """The purpose of this read as given, else ``not stated``; a 400 problem when it holds
+    control characters (it is stored and shown as one line)."""
+    given = purpose if purpose is not None else header
+    if given is not None and not given.isprintable():
+        raise ProblemError.single(
+            400, "malformed-request", "Malformed request", "The purpose has control characters."
+        )
+    return stated(given)
 
 
 Purpose = Annotated[str, Depends(stated_purpose)]

@@ -25,6 +25,7 @@ function el(tag, attributes = {}, ...children) {
   for (const [key, value] of Object.entries(attributes)) {
     if (value === null || value === undefined) continue;
     if (key === "class") node.className = value;
+    else if (key === "style") node.style.cssText = value; // CSSOM: allowed by the page's CSP
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value);
   }
