@@ -32,6 +32,7 @@ from services.intake.auth import authenticate
 from services.intake.docs_page import mount_docs
 from services.intake.domain import IncomingSubmission, submission_id_for
 from services.intake.errors import ProblemError
+from services.intake.header_limit import HeaderLimit
 from services.intake.openapi import (
     ACCEPTED_EXAMPLE,
     JSON_REQUEST_EXAMPLE,
@@ -85,7 +86,8 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
         docs_url=None,  # mount_docs: no script from a CDN on the console's origin
         redoc_url=None,
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeaderLimit, max_bytes=settings.http_max_header_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: also on the header limit's answers
     mount_docs(app)
     app.state.ready = False
     request_schema, request_definitions = json_schema_for_openapi(SubmissionRequest)

@@ -18,6 +18,9 @@ class IntakeSettings(BaseSettings):
     data_dir: Path = Path("var")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    """The most bytes of headers a request may have (``AMTSWEG_HTTP_MAX_HEADER_BYTES``),
+    else ``431``; headers that are stored have tighter limits of their own."""
     portal_tokens: dict[str, str] = Field(
         default_factory=dict,
         description="portal id -> SHA-256 (hex) of its bearer token; tokens are never stored",

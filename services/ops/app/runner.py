@@ -201,6 +201,8 @@ async def _start_http(
         app,
         host=settings.http_host,
         port=settings.http_port,
+        http="h11",  # explicit: bounds headers that trickle in, whatever else is installed
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
         log_config=None,
         access_log=False,
         lifespan="off",
