@@ -29,10 +29,8 @@ from events.submission import Submission
 from events.vault import Vault
 from services.intake import identifiers
 from services.intake.auth import authenticate
-from services.intake.docs_page import mount_docs
 from services.intake.domain import IncomingSubmission, submission_id_for
 from services.intake.errors import ProblemError
-from services.intake.header_limit import HeaderLimit
 from services.intake.openapi import (
     ACCEPTED_EXAMPLE,
     JSON_REQUEST_EXAMPLE,
@@ -47,9 +45,11 @@ from services.intake.openapi import (
 from services.intake.parts import read_json, read_multipart
 from services.intake.receive import Arrival, GroupCommit
 from services.intake.sealing import PartSink
-from services.intake.security_headers import SecurityHeaders
 from services.intake.settings import IntakeSettings
 from services.intake.upload import body_limit, check_declared_length
+from services.intake.web.docs_page import mount_docs
+from services.intake.web.header_limit import HeaderLimit
+from services.intake.web.security_headers import SecurityHeaders
 
 log = structlog.get_logger(__name__)
 
