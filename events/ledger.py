@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import RecordConflictError
 
 from events.chain import Break, ChainLink, first_break
+from events.chain_keys import ChainKeyError
 from events.settings import LedgerSettings
 from events.submission import Submission
 
@@ -77,9 +78,10 @@ class Ledger(Application[UUID]):
 
     def __init__(self, settings: LedgerSettings) -> None:
         self.settings = settings
-        self.chain_key = settings.chain_key()
-        """The HMAC key of this ledger's hash chains: new submissions get it from
-        ``Submission.receive(..., chain_key=ledger.chain_key)``, loaded ones from here."""
+        self.chain_keys = settings.chain_keys()
+        """The HMAC keys of this ledger's hash chains: new submissions get the active one
+        from ``Submission.receive(..., chain=ledger.chain_keys)``, loaded ones the one their
+        ``Received`` names."""
         super().__init__(env=settings.eventsourcing_env())
 
     def get_submission(self, submission_id: UUID) -> Submission:
@@ -89,13 +91,13 @@ class Ledger(Application[UUID]):
         except AggregateNotFoundError as error:
             raise SubmissionNotFoundError(str(submission_id)) from error
         assert isinstance(aggregate, Submission)
-        aggregate.chain_key = self.chain_key
+        aggregate.chain_key = self.chain_keys.key(aggregate.chain_kid)
         return aggregate
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save, refusing a submission whose events were hashed under another chain key."""
         for obj in objs:
-            if isinstance(obj, Submission) and obj.chain_key != self.chain_key:
+            if isinstance(obj, Submission) and obj.chain_key != self.chain_keys.key(obj.chain_kid):
                 msg = f"submission {obj.id} was not hashed with this ledger's chain key"
                 raise ValueError(msg)
         return super().save(*objs, **kwargs)
@@ -166,7 +168,11 @@ class Ledger(Application[UUID]):
             )
             for event in events
         ]
-        return first_break(links, self.chain_key)
+        try:
+            key = self.chain_keys.key(getattr(events[0], "chain_kid", None))
+        except ChainKeyError as error:
+            return Break(1, str(error))
+        return first_break(links, key)
 
     def submission_ids(self) -> Iterator[UUID]:
         """Every submission in the ledger, in order of receipt."""

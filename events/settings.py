@@ -8,6 +8,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from events.chain_keys import ChainKeyError, ChainKeys
+
 
 class LedgerSettings(BaseSettings):
     """``AMTSWEG_LEDGER_URL``: ``sqlite:///rel.db``, ``sqlite:////abs.db`` or ``postgresql://user:pw@host:port/db``.
@@ -19,8 +21,15 @@ class LedgerSettings(BaseSettings):
 
     data_dir: Path = Path("var")
     ledger_url: str | None = None
+    ledger_chain_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description="key id -> HMAC key of the hash chains (JSON object)"
+    )
+    ledger_chain_key_id: str | None = Field(
+        default=None, description="the id of the chain key new submissions are hashed under"
+    )
+    """Required when more than one key is configured; with one key, that one."""
     ledger_chain_key: SecretStr | None = Field(
-        default=None, description="HMAC key for the hash chain (optional)"
+        default=None, description="the key of chains that name no key id (older ledgers)"
     )
     ledger_pool_size: int = 5
     ledger_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
@@ -61,6 +70,16 @@ class LedgerSettings(BaseSettings):
             "POSTGRES_SCHEMA": self.ledger_schema,
         }
 
-    def chain_key(self) -> bytes | None:
-        """The HMAC key for the hash chain, if one is configured."""
-        return self.ledger_chain_key.get_secret_value().encode() if self.ledger_chain_key else None
+    def chain_keys(self) -> ChainKeys:
+        """The configured chain keys (``ChainKeyError`` if they do not fit together)."""
+        keys = {kid: key.get_secret_value().encode() for kid, key in self.ledger_chain_keys.items()}
+        active = self.ledger_chain_key_id
+        if active is None and len(keys) == 1:
+            (active,) = keys
+        if active is None and keys:
+            msg = "AMTSWEG_LEDGER_CHAIN_KEY_ID must name the active one of several chain keys"
+            raise ChainKeyError(msg)
+        unnamed = (
+            self.ledger_chain_key.get_secret_value().encode() if self.ledger_chain_key else None
+        )
+        return ChainKeys(keys, active, unnamed)

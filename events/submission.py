@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from events.chain import GENESIS, ChainLink
+from events.chain_keys import ChainKeys
 from events.lifecycle import (
     REPLAY_CHANGED,
     REPLAY_INPUT,
@@ -67,6 +68,8 @@ class Submission(Aggregate):
         attachments: list[dict[str, Any]]
         request_digest: str
         correlation_id: str
+        chain_kid: str | None = None
+        """The id of the chain key this submission is hashed under (None: the unnamed key)."""
 
     def __init__(
         self,
@@ -79,6 +82,7 @@ class Submission(Aggregate):
         attachments: list[dict[str, Any]],
         request_digest: str,
         correlation_id: str,
+        chain_kid: str | None = None,
     ) -> None:
         self.portal_id = portal_id
         self.service_identifier = service_identifier
@@ -88,6 +92,7 @@ class Submission(Aggregate):
         self.attachments = attachments
         self.request_digest = request_digest
         self.correlation_id = correlation_id
+        self.chain_kid = chain_kid
         self.status = Status.RECEIVED
         self.chain_head = GENESIS
         self.updated_at_iso = ""
@@ -118,8 +123,11 @@ class Submission(Aggregate):
         ``receive`` and the ledger that loads the submission set it."""
 
     @classmethod
-    def receive(cls, submission_id: UUID, *, chain_key: bytes | None, **fields: Any) -> Submission:
-        """Create a submission from a portal's request (first event of the chain)."""
+    def receive(cls, submission_id: UUID, *, chain: ChainKeys, **fields: Any) -> Submission:
+        """Create a submission from a portal's request (first event of the chain), hashed
+        under ``chain``'s active key (whose id ``Received`` records)."""
+        chain_kid, chain_key = chain.for_new()
+        fields["chain_kid"] = chain_kid
         timestamp = cls.Received.create_timestamp()
         link = ChainLink(str(submission_id), 1, "Received", timestamp, GENESIS, fields)
         submission = cls._create(

@@ -213,10 +213,9 @@ def _appends(ledger: Ledger, fields: dict[str, Any], seconds: float, batch: int)
     saved = 0
     wall, cpu = time.perf_counter(), time.process_time()
     while saved == 0 or time.perf_counter() - wall < seconds:
-        key = ledger.chain_key
-        ledger.save(
-            *(Submission.receive(uuid.uuid4(), chain_key=key, **fields) for _ in range(batch))
-        )
+        chain = ledger.chain_keys
+        fresh = (Submission.receive(uuid.uuid4(), chain=chain, **fields) for _ in range(batch))
+        ledger.save(*fresh)
         saved += batch
     elapsed = time.perf_counter() - wall
     return {

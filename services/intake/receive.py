@@ -82,7 +82,7 @@ def _new_submission(
         raise ValueError(msg)
     return Submission.receive(
         incoming.submission_id,
-        chain_key=ledger.chain_key,
+        chain=ledger.chain_keys,
         **received_fields(incoming, portal_id, correlation_id),
     )
 

@@ -118,7 +118,7 @@ async def test_the_addressee_fetches_its_encrypted_delivery_and_parts(
 
 async def test_without_a_key_nothing_is_delivered(ledger: Ledger, vault: Vault) -> None:
     known = recipients(encrypted=False)
-    submission = sealed_submission(vault, DATA, chain_key=ledger.chain_key)
+    submission = sealed_submission(vault, DATA, chain=ledger.chain_keys)
     submission.validate("cat", "u")
     submission.route(KOELN, "053150000000", "053150000000", "dir")
     ledger.save(submission)

@@ -49,7 +49,7 @@ def _save(ledger: Ledger, submission: Submission) -> UUID:
 def _dispatched(ledger: Ledger, vault: Vault, delivery: str | None = None) -> UUID:
     """Dispatched with a reference to an envelope sealed in the vault (as delivery does)."""
     delivery = delivery or f"d-{uuid.uuid4()}"
-    submission = new_submission(chain_key=ledger.chain_key)
+    submission = new_submission(chain=ledger.chain_keys)
     submission.validate("cat-1", "urn:x")
     submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
     envelope = vault.put_envelope(submission.id, json.dumps({"deliveryId": delivery}).encode())
@@ -60,7 +60,7 @@ def _dispatched(ledger: Ledger, vault: Vault, delivery: str | None = None) -> UU
 def _unroutable(ledger: Ledger, vault: Vault) -> UUID:
     """Unroutable with directory "dir-old"; the portal's hint (Köln) is in the sealed dossier."""
     submission = sealed_submission(
-        vault, xdomea_sample(), routing={"ars": KOELN}, chain_key=ledger.chain_key
+        vault, xdomea_sample(), routing={"ars": KOELN}, chain=ledger.chain_keys
     )
     submission.validate("cat-1", "urn:x")
     submission.mark_unroutable("no-competence", "nobody then", "dir-old")
@@ -193,7 +193,7 @@ async def test_counters_and_throughput(
 ) -> None:
     _dispatched(ledger, vault)
     _unroutable(ledger, vault)
-    _save(ledger, new_submission(chain_key=ledger.chain_key))
+    _save(ledger, new_submission(chain=ledger.chain_keys))
     counters = (await ops.get("/ops/counters", headers=OPERATOR)).json()
     assert counters["statuses"] == {"dispatched": 1, "unroutable": 1, "received": 1}
     assert counters["total"] == 3

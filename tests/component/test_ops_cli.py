@@ -80,7 +80,7 @@ def _dispatched(
     ledger: Ledger, vault: Vault, portal: str = "portal-a", delivery: str = "d-1"
 ) -> UUID:
     """Dispatched with a reference to an envelope sealed in the vault (as delivery does)."""
-    submission = new_submission(portal_id=portal, chain_key=ledger.chain_key)
+    submission = new_submission(portal_id=portal, chain=ledger.chain_keys)
     submission.validate("cat-1", "urn:x")
     submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
     envelope = vault.put_envelope(submission.id, json.dumps({"deliveryId": delivery}).encode())
@@ -91,7 +91,7 @@ def _dispatched(
 def _unroutable(ledger: Ledger, vault: Vault, version: str = "dir-old") -> UUID:
     """Unroutable with ``version``; the portal's hint (Köln) is in the sealed dossier."""
     submission = sealed_submission(
-        vault, xdomea_sample(), routing={"ars": KOELN}, chain_key=ledger.chain_key
+        vault, xdomea_sample(), routing={"ars": KOELN}, chain=ledger.chain_keys
     )
     submission.validate("cat-1", "urn:x")
     submission.mark_unroutable("no-competence", "nobody then", version)
@@ -100,7 +100,7 @@ def _unroutable(ledger: Ledger, vault: Vault, version: str = "dir-old") -> UUID:
 
 def _routed(ledger: Ledger, vault: Vault) -> UUID:
     """Routed to Jobcenter Köln, not yet dispatched (its data sealed in the vault)."""
-    submission = sealed_submission(vault, b"<antrag/>", chain_key=ledger.chain_key)
+    submission = sealed_submission(vault, b"<antrag/>", chain=ledger.chain_keys)
     submission.validate("cat-1", "urn:x")
     submission.route("jobcenter-koeln", KOELN, "05315", "dir-1")
     return _save(ledger, submission)
@@ -140,7 +140,7 @@ def test_submissions_list_filters_from_the_read_model(
 ) -> None:
     dispatched = _dispatched(ledger, vault, portal="portal-b")
     unroutable = _unroutable(ledger, vault)
-    received = _save(ledger, new_submission(chain_key=ledger.chain_key))
+    received = _save(ledger, new_submission(chain=ledger.chain_keys))
 
     everything = _json(_run(amtsweg, "submissions", "list", "--json"))
     assert everything["total"] == 3
@@ -183,7 +183,7 @@ def test_submissions_list_filters_from_the_read_model(
 
 
 def test_the_list_follows_new_events(amtsweg: CliRunner, ledger: Ledger) -> None:
-    submission = new_submission(chain_key=ledger.chain_key)
+    submission = new_submission(chain=ledger.chain_keys)
     _save(ledger, submission)
     assert _json(_run(amtsweg, "submissions", "counts", "--json")) == {"received": 1}
     ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x"))
@@ -269,7 +269,7 @@ def test_replay_against_a_recorded_version_nobody_kept_fails(
 def test_replay_validation_decides_a_waiting_submission(
     amtsweg: CliRunner, ledger: Ledger, vault: Vault
 ) -> None:
-    waiting = _save(ledger, sealed_submission(vault, xdomea_sample(), chain_key=ledger.chain_key))
+    waiting = _save(ledger, sealed_submission(vault, xdomea_sample(), chain=ledger.chain_keys))
     never = _unroutable(ledger, vault)
 
     result = _json(

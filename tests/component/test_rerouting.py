@@ -114,7 +114,7 @@ def _validated(ledger: Ledger, vault: Vault, ars: str) -> UUID:
         xdomea_sample(),
         attachments=[(ATTACHMENT_ID, ATTACHMENT)],
         routing={"ars": ars},
-        chain_key=ledger.chain_key,
+        chain=ledger.chain_keys,
     )
     submission.validate("cat-1", "urn:xoev-de:xdomea:schema:3.0.0")
     ledger.save(submission)

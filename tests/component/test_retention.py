@@ -25,7 +25,7 @@ ATTACHMENT = (str(uuid.UUID(int=3)), b"%PDF-1.7 Kontoauszug (synthetic)")
 
 def _accepted(ledger: Ledger, vault: Vault) -> UUID:
     submission = sealed_submission(
-        vault, xdomea_sample(), attachments=[ATTACHMENT], chain_key=ledger.chain_key
+        vault, xdomea_sample(), attachments=[ATTACHMENT], chain=ledger.chain_keys
     )
     submission.validate("cat-1", "urn:x")
     submission.route("jc-koeln", "053150000000", "05315", "dir-1")
@@ -37,7 +37,7 @@ def _accepted(ledger: Ledger, vault: Vault) -> UUID:
 
 
 def _rejected(ledger: Ledger, vault: Vault) -> UUID:
-    submission = sealed_submission(vault, b"<kaputt/>", chain_key=ledger.chain_key)
+    submission = sealed_submission(vault, b"<kaputt/>", chain=ledger.chain_keys)
     submission.reject("cat-1", [{"type": "https://amtsweg.de/problems/schema"}])
     ledger.save(submission)
     return submission.id

@@ -61,7 +61,7 @@ def _validated(
     data_keys: dict[str, str] | None = None,
 ) -> Submission:
     """A validated submission: the hint in its sealed dossier, the data's keys sealed findings."""
-    submission = sealed_submission(vault, DATA, routing=hint, chain_key=ledger.chain_key)
+    submission = sealed_submission(vault, DATA, routing=hint, chain=ledger.chain_keys)
     keys = data_keys or {}
     submission.validate("cat-1", "u", list(keys), seal_findings(vault, submission, keys))
     ledger.save(submission)

@@ -44,7 +44,7 @@ def _settings(tmp_path: Path) -> RoutingSettings:
 
 def _routed(ledger: Ledger, vault: Vault, context: Any) -> UUID:
     submission = sealed_submission(
-        vault, xdomea_sample(), routing={"ars": KOELN}, chain_key=ledger.chain_key
+        vault, xdomea_sample(), routing={"ars": KOELN}, chain=ledger.chain_keys
     )
     submission.validate("cat-1", "u")
     ledger.save(submission)

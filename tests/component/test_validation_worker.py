@@ -59,7 +59,7 @@ def _submit(
     sealed = vault.put(submission_id, content)
     submission = new_submission(
         submission_id,
-        chain_key=ledger.chain_key,
+        chain=ledger.chain_keys,
         leika_key=leika,
         service_identifier=f"urn:de:fim:leika:leistung:{leika}",
         dossier=vault.put_document(submission_id, dossier.document()).blob,

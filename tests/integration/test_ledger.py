@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from events.chain import GENESIS, ChainLink
+from events.chain_keys import ChainKeyError, ChainKeys
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import Status
 from events.relay_store import Witness, relay_store
@@ -130,7 +131,10 @@ def test_ledgers_with_different_chain_keys_do_not_interfere(
 ) -> None:
     first, second = _keyed(ledger_settings, "key-a"), _keyed(ledger_settings, "key-b")
     try:
-        mine, theirs = new_submission(chain_key=b"key-a"), new_submission(chain_key=b"key-b")
+        mine, theirs = (
+            new_submission(chain=ChainKeys(unnamed=b"key-a")),
+            new_submission(chain=ChainKeys(unnamed=b"key-b")),
+        )
         first.save(mine)
         second.save(theirs)
         first.execute(mine.id, lambda s: s.validate("cat-1", "urn:x"))
@@ -146,7 +150,72 @@ def test_ledgers_with_different_chain_keys_do_not_interfere(
         link = ChainLink(str(mine.id), 1, "Received", at, GENESIS, received.data)
         assert received.hash == link.digest(b"key-a")
         with pytest.raises(ValueError, match="chain key"):
-            first.save(new_submission(chain_key=b"key-b"))
+            first.save(new_submission(chain=ChainKeys(unnamed=b"key-b")))
     finally:
         first.close()
         second.close()
+
+
+def _ring(settings: LedgerSettings, active: str, **keys: str) -> Ledger:
+    ring = {kid: SecretStr(key) for kid, key in keys.items()}
+    update = {"ledger_chain_keys": ring, "ledger_chain_key_id": active}
+    return Ledger(settings.model_copy(update=update))
+
+
+def test_a_rotated_chain_key_leaves_older_submissions_under_theirs(
+    ledger_settings: LedgerSettings,
+) -> None:
+    before = _ring(ledger_settings, "2026-01", **{"2026-01": "old-key"})
+    try:
+        older = new_submission(chain=before.chain_keys)
+        before.save(older)
+    finally:
+        before.close()
+    after = _ring(ledger_settings, "2026-12", **{"2026-01": "old-key", "2026-12": "new-key"})
+    try:
+        newer = new_submission(chain=after.chain_keys)
+        after.save(newer)
+        after.execute(older.id, lambda s: s.validate("cat-1", "urn:x"))  # goes on under its key
+        after.execute(newer.id, lambda s: s.validate("cat-1", "urn:x"))
+
+        assert after.trail(older.id)[0].data["chain_kid"] == "2026-01"
+        assert after.trail(newer.id)[0].data["chain_kid"] == "2026-12"
+        assert after.verify(older.id) is None
+        assert after.verify(newer.id) is None
+        older_trail = after.trail(older.id)
+        validated = older_trail[1]
+        link = ChainLink(
+            str(older.id),
+            2,
+            "Validated",
+            datetime.fromisoformat(validated.timestamp),
+            older_trail[0].hash,
+            validated.data,
+        )
+        assert validated.hash == link.digest(b"old-key")
+    finally:
+        after.close()
+    retired = _ring(ledger_settings, "2026-12", **{"2026-12": "new-key"})
+    try:
+        assert retired.verify(newer.id) is None
+        broken = retired.verify(older.id)
+        assert broken is not None
+        assert "chain key '2026-01' is not configured" in broken.reason
+        with pytest.raises(ChainKeyError, match="2026-01"):
+            retired.get_submission(older.id)
+    finally:
+        retired.close()
+
+
+def test_a_chain_key_id_is_required_when_several_keys_are_configured(
+    ledger_settings: LedgerSettings,
+) -> None:
+    ring = {"a": SecretStr("key-a"), "b": SecretStr("key-b")}
+    with pytest.raises(ChainKeyError, match="AMTSWEG_LEDGER_CHAIN_KEY_ID"):
+        ledger_settings.model_copy(update={"ledger_chain_keys": ring}).chain_keys()
+    with pytest.raises(ChainKeyError, match="not among"):
+        ledger_settings.model_copy(
+            update={"ledger_chain_keys": ring, "ledger_chain_key_id": "c"}
+        ).chain_keys()
+    with pytest.raises(ChainKeyError, match="1-64"):
+        ChainKeys({"bad id": b"x"}, "bad id")

@@ -54,7 +54,7 @@ def dispatched(
 ) -> Submission:
     """A submission with data and one attachment, routed to Köln and dispatched."""
     submission = sealed_submission(
-        vault, DATA, attachments=[(ATTACHMENT_ID, ATTACHMENT)], chain_key=ledger.chain_key
+        vault, DATA, attachments=[(ATTACHMENT_ID, ATTACHMENT)], chain=ledger.chain_keys
     )
     submission.validate("cat", "u")
     submission.route(KOELN, "053150000000", "053150000000", "dir")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from events.chain_keys import ChainKeys
 from events.dossier import DeclaredPart, Dossier
 from events.submission import Submission
 from events.vault import SealedPart, Vault
@@ -17,6 +18,7 @@ from events.vault import SealedPart, Vault
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 XDOMEA_SAMPLES = DATA_DIR / "xoev" / "xdomea-3.0.0"
 XDOMEA_URI = "urn:xoev-de:xdomea:schema:3.0.0"
+UNKEYED = ChainKeys()
 BUERGERGELD = "99900000000101"
 """The LeiKa key the seed directory routes to Jobcenters (see services/routing/data)."""
 
@@ -43,10 +45,10 @@ def received_fields(**overrides: Any) -> dict[str, Any]:
 
 
 def new_submission(
-    submission_id: UUID | None = None, *, chain_key: bytes | None = None, **overrides: Any
+    submission_id: UUID | None = None, *, chain: ChainKeys = UNKEYED, **overrides: Any
 ) -> Submission:
     return Submission.receive(
-        submission_id or uuid.uuid4(), chain_key=chain_key, **received_fields(**overrides)
+        submission_id or uuid.uuid4(), chain=chain, **received_fields(**overrides)
     )
 
 
@@ -59,7 +61,7 @@ def sealed_submission(
     routing: dict[str, Any] | None = None,
     schema_uri: str = XDOMEA_URI,
     submission_id: UUID | None = None,
-    chain_key: bytes | None = None,
+    chain: ChainKeys = UNKEYED,
     **overrides: Any,
 ) -> Submission:
     """A Received submission whose parts and dossier are sealed in ``vault`` (not saved)."""
@@ -82,7 +84,7 @@ def sealed_submission(
     )
     return new_submission(
         submission_id,
-        chain_key=chain_key,
+        chain=chain,
         dossier=vault.put_document(submission_id, dossier.document()).blob,
         data=_sealed(vault.put(submission_id, data)),
         attachments=[_sealed(vault.put(submission_id, content)) for _, content in ordered],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events.chain import GENESIS, ChainLink, first_break
+from events.chain_keys import ChainKeys
 from events.lifecycle import InvalidTransitionError, Status
 from events.submission import Submission
 from tests.support.factories import new_submission
@@ -155,7 +156,7 @@ def test_keyed_chain_needs_the_key() -> None:
 
 
 def test_a_submission_hashes_every_event_under_its_own_chain_key() -> None:
-    keyed = new_submission(chain_key=b"key-a")
+    keyed = new_submission(chain=ChainKeys(unnamed=b"key-a"))
     keyed.validate("cat-1", "urn:x")
     plain = new_submission()
     plain.validate("cat-1", "urn:x")
@@ -182,6 +183,7 @@ def test_the_received_event_holds_facts_only_the_content_is_in_the_vault() -> No
         "attachments",
         "request_digest",
         "correlation_id",
+        "chain_kid",
     }
     assert not fields & {"metadata", "routing_hint", "idempotency_key"}
     assert set(received.data) == {"blob", "sha512", "size"}  # no media type, schema, name
