@@ -12,32 +12,30 @@ from outside, so they are parsed as hostile input:
 - nesting depth and element count are limited.
 
 Before a tree is built, the document must be known to have no DOCTYPE and no more
-elements than allowed. For the usual case, a document in UTF-8 (or another encoding in
-which every ``<`` is the byte 0x3C) without the bytes ``<!DOCTYPE``, two byte scans
-prove that: no DOCTYPE can hide, and the number of ``<`` bounds the number of elements.
-Every other document first goes through a SAX pass without a tree that stops at the
-first DOCTYPE and counts depth and elements. Then the tree is built (with line numbers,
-needed for schema findings); libxml2 itself refuses nesting deeper than 256.
+elements than allowed. Its encoding is decided first, by Amtsweg rather than by
+libxml2 (:mod:`services.validation.xml_encoding`): the document is decoded and handed
+to libxml2 as UTF-8 with the encoding forced, so every check below sees exactly the
+characters the parser reads, wherever a declaration stands and whatever it says.
+For the usual case, a document without the bytes ``<!DOCTYPE``, two byte scans of the
+UTF-8 prove it: no DOCTYPE can hide, and the number of ``<`` bounds the number of
+elements. Every other document first goes through a SAX pass without a tree that stops
+at the first DOCTYPE and counts depth and elements. Then the tree is built (with line
+numbers, needed for schema findings); libxml2 itself refuses nesting deeper than 256.
 """
 
 from __future__ import annotations
 
-import codecs
-import re
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from lxml import etree
 
+from services.validation.xml_encoding import XmlEncodingError, transcode
+
 LIBXML2_MAX_DEPTH = 256
 """libxml2 refuses deeper documents itself unless ``huge_tree`` is set (it never is)."""
 
 _DOCTYPE = b"<!DOCTYPE"
-_ENCODING_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
-_BYTE_TRANSPARENT = re.compile(
-    r"utf-?8|us-ascii|ascii|iso-8859-\d{1,2}|latin-?1|windows-125\d|cp125\d"
-)
-"""Encodings in which every ``<`` is the byte 0x3C and no other character contains it."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +87,12 @@ class XmlMalformedError(XmlRejectedError):
     code: ClassVar[str] = "malformed"
 
 
+class XmlUnsupportedEncodingError(XmlRejectedError):
+    """The document is in an encoding Amtsweg does not read (UTF-7, EBCDIC, ...)."""
+
+    code: ClassVar[str] = "unsupported-encoding"
+
+
 class XmlTooDeepError(XmlRejectedError):
     """Elements are nested deeper than ``XmlLimits.max_depth``."""
 
@@ -109,25 +113,30 @@ def parse_untrusted(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._E
     if len(data) > limits.max_bytes:
         msg = f"document has {len(data)} bytes, limit is {limits.max_bytes}"
         raise XmlTooLargeError(msg)
-    if not _provably_plain(data, limits):
-        guard = cast("etree.ParserTarget", _Guard(data, limits))
-        _parse(data, _hardened_parser(target=guard))  # no tree, only checks
-    root = _parse(data, _hardened_parser())
+    utf8 = _utf8(data)
+    if not _provably_plain(utf8, limits):
+        guard = cast("etree.ParserTarget", _Guard(utf8, limits))
+        _parse(utf8, _hardened_parser(target=guard))  # no tree, only checks
+    root = _parse(utf8, _hardened_parser())
     if _has_doctype(root):  # unreachable after the checks above; kept as a backstop
         msg = "DOCTYPE declarations are not accepted"
-        raise XmlDtdForbiddenError(msg, _doctype_line(data))
+        raise XmlDtdForbiddenError(msg, _doctype_line(utf8))
     return root
 
 
+def _utf8(data: bytes) -> bytes:
+    """The document as UTF-8, its encoding decided by XML's rules; refused if it has none."""
+    try:
+        return transcode(data).utf8
+    except XmlEncodingError as error:
+        if error.unsupported:
+            raise XmlUnsupportedEncodingError(error.message) from None
+        raise XmlMalformedError(error.message) from None
+
+
 def _provably_plain(data: bytes, limits: XmlLimits) -> bool:
-    """True if byte scans prove: no DOCTYPE, few enough elements, depth left to libxml2."""
-    head = data[:256].removeprefix(codecs.BOM_UTF8)
-    # UTF-16/32 (NUL bytes, with or without BOM), EBCDIC, leading junk: take the SAX pass
-    if not head.startswith(b"<") or b"\x00" in head:
-        return False
-    declared = _ENCODING_DECLARATION.match(head)
-    if declared is not None and not _BYTE_TRANSPARENT.fullmatch(declared.group(1).decode().lower()):
-        return False
+    """True if byte scans of the UTF-8 prove: no DOCTYPE, few enough elements, depth left
+    to libxml2."""
     return (
         _DOCTYPE not in data
         and data.count(b"<") <= limits.max_elements
@@ -144,6 +153,7 @@ def _hardened_parser(target: etree.ParserTarget | None = None) -> etree.XMLParse
         attribute_defaults=False,
         huge_tree=False,
         recover=False,
+        encoding="utf-8",  # decided and transcoded by xml_encoding; declarations ignored
         remove_comments=True,
         remove_pis=True,
         target=target,
@@ -169,7 +179,7 @@ def _has_doctype(root: etree._Element) -> bool:
 
 
 def _doctype_line(data: bytes) -> int | None:
-    """Line of the DOCTYPE for ASCII-compatible encodings; ``None`` if not found."""
+    """Line of the DOCTYPE in the UTF-8 document; ``None`` if not found."""
     index = data.find(_DOCTYPE)
     return None if index < 0 else data.count(b"\n", 0, index) + 1
 
