@@ -23,16 +23,16 @@ PatternError = re2.error
 """Raised for a pattern RE2 does not accept (for example one with a backreference)."""
 
 
-_Text = TypeVar("_Text", str, bytes, covariant=True)
+_Text_co = TypeVar("_Text_co", str, bytes, covariant=True)
 
 
-class Match(Protocol[_Text]):
+class Match(Protocol[_Text_co]):
     """The part of a match object Amtsweg uses."""
 
-    def group(self, index: int = 0, /) -> _Text:
+    def group(self, index: int = 0, /) -> _Text_co:
         """The text of group ``index`` (0: the whole match)."""
 
-    def __getitem__(self, index: int, /) -> _Text:
+    def __getitem__(self, index: int, /) -> _Text_co:
         """``group(index)``."""
 
     def start(self, index: int = 0, /) -> int:
