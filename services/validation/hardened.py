@@ -30,12 +30,15 @@ from typing import ClassVar, cast
 
 from lxml import etree
 
+from services.validation.budget import NO_DEADLINE, Deadline
 from services.validation.xml_encoding import XmlEncodingError, transcode
 
 LIBXML2_MAX_DEPTH = 256
 """libxml2 refuses deeper documents itself unless ``huge_tree`` is set (it never is)."""
 
 _DOCTYPE = b"<!DOCTYPE"
+_CHUNK = 256 * 1024
+"""The parser is fed this much at a time, the deadline checked in between."""
 
 
 @dataclass(frozen=True)
@@ -105,19 +108,23 @@ class XmlTooManyNodesError(XmlRejectedError):
     code: ClassVar[str] = "too-many-nodes"
 
 
-def parse_untrusted(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
+def parse_untrusted(
+    data: bytes, limits: XmlLimits = DEFAULT_LIMITS, deadline: Deadline = NO_DEADLINE
+) -> etree._Element:
     """Parse ``data`` as untrusted XML and return its root element.
 
-    Raises a subclass of :class:`XmlRejectedError` for anything refused.
+    Raises a subclass of :class:`XmlRejectedError` for anything refused, and
+    :class:`~services.validation.budget.TimeBudgetExceededError` once ``deadline`` passed.
     """
     if len(data) > limits.max_bytes:
         msg = f"document has {len(data)} bytes, limit is {limits.max_bytes}"
         raise XmlTooLargeError(msg)
     utf8 = _utf8(data)
+    deadline.check()
     if not _provably_plain(utf8, limits):
-        guard = cast("etree.ParserTarget", _Guard(utf8, limits))
-        _parse(utf8, _hardened_parser(target=guard))  # no tree, only checks
-    root = _parse(utf8, _hardened_parser())
+        guard = cast("etree.ParserTarget", _Guard(utf8, limits, deadline))
+        _parse(utf8, _hardened_parser(target=guard), deadline)  # no tree, only checks
+    root = _parse(utf8, _hardened_parser(), deadline)
     if _has_doctype(root):  # unreachable after the checks above; kept as a backstop
         msg = "DOCTYPE declarations are not accepted"
         raise XmlDtdForbiddenError(msg, _doctype_line(utf8))
@@ -160,10 +167,13 @@ def _hardened_parser(target: etree.ParserTarget | None = None) -> etree.XMLParse
     )
 
 
-def _parse(data: bytes, parser: etree.XMLParser) -> etree._Element:
-    """Parse with ``parser``, turning libxml2's syntax errors into typed rejections."""
+def _parse(data: bytes, parser: etree.XMLParser, deadline: Deadline) -> etree._Element:
+    """Parse with ``parser`` chunk by chunk, libxml2's syntax errors as typed rejections."""
     try:
-        return etree.fromstring(data, parser)
+        for start in range(0, len(data), _CHUNK):
+            deadline.check()
+            parser.feed(data[start : start + _CHUNK])
+        return parser.close()
     except etree.XMLSyntaxError as error:
         line = error.lineno if error.lineno else None
         message = str(error.msg)
@@ -192,9 +202,10 @@ def _shorten(text: str, limit: int = 120) -> str:
 class _Guard:
     """SAX target for the first pass: refuses DOCTYPEs and enforces depth and count."""
 
-    def __init__(self, data: bytes, limits: XmlLimits) -> None:
+    def __init__(self, data: bytes, limits: XmlLimits, deadline: Deadline) -> None:
         self._data = data
         self._limits = limits
+        self._deadline = deadline
         self._depth = 0
         self._elements = 0
 
@@ -204,6 +215,7 @@ class _Guard:
         raise XmlDtdForbiddenError(msg, _doctype_line(self._data))
 
     def start(self, _tag: str, _attrib: object) -> None:
+        self._deadline.check()
         self._depth += 1
         self._elements += 1
         if self._depth > self._limits.max_depth:
