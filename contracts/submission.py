@@ -7,12 +7,13 @@ addition, outside the FIT-Connect metadata.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-LEIKA_URN = re.compile(r"^urn:de:fim:leika:leistung:(\d{14})$")
+from contracts import linear_regex
+
+LEIKA_URN = linear_regex.compile(r"^urn:de:fim:leika:leistung:(\d{14})$")
 """LeiKa (Leistungskatalog der öffentlichen Verwaltung): 14-digit keys of public services."""
 
 SHA512_HEX = r"^[a-f0-9]{128}$"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from contracts import linear_regex
 
 PREFIX = "amtsweg"
 
@@ -21,7 +21,7 @@ DELIVERY_PREFIX = f"{PREFIX}.delivery."
 SUBMISSION_EVENTS_PREFIX = f"{PREFIX}.submissions."
 """The relay publishes every ledger event to ``amtsweg.submissions.<event>``."""
 
-_AUTHORITY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_AUTHORITY_ID = linear_regex.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
 def delivery_topic(authority_id: str) -> str:

@@ -7,13 +7,13 @@ are kept in ``delivery.json``), so nothing a portal sends can choose a path.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
+from contracts import linear_regex
 from receiver.unpack import Application
 
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+_SAFE_ID = linear_regex.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 _EXTENSIONS = {
     "application/xml": ".xml",
     "text/xml": ".xml",

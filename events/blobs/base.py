@@ -10,16 +10,17 @@ once it is completely written, so a failed or partial upload never leaves a blob
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
+
+from contracts import linear_regex
 
 CHUNK = 1024 * 1024
 """Default size of the chunks a store yields when a blob is read as a stream."""
 
 _SEGMENT = r"[a-z0-9][a-z0-9-]{0,63}"
-_NAME = re.compile(rf"^{_SEGMENT}/{_SEGMENT}$")
-_GROUP = re.compile(rf"^{_SEGMENT}$")
+_NAME = linear_regex.compile(rf"^{_SEGMENT}/{_SEGMENT}$")
+_GROUP = linear_regex.compile(rf"^{_SEGMENT}$")
 
 
 class BlobNotFoundError(Exception):

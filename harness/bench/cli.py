@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from harness.bench.parsing import parsing
 from harness.bench.pipeline import pipeline
 from harness.bench.routing import routing
 from harness.bench.validation import validation
@@ -14,6 +15,7 @@ bench_app = typer.Typer(
 bench_app.command("validation")(validation)
 bench_app.command("pipeline")(pipeline)
 bench_app.command("routing")(routing)
+bench_app.command("parsing")(parsing)
 
 
 def register(app: typer.Typer) -> None:

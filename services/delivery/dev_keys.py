@@ -19,13 +19,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from contracts import linear_regex
 from contracts.keys import generate_keys, public_half
 
 FOLDER = "authority-keys"
@@ -34,7 +34,7 @@ FOLDER = "authority-keys"
 RSA_BITS = 2048
 """The directory's minimum; enough for keys that never leave a developer's machine."""
 
-_AUTHORITY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")  # as the directory and topic names
+_AUTHORITY_ID = linear_regex.compile(r"[a-z0-9][a-z0-9-]{1,62}")  # as the directory and topic names
 
 
 class DevelopmentKeyError(Exception):

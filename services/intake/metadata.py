@@ -16,9 +16,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.protocols import Validator
 from pydantic import ValidationError
 
 from contracts.fit_connect import metadata_schema
+from contracts.linear_schema import linear_validator
 from contracts.problems import Problem
 from contracts.submission import Metadata, RoutingHint
 from services.intake.errors import ProblemError
@@ -28,11 +30,11 @@ MAX_METADATA_ERRORS = 20
 
 
 @cache
-def metadata_validator() -> Draft202012Validator:
-    """The compiled FIT-Connect metadata schema, built once per process."""
+def metadata_validator() -> Validator:
+    """The compiled FIT-Connect metadata schema, built once per process (patterns on RE2)."""
     schema = metadata_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return linear_validator(schema)
 
 
 def json_pointer(path: Any) -> str:

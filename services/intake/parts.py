@@ -1,7 +1,10 @@
 """Reading an HTTP submission request (multipart or JSON) into stored parts.
 
 Parts go straight into the vault, sealed chunk by chunk; limits are enforced while
-reading, so an oversize request is refused without being held in memory.
+reading, so an oversize request is refused without being held in memory. Decoding and
+checking the JSON parts (the metadata schema above all) is CPU-bound and runs in the
+worker threads (anyio's, bounded), never on the event loop, so one large or slow request
+does not hold up any other route.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from contracts.submission import Metadata, RoutingHint
 from events.blobs import BlobTooLargeError
 from services.intake.domain import IncomingSubmission, Part
 from services.intake.errors import malformed, too_large
@@ -54,13 +59,14 @@ async def read_multipart(
         if len(uploads) > settings.max_attachments:
             raise too_large(f"at most {settings.max_attachments} attachments")
         limit = settings.max_metadata_bytes
-        document = await _json_part(metadata_raw, "metadata", limit)
+        metadata_text = await _json_text(metadata_raw, "metadata", limit)
         routing_raw = form.get("routing")
-        routing_doc = (
-            await _json_part(routing_raw, "routing", limit) if routing_raw is not None else None
+        routing_text = (
+            await _json_text(routing_raw, "routing", limit) if routing_raw is not None else None
         )
-        metadata = parse_metadata(document)
-        routing = parse_routing(routing_doc)
+        document, metadata, routing = await run_in_threadpool(
+            _check_json_parts, metadata_text, routing_text
+        )
         total = 0
         data_part = await _store(sink, data, settings.max_attachment_bytes)
         total += data_part.size
@@ -79,16 +85,23 @@ async def read_multipart(
         await form.close()
 
 
-async def _json_part(part: str | UploadFile, name: str, limit: int) -> Any:
-    """A JSON document from a form field or a file part of at most ``limit`` bytes."""
-    if isinstance(part, UploadFile):
-        content = await part.read(limit + 1)
-        if len(content) > limit:
-            raise too_large(f"'{name}' exceeds {limit} bytes")
-        text: str | bytes = content
-    else:
-        text = part
-    return loads(text, name)
+async def _json_text(part: str | UploadFile, name: str, limit: int) -> str | bytes:
+    """The text of a form field, or of a file part of at most ``limit`` bytes."""
+    if not isinstance(part, UploadFile):
+        return part
+    content = await part.read(limit + 1)
+    if len(content) > limit:
+        raise too_large(f"'{name}' exceeds {limit} bytes")
+    return content
+
+
+def _check_json_parts(
+    metadata_text: str | bytes, routing_text: str | bytes | None
+) -> tuple[Any, Metadata, RoutingHint | None]:
+    """Decode and check the metadata and routing parts (CPU-bound: run it in a thread)."""
+    document = loads(metadata_text, "metadata")
+    routing_document = loads(routing_text, "routing") if routing_text is not None else None
+    return document, parse_metadata(document), parse_routing(routing_document)
 
 
 async def _store(sink: PartSink, upload: str | UploadFile, limit: int) -> Part:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
+from contracts import linear_regex
 from services.routing.context import RoutingContext, Sources, build_context
 
-_VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\+[0-9a-f]{16}")
+_VERSION_PATTERN = linear_regex.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\+[0-9a-f]{16}")
 
 
 class UnknownDirectoryVersionError(LookupError):

@@ -12,15 +12,16 @@ checks the JSON file and gives the directory its content-derived version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-LEIKA_KEY_PATTERN = re.compile(r"99[0-9]{12}")
-AUTHORITY_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+from contracts import linear_regex
+
+LEIKA_KEY_PATTERN = linear_regex.compile(r"99[0-9]{12}")
+AUTHORITY_ID_PATTERN = linear_regex.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 """An authority id is also the suffix of its Kafka delivery topic."""
-GROUP_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,62}")
+GROUP_PATTERN = linear_regex.compile(r"[a-z][a-z0-9-]{1,62}")
 AREA_LENGTHS = (12, 9, 5, 3, 2)
 """ARS prefix lengths, most specific first."""
 AREA_LEVELS = {

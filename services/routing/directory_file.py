@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from contracts import linear_regex
 from services.routing.directory import (
     AREA_LENGTHS,
     AUTHORITY_ID_PATTERN,
@@ -35,8 +35,8 @@ from services.routing.directory import (
 from services.routing.keys import canonical_jwk, check_callback_url, check_jwk
 from services.routing.regions import RegionIndex
 
-_AREA_PATTERN = re.compile("|".join(f"[0-9]{{{length}}}" for length in AREA_LENGTHS))
-_LABEL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_AREA_PATTERN = linear_regex.compile("|".join(f"[0-9]{{{length}}}" for length in AREA_LENGTHS))
+_LABEL_PATTERN = linear_regex.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class DirectoryError(Exception):

@@ -16,15 +16,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts import linear_regex
 from services.routing.regions import RegionIndex
 
-POSTAL_CODE_PATTERN = re.compile(r"[0-9]{5}")
+POSTAL_CODE_PATTERN = linear_regex.compile(r"[0-9]{5}")
 DEFAULT_POSTCODES_FILE = Path(__file__).parent / "data" / "zuordnung_plz_ort.csv"
 _COLUMNS = ("ags", "ort", "plz")
 

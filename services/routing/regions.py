@@ -20,13 +20,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-ARS_PATTERN = re.compile(r"[0-9]{12}")
-AGS_PATTERN = re.compile(r"[0-9]{8}")
+from contracts import linear_regex
+
+ARS_PATTERN = linear_regex.compile(r"[0-9]{12}")
+AGS_PATTERN = linear_regex.compile(r"[0-9]{8}")
 ARS_PREFIX_LENGTHS = (2, 3, 5, 9, 12)
 DEFAULT_REGIONS_FILE = Path(__file__).parent / "data" / "Regionalschl_ssel_2021-07-31.json"
 

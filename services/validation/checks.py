@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from contracts.linear_schema import checkpoint
+from services.validation.budget import NO_DEADLINE, Deadline
 from services.validation.entries import SchemaEntry
 from services.validation.fields import Field, PointerField, Value, XPathField
 from services.validation.findings import Finding
@@ -33,15 +35,26 @@ class Examination:
 
 
 def examine(
-    entry: SchemaEntry, document: Document, context: RuleContext, limit: int
+    entry: SchemaEntry,
+    document: Document,
+    context: RuleContext,
+    limit: int,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Examination:
-    """Up to ``limit`` findings for ``document``, in order: schema, header, rules."""
-    findings = schema_findings(entry, document, limit)
+    """Up to ``limit`` findings for ``document``, in order: schema, header, rules.
+
+    Raises :class:`~services.validation.budget.TimeBudgetExceededError` once ``deadline``
+    has passed (checked before every JSON Schema keyword, and between the steps).
+    """
+    with checkpoint(deadline.check):
+        findings = schema_findings(entry, document, limit)
+    deadline.check()
     facts = read_facts({**entry.routing_keys, **entry.fields}, document)
     more: list[Finding] = []
     if entry.header is not None and isinstance(document, etree._Element):
         more += check_header(entry.header, document, context.received_at)
     more += apply_rules(entry.rules, facts, context)
+    deadline.check()
     reported = {finding.path for finding in findings if finding.path is not None}
     findings += [f for f in more if f.path is None or f.path not in reported]  # one per spot
     findings = findings[:limit]

@@ -7,6 +7,9 @@
    the service's business rules; every finding becomes an RFC 7807 problem, up to a limit.
 4. A valid document yields its routing keys (postal code, ARS, AGS) for routing.
 
+All of it within the document's time budget (:mod:`services.validation.budget`): a
+document that takes longer is rejected with ``validation-time-exceeded``.
+
 "Now" is the time the submission was received, never the wall clock, so a replay with
 the same catalog version gives the same answer.
 """
@@ -17,6 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from contracts.problems import Location, Problem
+from services.validation.budget import (
+    DEFAULT_TIME_BUDGET,
+    Deadline,
+    TimeBudget,
+    TimeBudgetExceededError,
+)
 from services.validation.catalog import SchemaCatalog
 from services.validation.checks import Document, examine, routing_keys
 from services.validation.entries import SchemaEntry
@@ -43,6 +52,7 @@ class Limits:
     xml: XmlLimits = DEFAULT_LIMITS
     json: JsonLimits = DEFAULT_JSON_LIMITS
     max_findings: int = 100
+    time: TimeBudget = DEFAULT_TIME_BUDGET
 
 
 DEFAULT_VALIDATION_LIMITS = Limits()
@@ -86,9 +96,31 @@ def decide(
     entry = _entry(catalog, declared)
     if isinstance(entry, Problem):
         return Invalid(catalog.version, [entry])
+    deadline = limits.time.start()
+    try:
+        return _decide(catalog, entry, declared, data, limits=limits, deadline=deadline)
+    except TimeBudgetExceededError as error:
+        problem = Problem.of(
+            "validation-time-exceeded",
+            "Validation took too long",
+            detail=f"{error}; send a smaller or simpler document.",
+        )
+        return Invalid(catalog.version, [problem])
+
+
+def _decide(
+    catalog: SchemaCatalog,
+    entry: SchemaEntry,
+    declared: Declared,
+    data: bytes,
+    *,
+    limits: Limits,
+    deadline: Deadline,
+) -> Valid | Invalid:
+    """Steps 2 to 4 of the decision for the catalog's ``entry``."""
     try:
         document: Document = (
-            parse_untrusted(data, limits.xml)
+            parse_untrusted(data, limits.xml, deadline)
             if entry.is_xml
             else parse_untrusted_json(data, limits.json)
         )
@@ -101,8 +133,9 @@ def decide(
             f"json-{error.code}", "JSON document refused", error.message, error.line, error.path
         )
         return Invalid(catalog.version, [problem])
+    deadline.check()
     context = RuleContext(declared.received_at, catalog.regions)
-    examination = examine(entry, document, context, limits.max_findings + 1)
+    examination = examine(entry, document, context, limits.max_findings + 1, deadline)
     if examination.findings:
         return Invalid(catalog.version, _problems(examination.findings, limits.max_findings))
     return Valid(catalog.version, entry.schema_uri, routing_keys(entry, examination.facts))

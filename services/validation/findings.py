@@ -10,9 +10,9 @@ append-only: a birth date quoted in a message could never be erased again.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from contracts import linear_regex
 from contracts.problems import Location, Problem
 
 WITHHELD = "[value withheld]"
@@ -40,15 +40,17 @@ TITLES = {
 _REDACTIONS = (
     # Element 'x': 'value' is not a valid value of ... / is not accepted / is not an element
     (
-        re.compile(r"(: )'.*'( is not (?:a valid value|accepted|an element))", re.DOTALL),
+        linear_regex.compile(
+            r"(: )'.*'( is not (?:a valid value|accepted|an element))", dot_all=True
+        ),
         rf"\1{WITHHELD}\2",
     ),
     # [facet ...] The value 'x' is not accepted / has a length of ... / is less than ...
-    (re.compile(r"(value )'.*'( (?:is|has|does) )", re.DOTALL), rf"\1{WITHHELD}\2"),
+    (linear_regex.compile(r"(value )'.*'( (?:is|has|does) )", dot_all=True), rf"\1{WITHHELD}\2"),
     # identity constraints: No match found for key-sequence ['x'] / Duplicate key-sequence
-    (re.compile(r"(key-sequence )\[.*\]", re.DOTALL), rf"\1{WITHHELD}"),
+    (linear_regex.compile(r"(key-sequence )\[.*\]", dot_all=True), rf"\1{WITHHELD}"),
     # encoding errors quote the offending bytes
-    (re.compile(r"(Bytes: )(?:0x[0-9A-Fa-f]{2} ?)+"), rf"\1{WITHHELD}"),
+    (linear_regex.compile(r"(Bytes: )(?:0x[0-9A-Fa-f]{2} ?)+"), rf"\1{WITHHELD}"),
 )
 
 

@@ -12,32 +12,33 @@ from outside, so they are parsed as hostile input:
 - nesting depth and element count are limited.
 
 Before a tree is built, the document must be known to have no DOCTYPE and no more
-elements than allowed. For the usual case, a document in UTF-8 (or another encoding in
-which every ``<`` is the byte 0x3C) without the bytes ``<!DOCTYPE``, two byte scans
-prove that: no DOCTYPE can hide, and the number of ``<`` bounds the number of elements.
-Every other document first goes through a SAX pass without a tree that stops at the
-first DOCTYPE and counts depth and elements. Then the tree is built (with line numbers,
-needed for schema findings); libxml2 itself refuses nesting deeper than 256.
+elements than allowed. Its encoding is decided first, by Amtsweg rather than by
+libxml2 (:mod:`services.validation.xml_encoding`): the document is decoded and handed
+to libxml2 as UTF-8 with the encoding forced, so every check below sees exactly the
+characters the parser reads, wherever a declaration stands and whatever it says.
+For the usual case, a document without the bytes ``<!DOCTYPE``, two byte scans of the
+UTF-8 prove it: no DOCTYPE can hide, and the number of ``<`` bounds the number of
+elements. Every other document first goes through a SAX pass without a tree that stops
+at the first DOCTYPE and counts depth and elements. Then the tree is built (with line
+numbers, needed for schema findings); libxml2 itself refuses nesting deeper than 256.
 """
 
 from __future__ import annotations
 
-import codecs
-import re
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
 from lxml import etree
 
+from services.validation.budget import NO_DEADLINE, Deadline
+from services.validation.xml_encoding import XmlEncodingError, transcode
+
 LIBXML2_MAX_DEPTH = 256
 """libxml2 refuses deeper documents itself unless ``huge_tree`` is set (it never is)."""
 
 _DOCTYPE = b"<!DOCTYPE"
-_ENCODING_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
-_BYTE_TRANSPARENT = re.compile(
-    r"utf-?8|us-ascii|ascii|iso-8859-\d{1,2}|latin-?1|windows-125\d|cp125\d"
-)
-"""Encodings in which every ``<`` is the byte 0x3C and no other character contains it."""
+_CHUNK = 256 * 1024
+"""The parser is fed this much at a time, the deadline checked in between."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,12 @@ class XmlMalformedError(XmlRejectedError):
     code: ClassVar[str] = "malformed"
 
 
+class XmlUnsupportedEncodingError(XmlRejectedError):
+    """The document is in an encoding Amtsweg does not read (UTF-7, EBCDIC, ...)."""
+
+    code: ClassVar[str] = "unsupported-encoding"
+
+
 class XmlTooDeepError(XmlRejectedError):
     """Elements are nested deeper than ``XmlLimits.max_depth``."""
 
@@ -101,33 +108,42 @@ class XmlTooManyNodesError(XmlRejectedError):
     code: ClassVar[str] = "too-many-nodes"
 
 
-def parse_untrusted(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
+def parse_untrusted(
+    data: bytes, limits: XmlLimits = DEFAULT_LIMITS, deadline: Deadline = NO_DEADLINE
+) -> etree._Element:
     """Parse ``data`` as untrusted XML and return its root element.
 
-    Raises a subclass of :class:`XmlRejectedError` for anything refused.
+    Raises a subclass of :class:`XmlRejectedError` for anything refused, and
+    :class:`~services.validation.budget.TimeBudgetExceededError` once ``deadline`` passed.
     """
     if len(data) > limits.max_bytes:
         msg = f"document has {len(data)} bytes, limit is {limits.max_bytes}"
         raise XmlTooLargeError(msg)
-    if not _provably_plain(data, limits):
-        guard = cast("etree.ParserTarget", _Guard(data, limits))
-        _parse(data, _hardened_parser(target=guard))  # no tree, only checks
-    root = _parse(data, _hardened_parser())
+    utf8 = _utf8(data)
+    deadline.check()
+    if not _provably_plain(utf8, limits):
+        guard = cast("etree.ParserTarget", _Guard(utf8, limits, deadline))
+        _parse(utf8, _hardened_parser(target=guard), deadline)  # no tree, only checks
+    root = _parse(utf8, _hardened_parser(), deadline)
     if _has_doctype(root):  # unreachable after the checks above; kept as a backstop
         msg = "DOCTYPE declarations are not accepted"
-        raise XmlDtdForbiddenError(msg, _doctype_line(data))
+        raise XmlDtdForbiddenError(msg, _doctype_line(utf8))
     return root
 
 
+def _utf8(data: bytes) -> bytes:
+    """The document as UTF-8, its encoding decided by XML's rules; refused if it has none."""
+    try:
+        return transcode(data).utf8
+    except XmlEncodingError as error:
+        if error.unsupported:
+            raise XmlUnsupportedEncodingError(error.message) from None
+        raise XmlMalformedError(error.message) from None
+
+
 def _provably_plain(data: bytes, limits: XmlLimits) -> bool:
-    """True if byte scans prove: no DOCTYPE, few enough elements, depth left to libxml2."""
-    head = data[:256].removeprefix(codecs.BOM_UTF8)
-    # UTF-16/32 (NUL bytes, with or without BOM), EBCDIC, leading junk: take the SAX pass
-    if not head.startswith(b"<") or b"\x00" in head:
-        return False
-    declared = _ENCODING_DECLARATION.match(head)
-    if declared is not None and not _BYTE_TRANSPARENT.fullmatch(declared.group(1).decode().lower()):
-        return False
+    """True if byte scans of the UTF-8 prove: no DOCTYPE, few enough elements, depth left
+    to libxml2."""
     return (
         _DOCTYPE not in data
         and data.count(b"<") <= limits.max_elements
@@ -144,16 +160,20 @@ def _hardened_parser(target: etree.ParserTarget | None = None) -> etree.XMLParse
         attribute_defaults=False,
         huge_tree=False,
         recover=False,
+        encoding="utf-8",  # decided and transcoded by xml_encoding; declarations ignored
         remove_comments=True,
         remove_pis=True,
         target=target,
     )
 
 
-def _parse(data: bytes, parser: etree.XMLParser) -> etree._Element:
-    """Parse with ``parser``, turning libxml2's syntax errors into typed rejections."""
+def _parse(data: bytes, parser: etree.XMLParser, deadline: Deadline) -> etree._Element:
+    """Parse with ``parser`` chunk by chunk, libxml2's syntax errors as typed rejections."""
     try:
-        return etree.fromstring(data, parser)
+        for start in range(0, len(data), _CHUNK):
+            deadline.check()
+            parser.feed(data[start : start + _CHUNK])
+        return parser.close()
     except etree.XMLSyntaxError as error:
         line = error.lineno if error.lineno else None
         message = str(error.msg)
@@ -169,7 +189,7 @@ def _has_doctype(root: etree._Element) -> bool:
 
 
 def _doctype_line(data: bytes) -> int | None:
-    """Line of the DOCTYPE for ASCII-compatible encodings; ``None`` if not found."""
+    """Line of the DOCTYPE in the UTF-8 document; ``None`` if not found."""
     index = data.find(_DOCTYPE)
     return None if index < 0 else data.count(b"\n", 0, index) + 1
 
@@ -182,9 +202,10 @@ def _shorten(text: str, limit: int = 120) -> str:
 class _Guard:
     """SAX target for the first pass: refuses DOCTYPEs and enforces depth and count."""
 
-    def __init__(self, data: bytes, limits: XmlLimits) -> None:
+    def __init__(self, data: bytes, limits: XmlLimits, deadline: Deadline) -> None:
         self._data = data
         self._limits = limits
+        self._deadline = deadline
         self._depth = 0
         self._elements = 0
 
@@ -194,6 +215,7 @@ class _Guard:
         raise XmlDtdForbiddenError(msg, _doctype_line(self._data))
 
     def start(self, _tag: str, _attrib: object) -> None:
+        self._deadline.check()
         self._depth += 1
         self._elements += 1
         if self._depth > self._limits.max_depth:

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from contracts import linear_regex
 from services.validation.json_positions import duplicate_member_line
 
-_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
-_EMPTY_CONTAINER = re.compile(r"[\[{]\s*+[\]}]")
+_STRING = linear_regex.compile(rb'"(?:[^"\\]|\\.)*"', dot_all=True)
+_BRACKETS = frozenset(b"[]{}")
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in _BRACKETS)
+_EMPTY_CONTAINERS = (b"[]", b"{}", b"[}", b"{]")
+_JSON_WHITESPACE = b" \t\n\r"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def parse_untrusted_json(data: bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) 
     except UnicodeDecodeError as error:
         msg = f"not UTF-8 at byte {error.start}"
         raise JsonMalformedError(msg) from None
-    _check_shape(text, limits)
+    _check_shape(data, limits)
     try:
         value = json.loads(
             text,
@@ -139,20 +141,26 @@ def parse_untrusted_json(data: bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) 
     return JsonDocument(value, text)
 
 
-def _check_shape(text: str, limits: JsonLimits) -> None:
-    """Depth and number of values, counted on the text with string contents removed."""
-    structure = _STRING.sub('""', text)
+def _check_shape(data: bytes, limits: JsonLimits) -> None:
+    """Depth and number of values, counted on the bytes with string contents removed.
+
+    Linear in the size: one RE2 pass removes the strings, the rest are byte counts and
+    one walk over the brackets.
+    """
+    structure = _STRING.sub(b'""', data)
     depth = deepest = 0
-    for bracket in _BRACKETS.findall(structure):
-        depth += 1 if bracket in "[{" else -1
+    opening = ord("[")
+    for bracket in structure.translate(None, _NOT_BRACKETS):
+        depth += 1 if bracket in (opening, ord("{")) else -1
         if depth > deepest:
             deepest = depth
             if deepest > limits.max_depth:
                 msg = f"arrays and objects nested deeper than {limits.max_depth}"
                 raise JsonTooDeepError(msg)
-    containers = structure.count("[") + structure.count("{")
-    empty = len(_EMPTY_CONTAINER.findall(structure))
-    values = 1 + structure.count(",") + containers - empty
+    containers = structure.count(b"[") + structure.count(b"{")
+    compact = structure.translate(None, _JSON_WHITESPACE)
+    empty = sum(compact.count(pair) for pair in _EMPTY_CONTAINERS)
+    values = 1 + structure.count(b",") + containers - empty
     if values > limits.max_values:
         msg = f"more than {limits.max_values} values"
         raise JsonTooManyValuesError(msg)

@@ -10,13 +10,13 @@ manifest says where each is found; these functions check them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from contracts import linear_regex
 from services.validation.fields import Value, XPathField
 from services.validation.findings import Finding
 
@@ -26,7 +26,9 @@ GERMAN_TIME = ZoneInfo("Europe/Berlin")
 CLOCK_SKEW = timedelta(minutes=5)
 """A sender's clock may run this much ahead of ours."""
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID = linear_regex.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 @dataclass(frozen=True)

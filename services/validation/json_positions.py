@@ -2,13 +2,13 @@
 
 Python's decoder forgets positions, so findings would have no line. These functions walk
 the text once more, only on the error path, and only over text that already decoded
-(or, for duplicates, that decodes once duplicates are allowed).
+(or, for duplicates, that decodes once duplicates are allowed). They use no regular
+expression: each step looks only at the characters it passes, so a walk is linear.
 """
 
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from json import decoder
@@ -18,8 +18,9 @@ Pointer = tuple[str, ...]
 scanstring: Callable[[str, int], tuple[str, int]] = decoder.scanstring  # type: ignore[attr-defined]
 """The decoder's own (C) string scanner: (text, index after the quote) → (string, end)."""
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null")
+_WHITESPACE = frozenset(" \t\n\r")
+_SCALAR = frozenset("-+.0123456789eEtrufalsn")
+"""The characters of numbers, ``true``, ``false`` and ``null`` (the text already decoded)."""
 
 
 def pointer_text(pointer: Pointer) -> str:
@@ -53,7 +54,11 @@ def duplicate_member_line(text: str) -> tuple[int, str] | None:
 
 class _LineIndex:
     def __init__(self, text: str) -> None:
-        self._newlines = [match.start() for match in re.finditer("\n", text)]
+        self._newlines: list[int] = []
+        index = text.find("\n")
+        while index >= 0:
+            self._newlines.append(index)
+            index = text.find("\n", index + 1)
 
     def line(self, offset: int) -> int:
         return bisect.bisect_left(self._newlines, offset) + 1
@@ -68,8 +73,9 @@ class _Frame:
 
 
 def _skip(text: str, position: int) -> int:
-    match = _WHITESPACE.match(text, position)
-    return match.end() if match else position
+    while position < len(text) and text[position] in _WHITESPACE:
+        position += 1
+    return position
 
 
 def _walk(text: str) -> Iterator[tuple[Pointer, int, bool]]:
@@ -93,10 +99,10 @@ def _walk(text: str) -> Iterator[tuple[Pointer, int, bool]]:
         elif char == '"':
             position = scanstring(text, position + 1)[1]
         else:
-            scalar = _SCALAR.match(text, position)
-            if scalar is None:
+            end = _scalar_end(text, position)
+            if end == position:
                 return
-            position = scalar.end()
+            position = end
         while True:  # after a value: next member, or close containers
             position = _skip(text, position)
             if not stack or position >= len(text):
@@ -120,3 +126,9 @@ def _next_member(text: str, position: int, frame: _Frame) -> tuple[Pointer, int,
     frame.names.add(name)
     position = _skip(text, position)  # at ':'
     return (*frame.pointer, name), _skip(text, position + 1), duplicate
+
+
+def _scalar_end(text: str, position: int) -> int:
+    while position < len(text) and text[position] in _SCALAR:
+        position += 1
+    return position

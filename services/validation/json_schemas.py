@@ -20,10 +20,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from contracts import linear_regex
+from contracts.linear_schema import linear_validator
 from services.validation.findings import Finding
 from services.validation.hardened_json import JsonDocument
 from services.validation.json_positions import pointer_text
@@ -77,12 +80,14 @@ class JsonSchemaChecker:
             except Unresolvable as error:
                 msg = f"{path.name}: $ref {ref!r} does not resolve inside the catalog"
                 raise JsonSchemaLoadError(msg) from error
-        self._validator = Draft202012Validator(
-            contents, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
+        try:
+            self._validator = linear_validator(contents, registry=registry)
+        except (linear_regex.PatternError, ValueError) as error:
+            msg = f"{path.name}: {error} (patterns run on RE2: no backreferences, no lookaround)"
+            raise JsonSchemaLoadError(msg) from error
 
     @property
-    def validator(self) -> Draft202012Validator:
+    def validator(self) -> Validator:
         """The compiled validator (e.g. for a raw benchmark)."""
         return self._validator
 

@@ -12,12 +12,13 @@ each other, so this small reader exists twice on purpose.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ARS_PATTERN = re.compile(r"[0-9]{12}")
-AGS_PATTERN = re.compile(r"[0-9]{8}")
+from contracts import linear_regex
+
+ARS_PATTERN = linear_regex.compile(r"[0-9]{12}")
+AGS_PATTERN = linear_regex.compile(r"[0-9]{8}")
 
 
 class RegionListError(Exception):

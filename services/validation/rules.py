@@ -10,18 +10,18 @@ official regional key list. Values that are not dates are left to the schema.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from contracts import linear_regex
 from services.validation.fields import Value
 from services.validation.findings import Finding
 from services.validation.header import GERMAN_TIME
 from services.validation.regions import RegionKeys
 
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATE = linear_regex.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 Facts = Mapping[str, Sequence[Value]]
 

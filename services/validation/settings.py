@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.validation.budget import TimeBudget
 from services.validation.decide import Limits
 from services.validation.hardened import LIBXML2_MAX_DEPTH, XmlLimits
 from services.validation.hardened_json import JsonLimits
@@ -34,6 +35,9 @@ class ValidationSettings(BaseSettings):
     max_xml_depth: int = Field(default=LIBXML2_MAX_DEPTH, ge=1, le=LIBXML2_MAX_DEPTH)
     max_json_values: int = Field(default=1_000_000, ge=1)
     max_json_depth: int = Field(default=64, ge=1, le=500)
+    max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """The time budget of one document (``AMTSWEG_VALIDATION_MAX_SECONDS``); a document
+    that takes longer is rejected with ``validation-time-exceeded``."""
 
     def limits(self) -> Limits:
         """The per-document limits these settings describe."""
@@ -41,4 +45,5 @@ class ValidationSettings(BaseSettings):
             xml=XmlLimits(self.max_document_bytes, self.max_xml_depth, self.max_xml_elements),
             json=JsonLimits(self.max_document_bytes, self.max_json_depth, self.max_json_values),
             max_findings=self.max_findings,
+            time=TimeBudget(self.max_seconds),
         )

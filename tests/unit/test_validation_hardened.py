@@ -19,6 +19,7 @@ from services.validation.hardened import (
     XmlTooDeepError,
     XmlTooLargeError,
     XmlTooManyNodesError,
+    XmlUnsupportedEncodingError,
     parse_untrusted,
 )
 
@@ -244,8 +245,16 @@ def test_every_rejection_is_an_xml_rejected_error() -> None:
             XmlMalformedError,
             XmlTooDeepError,
             XmlTooManyNodesError,
+            XmlUnsupportedEncodingError,
         )
         if issubclass(cls, XmlRejectedError)
     }
 
-    assert codes == {"too-large", "dtd-forbidden", "malformed", "too-deep", "too-many-nodes"}
+    assert codes == {
+        "too-large",
+        "dtd-forbidden",
+        "malformed",
+        "too-deep",
+        "too-many-nodes",
+        "unsupported-encoding",
+    }

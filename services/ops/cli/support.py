@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from contracts import linear_regex
 from services.ops.actions.access_log import Channel, Read
 from services.ops.app.bootstrap import Wiring
 from services.ops.app.logs import configure_logging
@@ -24,7 +24,7 @@ from services.ops.app.settings import RunSettings, Settings
 console = Console()
 """Standard output of the commands (tests make it wide)."""
 
-_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_RELATIVE = linear_regex.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
