@@ -26,6 +26,7 @@ from typing import IO
 
 import structlog
 
+from contracts.kafka_security import KafkaSecurity
 from deploy.kafka_artifacts import resolve_artifacts
 from deploy.kafka_config import KafkaLayout, log4j2_properties, server_properties
 from deploy.kafka_probe import broker_answers
@@ -194,7 +195,8 @@ class LocalKafka:
             if not self.running:
                 code = self._process.returncode if self._process is not None else None
                 self._fail(f"the local Kafka broker exited with code {code} while starting")
-            if broker_answers(self.bootstrap_servers, timeout=2.0):
+            plaintext = KafkaSecurity.plaintext()  # its own listener, whatever KAFKA_… says
+            if broker_answers(self.bootstrap_servers, timeout=2.0, security=plaintext):
                 return
             time.sleep(0.25)
         self._fail(

@@ -3,7 +3,8 @@
 Reading assigns every partition of ``amtsweg.intake.dlq`` (no consumer group, nothing
 committed) from its beginning to the end offsets seen at the start. A retry produces
 the original value with its original key and headers to ``amtsweg.intake`` — a message
-as a portal would send it, not a ledger event — and waits for the broker's ack.
+as a portal would send it, not a ledger event — and waits for the broker's ack. Every
+function takes the clients' ``security`` (None: from the environment, ``KAFKA_…``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import headers, topics
+from contracts.kafka_security import KafkaSecurity, client_options
 
 _DEAD_LETTER_HEADERS = {
     headers.PROBLEM,
@@ -65,9 +67,13 @@ class IntakeLetter:
         return [(k, v) for k, v in self.headers if k not in _DEAD_LETTER_HEADERS]
 
 
-async def _partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+async def _partitions(
+    bootstrap_servers: str, topic: str, security: KafkaSecurity | None
+) -> list[TopicPartition]:
     """The topic's partitions (none when the topic does not exist yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-ops")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="amtsweg-ops", **client_options(security)
+    )
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -79,15 +85,21 @@ async def _partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition
 
 
 async def read_letters(
-    bootstrap_servers: str, topic: str = topics.INTAKE_DLQ
+    bootstrap_servers: str,
+    topic: str = topics.INTAKE_DLQ,
+    *,
+    security: KafkaSecurity | None = None,
 ) -> list[IntakeLetter]:
     """Every message on the topic now, in partition and offset order."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        **client_options(security),
     )
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap_servers, topic)
+        partitions = await _partitions(bootstrap_servers, topic, security)
         if not partitions:
             return []
         consumer.assign(partitions)
@@ -125,14 +137,22 @@ async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) ->
     return False
 
 
-async def waiting_count(bootstrap_servers: str, topic: str = topics.INTAKE_DLQ) -> int:
+async def waiting_count(
+    bootstrap_servers: str,
+    topic: str = topics.INTAKE_DLQ,
+    *,
+    security: KafkaSecurity | None = None,
+) -> int:
     """How many messages the topic holds now (from the offsets; reads none)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        **client_options(security),
     )
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap_servers, topic)
+        partitions = await _partitions(bootstrap_servers, topic, security)
         if not partitions:
             return 0
         begin = await consumer.beginning_offsets(partitions)
@@ -168,11 +188,19 @@ def _body_has_key(value: bytes) -> bool:
 
 
 async def produce_to_intake(
-    bootstrap_servers: str, key: bytes | None, value: bytes, message_headers: Sequence[Any]
+    bootstrap_servers: str,
+    key: bytes | None,
+    value: bytes,
+    message_headers: Sequence[Any],
+    *,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Produce one message to ``amtsweg.intake`` and wait for the ack of all replicas."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", max_request_size=8 * 1024 * 1024
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        max_request_size=8 * 1024 * 1024,
+        **client_options(security),
     )
     await producer.start()
     try:

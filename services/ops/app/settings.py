@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import topics
+from contracts.kafka_security import KafkaSecurity
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
 from events.vault import VaultSettings
@@ -94,10 +95,12 @@ class Settings:
     metrics: MetricsSettings
     operator: OperatorSettings
     stage: StageSettings
+    kafka: KafkaSecurity
+    """TLS and SASL of every Kafka client (``KAFKA_SECURITY_PROTOCOL`` …)."""
 
     @classmethod
     def from_environment(cls) -> Settings:
-        """Read every settings class from the environment (``AMTSWEG_…``)."""
+        """Read every settings class from the environment (``AMTSWEG_…``, ``KAFKA_…``)."""
         run = RunSettings()
         return cls(
             run=run,
@@ -111,4 +114,5 @@ class Settings:
             metrics=MetricsSettings(),
             operator=OperatorSettings(),
             stage=StageSettings(),
+            kafka=KafkaSecurity.from_environment(),
         )
