@@ -18,7 +18,7 @@ AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 BROKER_PRINCIPAL = "User:ANONYMOUS"
 """The principal of the plaintext listeners (controller, readiness probe, local admin)."""
 SCRAM_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
-CERTIFICATE_PRINCIPAL_RULES = "RULE:^CN=([^,]+).*$/$1/,DEFAULT"
+CERTIFICATE_PRINCIPAL_RULES = "RULE:^(.*,)?CN=([^,]+)(,.*)?$/$2/,DEFAULT"
 """An mTLS client is ``User:<common name of its certificate>``."""
 
 

@@ -70,8 +70,8 @@ class TestAuthority:
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name(
             [
-                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amtsweg tests"),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
             ]
         )
         builder = (
