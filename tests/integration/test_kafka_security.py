@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts import topics
 from contracts.kafka_security import KafkaSecurity
-from deploy.kafka_acls import authority_acls, create_acls
+from deploy.kafka_acls import authority_acls, create_acls, portal_acls
 from deploy.kafka_config import SecureListeners
 from deploy.kafka_probe import broker_answers
 from deploy.local_kafka import LocalKafka
@@ -30,7 +30,12 @@ from tests.support.tls import Issued, TestAuthority
 
 pytestmark = pytest.mark.kafka
 
-PASSWORDS = {"amtsweg": "amtsweg-secret", "authority-a": "a-secret", "authority-b": "b-secret"}
+PASSWORDS = {
+    "amtsweg": "amtsweg-secret",
+    "authority-a": "a-secret",
+    "authority-b": "b-secret",
+    "portal-a": "portal-secret",
+}
 
 
 @dataclass(frozen=True)
@@ -206,3 +211,21 @@ async def test_the_mtls_listener_refuses_a_client_without_certificate(secured: S
     anonymous = KafkaSecurity(security_protocol="SSL", ssl_cafile=secured.ca.ca_file)
 
     assert not broker_answers(secured.kafka.ssl_bootstrap_servers, timeout=10, security=anonymous)
+
+
+async def test_a_portal_writes_only_its_own_intake_topic(secured: Secured) -> None:
+    amtsweg = secured.scram("amtsweg")
+    own, other = topics.portal_intake_topic("portal-a"), topics.portal_intake_topic("portal-b")
+    await ensure_topics(secured.sasl, [own, other, topics.INTAKE], partitions=1, security=amtsweg)
+    await create_acls(secured.sasl, portal_acls("portal-a", "User:portal-a"), security=amtsweg)
+    portal = AIOKafkaProducer(
+        bootstrap_servers=secured.sasl, acks="all", **secured.scram("portal-a").client_options()
+    )
+    await portal.start()
+    try:
+        await portal.send_and_wait(own, b"an application")
+        for forged in (other, topics.INTAKE):
+            with pytest.raises(TopicAuthorizationFailedError):
+                await portal.send_and_wait(forged, b"as another portal")
+    finally:
+        await portal.stop()

@@ -9,6 +9,7 @@ import pytest
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram512
 
 from contracts.kafka_security import KafkaSecurity, KafkaSecurityError
+from services.ops.app.settings import Settings
 from services.runtime.kafka import faststream_security
 
 SCRAM = {
@@ -24,6 +25,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (*SCRAM, "KAFKA_SSL_CAFILE", "KAFKA_SSL_CERTFILE", "KAFKA_SSL_KEYFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AMTSWEG_DEVELOPMENT", raising=False)
+    monkeypatch.delenv("AMTSWEG_KAFKA_INTAKE_SHARED_TOPIC", raising=False)
 
 
 def _environment(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
@@ -141,3 +143,22 @@ def test_plaintext_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     _environment(monkeypatch, **SCRAM)
 
     assert KafkaSecurity.plaintext().client_options() == {}
+
+
+@pytest.mark.parametrize(
+    ("development", "shared", "accepted"),
+    [
+        ("false", None, False),
+        ("true", None, True),
+        ("true", "false", False),
+        ("false", "true", True),
+    ],
+)
+def test_the_shared_intake_topic_is_accepted_in_development_or_when_set(
+    monkeypatch: pytest.MonkeyPatch, development: str, shared: str | None, accepted: bool
+) -> None:
+    monkeypatch.setenv("AMTSWEG_DEVELOPMENT", development)
+    if shared is not None:
+        monkeypatch.setenv("AMTSWEG_KAFKA_INTAKE_SHARED_TOPIC", shared)
+
+    assert Settings.from_environment().intake.kafka_intake_shared_topic is accepted

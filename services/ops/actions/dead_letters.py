@@ -176,6 +176,7 @@ class DeadLetters:
                 source.key,
                 source.value,
                 retry_headers(source),
+                topic=source.intake_topic(),
                 security=self._security,
             )
         else:

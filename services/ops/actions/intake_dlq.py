@@ -2,7 +2,8 @@
 
 Reading assigns every partition of ``amtsweg.intake.dlq`` (no consumer group, nothing
 committed) from its beginning to the end offsets seen at the start. A retry produces
-the original value with its original key and headers to ``amtsweg.intake`` — a message
+the original value with its original key and headers to the intake topic it came from
+(:meth:`IntakeLetter.intake_topic`, which says the portal) — a message
 as a portal would send it, not a ledger event — and waits for the broker's ack. Every
 function takes the clients' ``security`` (None: from the environment, ``KAFKA_…``).
 """
@@ -61,6 +62,11 @@ class IntakeLetter:
         except ValueError:
             return {}
         return document if isinstance(document, dict) else {}
+
+    def intake_topic(self) -> str:
+        """The intake topic the letter came from: a portal's own, else ``amtsweg.intake``."""
+        original = self.header(headers.ORIGINAL_TOPIC) or topics.INTAKE
+        return original if topics.portal_of_intake_topic(original) else topics.INTAKE
 
     def original_headers(self) -> list[tuple[str, bytes]]:
         """The headers the portal sent (without the dead-letter ones)."""
@@ -193,9 +199,10 @@ async def produce_to_intake(
     value: bytes,
     message_headers: Sequence[Any],
     *,
+    topic: str = topics.INTAKE,
     security: KafkaSecurity | None = None,
 ) -> None:
-    """Produce one message to ``amtsweg.intake`` and wait for the ack of all replicas."""
+    """Produce one message to the intake ``topic`` and wait for the ack of all replicas."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
         acks="all",
@@ -204,6 +211,6 @@ async def produce_to_intake(
     )
     await producer.start()
     try:
-        await producer.send_and_wait(topics.INTAKE, value, key=key, headers=list(message_headers))
+        await producer.send_and_wait(topic, value, key=key, headers=list(message_headers))
     finally:
         await producer.stop()

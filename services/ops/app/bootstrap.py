@@ -180,10 +180,11 @@ class Wiring:
             )
         return needed
 
-    def register_intake(self, broker: KafkaBroker) -> None:
-        """Subscribe the Kafka intake (``amtsweg.intake``); the HTTP intake is ``http_app``."""
+    def register_intake(self, broker: KafkaBroker) -> list[str]:
+        """Subscribe the Kafka intake (the portals' topics and ``amtsweg.intake``) and return
+        the topics it reads; the HTTP intake is ``http_app``."""
         settings = self.settings
-        intake.register(
+        return intake.register(
             broker, self.ledger, self.vault, settings.intake, stage_settings=settings.stage
         )
 

@@ -68,9 +68,9 @@ async def serve(
         log_key_coverage(wiring.recipients, development=settings.run.development)
     needed = wiring.register_workers(broker, services & set(WORKERS))
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
-        wiring.register_intake(broker)
+        needed += wiring.register_intake(broker)
     partitions = settings.run.topic_partitions
-    configs = settings.run.topic_configs()  # the intake topics' short retention
+    configs = settings.run.topic_configs(settings.intake.portal_topics())  # short retention
 
     async def prepare_topics() -> None:
         await ensure_topics(
