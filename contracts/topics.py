@@ -12,6 +12,10 @@ INTAKE = f"{PREFIX}.intake"
 INTAKE_DLQ = f"{INTAKE}.dlq"
 """Intake messages that cannot become a submission, with the reason (dead letters)."""
 
+PORTAL_INTAKE_PREFIX = f"{INTAKE}."
+"""One intake topic per portal on a secured cluster: ``amtsweg.intake.<portal-id>``; the
+topic, which only that portal may write (an ACL), says which portal sent a message."""
+
 RECEIPTS = f"{PREFIX}.delivery.receipts"
 """Receiving authorities answer deliveries here."""
 
@@ -22,6 +26,7 @@ SUBMISSION_EVENTS_PREFIX = f"{PREFIX}.submissions."
 """The relay publishes every ledger event to ``amtsweg.submissions.<event>``."""
 
 _AUTHORITY_ID = linear_regex.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_PORTAL_ID = linear_regex.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 
 
 def delivery_topic(authority_id: str) -> str:
@@ -30,6 +35,22 @@ def delivery_topic(authority_id: str) -> str:
         msg = f"not a valid authority id for a topic name: {authority_id!r}"
         raise ValueError(msg)
     return DELIVERY_PREFIX + authority_id
+
+
+def portal_intake_topic(portal_id: str) -> str:
+    """The intake topic of one portal (letters, digits, ``-`` and ``_``; not ``dlq``)."""
+    if not _PORTAL_ID.fullmatch(portal_id) or portal_id == "dlq":
+        msg = f"not a valid portal id for a topic name: {portal_id!r}"
+        raise ValueError(msg)
+    return PORTAL_INTAKE_PREFIX + portal_id
+
+
+def portal_of_intake_topic(topic: str) -> str | None:
+    """The portal whose own intake topic ``topic`` is; None for ``amtsweg.intake`` and others."""
+    if not topic.startswith(PORTAL_INTAKE_PREFIX):
+        return None
+    portal_id = topic.removeprefix(PORTAL_INTAKE_PREFIX)
+    return portal_id if _PORTAL_ID.fullmatch(portal_id) and portal_id != "dlq" else None
 
 
 def submission_event_topic(event_name: str) -> str:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import asyncio
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from contracts.kafka_security import KafkaSecurity, client_options
 
-def broker_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
+
+def broker_answers(
+    bootstrap_servers: str, timeout: float = 5.0, *, security: KafkaSecurity | None = None
+) -> bool:
     """Return whether ``bootstrap_servers`` answers a metadata request with a live broker.
 
     The request runs on a private event loop in a worker thread, so this works both in
     plain sync code and when called from a coroutine (where ``asyncio.run`` would not).
     A plain TCP connect comes first, so a broker that is still booting costs no client
-    noise.
+    noise. ``security``: TLS and SASL (None: from the environment).
     """
     if not _accepts_connections(bootstrap_servers, timeout):
         return False
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kafka-probe") as pool:
-        return pool.submit(asyncio.run, _ask_metadata(bootstrap_servers, timeout)).result()
+        asking = _ask_metadata(bootstrap_servers, timeout, client_options(security))
+        return pool.submit(asyncio.run, asking).result()
 
 
 def _accepts_connections(bootstrap_servers: str, timeout: float) -> bool:
@@ -34,11 +40,12 @@ def _accepts_connections(bootstrap_servers: str, timeout: float) -> bool:
         return False
 
 
-async def _ask_metadata(bootstrap_servers: str, seconds: float) -> bool:
+async def _ask_metadata(bootstrap_servers: str, seconds: float, options: dict[str, Any]) -> bool:
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers,
         client_id="amtsweg-probe",
         request_timeout_ms=max(int(seconds * 1000), 1),
+        **options,
     )
     try:
         async with asyncio.timeout(seconds):

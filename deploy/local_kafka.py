@@ -4,7 +4,8 @@ This is the last choice of :func:`deploy.broker.kafka_broker`: no existing clust
 configured and no Docker engine answers. The broker is a real Apache Kafka (combined
 broker and controller) listening on 127.0.0.1 only, with all its files under
 ``<data_dir>/kafka``. ``python -m deploy.local_kafka --prefetch`` fills the jar cache
-ahead of time.
+ahead of time. With :class:`~deploy.kafka_config.SecureListeners` it also listens with
+``SASL_SSL`` (and ``SSL`` for mTLS) and enforces ACLs (see :mod:`deploy.kafka_config`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import IO
 
 import structlog
 
+from contracts.kafka_security import KafkaSecurity
 from deploy.kafka_artifacts import resolve_artifacts
-from deploy.kafka_config import KafkaLayout, log4j2_properties, server_properties
+from deploy.kafka_config import KafkaLayout, SecureListeners, log4j2_properties, server_properties
 from deploy.kafka_probe import broker_answers
 from deploy.net import free_tcp_port
 
@@ -52,15 +54,20 @@ class LocalKafka:
         cache_dir: Path | None = None,
         ready_timeout: float = 90.0,
         stop_timeout: float = 30.0,
+        secure: SecureListeners | None = None,
     ) -> None:
         """Describe a broker under ``data_dir``; nothing runs before :meth:`start`.
 
         ``port`` is the client port (a free one when ``None``); ``partitions`` is the
-        default for auto-created topics; ``cache_dir`` overrides the jar cache.
+        default for auto-created topics; ``cache_dir`` overrides the jar cache; ``secure``
+        adds the secured listeners (their users are created when the storage is formatted).
         """
         self.layout = KafkaLayout.under(data_dir)
         self._port = port
         self._controller_port: int | None = None
+        self._secure = secure
+        self._sasl_ssl_port: int | None = None
+        self._ssl_port: int | None = None
         self._partitions = partitions
         self._cache_dir = cache_dir
         self._ready_timeout = ready_timeout
@@ -78,6 +85,22 @@ class LocalKafka:
         return f"127.0.0.1:{self._port}"
 
     @property
+    def sasl_ssl_bootstrap_servers(self) -> str:
+        """``host:port`` of the ``SASL_SSL`` listener (with ``secure``, after :meth:`start`)."""
+        return self._secured_address(self._sasl_ssl_port, "SASL_SSL")
+
+    @property
+    def ssl_bootstrap_servers(self) -> str:
+        """``host:port`` of the mTLS ``SSL`` listener (with ``secure.mtls``)."""
+        return self._secured_address(self._ssl_port, "SSL")
+
+    def _secured_address(self, port: int | None, name: str) -> str:
+        if port is None:
+            msg = f"the local broker has no {name} listener (give secure=, then start())"
+            raise LocalKafkaError(msg)
+        return f"127.0.0.1:{port}"
+
+    @property
     def running(self) -> bool:
         """Whether the broker process is alive."""
         return self._process is not None and self._process.poll() is None
@@ -93,6 +116,10 @@ class LocalKafka:
         lib = resolve_artifacts(self._cache_dir)
         self._port = self._port or free_tcp_port()
         self._controller_port = self._controller_port or free_tcp_port()
+        if self._secure is not None:
+            self._sasl_ssl_port = self._sasl_ssl_port or free_tcp_port()
+            if self._secure.mtls:
+                self._ssl_port = self._ssl_port or free_tcp_port()
         self._write_config()
         classpath = ["-cp", f"{lib}/*", f"-Dlog4j2.configurationFile={self.layout.log4j_config}"]
         if not self.layout.is_formatted:
@@ -156,6 +183,9 @@ class LocalKafka:
                 port=self._port,
                 controller_port=self._controller_port,
                 partitions=self._partitions,
+                secure=self._secure,
+                sasl_ssl_port=self._sasl_ssl_port,
+                ssl_port=self._ssl_port,
             ),
             encoding="utf-8",
         )
@@ -180,6 +210,7 @@ class LocalKafka:
             self._cluster_id(),
             "-c",
             str(self.layout.server_properties),
+            *(self._secure.scram_arguments() if self._secure is not None else []),
         ]
         _log.info("kafka.local.formatting", log_dir=str(self.layout.log_dir))
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -194,7 +225,8 @@ class LocalKafka:
             if not self.running:
                 code = self._process.returncode if self._process is not None else None
                 self._fail(f"the local Kafka broker exited with code {code} while starting")
-            if broker_answers(self.bootstrap_servers, timeout=2.0):
+            plaintext = KafkaSecurity.plaintext()  # its own listener, whatever KAFKA_… says
+            if broker_answers(self.bootstrap_servers, timeout=2.0, security=plaintext):
                 return
             time.sleep(0.25)
         self._fail(

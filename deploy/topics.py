@@ -17,6 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
+from contracts.kafka_security import KafkaSecurity, client_options
+
 _log = structlog.get_logger(__name__)
 
 _MAX_REPLICATION = 3
@@ -40,6 +42,7 @@ async def ensure_topics(
     replication_factor: int | None = None,
     configs: Mapping[str, str] | None = None,
     topic_configs: Mapping[str, Mapping[str, str]] | None = None,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Create the topics ``names`` that do not exist yet and wait until they have leaders.
 
@@ -49,13 +52,17 @@ async def ensure_topics(
     with other values (their other overrides are kept); it raises :class:`TopicConfigError`
     when the broker refuses. ``replication_factor`` defaults to the number of brokers, at
     most 3. Gives up with :class:`TimeoutError` after 30 s; wrap in ``asyncio.timeout``
-    for a shorter limit.
+    for a shorter limit. ``security``: TLS and SASL (None: from the environment).
     """
     wanted = sorted(set(names))
     per_topic = {name: c for name, c in (topic_configs or {}).items() if name in wanted}
     if not wanted:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-topics")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="amtsweg-topics",
+        **client_options(security),
+    )
     try:
         async with asyncio.timeout(_GIVE_UP_AFTER_S):
             await admin.start()
@@ -186,13 +193,19 @@ def _has_leaders(topic: dict[str, Any]) -> bool:
     )
 
 
-async def await_group_coordinator(bootstrap_servers: str, limit_s: float = 60.0) -> None:
+async def await_group_coordinator(
+    bootstrap_servers: str, limit_s: float = 60.0, *, security: KafkaSecurity | None = None
+) -> None:
     """Wait until the cluster can coordinate consumer groups.
 
     A fresh broker creates its offsets topic on the first group request; consumers that
     start before that log a burst of ``GroupCoordinatorNotAvailable`` errors.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-groups")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="amtsweg-groups",
+        **client_options(security),
+    )
     try:
         async with asyncio.timeout(limit_s):
             await admin.start()

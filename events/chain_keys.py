@@ -11,11 +11,12 @@ not set either.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+from contracts import linear_regex
+
+KEY_ID = linear_regex.compile(r"[A-Za-z0-9._-]{1,64}")
 """What a chain key id may be: it is recorded in every ``Received`` and shown by tools."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from contracts.kafka_security import client_options
 from deploy.topics import ensure_topics
 from events.ledger import Ledger
 from events.settings import LedgerSettings
@@ -79,6 +80,7 @@ def batching_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     """
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
+        **client_options(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -92,7 +94,11 @@ class _Reader:
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap_servers, group_id=None, auto_offset_reset="latest"
+            topic,
+            bootstrap_servers=bootstrap_servers,
+            **client_options(),
+            group_id=None,
+            auto_offset_reset="latest",
         )
         self.seen: dict[bytes, float] = {}
         self._changed = asyncio.Event()
@@ -187,7 +193,7 @@ class _Hop:
 
 
 async def _delete(bootstrap_servers: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
         await admin.delete_topics([topic])

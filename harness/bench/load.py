@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import headers, topics
+from contracts.kafka_security import client_options
 from harness.bench.http import HttpError, HttpPool
 from harness.bench.payloads import BenchSubmission, Payloads, intake_message, multipart
 from services.intake.domain import submission_id_for
@@ -105,6 +106,7 @@ def intake_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     """A portal's producer: acknowledged by all replicas, batches lingering 5 ms."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
+        **client_options(),
         acks="all",
         linger_ms=5,
         max_request_size=MAX_MESSAGE_BYTES,

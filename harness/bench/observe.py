@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from contracts import headers, topics
+from contracts.kafka_security import client_options
 from deploy.topics import ensure_topics
 
 FAILURE_TOPICS = {
@@ -64,6 +65,7 @@ class Observer:
             self._delivery_topic,
             *FAILURE_TOPICS,
             bootstrap_servers=bootstrap_servers,
+            **client_options(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="latest",

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import topics
+from contracts.kafka_security import client_options
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import Status
 from events.relay_store import RelayStore
@@ -113,7 +114,10 @@ async def read_deliveries(bootstrap_servers: str) -> list[DeliveryRecord]:
     if not partitions:
         return []
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        **client_options(),
+        enable_auto_commit=False,
+        group_id=None,
     )
     await consumer.start()
     try:
@@ -141,7 +145,9 @@ async def read_deliveries(bootstrap_servers: str) -> list[DeliveryRecord]:
 
 async def _delivery_partitions(bootstrap_servers: str) -> list[TopicPartition]:
     """The partitions of every authority's delivery topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-chaos")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, **client_options(), client_id="amtsweg-chaos"
+    )
     await admin.start()
     try:
         names = sorted(

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts import headers, topics
+from contracts.kafka_security import client_options
 from harness.bench.http import HttpError, HttpPool
 from harness.bench.load import MAX_MESSAGE_BYTES
 from harness.bench.payloads import (
@@ -214,6 +215,7 @@ def portal_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     """A portal's producer: all replicas acknowledge; retries within 15 s per attempt."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
+        **client_options(),
         acks="all",
         linger_ms=5,
         request_timeout_ms=15_000,

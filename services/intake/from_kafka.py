@@ -1,9 +1,14 @@
 """Kafka intake: a message on ``amtsweg.intake`` becomes a submission, as a JSON POST would.
 
 The value is the JSON form of ``POST /v1/submissions`` (:class:`contracts.submission.
-IntakeMessage`); portal id and idempotency key come in headers or in the body. The
-portal id is not a credential: on a secured cluster, Kafka ACLs decide who may produce
-to the topic, and Amtsweg trusts the portal id only as far as those ACLs go.
+IntakeMessage`); the idempotency key comes in a header or in the body.
+
+Who sent a message: a Kafka consumer never sees the producer's principal, so the portal
+is known from the topic. Each portal writes its own topic ``amtsweg.intake.<portal-id>``,
+which a Kafka ACL lets only that portal's principal write; a portal id in a header or the
+body must then agree with the topic's. On the shared ``amtsweg.intake`` only a header or
+the body names the portal, which anyone allowed to write there could forge: accepted only
+with ``kafka_intake_shared_topic`` (development), otherwise a dead letter.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts import headers
+from contracts import headers, topics
 from contracts.submission import IntakeMessage
 from services.intake import identifiers
 from services.intake.errors import ProblemError, malformed
@@ -66,9 +71,9 @@ class IntakeRequest:
 def read_message(record: IntakeRecord, settings: IntakeSettings) -> IntakeRequest:
     """Check a message as the HTTP intake checks a JSON request; a problem if it is refused."""
     document = load_json_body(record.value, settings)  # within max_json_body_bytes
-    portal_id = _identity(record, document, headers.PORTAL_ID, "portalId")
-    if portal_id is None:
-        raise malformed(f"no portal id: set header {headers.PORTAL_ID} or portalId in the body")
+    portal_id = _portal(
+        record, _identity(record, document, headers.PORTAL_ID, "portalId"), settings
+    )
     _check_portal(portal_id, settings.portal_tokens.keys())
     key = _identity(record, document, headers.IDEMPOTENCY_KEY, "idempotencyKey")
     correlation_id = identifiers.correlation_id(
@@ -94,6 +99,31 @@ def _identity(
     if value is not None and not (value.isascii() and value.isprintable()):
         raise malformed(f"{member} must be printable ASCII (no control characters)")
     return value
+
+
+def _portal(record: IntakeRecord, named: str | None, settings: IntakeSettings) -> str:
+    """The sending portal: the topic's own, or (shared topic, if accepted) the one named."""
+    own = topics.portal_of_intake_topic(record.topic)
+    if own is not None:
+        if named is not None and named != own:
+            raise ProblemError.single(
+                403,
+                "portal-mismatch",
+                "Portal does not match the topic",
+                f"The message names another portal than the one whose topic it is on ({own}).",
+            )
+        return own
+    if not settings.kafka_intake_shared_topic:
+        raise ProblemError.single(
+            403,
+            "portal-not-authenticated",
+            "Portal not authenticated",
+            f"{record.topic} does not say who produced a message: a portal produces to its own"
+            f" topic {topics.PORTAL_INTAKE_PREFIX}<portal-id>, which only it may write.",
+        )
+    if named is None:
+        raise malformed(f"no portal id: set header {headers.PORTAL_ID} or portalId in the body")
+    return named
 
 
 def _check_portal(portal_id: str, portals: Collection[str]) -> None:

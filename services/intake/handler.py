@@ -1,4 +1,5 @@
-"""Kafka intake worker: ``amtsweg.intake`` → Received, or ``amtsweg.intake.dlq``."""
+"""Kafka intake worker: ``amtsweg.intake.<portal-id>`` (and ``amtsweg.intake``) → Received,
+or ``amtsweg.intake.dlq``."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def register(
     settings: IntakeSettings,
     *,
     stage_settings: StageSettings,
-) -> None:
-    """Subscribe the Kafka intake to the broker."""
+) -> list[str]:
+    """Subscribe the Kafka intake to the broker; return the topics it reads."""
     dead_letters = broker.publisher(
         topics.INTAKE_DLQ,
         title="amtsweg.intake.dlq",
@@ -79,8 +80,9 @@ def register(
     async def on_intake(message: KafkaMessage) -> None:
         await retry.run(message, "intake", take_in_batch)
 
+    read = [topics.INTAKE, *settings.portal_topics()]
     broker.subscriber(
-        topics.INTAKE,
+        *read,
         group_id=GROUP,
         auto_offset_reset="earliest",
         **(options | {"max_records": min(INTAKE_BATCH, options["max_records"])}),
@@ -88,6 +90,7 @@ def register(
         title="amtsweg.intake",
         description="Portals' submissions over Kafka (the JSON form of POST /v1/submissions).",
     )(on_intake)
+    return read
 
 
 def _bound(record: IntakeRecord) -> Any:

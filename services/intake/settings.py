@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts import topics
+
 MiB = 1024 * 1024
 
 
@@ -25,8 +27,23 @@ class IntakeSettings(BaseSettings):
         default_factory=dict,
         description="portal id -> SHA-256 (hex) of its bearer token; tokens are never stored",
     )
+    kafka_intake_shared_topic: bool = False
+    """``AMTSWEG_KAFKA_INTAKE_SHARED_TOPIC``: also accept ``amtsweg.intake``, where a header
+    or the body names the portal. Whoever may write that topic can name any portal, so it
+    is off outside development unless set: portals post to their own topics."""
     max_attachment_bytes: int = 500 * MiB
     max_attachments: int = 100
     max_total_bytes: int = 2048 * MiB
     max_metadata_bytes: int = 1 * MiB
     max_json_body_bytes: int = 64 * MiB
+
+    def portal_topics(self) -> list[str]:
+        """Each configured portal's own intake topic (``amtsweg.intake.<portal-id>``).
+
+        A portal id that cannot be part of a topic name has none (it can post over HTTP).
+        """
+        return [
+            topics.portal_intake_topic(portal)
+            for portal in sorted(self.portal_tokens)
+            if topics.portal_of_intake_topic(topics.PORTAL_INTAKE_PREFIX + portal) == portal
+        ]

@@ -1,4 +1,5 @@
-"""The relay's Kafka side: its producer, and the ``Publisher`` the relay sends through.
+"""The relay's Kafka side: its producer, the ``Publisher`` the relay sends through, and the
+FastStream form of the Kafka security settings.
 
 ``KafkaPublisher`` is the one place that turns aiokafka's errors into the ledger's
 ``PublishError``, both when a message is handed to the producer and when the broker's
@@ -12,7 +13,14 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
 
+from contracts.kafka_security import KafkaSecurity, client_options
 from events.outbox import Outbound
 from events.publisher import PublishError
 
@@ -21,8 +29,31 @@ Prepare = Callable[[str], Awaitable[None]]
 first time an authority gets a delivery)."""
 
 
-def relay_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def faststream_security(security: KafkaSecurity) -> BaseSecurity | None:
+    """``security`` as FastStream's ``KafkaBroker(security=…)`` takes it; None for PLAINTEXT."""
+    context = security.ssl_context()
+    if security.uses_sasl:
+        assert security.sasl_mechanism is not None  # checked when built
+        assert security.sasl_username is not None
+        assert security.sasl_password is not None
+        return _SASL[security.sasl_mechanism](
+            security.sasl_username,
+            security.sasl_password.get_secret_value(),
+            ssl_context=context,
+            use_ssl=security.uses_tls,
+        )
+    return BaseSecurity(ssl_context=context) if context is not None else None
+
+
+def relay_producer(
+    bootstrap_servers: str, *, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     """The relay's producer: acks from all replicas, idempotent within its session.
+
+    ``security``: TLS and SASL (None: from the environment, ``KAFKA_…``).
 
     aiokafka's idempotence only removes duplicates the producer itself causes by
     retrying within one session; it does not span restarts. Amtsweg's guarantees do not
@@ -35,6 +66,7 @@ def relay_producer(bootstrap_servers: str) -> AIOKafkaProducer:
         linger_ms=5,
         max_batch_size=1024 * 1024,  # 16 KiB (the default) sends every envelope alone
         max_request_size=8 * 1024 * 1024,
+        **client_options(security),
     )
 
 

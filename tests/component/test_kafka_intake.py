@@ -48,11 +48,14 @@ class Intake:
     dead_letters: list[ConsumerRecord[bytes, bytes]] = field(default_factory=list)
 
     async def send(
-        self, value: bytes, headers: dict[str, str], key: bytes = b"m-1", timestamp_ms: int = 1
+        self,
+        value: bytes,
+        headers: dict[str, str],
+        key: bytes = b"m-1",
+        timestamp_ms: int = 1,
+        topic: str = topics.INTAKE,
     ) -> None:
-        await self.broker.publish(
-            value, topics.INTAKE, key=key, headers=headers, timestamp_ms=timestamp_ms
-        )
+        await self.broker.publish(value, topic, key=key, headers=headers, timestamp_ms=timestamp_ms)
 
     def problem(self, index: int = -1) -> dict[str, Any]:
         letter = dict(self.dead_letters[index].headers)
@@ -250,3 +253,36 @@ async def test_an_unforeseen_reading_error_is_a_dead_letter(
     async with intake() as it:
         await it.send(_value(), _from())
     assert it.problem()["type"] == PROBLEM_BASE + "unprocessable-message"
+
+
+async def test_a_portal_s_own_topic_says_which_portal_sent_it(
+    intake: IntakeFactory, ledger: Ledger
+) -> None:
+    async with intake(kafka_intake_shared_topic=False) as it:
+        own = topics.portal_intake_topic("portal-b")
+        await it.send(_value(idempotencyKey="k-own"), {}, topic=own)
+        await it.send(_value(idempotencyKey="k-named"), _from("portal-b", None), topic=own)
+    assert submission_count(ledger) == 2
+    assert ledger.get_submission(submission_id_for("portal-b", "k-own")).portal_id == "portal-b"
+    assert ledger.exists(submission_id_for("portal-b", "k-named"))
+    assert it.dead_letters == []
+
+
+async def test_on_a_portal_s_topic_another_portal_named_is_refused(
+    intake: IntakeFactory, ledger: Ledger
+) -> None:
+    async with intake(kafka_intake_shared_topic=False) as it:
+        await it.send(_value(), _from("portal-a"), topic=topics.portal_intake_topic("portal-b"))
+    assert submission_count(ledger) == 0
+    assert it.problem()["type"] == PROBLEM_BASE + "portal-mismatch"
+
+
+async def test_the_shared_topic_is_refused_unless_accepted(
+    intake: IntakeFactory, ledger: Ledger
+) -> None:
+    async with intake(kafka_intake_shared_topic=False) as it:
+        await it.send(_value(), _from())
+    assert submission_count(ledger) == 0
+    problem = it.problem()
+    assert problem["type"] == PROBLEM_BASE + "portal-not-authenticated"
+    assert problem["status"] == 403

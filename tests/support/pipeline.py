@@ -34,6 +34,7 @@ def intake_settings(port: int) -> IntakeSettings:
     return IntakeSettings(
         http_port=port,
         portal_tokens={portal: token_hash(token) for portal, token in PORTAL_TOKENS.items()},
+        kafka_intake_shared_topic=True,  # the tests post to amtsweg.intake, naming the portal
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.kafka_security import KafkaSecurity
 from services.ops.app import topic_preparer
 from services.ops.app.topic_preparer import TopicPreparer
 
@@ -13,11 +14,15 @@ async def test_only_unknown_delivery_topics_are_created_and_only_once(
 ) -> None:
     created: list[tuple[str, list[str], int]] = []
 
-    async def ensure(bootstrap: str, names: list[str], partitions: int) -> None:
+    async def ensure(
+        bootstrap: str, names: list[str], partitions: int, security: KafkaSecurity | None
+    ) -> None:
+        assert security is given
         created.append((bootstrap, names, partitions))
 
     monkeypatch.setattr(topic_preparer, "ensure_topics", ensure)
-    prepare = TopicPreparer("kafka:9092", 6, known=["amtsweg.delivery.known"])
+    given = KafkaSecurity.plaintext()
+    prepare = TopicPreparer("kafka:9092", 6, known=["amtsweg.delivery.known"], security=given)
 
     for topic in (
         "amtsweg.submissions.dispatched",  # created at start-up

@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from contracts import headers, topics
+from contracts.kafka_security import KafkaSecurity
 from services.delivery.projection import DeliveryRow
 from services.delivery.projector import DeliveryProjector
 from services.ops.actions.dead_letter_store import DeadLetterActions
@@ -126,10 +127,15 @@ class DeadLetters:
         actions: DeadLetterActions,
         deliveries: DeliveryProjector,
         bootstrap_servers: str | None,
+        *,
+        security: KafkaSecurity | None = None,
     ) -> None:
+        """``bootstrap_servers``: None when no broker is reachable (intake letters then
+        stay out of sight); ``security``: its clients' TLS and SASL (None: environment)."""
         self._actions = actions
         self._deliveries = deliveries
         self._bootstrap = bootstrap_servers
+        self._security = security
 
     @property
     def has_broker(self) -> bool:
@@ -154,7 +160,7 @@ class DeadLetters:
         deliveries = [r for r in rows if delivery_letter_id(r) not in handled]
         intake = None
         if self._bootstrap is not None:
-            on_topic = await waiting_count(self._bootstrap)
+            on_topic = await waiting_count(self._bootstrap, security=self._security)
             intake = max(0, on_topic - sum(1 for h in handled if h.startswith(INTAKE)))
         return {INTAKE: intake if intake is not None else -1, DELIVERY: len(deliveries)}
 
@@ -166,7 +172,12 @@ class DeadLetters:
         if isinstance(source, IntakeLetter):
             assert self._bootstrap is not None
             await produce_to_intake(
-                self._bootstrap, source.key, source.value, retry_headers(source)
+                self._bootstrap,
+                source.key,
+                source.value,
+                retry_headers(source),
+                topic=source.intake_topic(),
+                security=self._security,
             )
         else:
             await asyncio.to_thread(
@@ -214,7 +225,7 @@ class DeadLetters:
                 "the intake's dead letters are on Kafka: set KAFKA_BOOTSTRAP_SERVERS "
                 "or start `amtsweg run`"
             )
-        return await read_letters(self._bootstrap)
+        return await read_letters(self._bootstrap, security=self._security)
 
     def _record(self, letter_id: str, action: str, actor: str, reason: str) -> None:
         self._actions.record(letter_id, action, actor=actor, reason=reason)

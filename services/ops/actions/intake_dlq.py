@@ -2,8 +2,10 @@
 
 Reading assigns every partition of ``amtsweg.intake.dlq`` (no consumer group, nothing
 committed) from its beginning to the end offsets seen at the start. A retry produces
-the original value with its original key and headers to ``amtsweg.intake`` — a message
-as a portal would send it, not a ledger event — and waits for the broker's ack.
+the original value with its original key and headers to the intake topic it came from
+(:meth:`IntakeLetter.intake_topic`, which says the portal) — a message
+as a portal would send it, not a ledger event — and waits for the broker's ack. Every
+function takes the clients' ``security`` (None: from the environment, ``KAFKA_…``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import headers, topics
+from contracts.kafka_security import KafkaSecurity, client_options
 
 _DEAD_LETTER_HEADERS = {
     headers.PROBLEM,
@@ -60,14 +63,23 @@ class IntakeLetter:
             return {}
         return document if isinstance(document, dict) else {}
 
+    def intake_topic(self) -> str:
+        """The intake topic the letter came from: a portal's own, else ``amtsweg.intake``."""
+        original = self.header(headers.ORIGINAL_TOPIC) or topics.INTAKE
+        return original if topics.portal_of_intake_topic(original) else topics.INTAKE
+
     def original_headers(self) -> list[tuple[str, bytes]]:
         """The headers the portal sent (without the dead-letter ones)."""
         return [(k, v) for k, v in self.headers if k not in _DEAD_LETTER_HEADERS]
 
 
-async def _partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition]:
+async def _partitions(
+    bootstrap_servers: str, topic: str, security: KafkaSecurity | None
+) -> list[TopicPartition]:
     """The topic's partitions (none when the topic does not exist yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="amtsweg-ops")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="amtsweg-ops", **client_options(security)
+    )
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -79,15 +91,21 @@ async def _partitions(bootstrap_servers: str, topic: str) -> list[TopicPartition
 
 
 async def read_letters(
-    bootstrap_servers: str, topic: str = topics.INTAKE_DLQ
+    bootstrap_servers: str,
+    topic: str = topics.INTAKE_DLQ,
+    *,
+    security: KafkaSecurity | None = None,
 ) -> list[IntakeLetter]:
     """Every message on the topic now, in partition and offset order."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        **client_options(security),
     )
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap_servers, topic)
+        partitions = await _partitions(bootstrap_servers, topic, security)
         if not partitions:
             return []
         consumer.assign(partitions)
@@ -125,14 +143,22 @@ async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) ->
     return False
 
 
-async def waiting_count(bootstrap_servers: str, topic: str = topics.INTAKE_DLQ) -> int:
+async def waiting_count(
+    bootstrap_servers: str,
+    topic: str = topics.INTAKE_DLQ,
+    *,
+    security: KafkaSecurity | None = None,
+) -> int:
     """How many messages the topic holds now (from the offsets; reads none)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        **client_options(security),
     )
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap_servers, topic)
+        partitions = await _partitions(bootstrap_servers, topic, security)
         if not partitions:
             return 0
         begin = await consumer.beginning_offsets(partitions)
@@ -168,14 +194,23 @@ def _body_has_key(value: bytes) -> bool:
 
 
 async def produce_to_intake(
-    bootstrap_servers: str, key: bytes | None, value: bytes, message_headers: Sequence[Any]
+    bootstrap_servers: str,
+    key: bytes | None,
+    value: bytes,
+    message_headers: Sequence[Any],
+    *,
+    topic: str = topics.INTAKE,
+    security: KafkaSecurity | None = None,
 ) -> None:
-    """Produce one message to ``amtsweg.intake`` and wait for the ack of all replicas."""
+    """Produce one message to the intake ``topic`` and wait for the ack of all replicas."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, acks="all", max_request_size=8 * 1024 * 1024
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        max_request_size=8 * 1024 * 1024,
+        **client_options(security),
     )
     await producer.start()
     try:
-        await producer.send_and_wait(topics.INTAKE, value, key=key, headers=list(message_headers))
+        await producer.send_and_wait(topic, value, key=key, headers=list(message_headers))
     finally:
         await producer.stop()

@@ -180,10 +180,11 @@ class Wiring:
             )
         return needed
 
-    def register_intake(self, broker: KafkaBroker) -> None:
-        """Subscribe the Kafka intake (``amtsweg.intake``); the HTTP intake is ``http_app``."""
+    def register_intake(self, broker: KafkaBroker) -> list[str]:
+        """Subscribe the Kafka intake (the portals' topics and ``amtsweg.intake``) and return
+        the topics it reads; the HTTP intake is ``http_app``."""
         settings = self.settings
-        intake.register(
+        return intake.register(
             broker, self.ledger, self.vault, settings.intake, stage_settings=settings.stage
         )
 
@@ -214,7 +215,9 @@ class Wiring:
     def dead_letters(self, bootstrap_servers: str | None) -> DeadLetters:
         """Both kinds of dead letters, and what operations did with them."""
         actions = dead_letter_actions(self.settings.ledger)
-        return DeadLetters(actions, self.deliveries(), bootstrap_servers)
+        return DeadLetters(
+            actions, self.deliveries(), bootstrap_servers, security=self.settings.kafka
+        )
 
     def access_log(self) -> AccessLog:
         """Who read which submission, what and why: the append-only log next to the ledger."""
@@ -291,7 +294,7 @@ class Wiring:
         store = await asyncio.to_thread(metrics_store, self.settings.ledger)
         deliveries = await asyncio.to_thread(self.deliveries)
         relays = await asyncio.to_thread(relay_store, self.settings.ledger)
-        offsets = KafkaOffsets(bootstrap_servers)
+        offsets = KafkaOffsets(bootstrap_servers, security=self.settings.kafka)
         await offsets.start()
         stack.push_async_callback(offsets.close)
         stages = StageProjector(self.ledger, store, figures.observe)

@@ -28,7 +28,7 @@ from services.ops.readmodels.metrics.registry import (
 )
 from services.ops.readmodels.metrics.server import start_metrics_server
 from services.runtime.backoff import backoff
-from services.runtime.kafka import KafkaPublisher, relay_producer
+from services.runtime.kafka import KafkaPublisher, faststream_security, relay_producer
 from services.runtime.relay_loop import run_relay
 
 log = structlog.get_logger(__name__)
@@ -56,23 +56,31 @@ async def serve(
     settings = wiring.settings
     core = await asyncio.to_thread(lambda: wiring.core)
     registry = process_registry()  # served on /metrics
+    security = settings.kafka
     broker = KafkaBroker(
         bootstrap_servers,
         logger=logging.getLogger("amtsweg.broker"),
         client_id="amtsweg",
         middlewares=[broker_middleware(registry)],
+        security=faststream_security(security),
     )
     if services & {"delivery", "intake"}:  # deliveries and receipts: which keys are there
         log_key_coverage(wiring.recipients, development=settings.run.development)
     needed = wiring.register_workers(broker, services & set(WORKERS))
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
-        wiring.register_intake(broker)
+        needed += wiring.register_intake(broker)
     partitions = settings.run.topic_partitions
-    configs = settings.run.topic_configs()  # the intake topics' short retention
+    configs = settings.run.topic_configs(settings.intake.portal_topics())  # short retention
 
     async def prepare_topics() -> None:
-        await ensure_topics(bootstrap_servers, needed, partitions=partitions, topic_configs=configs)
-        await await_group_coordinator(bootstrap_servers)
+        await ensure_topics(
+            bootstrap_servers,
+            needed,
+            partitions=partitions,
+            topic_configs=configs,
+            security=security,
+        )
+        await await_group_coordinator(bootstrap_servers, security=security)
 
     await _until_the_broker_answers(prepare_topics, stop)
 
@@ -171,11 +179,13 @@ async def _start_relay(
     stop: asyncio.Event,
     registry: CollectorRegistry,
 ) -> asyncio.Task[None]:
-    producer = relay_producer(bootstrap_servers)
+    security = wiring.settings.kafka
+    producer = relay_producer(bootstrap_servers, security=security)
     await producer.start()
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
-    prepare = TopicPreparer(bootstrap_servers, wiring.settings.run.topic_partitions)
+    partitions = wiring.settings.run.topic_partitions
+    prepare = TopicPreparer(bootstrap_servers, partitions, security=security)
     publisher = KafkaPublisher(producer, prepare=prepare)
     relay = Relay(wiring.ledger, store, publisher, envelopes=wiring.vault.envelope)
     registry.register(RelayFigures(relay))

@@ -7,6 +7,7 @@ composition root, which passes each part only its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import topics
+from contracts.kafka_security import KafkaSecurity
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
 from events.vault import VaultSettings
@@ -57,15 +59,18 @@ class RunSettings(BaseSettings):
         """Where development keys of authorities are kept (``<data dir>/authority-keys``)."""
         return self.data_dir / dev_keys.FOLDER
 
-    def topic_configs(self) -> dict[str, dict[str, str]]:
+    def topic_configs(self, portal_topics: Iterable[str] = ()) -> dict[str, dict[str, str]]:
         """Topic configuration Amtsweg sets, at creation and on existing topics.
 
         The intake topics hold raw applications, so they keep them only briefly. Kafka
         deletes whole log segments only, so a segment is closed at least hourly (at most
         the retention): a message is gone at most about an hour after its retention.
+        ``portal_topics``, the portals' own intake topics, are kept as ``amtsweg.intake``.
         """
+        intake = _retention(self.intake_retention_seconds)
         return {
-            topics.INTAKE: _retention(self.intake_retention_seconds),
+            topics.INTAKE: intake,
+            **dict.fromkeys(portal_topics, intake),
             topics.INTAKE_DLQ: _retention(self.intake_dlq_retention_seconds),
         }
 
@@ -94,21 +99,27 @@ class Settings:
     metrics: MetricsSettings
     operator: OperatorSettings
     stage: StageSettings
+    kafka: KafkaSecurity
+    """TLS and SASL of every Kafka client (``KAFKA_SECURITY_PROTOCOL`` …)."""
 
     @classmethod
     def from_environment(cls) -> Settings:
-        """Read every settings class from the environment (``AMTSWEG_…``)."""
+        """Read every settings class from the environment (``AMTSWEG_…``, ``KAFKA_…``)."""
         run = RunSettings()
+        intake = IntakeSettings()
+        if run.development and "kafka_intake_shared_topic" not in intake.model_fields_set:
+            intake = intake.model_copy(update={"kafka_intake_shared_topic": True})
         return cls(
             run=run,
             ledger=LedgerSettings(),
             blobs=BlobSettings(data_dir=run.data_dir),
             vault=VaultSettings(data_dir=run.data_dir),
-            intake=IntakeSettings(),
+            intake=intake,
             validation=ValidationSettings(),
             routing=RoutingSettings(),
             delivery=DeliverySettings(),
             metrics=MetricsSettings(),
             operator=OperatorSettings(),
             stage=StageSettings(),
+            kafka=KafkaSecurity.from_environment(),
         )

@@ -11,19 +11,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from contracts import topics
+from contracts.kafka_security import KafkaSecurity
 from deploy.topics import ensure_topics
 
 
 class TopicPreparer:
     """Awaited by the relay with each topic before it sends; creates delivery topics."""
 
-    def __init__(self, bootstrap_servers: str, partitions: int, known: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        partitions: int,
+        known: Iterable[str] = (),
+        *,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        """``security``: the admin client's TLS and SASL (None: from the environment)."""
         self._bootstrap_servers = bootstrap_servers
+        self._security = security
         self._partitions = partitions
         self._ready = {*known, topics.RECEIPTS}
 
     async def __call__(self, topic: str) -> None:
         if topic in self._ready or not topic.startswith(topics.DELIVERY_PREFIX):
             return
-        await ensure_topics(self._bootstrap_servers, [topic], partitions=self._partitions)
+        await ensure_topics(
+            self._bootstrap_servers, [topic], partitions=self._partitions, security=self._security
+        )
         self._ready.add(topic)

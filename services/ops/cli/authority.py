@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contracts.kafka_security import KafkaSecurity, KafkaSecurityError
 from contracts.keys import generate_keys
 from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, read_private_jwk
@@ -63,7 +64,8 @@ def authority_consume(  # noqa: PLR0917 - typer options
     AMTSWEG_DEVELOPMENT they are made now when Amtsweg has not made them yet.
     The API token comes from AMTSWEG_AUTHORITY_TOKEN; Kafka security options from
     KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
-    KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE.
+    KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE
+    (as for every Amtsweg client; see README, "Kafka security").
     """
     if not bootstrap_servers:
         raise typer.BadParameter("give --bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
@@ -86,10 +88,10 @@ def authority_consume(  # noqa: PLR0917 - typer options
             command=shlex.split(exec_) if exec_ else None,
             group_id=group,
             stop_when_idle=stop_when_idle,
-            kafka=_kafka_security(),
+            kafka=KafkaSecurity.from_environment().client_options(),
         )
         summary = asyncio.run(consume(config))
-    except (ReceiverError, KeyFileError, DevelopmentKeyError) as error:
+    except (ReceiverError, KeyFileError, DevelopmentKeyError, KafkaSecurityError) as error:
         console.print(f"[red]Stopped: {error}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -108,21 +110,6 @@ def _development_keys(authority_id: str) -> DevelopmentKeyPair | None:
     if pair is not None:
         console.print(f"Using the development keys in {keys.path(authority_id)}")
     return pair
-
-
-def _kafka_security() -> dict[str, str]:
-    names = {
-        "KAFKA_SECURITY_PROTOCOL": "security_protocol",
-        "KAFKA_SASL_MECHANISM": "sasl_mechanism",
-        "KAFKA_SASL_USERNAME": "sasl_plain_username",
-        "KAFKA_SASL_PASSWORD": "sasl_plain_password",
-    }
-    options = {option: os.environ[name] for name, option in names.items() if os.environ.get(name)}
-    if os.environ.get("KAFKA_SSL_CAFILE"):
-        from aiokafka.helpers import create_ssl_context  # noqa: PLC0415 - only with TLS
-
-        options["ssl_context"] = create_ssl_context(cafile=os.environ["KAFKA_SSL_CAFILE"])
-    return options
 
 
 @authority_app.command("keys")

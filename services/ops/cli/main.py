@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from contracts.kafka_security import KafkaSecurityError
 from deploy.broker import kafka_broker
 from events.ledger import LedgerFormatError
 from events.vault import KeyEncryptionKeyError
@@ -109,7 +110,7 @@ def service(
     asyncio.run(_serve(settings, {name}, bootstrap))
 
 
-REFUSALS = (LedgerFormatError, KeyEncryptionKeyError)
+REFUSALS = (LedgerFormatError, KeyEncryptionKeyError, KafkaSecurityError)
 """Why Amtsweg does not start: a ledger of the old format, a missing or wrong KEK."""
 
 

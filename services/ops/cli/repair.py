@@ -282,7 +282,7 @@ async def _publish(
     start, end = span
     if end < start:
         return 0
-    producer = relay_producer(bootstrap)
+    producer = relay_producer(bootstrap, security=wiring.settings.kafka)
     await producer.start()
     try:
         with out.progress(quiet=quiet) as bar:

@@ -14,22 +14,33 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from contracts.kafka_security import KafkaSecurity, client_options
+
 GROUP_PREFIX = "amtsweg"
 
 
 class KafkaOffsets:
     """Reads offsets with an admin client and a group-less consumer (no commits, no joins)."""
 
-    def __init__(self, bootstrap_servers: str, group_prefix: str = GROUP_PREFIX) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        group_prefix: str = GROUP_PREFIX,
+        *,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        """``security``: TLS and SASL (None: from the environment, ``KAFKA_…``)."""
         self._prefix = group_prefix
+        options = client_options(security)
         self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap_servers, client_id="amtsweg-metrics"
+            bootstrap_servers=bootstrap_servers, client_id="amtsweg-metrics", **options
         )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
             client_id="amtsweg-metrics",
+            **options,
         )
 
     async def start(self) -> None:
