@@ -59,8 +59,8 @@ async def read_multipart(
         routing_doc = (
             await _json_part(routing_raw, "routing", limit) if routing_raw is not None else None
         )
-        metadata = parse_metadata(document)
-        routing = parse_routing(routing_doc)
+        metadata = parse_metadata(document, settings)
+        routing = parse_routing(routing_doc, settings)
         total = 0
         data_part = await _store(sink, data, settings.max_attachment_bytes)
         total += data_part.size

@@ -21,8 +21,18 @@ Prepare = Callable[[str], Awaitable[None]]
 first time an authority gets a delivery)."""
 
 
-def relay_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""The relay's default message limit: Kafka's default ``message.max.bytes``."""
+
+
+def relay_producer(
+    bootstrap_servers: str, *, max_message_bytes: int = MAX_MESSAGE_BYTES
+) -> AIOKafkaProducer:
     """The relay's producer: acks from all replicas, idempotent within its session.
+
+    ``max_message_bytes`` (``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``) is its request limit; a
+    message beyond it is refused by the client, one beyond the broker's by the broker, and
+    the relay parks either (see :mod:`events.relay`).
 
     aiokafka's idempotence only removes duplicates the producer itself causes by
     retrying within one session; it does not span restarts. Amtsweg's guarantees do not
@@ -34,7 +44,7 @@ def relay_producer(bootstrap_servers: str) -> AIOKafkaProducer:
         enable_idempotence=True,
         linger_ms=5,
         max_batch_size=1024 * 1024,  # 16 KiB (the default) sends every envelope alone
-        max_request_size=8 * 1024 * 1024,
+        max_request_size=max_message_bytes,
     )
 
 

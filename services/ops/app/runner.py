@@ -171,7 +171,9 @@ async def _start_relay(
     stop: asyncio.Event,
     registry: CollectorRegistry,
 ) -> asyncio.Task[None]:
-    producer = relay_producer(bootstrap_servers)
+    producer = relay_producer(
+        bootstrap_servers, max_message_bytes=wiring.settings.run.kafka_max_message_bytes
+    )
     await producer.start()
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
