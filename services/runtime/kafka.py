@@ -11,10 +11,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 
 from events.outbox import Outbound
-from events.publisher import PublishError
+from events.publisher import PermanentPublishError, PublishError
 
 Prepare = Callable[[str], Awaitable[None]]
 """Awaited with each message's topic before it is sent (e.g. creates a delivery topic the
@@ -48,6 +54,26 @@ def relay_producer(
     )
 
 
+REFUSED_MESSAGES = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+)
+"""Errors about the message itself: sending it again fails again, so the relay parks it."""
+
+
+def publish_error(error: KafkaError) -> PublishError:
+    """The ledger's error for a Kafka error: permanent when the message itself is refused."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, REFUSED_MESSAGES):
+        failure: PublishError = PermanentPublishError(text, cause=type(error).__name__)
+    else:
+        failure = PublishError(text)
+    failure.__cause__ = error
+    return failure
+
+
 class KafkaPublisher:
     """The relay's ``Publisher`` on a started aiokafka producer (the caller starts and stops it).
 
@@ -71,7 +97,7 @@ class KafkaPublisher:
                 headers=list(outbound.headers),
             )
         except KafkaError as error:
-            raise PublishError(f"{type(error).__name__}: {error}") from error
+            raise publish_error(error) from error
         return _translated(ack)
 
 
@@ -92,9 +118,7 @@ def _translated(ack: asyncio.Future[object]) -> asyncio.Future[object]:
         if error is None:
             result.set_result(done.result())
         elif isinstance(error, KafkaError):
-            failure = PublishError(f"{type(error).__name__}: {error}")
-            failure.__cause__ = error
-            result.set_exception(failure)
+            result.set_exception(publish_error(error))
         else:
             result.set_exception(error)
 

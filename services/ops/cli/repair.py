@@ -282,7 +282,9 @@ async def _publish(
     start, end = span
     if end < start:
         return 0
-    producer = relay_producer(bootstrap)
+    producer = relay_producer(
+        bootstrap, max_message_bytes=wiring.settings.run.kafka_max_message_bytes
+    )
     await producer.start()
     try:
         with out.progress(quiet=quiet) as bar:
