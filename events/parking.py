@@ -11,6 +11,7 @@ position past it, and operations list parked messages with the other dead letter
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,7 +59,7 @@ class Parked:
     @property
     def letter(self) -> str:
         """Its id: ``parked-<kind>-<place>-<source>`` (the same when parked again)."""
-        return f"parked-{self.kind}-{self.place}-{self.source.replace(' ', '-')}"
+        return f"parked-{self.kind}-{self.place}-{re.sub(r'[ /]', '-', self.source)}"
 
     @classmethod
     def of(  # noqa: PLR0917 - the facts of one parked message
