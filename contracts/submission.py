@@ -78,7 +78,7 @@ class AttachmentStructure(BaseModel):
     attachment_id: str = Field(alias="attachmentId", min_length=32, max_length=36)
     hash: Hash
     purpose: Literal["form", "attachment", "report"]
-    mime_type: str = Field(alias="mimeType", pattern=r"^[-\w.]+/[-\w.+]+$")
+    mime_type: str = Field(alias="mimeType", max_length=255, pattern=r"^[-\w.]+/[-\w.+]+$")
     filename: str | None = Field(default=None, max_length=255)
 
 

@@ -3,7 +3,8 @@
 The ledger knows no broker. The relay (:mod:`events.relay`) publishes through a
 ``Publisher``; the Kafka adapter (``services.runtime.kafka.KafkaPublisher``) implements it
 and translates the client's errors into ``PublishError``, the one failure the relay's run
-loop backs off on.
+loop backs off on, or into ``PermanentPublishError`` when the broker refuses the message
+itself (the relay parks it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from events.outbox import Outbound
 
 class PublishError(Exception):
     """The broker did not take a message (unreachable, refused, timed out): publish again."""
+
+
+class PermanentPublishError(PublishError):
+    """The broker refuses this message itself (e.g. too large): publishing it again fails too."""
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+        """The broker client's error class (``MessageSizeTooLargeError``)."""
 
 
 class Publisher(Protocol):

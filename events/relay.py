@@ -7,6 +7,13 @@ the broker's acknowledgement of the whole batch, and only then stores the new po
 A crash between the two republishes a batch: at-least-once, and the services' state
 machines make a repeated message change nothing. Running it (polling, backing off) is
 ``services.runtime.relay_loop``; the Kafka publisher is ``services.runtime.kafka``.
+
+An event the relay cannot publish by its own fault (the broker refuses its message as too
+large, or it cannot be translated: :mod:`events.failures`) does not stop the log: its
+messages are sent once more alone (a message refused with a batch-mate is not the one to
+blame), and if they fail again the event is parked (:mod:`events.parking`) before the
+position moves past it; the events after it are published in order. A failure of the
+broker itself (unreachable, timed out) leaves the position where it was.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from collections.abc import Awaitable, Sequence
 import structlog
 from eventsourcing.persistence import Notification
 
+from events.failures import is_transient
 from events.ledger import Ledger
 from events.outbox import OpenEnvelope, Outbound, messages_for
-from events.publisher import Publisher
+from events.parking import RELAY, Parked, ParkingLot, parking_lot
+from events.publisher import PermanentPublishError, Publisher
 from events.relay_store import RelayStore, Witness
 from events.submission import Submission
 
@@ -39,6 +48,7 @@ class Relay:
         name: str = "relay",
         batch_size: int = 500,
         stop_at: int | None = None,
+        parking: ParkingLot | None = None,
     ) -> None:
         self._ledger = ledger
         self._store = store
@@ -49,8 +59,12 @@ class Relay:
         self._batch_size = batch_size
         self._stop_at = stop_at
         """The last position to publish (a replay's end); None: follow the log."""
+        self._parking = parking
+        """Where unpublishable events are parked; None: the table beside the ledger,
+        opened when the first one is parked."""
         self.position = store.position(name)
         self.published = 0
+        self.parked = 0
 
     async def publish_batch(self) -> int:
         """Publish the next batch of notifications; return how many were published.
@@ -67,28 +81,97 @@ class Relay:
         )
         if not notifications:
             return 0
-        translated = await asyncio.to_thread(self._translate, notifications)
+        translated, parked = await asyncio.to_thread(self._translate, notifications)
+        refused = await self._publish([outbound for _, _, outbound in translated])
+        for index, error in refused.items():
+            notification, event, _ = translated[index]
+            parked.append(self._parked(notification, event, error))
         witnesses: dict[str, Witness] = {}
-        pending: list[Awaitable[object]] = []
-        for event, outbound in translated:
-            pending.extend([await self._publisher.send(message) for message in outbound])
+        for _, event, _ in translated:
             submission_id = str(event.originator_id)
             witnesses[submission_id] = Witness(submission_id, event.originator_version, event.hash)
-        await asyncio.gather(*pending)
+        if parked:
+            await asyncio.to_thread(self._park, parked)
         position = notifications[-1].id
         await asyncio.to_thread(self._store.advance, self.name, position, witnesses.values())
         self.position = position
-        self.published += len(notifications)
+        self.published += len(notifications) - len(parked)
         log.debug("relay.published", count=len(notifications), position=position)
         return len(notifications)
 
+    async def _publish(self, batch: Sequence[list[Outbound]]) -> dict[int, PermanentPublishError]:
+        """Publish every event's messages; those the broker refuses alone, by their index.
+
+        A transient failure raises ``PublishError`` (the batch is published again).
+        """
+        pending: list[tuple[int, Awaitable[object]]] = []
+        refused: dict[int, PermanentPublishError] = {}
+        for index, outbound in enumerate(batch):
+            for message in outbound:
+                try:
+                    pending.append((index, await self._publisher.send(message)))
+                except PermanentPublishError as error:
+                    refused.setdefault(index, error)
+        acks = await asyncio.gather(*(ack for _, ack in pending), return_exceptions=True)
+        for (index, _), ack in zip(pending, acks, strict=True):
+            if isinstance(ack, PermanentPublishError):
+                refused.setdefault(index, ack)
+            elif isinstance(ack, BaseException):
+                raise ack
+        still: dict[int, PermanentPublishError] = {}
+        for index in sorted(refused):  # once more alone: was it this event's own message?
+            alone = await self._publish_alone(batch[index])
+            if alone is not None:
+                still[index] = alone
+        return still
+
+    async def _publish_alone(self, outbound: list[Outbound]) -> PermanentPublishError | None:
+        for message in outbound:
+            try:
+                await (await self._publisher.send(message))
+            except PermanentPublishError as error:
+                return error
+        return None
+
     def _translate(
         self, notifications: Sequence[Notification]
-    ) -> list[tuple[Submission.Event, list[Outbound]]]:
-        """Each notification's event and messages (envelopes opened from the vault: blocking)."""
+    ) -> tuple[list[tuple[Notification, Submission.Event, list[Outbound]]], list[Parked]]:
+        """Each notification's event and messages (envelopes opened from the vault: blocking);
+        a notification that cannot be translated by its own fault is parked instead."""
         translated = []
+        parked = []
         for notification in notifications:
-            event = self._ledger.mapper.to_domain_event(notification)
-            assert isinstance(event, Submission.Event)
-            translated.append((event, messages_for(event, self._envelopes)))
-        return translated
+            try:
+                event = self._ledger.mapper.to_domain_event(notification)
+                assert isinstance(event, Submission.Event)
+                translated.append((notification, event, messages_for(event, self._envelopes)))
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                parked.append(self._parked(notification, None, error))
+        return translated, parked
+
+    def _parked(
+        self, notification: Notification, event: Submission.Event | None, error: Exception
+    ) -> Parked:
+        name = type(event).__name__ if event is not None else notification.topic.rsplit(".")[-1]
+        source = f"notification {notification.id}"
+        submission_id = str(notification.originator_id)
+        return Parked.of(RELAY, self.name, source, submission_id, name, error)
+
+    def _park(self, parked: list[Parked]) -> None:
+        """Record the events skipped (durably, before the position passes them) and log them."""
+        if self._parking is None:
+            self._parking = parking_lot(self._ledger.settings)
+        self._parking.park(*parked)
+        self.parked += len(parked)
+        for letter in parked:
+            log.error(
+                "relay.parked",
+                relay=self.name,
+                letter_id=letter.letter,
+                submission_id=letter.submission_id,
+                event_name=letter.event,
+                cause=letter.cause,
+                reason=letter.reason,
+            )

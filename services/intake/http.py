@@ -141,6 +141,12 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
         problem = Problem.of("request-incomplete", "Request incomplete", status=400)
         return _problem_response(400, problem)
 
+    @app.exception_handler(RecursionError)
+    async def on_too_deep(_: Request, __: RecursionError) -> JSONResponse:
+        log.warning("intake.too_deeply_nested")  # a backstop: the intake's bounds come first
+        problem = Problem.of("too-deeply-nested", "Too deeply nested", status=422)
+        return _problem_response(422, problem)
+
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
         log.error("intake.unexpected_error", error_type=type(error).__name__, exc_info=error)

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from contracts.submission import Metadata, RoutingHint, SubmissionRequest
 from services.intake.domain import IncomingSubmission, Part, hash_problems
 from services.intake.errors import ProblemError, malformed, too_large
+from services.intake.limits import check_depth
 from services.intake.metadata import parse_metadata, parse_routing
 from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
@@ -91,12 +92,17 @@ def _may_escape_a_surrogate(text: str | bytes | bytearray) -> bool:
 
 
 def load_json_body(body: bytes | bytearray, settings: IntakeSettings) -> dict[str, Any]:
-    """The JSON object of a body within ``max_json_body_bytes``."""
+    """The JSON object of a body within ``max_json_body_bytes`` and the nesting bound.
+
+    The body holds the metadata one level down and attachments two: it may nest two
+    levels more than ``max_metadata_depth``.
+    """
     if len(body) > settings.max_json_body_bytes:
         raise body_too_large(settings)
     document = loads(body, "the body")
     if not isinstance(document, dict):
         raise malformed("the body must be a JSON object")
+    check_depth(document, "the body", settings.max_metadata_depth + 2)
     return document
 
 
@@ -113,8 +119,8 @@ def parse_json_form(
     model: type[SubmissionRequest] = SubmissionRequest,
 ) -> JsonForm:
     """Check a JSON-form document (``model`` may extend the form) and decode its parts."""
-    metadata = parse_metadata(document.get("metadata"))
-    routing = parse_routing(document.get("routing"))
+    metadata = parse_metadata(document.get("metadata"), settings)
+    routing = parse_routing(document.get("routing"), settings)
     try:
         request = model.model_validate(document)
     except ValidationError as error:

@@ -24,6 +24,8 @@ from contracts.linear_schema import linear_validator
 from contracts.problems import Problem
 from contracts.submission import Metadata, RoutingHint
 from services.intake.errors import ProblemError
+from services.intake.limits import check_depth, check_size, too_deep
+from services.intake.settings import IntakeSettings
 
 MAX_METADATA_ERRORS = 20
 """At most this many findings are listed in one problem."""
@@ -86,11 +88,21 @@ def model_errors(error: ValidationError) -> Iterator[dict[str, str]]:
         yield {"pointer": json_pointer(e["loc"]), "keyword": e["type"], "detail": e["msg"]}
 
 
-def parse_metadata(document: Any, limit: int = MAX_METADATA_ERRORS) -> Metadata:
-    """The metadata, or a 422 ``invalid-metadata`` problem listing every finding."""
-    errors = schema_errors(document, limit)
+def parse_metadata(
+    document: Any, settings: IntakeSettings, limit: int = MAX_METADATA_ERRORS
+) -> Metadata:
+    """The metadata, or a 422 ``invalid-metadata`` problem listing every finding.
+
+    First within its bounds (:mod:`services.intake.limits`): a 422 ``too-deeply-nested``
+    or a 413 problem otherwise, before any recursive check reads it.
+    """
+    check_depth(document, "the metadata", settings.max_metadata_depth)
+    check_size(document, "the metadata", settings.max_metadata_bytes)
     try:
+        errors = schema_errors(document, limit)
         metadata = Metadata.model_validate(document)
+    except RecursionError:  # a backstop: the depth bound keeps every reader far from it
+        raise too_deep("the metadata", settings.max_metadata_depth) from None
     except ValidationError as error:
         reported = {e["pointer"] for e in errors}
         errors.extend(e for e in model_errors(error) if e["pointer"] not in reported)
@@ -109,10 +121,11 @@ def parse_metadata(document: Any, limit: int = MAX_METADATA_ERRORS) -> Metadata:
     raise ProblemError(422, [problem])
 
 
-def parse_routing(document: Any) -> RoutingHint | None:
+def parse_routing(document: Any, settings: IntakeSettings) -> RoutingHint | None:
     """The optional routing hint, or a 422 ``invalid-routing-hint`` problem."""
     if document is None:
         return None
+    check_depth(document, "the routing hint", settings.max_metadata_depth)
     try:
         return RoutingHint.model_validate(document)
     except ValidationError as error:

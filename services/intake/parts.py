@@ -65,7 +65,7 @@ async def read_multipart(
             await _json_text(routing_raw, "routing", limit) if routing_raw is not None else None
         )
         document, metadata, routing = await run_in_threadpool(
-            _check_json_parts, metadata_text, routing_text
+            _check_json_parts, metadata_text, routing_text, settings
         )
         total = 0
         data_part = await _store(sink, data, settings.max_attachment_bytes)
@@ -96,12 +96,13 @@ async def _json_text(part: str | UploadFile, name: str, limit: int) -> str | byt
 
 
 def _check_json_parts(
-    metadata_text: str | bytes, routing_text: str | bytes | None
+    metadata_text: str | bytes, routing_text: str | bytes | None, settings: IntakeSettings
 ) -> tuple[Any, Metadata, RoutingHint | None]:
     """Decode and check the metadata and routing parts (CPU-bound: run it in a thread)."""
     document = loads(metadata_text, "metadata")
     routing_document = loads(routing_text, "routing") if routing_text is not None else None
-    return document, parse_metadata(document), parse_routing(routing_document)
+    metadata = parse_metadata(document, settings)
+    return document, metadata, parse_routing(routing_document, settings)
 
 
 async def _store(sink: PartSink, upload: str | UploadFile, limit: int) -> Part:

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import topics
 
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
 
 
 class IntakeSettings(BaseSettings):
@@ -34,7 +35,13 @@ class IntakeSettings(BaseSettings):
     max_attachment_bytes: int = 500 * MiB
     max_attachments: int = 100
     max_total_bytes: int = 2048 * MiB
-    max_metadata_bytes: int = 1 * MiB
+    max_metadata_bytes: int = Field(default=32 * KiB, ge=1024)
+    """The most bytes of metadata (``AMTSWEG_MAX_METADATA_BYTES``), as sent and as Amtsweg
+    serializes it: it travels encrypted in the delivery envelope, which must fit the broker's
+    message limit (checked at start against ``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``)."""
+    max_metadata_depth: int = Field(default=32, ge=4, le=200)
+    """How deeply arrays and objects may nest in the metadata and routing hint
+    (``AMTSWEG_MAX_METADATA_DEPTH``); a JSON body may nest two levels more."""
     max_json_body_bytes: int = 64 * MiB
 
     def portal_topics(self) -> list[str]:

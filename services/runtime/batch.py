@@ -47,6 +47,10 @@ class Work:
     submission_id: UUID
     causation_id: str
     step: Step
+    source: str = ""
+    """Where the message is (``<topic>/<partition>/<offset>``), to name it when parked."""
+    event: str | None = None
+    """The event the message announces (``Received`` …)."""
 
 
 def perform(ledger: Ledger, stage: str, works: Sequence[Work]) -> list[Outcome | None]:

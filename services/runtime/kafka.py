@@ -12,7 +12,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from faststream.security import (
     BaseSecurity,
     SASLPlaintext,
@@ -22,7 +28,7 @@ from faststream.security import (
 
 from contracts.kafka_security import KafkaSecurity, client_options
 from events.outbox import Outbound
-from events.publisher import PublishError
+from events.publisher import PermanentPublishError, PublishError
 
 Prepare = Callable[[str], Awaitable[None]]
 """Awaited with each message's topic before it is sent (e.g. creates a delivery topic the
@@ -48,12 +54,22 @@ def faststream_security(security: KafkaSecurity) -> BaseSecurity | None:
     return BaseSecurity(ssl_context=context) if context is not None else None
 
 
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""The relay's default message limit: Kafka's default ``message.max.bytes``."""
+
+
 def relay_producer(
-    bootstrap_servers: str, *, security: KafkaSecurity | None = None
+    bootstrap_servers: str,
+    *,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    security: KafkaSecurity | None = None,
 ) -> AIOKafkaProducer:
     """The relay's producer: acks from all replicas, idempotent within its session.
 
-    ``security``: TLS and SASL (None: from the environment, ``KAFKA_…``).
+    ``max_message_bytes`` (``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``) is its request limit; a
+    message beyond it is refused by the client, one beyond the broker's by the broker, and
+    the relay parks either (see :mod:`events.relay`). ``security``: TLS and SASL (None:
+    from the environment, ``KAFKA_…``).
 
     aiokafka's idempotence only removes duplicates the producer itself causes by
     retrying within one session; it does not span restarts. Amtsweg's guarantees do not
@@ -65,9 +81,29 @@ def relay_producer(
         enable_idempotence=True,
         linger_ms=5,
         max_batch_size=1024 * 1024,  # 16 KiB (the default) sends every envelope alone
-        max_request_size=8 * 1024 * 1024,
+        max_request_size=max_message_bytes,
         **client_options(security),
     )
+
+
+REFUSED_MESSAGES = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+)
+"""Errors about the message itself: sending it again fails again, so the relay parks it."""
+
+
+def publish_error(error: KafkaError) -> PublishError:
+    """The ledger's error for a Kafka error: permanent when the message itself is refused."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, REFUSED_MESSAGES):
+        failure: PublishError = PermanentPublishError(text, cause=type(error).__name__)
+    else:
+        failure = PublishError(text)
+    failure.__cause__ = error
+    return failure
 
 
 class KafkaPublisher:
@@ -93,7 +129,7 @@ class KafkaPublisher:
                 headers=list(outbound.headers),
             )
         except KafkaError as error:
-            raise PublishError(f"{type(error).__name__}: {error}") from error
+            raise publish_error(error) from error
         return _translated(ack)
 
 
@@ -114,9 +150,7 @@ def _translated(ack: asyncio.Future[object]) -> asyncio.Future[object]:
         if error is None:
             result.set_result(done.result())
         elif isinstance(error, KafkaError):
-            failure = PublishError(f"{type(error).__name__}: {error}")
-            failure.__cause__ = error
-            result.set_exception(failure)
+            result.set_exception(publish_error(error))
         else:
             result.set_exception(error)
 

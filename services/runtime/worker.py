@@ -3,6 +3,9 @@
 The worker turns each record of a batch into the stage's step on its submission
 (:mod:`services.runtime.batch`), runs them in one ledger transaction off the event loop,
 awaits each outcome's follow-up work, and leaves the offsets to :class:`BatchRetry`.
+A batch that fails because of a message is bisected (:mod:`services.runtime.isolate`):
+the message that fails alone is parked (:mod:`events.parking`), the others go on; a
+failure of the ledger or broker fails the batch, which :class:`BatchRetry` reads again.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pydantic import ValidationError
 
 from contracts.messages import SubmissionEventMessage
 from events.ledger import Ledger
-from services.runtime.batch import Step, Work, log_context, perform
+from events.parking import STAGE, Parked, ParkingLot, parking_lot
+from services.runtime.batch import Outcome, Step, Work, log_context, perform
+from services.runtime.isolate import isolate
 from services.runtime.retry import BatchRetry
 from services.runtime.settings import StageSettings
 
@@ -49,11 +54,17 @@ Plan = Callable[[SubmissionEventMessage], Step | None]
 class BatchWorker:
     """One stage's FastStream batch handler (``handle``; ``batch=True``, ``AckPolicy.MANUAL``)."""
 
-    def __init__(self, ledger: Ledger, stage: str, plan: Plan) -> None:
+    def __init__(
+        self, ledger: Ledger, stage: str, plan: Plan, parking: ParkingLot | None = None
+    ) -> None:
         self._ledger = ledger
         self._stage = stage
         self._plan = plan
         self._retry = BatchRetry()
+        self._parking = parking
+        """Where failing messages are parked; None: the table beside the ledger, opened
+        when the first message is parked."""
+        self.parked = 0
 
     async def handle(self, message: KafkaMessage) -> None:
         """Handle one batch: commit its offsets after the ledger, or seek back and pause."""
@@ -61,11 +72,36 @@ class BatchWorker:
 
     async def _process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         works = [work for record in records if (work := self._work(record)) is not None]
-        outcomes = await asyncio.to_thread(perform, self._ledger, self._stage, works)
-        for work, outcome in zip(works, outcomes, strict=True):
+        isolated = await asyncio.to_thread(isolate, works, self._perform)
+        if isolated.failed:
+            await asyncio.to_thread(self._park, isolated.failed)
+        for work, outcome in zip(works, isolated.results, strict=True):
             if outcome is not None and outcome.then is not None:
                 with log_context(work, self._stage):
                     await outcome.then()
+
+    def _perform(self, works: Sequence[Work]) -> list[Outcome | None]:
+        return perform(self._ledger, self._stage, works)
+
+    def _park(self, failed: Sequence[tuple[Work, Exception]]) -> None:
+        """Record each message that failed alone; its cause is logged (type, reason, where)."""
+        if self._parking is None:
+            self._parking = parking_lot(self._ledger.settings)
+        letters = [
+            Parked.of(STAGE, self._stage, w.source, str(w.submission_id), w.event, error)
+            for w, error in failed
+        ]
+        self._parking.park(*letters)
+        self.parked += len(letters)
+        for (work, error), letter in zip(failed, letters, strict=True):
+            with log_context(work, self._stage):
+                log.error(
+                    "stage.parked",
+                    letter_id=letter.letter,
+                    cause=letter.cause,
+                    reason=letter.reason,
+                    raised_at=raised_at(error),
+                )
 
     def _work(self, record: ConsumerRecord[bytes, bytes]) -> Work | None:
         try:
@@ -78,7 +114,19 @@ class BatchWorker:
         if step is None:
             log.warning("stage.unexpected_event", stage=self._stage, event_name=event.event)
             return None
-        return Work(submission_id, event.hash, step)
+        source = f"{record.topic}/{record.partition}/{record.offset}"
+        return Work(submission_id, event.hash, step, source, event.event)
+
+
+def raised_at(error: BaseException) -> str:
+    """Where ``error`` was raised (``module.py:line``): a clue without the error's text."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    if trace is None:
+        return "?"
+    code = trace.tb_frame.f_code
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{trace.tb_lineno}"
 
 
 async def undecoded(message: StreamMessage[Any]) -> object:

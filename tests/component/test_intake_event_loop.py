@@ -17,6 +17,7 @@ import pytest
 
 from services.intake import parts
 from services.intake.metadata import parse_metadata
+from services.intake.settings import IntakeSettings
 from tests.support.factories import xdomea_sample
 from tests.support.intake import multipart
 from tests.support.pipeline import auth
@@ -31,10 +32,10 @@ async def test_healthz_answers_while_a_metadata_check_is_running(
     started, release = threading.Event(), threading.Event()
     released: list[bool] = []
 
-    def held_check(document: Any) -> Any:
+    def held_check(document: Any, settings: IntakeSettings) -> Any:
         started.set()
         released.append(release.wait(WAIT_SECONDS))
-        return parse_metadata(document)
+        return parse_metadata(document, settings)
 
     monkeypatch.setattr(parts, "parse_metadata", held_check)
     files = multipart(xdomea_sample())

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from events.ledger import Ledger
+from events.parking import Parked, parking_lot
 from events.submission import Submission
 from events.vault import Vault
 from services.ops.actions.access_log import AccessQuery, Channel, Read, access_log
@@ -198,7 +199,7 @@ async def test_counters_and_throughput(
     assert counters["statuses"] == {"dispatched": 1, "unroutable": 1, "received": 1}
     assert counters["total"] == 3
     assert counters["triage"] == 1
-    assert counters["deadLetters"] == {"intake": None, "delivery": 0}  # no broker here
+    assert counters["deadLetters"] == {"intake": None, "delivery": 0, "parked": 0}  # no broker
     assert counters["relay"] == {"position": 0, "head": 8, "lag": 8}
     flow = (await ops.get("/ops/throughput", params={"minutes": 10}, headers=OPERATOR)).json()
     assert flow["minutes"] == 10
@@ -226,6 +227,35 @@ async def test_delivery_dead_letters(ops: httpx.AsyncClient, ledger: Ledger, vau
     assert gone.status_code == 404
     unknown = await ops.post("/ops/dead-letters/x/explode", json={"reason": "x"}, headers=OPERATOR)
     assert unknown.status_code == 404
+
+
+async def test_parked_messages_are_dead_letters(ops: httpx.AsyncClient, ledger: Ledger) -> None:
+    submission_id = _save(ledger, new_submission(chain=ledger.chain_keys))
+    parked = Parked.of(
+        "stage", "validation", "amtsweg.submissions.received/1/17", str(submission_id),
+        "Received", RecursionError("Erika Mustermann, Musterstraße 1"),
+    )  # fmt: skip
+    parking_lot(ledger.settings).park(parked)
+    counters = (await ops.get("/ops/counters", headers=OPERATOR)).json()
+    assert counters["deadLetters"]["parked"] == 1
+    listed = (
+        await ops.get("/ops/dead-letters", params={"kind": "parked"}, headers=OPERATOR)
+    ).json()
+    (letter,) = listed["letters"]
+    assert letter["letterId"] == "parked-stage-validation-amtsweg.submissions.received-1-17"
+    assert letter["submissionId"] == str(submission_id)
+    assert letter["problem"] == "RecursionError"
+    assert "nested too deeply" in letter["detail"]
+    assert "amtsweg replay validation" in letter["detail"]
+    assert "Erika" not in json.dumps(listed)
+    url = f"/ops/dead-letters/{letter['letterId']}"
+    refused = await ops.post(f"{url}/retry", json={"reason": "try"}, headers=OPERATOR)
+    assert refused.status_code == 409
+    dropped = await ops.post(f"{url}/drop", json={"reason": "replayed"}, headers=OPERATOR)
+    assert dropped.status_code == 200, dropped.text
+    assert (await ops.get("/ops/dead-letters", headers=OPERATOR)).json()["letters"] == []
+    counters = (await ops.get("/ops/counters", headers=OPERATOR)).json()
+    assert counters["deadLetters"]["parked"] == 0
 
 
 async def test_triage_queue_and_assign(

@@ -16,7 +16,8 @@ from deploy.broker import BrokerHandle
 from deploy.topics import ensure_topics
 from events.ledger import Ledger
 from events.outbox import Outbound
-from events.publisher import PublishError
+from events.parking import parking_lot
+from events.publisher import PermanentPublishError
 from events.relay import Relay
 from events.relay_store import relay_store
 from events.settings import LedgerSettings
@@ -45,18 +46,24 @@ async def _drain(bootstrap: str, *names: str) -> list[tuple[str, bytes, dict[str
         await consumer.stop()
 
 
-def _dispatched_submissions(ledger: Ledger, count: int, vault: Vault) -> list[uuid.UUID]:
-    """Dispatched submissions whose envelopes are sealed in ``vault``."""
+def _dispatched_submissions(
+    ledger: Ledger, count: int, vault: Vault, topic: str = AUTHORITY_TOPIC, padding: int = 0
+) -> list[uuid.UUID]:
+    """Dispatched submissions whose envelopes (``padding`` bytes larger) are in ``vault``."""
     ids = []
     for _ in range(count):
         submission = new_submission()
         submission.validate("cat-1", "urn:x")
         submission.route("relay-test-authority", "053150000000", "05315", "dir-1")
-        envelope = {"deliveryId": f"d-{submission.id}", "submissionId": str(submission.id)}
+        envelope = {
+            "deliveryId": f"d-{submission.id}",
+            "submissionId": str(submission.id),
+            "padding": "x" * padding,
+        }
         submission.dispatch(
             f"d-{submission.id}",
             "relay-test-authority",
-            AUTHORITY_TOPIC,
+            topic,
             vault.put_envelope(submission.id, json.dumps(envelope).encode()),
         )
         ledger.save(submission)
@@ -155,17 +162,65 @@ async def test_the_kafka_publisher_turns_kafka_errors_into_publish_errors(
     await producer.start()
     try:
         publisher = KafkaPublisher(producer)
-        beyond_the_request_limit = Outbound(small, b"k", bytes(9 * 1024 * 1024), ())
-        with pytest.raises(PublishError, match="MessageSizeTooLargeError"):
+        beyond_the_request_limit = Outbound(small, b"k", bytes(2 * 1024 * 1024), ())
+        with pytest.raises(PermanentPublishError, match="MessageSizeTooLargeError"):
             await publisher.send(beyond_the_request_limit)  # refused by the client
         beyond_the_topic_limit = Outbound(small, b"k", bytes(4096), ())
         ack = await publisher.send(beyond_the_topic_limit)
-        with pytest.raises(PublishError) as refused:  # refused by the broker
+        with pytest.raises(PermanentPublishError) as refused:  # refused by the broker
             await ack
         assert refused.value.__cause__ is not None
+        assert refused.value.cause == "MessageSizeTooLargeError"
         assert await (await publisher.send(Outbound(small, b"k", b"fits", ()))) is not None
     finally:
         await producer.stop()
+
+
+async def test_relay_parks_an_event_the_broker_refuses_and_publishes_the_rest_in_order(
+    kafka: BrokerHandle, tmp_path: Path
+) -> None:
+    bootstrap = kafka.bootstrap_servers
+    small = f"amtsweg.delivery.relay-small-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [small, *topics.INTERNAL_TOPICS], partitions=1)
+    settings = LedgerSettings(data_dir=tmp_path)
+    ledger = Ledger(settings)
+    vault = local_vault(tmp_path / "vault")
+    before = _dispatched_submissions(ledger, 3, vault, small)
+    (poisoned,) = _dispatched_submissions(ledger, 1, vault, small, padding=8192)
+    after = _dispatched_submissions(ledger, 3, vault, small)
+    lot = parking_lot(settings)
+    producer = relay_producer(bootstrap, max_message_bytes=4096)  # the envelope: 8 KiB
+    await producer.start()
+    try:
+        relay = Relay(
+            ledger,
+            relay_store(settings),
+            KafkaPublisher(producer),
+            envelopes=vault.envelope,
+            name="parking-relay",
+            parking=lot,
+        )
+        assert await relay.publish_batch() == 7 * 4  # not raised: the batch went through
+        assert relay.position == ledger.recorder.max_notification_id()
+        assert relay.parked == 1
+        assert await relay.publish_batch() == 0
+        restarted = Relay(
+            ledger, relay_store(settings), KafkaPublisher(producer), envelopes=vault.envelope,
+            name="parking-relay", parking=lot,
+        )  # fmt: skip
+        assert restarted.position == relay.position  # the skip is durable
+    finally:
+        await producer.stop()
+        ledger.close()
+    (parked,) = lot.parked()
+    assert (parked.kind, parked.place, parked.event) == ("relay", "parking-relay", "Dispatched")
+    assert parked.submission_id == str(poisoned)
+    assert parked.cause == "MessageSizeTooLargeError"
+    assert parked.reason == "larger than the broker's message limit"
+    assert parked.source.startswith("notification ")
+    records = await _drain(bootstrap, small)
+    delivered = [str(record["submissionId"]) for _, _, record in records]
+    assert delivered == [str(i) for i in [*before, *after]]  # all the others, in order
 
 
 async def _until_position(relay: Relay, position: int, timeout: float = 90) -> None:

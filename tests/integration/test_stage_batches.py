@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -11,12 +12,15 @@ from aiokafka import ConsumerRecord, TopicPartition
 from eventsourcing.persistence import RecordConflictError
 from faststream.kafka.annotations import KafkaMessage
 
+from contracts.messages import SubmissionEventMessage
 from events.ledger import Ledger
 from events.lifecycle import Status
+from events.parking import parking_lot
 from events.submission import Submission
 from services.runtime import retry
 from services.runtime.batch import Outcome, Work, perform
 from services.runtime.retry import BatchRetry
+from services.runtime.worker import BatchWorker, Plan
 from tests.support.factories import new_submission
 
 
@@ -169,3 +173,66 @@ async def test_a_processed_batch_is_committed_without_seeking() -> None:
     assert seen == [7, 3]
     assert message.acks == 1
     assert message.consumer.seeks == []
+
+
+def _notice(partition: int, offset: int, submission_id: uuid.UUID) -> ConsumerRecord[bytes, bytes]:
+    value = SubmissionEventMessage(
+        submission_id=str(submission_id), event="Received", version=1, timestamp="t", hash="h"
+    ).model_dump_json(by_alias=True)
+    key = str(submission_id).encode()
+    return ConsumerRecord(
+        "amtsweg.submissions.received", partition, offset, 0, 0, key, value.encode(),
+        None, 1, 1, headers=[],
+    )  # fmt: skip
+
+
+def _poisoned_step(poisoned: uuid.UUID, error: Exception) -> Plan:
+    def step(submission: Submission) -> Outcome | None:
+        if submission.id == poisoned:
+            raise error
+        return _validate(submission)
+
+    return lambda _message: step
+
+
+async def test_a_message_the_step_fails_on_is_parked_and_the_batch_goes_on(
+    ledger: Ledger,
+) -> None:
+    ids = _received(ledger, 40)
+    poisoned = ids[23]
+    lot = parking_lot(ledger.settings)
+    worker = BatchWorker(
+        ledger, "test", _poisoned_step(poisoned, RecursionError("Erika Mustermann")), lot
+    )
+    message = _Message(tuple(_notice(n % 3, n, i) for n, i in enumerate(ids)))
+    await worker.handle(cast(KafkaMessage, message))
+    assert message.acks == 1  # the batch is committed: nothing read again
+    assert message.consumer.seeks == []
+    for submission_id in ids:
+        expected = ["Received"] if submission_id == poisoned else ["Received", "Validated"]
+        assert _events(ledger, submission_id) == expected
+    (parked,) = lot.parked()
+    assert parked.submission_id == str(poisoned)
+    assert (parked.kind, parked.place, parked.event) == ("stage", "test", "Received")
+    assert parked.source == "amtsweg.submissions.received/2/23"
+    assert (parked.cause, parked.reason) == ("RecursionError", "nested too deeply to process")
+    assert "Erika" not in parked.reason
+    await worker.handle(cast(KafkaMessage, message))  # read again: parked once, nothing new
+    assert len(lot.parked()) == 1
+    assert lot.counts() == {("stage", "test", "RecursionError"): 1}
+
+
+async def test_an_unavailable_database_is_retried_not_parked(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retry, "RETRY_PAUSE_FIRST", 0.001)
+    ids = _received(ledger, 4)
+    lot = parking_lot(ledger.settings)
+    locked = sqlite3.OperationalError("database is locked")
+    worker = BatchWorker(ledger, "test", _poisoned_step(ids[2], locked), lot)
+    message = _Message(tuple(_notice(0, n, i) for n, i in enumerate(ids)))
+    await worker.handle(cast(KafkaMessage, message))
+    assert message.acks == 0
+    assert [offset for _, offset in message.consumer.seeks] == [0]
+    assert lot.parked() == []
+    assert all(_events(ledger, i) == ["Received"] for i in ids)

@@ -15,6 +15,7 @@ from services.intake.metadata import (
     metadata_validator,
     parse_metadata,
 )
+from services.intake.settings import IntakeSettings
 from tests.support.factories import metadata_for
 from tests.support.intake import ATTACHMENTS
 
@@ -28,7 +29,7 @@ def _metadata() -> dict[str, Any]:
 def _findings(document: Any) -> list[dict[str, str]]:
     """The errors of the invalid-metadata problem for ``document``."""
     with pytest.raises(ProblemError) as raised:
-        parse_metadata(document)
+        parse_metadata(document, IntakeSettings())
     problem = raised.value.document()
     assert raised.value.status == 422
     assert problem.type.endswith("/invalid-metadata")
@@ -48,7 +49,7 @@ def test_the_vendored_schema_is_fit_connect_metadata_1_0_0() -> None:
 
 
 def test_valid_metadata_passes_schema_and_model() -> None:
-    metadata = parse_metadata(_metadata())
+    metadata = parse_metadata(_metadata(), IntakeSettings())
     assert metadata.public_service_type.leika_key == "99900000000101"
     assert [a.attachment_id for a in metadata.content_structure.attachments] == [
         a for a, _ in ATTACHMENTS
@@ -59,7 +60,7 @@ def test_optional_fit_connect_members_are_checked_too() -> None:
     document = _metadata()
     document["replyChannel"] = {"eMail": {"address": "postfach@example.org"}}
     document["additionalReferenceInfo"] = {"applicationDate": "2024-02-29"}
-    parse_metadata(document)
+    parse_metadata(document, IntakeSettings())
     document["additionalReferenceInfo"]["applicationDate"] = "2024-02-30"
     document["paymentInformation"] = {
         "transactionReference": "K-1",

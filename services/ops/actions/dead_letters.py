@@ -7,6 +7,12 @@
   on the submission (the notifier makes one more attempt); drop records that operations
   dealt with it otherwise. The envelope stays on the authority's topic either way.
 
+- ``parked-<stage|relay>-<place>-<source>``: a message a stage's step still failed on, or
+  an event the relay could not publish, parked with its cause (:mod:`events.parking`).
+  It is not retried from here: once the cause is dealt with, ``amtsweg replay <stage>``
+  decides the submission's stage again, or ``amtsweg redeliver`` announces a delivery
+  again; drop records that it is dealt with.
+
 Retried and dropped letters are recorded (:mod:`services.ops.actions.dead_letter_store`) and no
 longer listed; a delivery that fails again is a new letter (more attempts, new id).
 """
@@ -21,6 +27,7 @@ from uuid import UUID
 
 from contracts import headers, topics
 from contracts.kafka_security import KafkaSecurity
+from events.parking import RELAY, Parked, ParkingLot
 from services.delivery.projection import DeliveryRow
 from services.delivery.projector import DeliveryProjector
 from services.ops.actions.dead_letter_store import DeadLetterActions
@@ -33,7 +40,8 @@ from services.ops.actions.intake_dlq import (
 )
 from services.ops.actions.operator_actions import retry_callback
 
-INTAKE, DELIVERY = "intake", "delivery"
+INTAKE, DELIVERY, PARKED = "intake", "delivery", "parked"
+KINDS = (INTAKE, DELIVERY, PARKED)
 MAX_DELIVERY_LETTERS = 1000
 
 
@@ -119,14 +127,32 @@ def _delivery_letter(row: DeliveryRow) -> DeadLetter:
     )
 
 
+def _parked_letter(parked: Parked) -> DeadLetter:
+    what = "event" if parked.kind == RELAY else "message"
+    hint = "amtsweg redeliver" if parked.kind == RELAY else f"amtsweg replay {parked.place}"
+    return DeadLetter(
+        letter_id=parked.letter,
+        kind=PARKED,
+        at=datetime.fromtimestamp(parked.at, UTC).isoformat(timespec="seconds"),
+        problem=parked.cause,
+        title=f"Parked by {parked.place}",
+        detail=f"{parked.event or 'a'} {what} at {parked.source}: {parked.reason} "
+        f"(once the cause is dealt with: {hint})",
+        source=parked.source,
+        retryable=False,
+        submission_id=parked.submission_id,
+    )
+
+
 class DeadLetters:
-    """Lists and handles both kinds of dead letters."""
+    """Lists and handles every kind of dead letter."""
 
     def __init__(
         self,
         actions: DeadLetterActions,
         deliveries: DeliveryProjector,
         bootstrap_servers: str | None,
+        parking: ParkingLot | None = None,
         *,
         security: KafkaSecurity | None = None,
     ) -> None:
@@ -136,6 +162,7 @@ class DeadLetters:
         self._deliveries = deliveries
         self._bootstrap = bootstrap_servers
         self._security = security
+        self._parking = parking
 
     @property
     def has_broker(self) -> bool:
@@ -150,6 +177,8 @@ class DeadLetters:
         if kind in (None, DELIVERY):
             rows = await asyncio.to_thread(self._delivery_rows)
             letters.extend(_delivery_letter(row) for row in rows)
+        if kind in (None, PARKED):
+            letters.extend(_parked_letter(p) for p in await asyncio.to_thread(self._parked))
         handled = await asyncio.to_thread(self._actions.handled, "")
         return [letter for letter in letters if letter.letter_id not in handled]
 
@@ -162,11 +191,19 @@ class DeadLetters:
         if self._bootstrap is not None:
             on_topic = await waiting_count(self._bootstrap, security=self._security)
             intake = max(0, on_topic - sum(1 for h in handled if h.startswith(INTAKE)))
-        return {INTAKE: intake if intake is not None else -1, DELIVERY: len(deliveries)}
+        parked = await asyncio.to_thread(self._parked)
+        waiting_parked = sum(1 for p in parked if p.letter not in handled)
+        return {
+            INTAKE: intake if intake is not None else -1,
+            DELIVERY: len(deliveries),
+            PARKED: waiting_parked,
+        }
 
     async def retry(self, letter_id: str, *, actor: str, reason: str) -> DeadLetter:
         """Retry a dead letter (see the module); returns it."""
         letter, source = await self._find(letter_id)
+        if letter.kind == PARKED:
+            raise NotRetryableError(f"{letter_id}: {letter.detail}")
         if not letter.retryable:
             raise NotRetryableError(f"{letter_id}: its value was too large to be kept")
         if isinstance(source, IntakeLetter):
@@ -179,7 +216,7 @@ class DeadLetters:
                 topic=source.intake_topic(),
                 security=self._security,
             )
-        else:
+        elif isinstance(source, DeliveryRow):
             await asyncio.to_thread(
                 retry_callback,
                 self._deliveries.ledger,
@@ -201,8 +238,12 @@ class DeadLetters:
         )
         return letter
 
-    async def _find(self, letter_id: str) -> tuple[DeadLetter, IntakeLetter | DeliveryRow]:
-        if letter_id.startswith(f"{INTAKE}-"):
+    async def _find(self, letter_id: str) -> tuple[DeadLetter, IntakeLetter | DeliveryRow | Parked]:
+        if letter_id.startswith(f"{PARKED}-"):
+            for parked in await asyncio.to_thread(self._parked):
+                if parked.letter == letter_id:
+                    return await self._unhandled(_parked_letter(parked)), parked
+        elif letter_id.startswith(f"{INTAKE}-"):
             for source in await self._intake_letters():
                 if source.letter_id == letter_id:
                     return await self._unhandled(_intake_letter(source)), source
@@ -229,6 +270,9 @@ class DeadLetters:
 
     def _record(self, letter_id: str, action: str, actor: str, reason: str) -> None:
         self._actions.record(letter_id, action, actor=actor, reason=reason)
+
+    def _parked(self) -> list[Parked]:
+        return self._parking.parked() if self._parking is not None else []
 
     def _delivery_rows(self) -> list[DeliveryRow]:
         self._deliveries.catch_up()

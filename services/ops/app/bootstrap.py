@@ -25,6 +25,7 @@ from contracts import topics
 from contracts.topics import submission_event_topic
 from events.blobs import open_blob_store
 from events.ledger import Ledger
+from events.parking import parking_lot
 from events.relay_store import relay_store
 from events.submission import Submission
 from events.vault import Vault, open_vault
@@ -213,10 +214,11 @@ class Wiring:
         )
 
     def dead_letters(self, bootstrap_servers: str | None) -> DeadLetters:
-        """Both kinds of dead letters, and what operations did with them."""
+        """Every kind of dead letter, and what operations did with them."""
         actions = dead_letter_actions(self.settings.ledger)
+        parking = parking_lot(self.settings.ledger)
         return DeadLetters(
-            actions, self.deliveries(), bootstrap_servers, security=self.settings.kafka
+            actions, self.deliveries(), bootstrap_servers, parking, security=self.settings.kafka
         )
 
     def access_log(self) -> AccessLog:
@@ -298,8 +300,15 @@ class Wiring:
         await offsets.start()
         stack.push_async_callback(offsets.close)
         stages = StageProjector(self.ledger, store, figures.observe)
+        parking = await asyncio.to_thread(parking_lot, self.settings.ledger)
         collector = DeploymentMetrics(
-            self.ledger, stages, deliveries, relays, offsets=offsets, registry=registry
+            self.ledger,
+            stages,
+            deliveries,
+            relays,
+            offsets=offsets,
+            registry=registry,
+            parking=parking,
         )
         interval = self.settings.metrics.interval_seconds
         return asyncio.create_task(collector.run(stop, interval), name="metrics")

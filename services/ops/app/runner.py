@@ -179,13 +179,16 @@ async def _start_relay(
     stop: asyncio.Event,
     registry: CollectorRegistry,
 ) -> asyncio.Task[None]:
-    security = wiring.settings.kafka
-    producer = relay_producer(bootstrap_servers, security=security)
+    producer = relay_producer(
+        bootstrap_servers,
+        max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
+        security=wiring.settings.kafka,
+    )
     await producer.start()
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
     partitions = wiring.settings.run.topic_partitions
-    prepare = TopicPreparer(bootstrap_servers, partitions, security=security)
+    prepare = TopicPreparer(bootstrap_servers, partitions, security=wiring.settings.kafka)
     publisher = KafkaPublisher(producer, prepare=prepare)
     relay = Relay(wiring.ledger, store, publisher, envelopes=wiring.vault.envelope)
     registry.register(RelayFigures(relay))

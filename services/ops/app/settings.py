@@ -20,6 +20,7 @@ from events.blobs import BlobSettings
 from events.settings import LedgerSettings
 from events.vault import VaultSettings
 from services.delivery import dev_keys
+from services.delivery.envelope_limits import envelope_bound
 from services.delivery.settings import DeliverySettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
@@ -50,6 +51,11 @@ class RunSettings(BaseSettings):
     """How long ``amtsweg.intake`` keeps a portal's raw application (``retention.ms``)."""
     intake_dlq_retention_seconds: int = Field(default=72 * HOUR, gt=0)
     """How long ``amtsweg.intake.dlq`` keeps a refused raw application."""
+    kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
+    """``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``: the largest message the relay publishes (its
+    producer's request limit). Kafka's default ``message.max.bytes`` (1 MiB) allows the
+    default; a larger value needs the cluster's (or the delivery topics') limit raised too.
+    The intake's and delivery's limits must make envelopes within it (checked at start)."""
 
     def broker_file(self) -> Path:
         """Where ``amtsweg run`` records the bootstrap address of the broker it started."""
@@ -82,6 +88,10 @@ def _retention(seconds: int) -> dict[str, str]:
         "retention.ms": str(retention_ms),
         "segment.ms": str(min(retention_ms, HOUR * 1000)),
     }
+
+
+class MessageLimitError(Exception):
+    """The intake's and delivery's limits allow envelopes the relay could not publish."""
 
 
 @dataclass(frozen=True)
@@ -123,3 +133,26 @@ class Settings:
             stage=StageSettings(),
             kafka=KafkaSecurity.from_environment(),
         )
+
+    def check_message_limits(self) -> None:
+        """Refuse limits under which an accepted submission's envelope could not be published.
+
+        The largest envelope (:func:`services.delivery.envelope_limits.envelope_bound`)
+        must fit ``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``; raises :class:`MessageLimitError`
+        saying which settings to change.
+        """
+        bound = envelope_bound(
+            metadata_bytes=self.intake.max_metadata_bytes,
+            parts=self.intake.max_attachments + 1,
+            inline_total_bytes=self.delivery.inline_total_bytes,
+            base_url=self.delivery.public_base_url,
+        )
+        limit = self.run.kafka_max_message_bytes
+        if bound > limit:
+            msg = (
+                f"a delivery envelope can reach {bound} bytes, more than "
+                f"AMTSWEG_KAFKA_MAX_MESSAGE_BYTES={limit}: lower AMTSWEG_MAX_METADATA_BYTES, "
+                "AMTSWEG_MAX_ATTACHMENTS or AMTSWEG_DELIVERY_INLINE_TOTAL_BYTES, or raise the "
+                "message limit (and the cluster's)"
+            )
+            raise MessageLimitError(msg)

@@ -13,8 +13,8 @@ from events.ledger import SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
 from services.ops.actions.access_log import Read
 from services.ops.actions.dead_letters import (
-    DELIVERY,
     INTAKE,
+    KINDS,
     BrokerUnavailableError,
     DeadLetter,
     LetterNotFoundError,
@@ -23,8 +23,8 @@ from services.ops.actions.dead_letters import (
 from services.ops.cli import support as out
 
 dlq_app = typer.Typer(
-    help="Dead letters: refused intake messages (amtsweg.intake.dlq) and deliveries whose "
-    "callback gave up.",
+    help="Dead letters: refused intake messages (amtsweg.intake.dlq), deliveries whose "
+    "callback gave up, and messages or events parked by a stage or the relay.",
     no_args_is_help=True,
 )
 JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -35,13 +35,13 @@ ActorOption = Annotated[
 
 @dlq_app.command("list")
 def dlq_list(
-    kind: Annotated[str | None, typer.Option(help=f"only {INTAKE} or {DELIVERY}")] = None,
+    kind: Annotated[str | None, typer.Option(help=f"only one of {', '.join(KINDS)}")] = None,
     purpose: out.PurposeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Dead letters nobody has retried or dropped yet, oldest first (in the access log)."""
-    if kind not in (None, INTAKE, DELIVERY):
-        raise typer.BadParameter(f"--kind is {INTAKE} or {DELIVERY}")
+    if kind is not None and kind not in KINDS:
+        raise typer.BadParameter(f"--kind is one of {', '.join(KINDS)}")
     wiring = out.wiring()
     ledger = wiring.ledger
     try:

@@ -20,7 +20,7 @@ from services.ops.app.bootstrap import SERVICES, Wiring
 from services.ops.app.dev_portal import ensure_dev_portal
 from services.ops.app.logs import configure_logging
 from services.ops.app.runner import install_stop_signals, serve
-from services.ops.app.settings import Settings
+from services.ops.app.settings import MessageLimitError, Settings
 from services.ops.cli import support
 from services.ops.cli.access_log import access_log
 from services.ops.cli.authority import authority_app, deliveries
@@ -110,12 +110,15 @@ def service(
     asyncio.run(_serve(settings, {name}, bootstrap))
 
 
-REFUSALS = (LedgerFormatError, KeyEncryptionKeyError, KafkaSecurityError)
-"""Why Amtsweg does not start: a ledger of the old format, a missing or wrong KEK."""
+REFUSALS = (LedgerFormatError, KeyEncryptionKeyError, KafkaSecurityError, MessageLimitError)
+"""Why Amtsweg does not start: a ledger of the old format, a missing or wrong KEK, Kafka
+security settings that contradict each other, limits that would accept submissions the
+relay cannot publish."""
 
 
 def _open_or_refuse(settings: Settings) -> None:
-    """Open the ledger and the vault once (``REFUSALS`` end the command, see ``main``)."""
+    """Check the limits, open the ledger and the vault once (``REFUSALS`` end the command)."""
+    settings.check_message_limits()
     wiring = Wiring(settings)
     try:
         wiring.core  # noqa: B018 - opening is the check

@@ -282,7 +282,11 @@ async def _publish(
     start, end = span
     if end < start:
         return 0
-    producer = relay_producer(bootstrap, security=wiring.settings.kafka)
+    producer = relay_producer(
+        bootstrap,
+        max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
+        security=wiring.settings.kafka,
+    )
     await producer.start()
     try:
         with out.progress(quiet=quiet) as bar:

@@ -313,11 +313,10 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
     async def list_dead_letters(
         reader: Operator, purpose: Purpose, kind: str | None = None
     ) -> dict[str, Any]:
-        """Dead letters waiting for an operator (intake and delivery)."""
+        """Dead letters waiting for an operator (intake, delivery, parked)."""
         letters = deps.dead_letters
         try:
-            chosen = kind if kind or letters.has_broker else "delivery"
-            waiting = await letters.waiting(chosen)
+            waiting = await letters.waiting(kind)  # without a broker: all but intake
         except BrokerUnavailableError as error:
             raise ProblemError.single(
                 503, "broker-unavailable", "Broker unavailable", str(error)
@@ -388,8 +387,9 @@ async def _letter_counts(letters: DeadLetters) -> dict[str, int | None]:
         async with asyncio.timeout(10):
             counts = await letters.counts()
     except (TimeoutError, BrokerUnavailableError):
-        return {"intake": None, "delivery": None}
+        return {"intake": None, "delivery": None, "parked": None}
     return {
         "intake": counts["intake"] if counts["intake"] >= 0 else None,
         "delivery": counts["delivery"],
+        "parked": counts["parked"],
     }

@@ -64,6 +64,7 @@ function renderCounters(counts) {
   const letters = counts.deadLetters;
   tiles.push(["intake dead letters", letters.intake ?? "–", letters.intake > 0]);
   tiles.push(["delivery dead letters", letters.delivery ?? "–", letters.delivery > 0]);
+  tiles.push(["parked messages", letters.parked ?? "–", letters.parked > 0]);
   tiles.push(["triage waiting", counts.triage, counts.triage > 0]);
   tiles.push(["relay lag", counts.relay.lag, counts.relay.lag > 100]);
   box.replaceChildren(...tiles.map(([label, value, alert]) =>
@@ -230,7 +231,8 @@ async function showDeadLetters() {
       await showDeadLetters();
     };
     const from = letter.submissionId
-      ? el("a", { href: `#/submissions/${letter.submissionId}` }, letter.authorityId)
+      ? el("a", { href: `#/submissions/${letter.submissionId}` },
+        letter.authorityId || letter.submissionId)
       : letter.portalId || letter.source;
     return el("tr", { "data-letter": letter.letterId }, el("td", {}, letter.at),
       el("td", {}, el("code", {}, letter.letterId)), el("td", {}, letter.problem),

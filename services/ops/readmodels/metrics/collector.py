@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from contracts import topics
 from events.ledger import Ledger
+from events.parking import RELAY, STAGE, ParkingLot
 from events.relay_store import RelayStore
 from services.delivery.projector import DeliveryProjector
 from services.ops.readmodels.metrics.figures import Snapshot, SnapshotCollector, age_cutoffs
@@ -32,6 +33,14 @@ log = structlog.get_logger(__name__)
 
 RELAYS = ("relay",)
 """The relays whose position is watched (one per ledger; ``Relay``'s default name)."""
+
+PARKING_PLACES = (
+    (STAGE, "validation"),
+    (STAGE, "routing"),
+    (STAGE, "delivery"),
+    *((RELAY, relay) for relay in RELAYS),
+)
+"""Where messages can be parked: each counted from 0, so that the first one is an increase."""
 
 _LEDGER_ERRORS = (OSError, sqlite3.Error, psycopg.Error, PersistenceError)
 
@@ -47,6 +56,7 @@ class DeploymentMetrics:
         relays: RelayStore,
         *,
         offsets: KafkaOffsets | None,
+        parking: ParkingLot | None = None,
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -55,6 +65,7 @@ class DeploymentMetrics:
         self._deliveries = deliveries
         self._relays = relays
         self._offsets = offsets
+        self._parking = parking
         self._clock = clock
         self.collector = SnapshotCollector()
         registry.register(self.collector)
@@ -106,4 +117,12 @@ class DeploymentMetrics:
             ledger_position=int(self._ledger.recorder.max_notification_id() or 0),
             relay_positions={relay: self._relays.position(relay) for relay in RELAYS},
             deliveries=self._deliveries.store.open_deliveries(age_cutoffs(now)),
+            parked=self._parked() if self._parking is not None else None,
         )
+
+    def _parked(self) -> dict[tuple[str, str], int]:
+        assert self._parking is not None
+        counts = dict.fromkeys(PARKING_PLACES, 0)
+        for (kind, place, _cause), count in self._parking.counts().items():
+            counts[kind, place] = counts.get((kind, place), 0) + count
+        return counts

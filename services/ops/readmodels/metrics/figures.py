@@ -95,6 +95,8 @@ class Snapshot:
     consumer_lag: Mapping[tuple[str, str], int] | None = None
     intake_dead_letters: tuple[int, int] | None = None
     """(every dead letter ever written, those still retained on the topic)."""
+    parked: Mapping[tuple[str, str], int] | None = None
+    """Messages ever parked, per (kind, place) (:mod:`events.parking`)."""
 
 
 class SnapshotCollector(Collector):
@@ -131,6 +133,16 @@ class SnapshotCollector(Collector):
             for (group, topic), value in sorted(snapshot.consumer_lag.items()):
                 lag.add_metric([group, topic], value)
             yield lag
+        if snapshot.parked is not None:
+            parked = CounterMetricFamily(
+                "amtsweg_parked_messages",
+                "Messages a stage's step failed on and events the relay could not publish, "
+                "parked with their cause; the rest went on",
+                labels=["kind", "place"],
+            )
+            for (kind, place), count in sorted(snapshot.parked.items()):
+                parked.add_metric([kind, place], count)
+            yield parked
         if snapshot.intake_dead_letters is not None:
             written, retained = snapshot.intake_dead_letters
             yield CounterMetricFamily(
