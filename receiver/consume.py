@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
 
 from contracts import topics
+from contracts.limits import MAX_PART_BYTES
 from contracts.messages import DeliveryEnvelope, DeliveryEnvelopeV1, Receipt, parse_envelope
 from contracts.problems import Problem
 from receiver.folder import write_application
@@ -56,6 +57,8 @@ class ReceiverConfig:
     """Stop after this many seconds without a message (None: run until stopped)."""
     kafka: dict[str, Any] = field(default_factory=dict)
     """Further aiokafka client options (security_protocol, sasl_* …)."""
+    max_part_bytes: int = MAX_PART_BYTES
+    """The largest part it decrypts: the Amtsweg instance's intake limit."""
 
     @property
     def group(self) -> str:
@@ -87,7 +90,11 @@ class Receiver:
         self._inbox = inbox
         self._producer = producer
         self._http = http
-        self._decrypter = Decrypter(config.decryption_key) if config.decryption_key else None
+        self._decrypter = (
+            Decrypter(config.decryption_key, config.max_part_bytes)
+            if config.decryption_key
+            else None
+        )
         self._signer = Signer(config.signing_key) if config.signing_key else None
         self.summary = Summary()
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.limits import MAX_METADATA_BYTES, MAX_PART_BYTES
+
 MiB = 1024 * 1024
 
 
@@ -25,8 +27,10 @@ class IntakeSettings(BaseSettings):
         default_factory=dict,
         description="portal id -> SHA-256 (hex) of its bearer token; tokens are never stored",
     )
-    max_attachment_bytes: int = 500 * MiB
+    max_attachment_bytes: int = MAX_PART_BYTES
+    """The largest part (data document or attachment); receivers open parts up to this size
+    (``contracts.limits``), so an instance that raises it tells its authorities."""
     max_attachments: int = 100
     max_total_bytes: int = 2048 * MiB
-    max_metadata_bytes: int = 1 * MiB
+    max_metadata_bytes: int = MAX_METADATA_BYTES
     max_json_body_bytes: int = 64 * MiB

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.keys import generate_keys
+from contracts.limits import MAX_PART_BYTES
 from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, read_private_jwk
 from receiver.unpack import ReceiverError
@@ -55,6 +56,10 @@ def authority_consume(  # noqa: PLR0917 - typer options
     stop_when_idle: Annotated[
         float | None, typer.Option(help="stop after this many seconds without a message")
     ] = None,
+    max_part_bytes: Annotated[
+        int,
+        typer.Option(help="largest part to decrypt: the Amtsweg instance's intake part limit"),
+    ] = MAX_PART_BYTES,
 ) -> None:
     """Receive deliveries: dedupe, decrypt, check hashes, write folders, send receipts.
 
@@ -87,6 +92,7 @@ def authority_consume(  # noqa: PLR0917 - typer options
             group_id=group,
             stop_when_idle=stop_when_idle,
             kafka=_kafka_security(),
+            max_part_bytes=max_part_bytes,
         )
         summary = asyncio.run(consume(config))
     except (ReceiverError, KeyFileError, DevelopmentKeyError) as error:
