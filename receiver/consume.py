@@ -6,6 +6,9 @@ check every part, write the folder, run the command, remember the receipt, send 
 only then commit the offset. A wrong key, an unreachable API or a failing command stop the
 receiver with an error (nothing is committed, so a restart picks the message up again);
 a part whose SHA-512 does not match is answered with a "rejected" receipt.
+
+Parts are fetched only under the configured API (``receiver.origin``), redirects are not
+followed, so the authority's token goes nowhere else.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 import structlog
@@ -30,6 +32,7 @@ from contracts.problems import Problem
 from receiver.folder import write_application
 from receiver.inbox import Inbox
 from receiver.keys import Decrypter, Signer
+from receiver.origin import ApiOrigin, ForeignReferenceError
 from receiver.unpack import HashMismatchError, ReceiverError, unpack
 
 log = structlog.get_logger(__name__)
@@ -96,6 +99,7 @@ class Receiver:
             else None
         )
         self._signer = Signer(config.signing_key) if config.signing_key else None
+        self._origin = ApiOrigin.of(config.api) if config.api else None
         self.summary = Summary()
 
     async def handle(self, value: bytes) -> None:
@@ -160,15 +164,17 @@ class Receiver:
         self._inbox.mark_sent(delivery_id)
 
     async def _fetch(self, reference: str) -> bytes:
-        if not self._config.api:
-            raise ReceiverError(f"{reference} must be fetched: give --api (and a token)")
-        url = urljoin(self._config.api.rstrip("/") + "/", reference.lstrip("/"))
+        if self._origin is None:
+            raise ReceiverError("a part must be fetched: give --api (and a token)")
+        url = self._origin.resolve(reference)  # nothing outside the API gets our token
         try:
-            response = await self._http.get(url)
+            response = await self._http.get(url, follow_redirects=False)
         except httpx.HTTPError as error:
-            raise ReceiverError(f"fetching {reference} failed: {type(error).__name__}") from error
+            raise ReceiverError(f"fetching {url} failed: {type(error).__name__}") from error
+        if response.is_redirect:
+            raise ForeignReferenceError(f"fetching {url}: a redirect, not followed")
         if response.status_code != 200:
-            raise ReceiverError(f"fetching {reference} failed: HTTP {response.status_code}")
+            raise ReceiverError(f"fetching {url} failed: HTTP {response.status_code}")
         return response.content
 
     async def _hand_over(self, folder: Path, delivery_id: str) -> str | None:
@@ -208,7 +214,7 @@ async def consume(config: ReceiverConfig, stop: asyncio.Event | None = None) -> 
     await consumer.start()
     try:
         await producer.start()
-        async with httpx.AsyncClient(headers=headers, timeout=60) as http:
+        async with httpx.AsyncClient(headers=headers, timeout=60, follow_redirects=False) as http:
             receiver = Receiver(config, inbox, producer, http)
             await _loop(consumer, receiver, config, stop)
             return receiver.summary
