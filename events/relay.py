@@ -18,7 +18,7 @@ import structlog
 from eventsourcing.persistence import Notification
 
 from events.ledger import Ledger
-from events.outbox import OpenEnvelope, Outbound, messages_for
+from events.outbox import OpenEnvelope, Outbound, SignEnvelope, messages_for
 from events.publisher import Publisher
 from events.relay_store import RelayStore, Witness
 from events.submission import Submission
@@ -36,6 +36,7 @@ class Relay:
         publisher: Publisher,
         *,
         envelopes: OpenEnvelope,
+        sign_envelopes: SignEnvelope | None = None,
         name: str = "relay",
         batch_size: int = 500,
         stop_at: int | None = None,
@@ -45,6 +46,8 @@ class Relay:
         self._publisher = publisher
         self._envelopes = envelopes
         """Opens the sealed envelopes of deliveries (``Vault.envelope``)."""
+        self._sign = sign_envelopes
+        """Signs each envelope it publishes (Amtsweg's envelope signing key)."""
         self.name = name
         self._batch_size = batch_size
         self._stop_at = stop_at
@@ -90,5 +93,5 @@ class Relay:
         for notification in notifications:
             event = self._ledger.mapper.to_domain_event(notification)
             assert isinstance(event, Submission.Event)
-            translated.append((event, messages_for(event, self._envelopes)))
+            translated.append((event, messages_for(event, self._envelopes, self._sign)))
         return translated

@@ -1,6 +1,8 @@
 """The receiver's loop: the authority's topic in, folders (or a command) and receipts out.
 
-Per message: parse the envelope, skip what is not addressed to this authority, and for a
+Per message: verify Amtsweg's signature over it (``receiver.trust``; an unsigned or wrongly
+signed envelope is skipped with a log line, and nothing of it is read), parse the
+envelope, skip what is not addressed to this authority, and for a
 delivery id seen before only send the stored receipt again. Otherwise decrypt, fetch and
 check every part, write the folder, run the command, remember the receipt, send it, and
 only then commit the offset. A wrong key, an unreachable API or a failing command stop the
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
 
 from contracts import topics
+from contracts.envelope_signature import SIGNATURE_HEADER, EnvelopeSignatureError
 from contracts.limits import MAX_PART_BYTES
 from contracts.messages import DeliveryEnvelope, DeliveryEnvelopeV1, Receipt, parse_envelope
 from contracts.problems import Problem
@@ -33,6 +37,7 @@ from receiver.folder import write_application
 from receiver.inbox import Inbox
 from receiver.keys import Decrypter, Signer
 from receiver.origin import ApiOrigin, ForeignReferenceError
+from receiver.trust import EnvelopeVerifier, KeySource
 from receiver.unpack import HashMismatchError, ReceiverError, unpack
 
 log = structlog.get_logger(__name__)
@@ -62,6 +67,9 @@ class ReceiverConfig:
     """Further aiokafka client options (security_protocol, sasl_* …)."""
     max_part_bytes: int = MAX_PART_BYTES
     """The largest part it decrypts: the Amtsweg instance's intake limit."""
+    amtsweg_keys: dict[str, Any] | None = None
+    """Amtsweg's public envelope signing keys (a JWK Set), pinned; None: fetched from
+    ``api`` (``GET /v1/keys``)."""
 
     @property
     def group(self) -> str:
@@ -77,6 +85,8 @@ class Summary:
     rejected: int = 0
     duplicates: int = 0
     skipped: int = 0
+    refused: int = 0
+    """Envelopes without a valid signature by Amtsweg."""
 
 
 class Receiver:
@@ -88,8 +98,10 @@ class Receiver:
         inbox: Inbox,
         producer: AIOKafkaProducer,
         http: httpx.AsyncClient,
+        verifier: EnvelopeVerifier,
     ) -> None:
         self._config = config
+        self._verifier = verifier
         self._inbox = inbox
         self._producer = producer
         self._http = http
@@ -102,8 +114,16 @@ class Receiver:
         self._origin = ApiOrigin.of(config.api) if config.api else None
         self.summary = Summary()
 
-    async def handle(self, value: bytes) -> None:
-        """One message of the delivery topic."""
+    async def handle(self, value: bytes, headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        """One message of the delivery topic (its value and headers)."""
+        signature = _header(headers, SIGNATURE_HEADER)
+        try:
+            kid = await self._verifier.verify(value, signature)
+        except EnvelopeSignatureError as error:
+            log.warning("receiver.envelope_refused", reason=str(error)[:200])
+            self.summary.refused += 1
+            return
+        log.debug("receiver.envelope_verified", kid=kid)
         try:
             envelope = parse_envelope(value)
         except (ValidationError, ValueError) as error:
@@ -195,6 +215,15 @@ class Receiver:
         return lines[0][:MAX_REFERENCE_LENGTH] if lines else None
 
 
+def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
+    """The header's value as text (the last one if repeated), or None."""
+    values = [value for key, value in headers if key == name]
+    try:
+        return values[-1].decode("ascii") if values else None
+    except UnicodeDecodeError:
+        return ""  # present but not a JWS: refused as such
+
+
 async def consume(config: ReceiverConfig, stop: asyncio.Event | None = None) -> Summary:
     """Run the receiver until ``stop`` is set, it was idle long enough, or an error."""
     stop = stop or asyncio.Event()
@@ -215,7 +244,10 @@ async def consume(config: ReceiverConfig, stop: asyncio.Event | None = None) -> 
     try:
         await producer.start()
         async with httpx.AsyncClient(headers=headers, timeout=60, follow_redirects=False) as http:
-            receiver = Receiver(config, inbox, producer, http)
+            clock = asyncio.get_running_loop().time
+            source = KeySource(ApiOrigin.of(config.api), http, clock) if config.api else None
+            verifier = await EnvelopeVerifier.start(config.amtsweg_keys, source)
+            receiver = Receiver(config, inbox, producer, http, verifier)
             await _loop(consumer, receiver, config, stop)
             return receiver.summary
     finally:
@@ -240,6 +272,6 @@ async def _loop(
             continue
         for partition, records in batch.items():
             for record in records:
-                await receiver.handle(record.value)
+                await receiver.handle(record.value or b"", record.headers)
                 await consumer.commit({partition: record.offset + 1})
         idle_since = loop.time()

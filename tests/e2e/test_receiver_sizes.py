@@ -1,5 +1,6 @@
 """Realistic sizes through the reference receiver, on the real broker: a 200 KB document
-inline and a 5 MB attachment fetched over HTTP, both encrypted, both opened and checked."""
+inline and a 5 MB attachment fetched over HTTP, both encrypted, both opened and checked;
+beside them on the topic, envelopes not signed by Amtsweg, which it refuses."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from contracts import topics
+from contracts.envelope_signature import SIGNATURE_HEADER
 from deploy.broker import BrokerHandle
 from receiver.consume import ReceiverConfig, consume
 from services.delivery.auth import token_hash
 from services.ops.app.bootstrap import SERVICES
 from tests.support.authority import KOELN, directory_file, encryption_key, public, signing_key
 from tests.support.factories import json_request, xdomea_sample
-from tests.support.pipeline import auth, running
+from tests.support.pipeline import auth, running, topic_reader
 
 TOKEN = "authority-token-sizes"
 KB = 1024
@@ -38,7 +42,39 @@ async def _trail(client: httpx.AsyncClient, submission_id: str) -> list[str]:
     return [e["event"] for e in page.json()["events"]]
 
 
-async def test_a_200_kb_document_and_a_5_mb_attachment_arrive_decrypted_and_intact(
+async def _delivered(bootstrap: str, authority: str) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The envelope the relay published on the authority's topic, with its headers."""
+    async with topic_reader(bootstrap, topics.delivery_topic(authority)) as reader:
+        async with asyncio.timeout(60):
+            while not (batch := await reader.getmany(timeout_ms=500)):
+                pass
+    (record,) = [r for records in batch.values() for r in records]
+    return record.value, list(record.headers)
+
+
+async def _forge(
+    bootstrap: str, authority: str, genuine: tuple[bytes, list[tuple[str, bytes]]]
+) -> None:
+    """What anyone with write access to the topic could add: the same envelope pointing
+    its attachment at another host, once unsigned and once with the genuine signature."""
+    value, headers = genuine
+    assert SIGNATURE_HEADER in dict(headers)
+    envelope = json.loads(value)
+    reference = envelope["attachments"][0]["reference"]
+    envelope["attachments"][0]["reference"] = "https://attacker.example" + reference[-80:]
+    envelope["deliveryId"] = str(uuid.uuid4())
+    forged = json.dumps(envelope).encode()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 * 1024 * 1024)
+    await producer.start()
+    try:
+        topic = topics.delivery_topic(authority)
+        await producer.send_and_wait(topic, forged)
+        await producer.send_and_wait(topic, forged, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def test_a_200_kb_document_and_a_5_mb_attachment_arrive_and_forgeries_are_refused(
     kafka: BrokerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     authority = f"jobcenter-sizes-{uuid.uuid4().hex[:8]}"
@@ -63,6 +99,8 @@ async def test_a_200_kb_document_and_a_5_mb_attachment_arrive_decrypted_and_inta
         answer = await client.post("/v1/submissions", json=body, headers=auth())
         assert answer.status_code == 202, answer.text
         submission_id = answer.json()["submissionId"]
+        genuine = await _delivered(kafka.bootstrap_servers, authority)
+        await _forge(kafka.bootstrap_servers, authority, genuine)
         out = tmp_path / "fachverfahren"
         config = ReceiverConfig(
             authority_id=authority,
@@ -80,6 +118,7 @@ async def test_a_200_kb_document_and_a_5_mb_attachment_arrive_decrypted_and_inta
                 await asyncio.sleep(0.1)
 
     assert (summary.handed_over, summary.rejected, summary.skipped) == (1, 0, 0)
+    assert summary.refused == 2  # the unsigned one and the tampered one
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     delivered = json.loads((folder / "delivery.json").read_text())
     files = {part["partId"]: folder / part["file"] for part in delivered["parts"]}

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from receiver.consume import Receiver, ReceiverConfig
 from receiver.inbox import Inbox
 from receiver.origin import ApiOrigin, ForeignReferenceError
+from receiver.trust import EnvelopeVerifier
 from receiver.unpack import ReceiverError
 
 API = "https://amtsweg.example.de:8443/api"
@@ -85,7 +86,8 @@ def _receiver(tmp_path: Path, handler: Any) -> tuple[Receiver, list[httpx.Reques
     )
     config = ReceiverConfig("jobcenter-koeln", "unused:9092", tmp_path, api=API, token="secret")
     producer = cast(AIOKafkaProducer, None)  # no receipt is sent by a fetch
-    return Receiver(config, Inbox(tmp_path), producer, http), requests
+    verifier = EnvelopeVerifier({})
+    return Receiver(config, Inbox(tmp_path), producer, http, verifier), requests
 
 
 async def test_a_foreign_reference_is_not_requested(tmp_path: Path) -> None:

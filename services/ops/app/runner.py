@@ -177,7 +177,13 @@ async def _start_relay(
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
     prepare = TopicPreparer(bootstrap_servers, wiring.settings.run.topic_partitions)
     publisher = KafkaPublisher(producer, prepare=prepare)
-    relay = Relay(wiring.ledger, store, publisher, envelopes=wiring.vault.envelope)
+    relay = Relay(
+        wiring.ledger,
+        store,
+        publisher,
+        envelopes=wiring.vault.envelope,
+        sign_envelopes=wiring.envelope_signer.sign,
+    )
     registry.register(RelayFigures(relay))
     return asyncio.create_task(run_relay(relay, stop), name="relay")
 

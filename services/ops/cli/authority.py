@@ -8,7 +8,7 @@ import os
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -60,12 +60,22 @@ def authority_consume(  # noqa: PLR0917 - typer options
         int,
         typer.Option(help="largest part to decrypt: the Amtsweg instance's intake part limit"),
     ] = MAX_PART_BYTES,
+    amtsweg_keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="Amtsweg's public envelope signing keys (JWK Set file); default: GET /v1/keys",
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Receive deliveries: dedupe, decrypt, check hashes, write folders, send receipts.
 
     Without --key or --signing-key, the authority's development keys in the data dir
     (AMTSWEG_DATA_DIR/authority-keys/<authority>.jwk.json) stand in, if there are any; with
     AMTSWEG_DEVELOPMENT they are made now when Amtsweg has not made them yet.
+    Every envelope must carry Amtsweg's signature: it is checked with the keys of
+    --amtsweg-keys, or else those the API publishes (GET /v1/keys); an unsigned or
+    wrongly signed envelope is skipped. Parts are fetched only under --api.
     The API token comes from AMTSWEG_AUTHORITY_TOKEN; Kafka security options from
     KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
     KAFKA_SASL_PASSWORD and KAFKA_SSL_CAFILE.
@@ -93,6 +103,7 @@ def authority_consume(  # noqa: PLR0917 - typer options
             stop_when_idle=stop_when_idle,
             kafka=_kafka_security(),
             max_part_bytes=max_part_bytes,
+            amtsweg_keys=_key_set(amtsweg_keys) if amtsweg_keys else None,
         )
         summary = asyncio.run(consume(config))
     except (ReceiverError, KeyFileError, DevelopmentKeyError) as error:
@@ -102,8 +113,19 @@ def authority_consume(  # noqa: PLR0917 - typer options
         raise typer.Exit(130) from None
     console.print(
         f"handed over {summary.handed_over}, rejected {summary.rejected}, "
-        f"duplicates {summary.duplicates}, skipped {summary.skipped}"
+        f"duplicates {summary.duplicates}, skipped {summary.skipped}, "
+        f"refused (not signed by Amtsweg) {summary.refused}"
     )
+
+
+def _key_set(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KeyFileError(f"{path}: {error}") from error
+    if not isinstance(document, dict):
+        raise KeyFileError(f"{path}: not a JWK Set")
+    return document
 
 
 def _development_keys(authority_id: str) -> DevelopmentKeyPair | None:
