@@ -20,6 +20,7 @@ from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, read_private_jwk
 from receiver.unpack import ReceiverError
 from services.delivery.dev_keys import DevelopmentKeyError, DevelopmentKeyPair, DevelopmentKeys
+from services.delivery.signing import DEVELOPMENT_FILE, EnvelopeSigner, SigningKeyError
 from services.ops.actions.access_log import Read
 from services.ops.app.settings import Settings
 from services.ops.cli import support
@@ -103,7 +104,7 @@ def authority_consume(  # noqa: PLR0917 - typer options
             stop_when_idle=stop_when_idle,
             kafka=_kafka_security(),
             max_part_bytes=max_part_bytes,
-            amtsweg_keys=_key_set(amtsweg_keys) if amtsweg_keys else None,
+            amtsweg_keys=_key_set(amtsweg_keys) if amtsweg_keys else _development_key_set(api),
         )
         summary = asyncio.run(consume(config))
     except (ReceiverError, KeyFileError, DevelopmentKeyError) as error:
@@ -126,6 +127,21 @@ def _key_set(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise KeyFileError(f"{path}: not a JWK Set")
     return document
+
+
+def _development_key_set(api: str | None) -> dict[str, Any] | None:
+    """Without --api: the public halves of Amtsweg's development signing keys in the data
+    dir, if this machine's Amtsweg made them (``services.delivery.signing``)."""
+    if api is not None:
+        return None
+    path = Settings.from_environment().run.data_dir / DEVELOPMENT_FILE
+    if not path.exists():
+        return None
+    console.print(f"Verifying envelopes with the development signing keys in {path}")
+    try:
+        return EnvelopeSigner.read(path).jwks()
+    except SigningKeyError as error:
+        raise KeyFileError(str(error)) from error
 
 
 def _development_keys(authority_id: str) -> DevelopmentKeyPair | None:
