@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from contracts.envelope_signature import SIGNATURE_HEADER
 from contracts.messages import SubmissionEventMessage
 from contracts.topics import submission_event_topic
 from events.submission import Submission
@@ -25,15 +26,20 @@ class Outbound:
 OpenEnvelope = Callable[[UUID, dict[str, Any]], bytes | None]
 """The bytes of a delivery's sealed envelope (from the vault); None once it is erased."""
 
+SignEnvelope = Callable[[bytes], str]
+"""Amtsweg's detached JWS over an envelope's bytes (header ``amtsweg-signature``)."""
+
 Announcement = Submission.Dispatched | Submission.Reminded | Submission.Redelivered
 
 
-def messages_for(event: Submission.Event, open_envelope: OpenEnvelope) -> list[Outbound]:
+def messages_for(
+    event: Submission.Event, open_envelope: OpenEnvelope, sign: SignEnvelope | None = None
+) -> list[Outbound]:
     """The messages one ledger event becomes, keyed by submission id (order per application).
 
     Every event becomes a notice on ``amtsweg.submissions.<event>``; a dispatch, reminder
     or redelivery also puts the envelope on the authority's topic (unless the content
-    was erased before the relay got to it).
+    was erased before the relay got to it), signed by ``sign`` when it is given.
     """
     name = type(event).__name__
     key = str(event.originator_id).encode()
@@ -56,6 +62,7 @@ def messages_for(event: Submission.Event, open_envelope: OpenEnvelope) -> list[O
     if isinstance(event, Announcement):
         envelope = open_envelope(event.originator_id, event.envelope)
         if envelope is not None:
+            signature = ((SIGNATURE_HEADER, sign(envelope).encode()),) if sign else ()
             outbound.append(
                 Outbound(
                     event.topic,
@@ -65,6 +72,7 @@ def messages_for(event: Submission.Event, open_envelope: OpenEnvelope) -> list[O
                         *headers,
                         ("amtsweg-delivery-id", event.delivery_id.encode()),
                         ("amtsweg-notice", str(_notice(event)).encode()),
+                        *signature,
                     ),
                 )
             )

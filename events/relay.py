@@ -26,7 +26,7 @@ from eventsourcing.persistence import Notification
 
 from events.failures import is_transient
 from events.ledger import Ledger
-from events.outbox import OpenEnvelope, Outbound, messages_for
+from events.outbox import OpenEnvelope, Outbound, SignEnvelope, messages_for
 from events.parking import RELAY, Parked, ParkingLot, parking_lot
 from events.publisher import PermanentPublishError, Publisher
 from events.relay_store import RelayStore, Witness
@@ -45,6 +45,7 @@ class Relay:
         publisher: Publisher,
         *,
         envelopes: OpenEnvelope,
+        sign_envelopes: SignEnvelope | None = None,
         name: str = "relay",
         batch_size: int = 500,
         stop_at: int | None = None,
@@ -55,6 +56,8 @@ class Relay:
         self._publisher = publisher
         self._envelopes = envelopes
         """Opens the sealed envelopes of deliveries (``Vault.envelope``)."""
+        self._sign = sign_envelopes
+        """Signs each envelope it publishes (Amtsweg's envelope signing key)."""
         self.name = name
         self._batch_size = batch_size
         self._stop_at = stop_at
@@ -144,7 +147,9 @@ class Relay:
             try:
                 event = self._ledger.mapper.to_domain_event(notification)
                 assert isinstance(event, Submission.Event)
-                translated.append((notification, event, messages_for(event, self._envelopes)))
+                translated.append(
+                    (notification, event, messages_for(event, self._envelopes, self._sign))
+                )
             except Exception as error:
                 if is_transient(error):
                     raise

@@ -1,11 +1,16 @@
 """The receiver's loop: the authority's topic in, folders (or a command) and receipts out.
 
-Per message: parse the envelope, skip what is not addressed to this authority, and for a
+Per message: verify Amtsweg's signature over it (``receiver.trust``; an unsigned or wrongly
+signed envelope is skipped with a log line, and nothing of it is read), parse the
+envelope, skip what is not addressed to this authority, and for a
 delivery id seen before only send the stored receipt again. Otherwise decrypt, fetch and
 check every part, write the folder, run the command, remember the receipt, send it, and
 only then commit the offset. A wrong key, an unreachable API or a failing command stop the
 receiver with an error (nothing is committed, so a restart picks the message up again);
 a part whose SHA-512 does not match is answered with a "rejected" receipt.
+
+Parts are fetched only under the configured API (``receiver.origin``), redirects are not
+followed, so the authority's token goes nowhere else.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 import structlog
@@ -24,11 +29,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import ValidationError
 
 from contracts import topics
+from contracts.envelope_signature import SIGNATURE_HEADER, EnvelopeSignatureError
+from contracts.limits import MAX_PART_BYTES
 from contracts.messages import DeliveryEnvelope, DeliveryEnvelopeV1, Receipt, parse_envelope
 from contracts.problems import Problem
 from receiver.folder import write_application
 from receiver.inbox import Inbox
 from receiver.keys import Decrypter, Signer
+from receiver.origin import ApiOrigin, ForeignReferenceError
+from receiver.trust import EnvelopeVerifier, KeySource
 from receiver.unpack import HashMismatchError, ReceiverError, unpack
 
 log = structlog.get_logger(__name__)
@@ -56,6 +65,11 @@ class ReceiverConfig:
     """Stop after this many seconds without a message (None: run until stopped)."""
     kafka: dict[str, Any] = field(default_factory=dict)
     """Further aiokafka client options (security_protocol, sasl_* …)."""
+    max_part_bytes: int = MAX_PART_BYTES
+    """The largest part it decrypts: the Amtsweg instance's intake limit."""
+    amtsweg_keys: dict[str, Any] | None = None
+    """Amtsweg's public envelope signing keys (a JWK Set), pinned; None: fetched from
+    ``api`` (``GET /v1/keys``)."""
 
     @property
     def group(self) -> str:
@@ -71,6 +85,8 @@ class Summary:
     rejected: int = 0
     duplicates: int = 0
     skipped: int = 0
+    refused: int = 0
+    """Envelopes without a valid signature by Amtsweg."""
 
 
 class Receiver:
@@ -82,17 +98,32 @@ class Receiver:
         inbox: Inbox,
         producer: AIOKafkaProducer,
         http: httpx.AsyncClient,
+        verifier: EnvelopeVerifier,
     ) -> None:
         self._config = config
+        self._verifier = verifier
         self._inbox = inbox
         self._producer = producer
         self._http = http
-        self._decrypter = Decrypter(config.decryption_key) if config.decryption_key else None
+        self._decrypter = (
+            Decrypter(config.decryption_key, config.max_part_bytes)
+            if config.decryption_key
+            else None
+        )
         self._signer = Signer(config.signing_key) if config.signing_key else None
+        self._origin = ApiOrigin.of(config.api) if config.api else None
         self.summary = Summary()
 
-    async def handle(self, value: bytes) -> None:
-        """One message of the delivery topic."""
+    async def handle(self, value: bytes, headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        """One message of the delivery topic (its value and headers)."""
+        signature = _header(headers, SIGNATURE_HEADER)
+        try:
+            kid = await self._verifier.verify(value, signature)
+        except EnvelopeSignatureError as error:
+            log.warning("receiver.envelope_refused", reason=str(error)[:200])
+            self.summary.refused += 1
+            return
+        log.debug("receiver.envelope_verified", kid=kid)
         try:
             envelope = parse_envelope(value)
         except (ValidationError, ValueError) as error:
@@ -153,15 +184,17 @@ class Receiver:
         self._inbox.mark_sent(delivery_id)
 
     async def _fetch(self, reference: str) -> bytes:
-        if not self._config.api:
-            raise ReceiverError(f"{reference} must be fetched: give --api (and a token)")
-        url = urljoin(self._config.api.rstrip("/") + "/", reference.lstrip("/"))
+        if self._origin is None:
+            raise ReceiverError("a part must be fetched: give --api (and a token)")
+        url = self._origin.resolve(reference)  # nothing outside the API gets our token
         try:
-            response = await self._http.get(url)
+            response = await self._http.get(url, follow_redirects=False)
         except httpx.HTTPError as error:
-            raise ReceiverError(f"fetching {reference} failed: {type(error).__name__}") from error
+            raise ReceiverError(f"fetching {url} failed: {type(error).__name__}") from error
+        if response.is_redirect:
+            raise ForeignReferenceError(f"fetching {url}: a redirect, not followed")
         if response.status_code != 200:
-            raise ReceiverError(f"fetching {reference} failed: HTTP {response.status_code}")
+            raise ReceiverError(f"fetching {url} failed: HTTP {response.status_code}")
         return response.content
 
     async def _hand_over(self, folder: Path, delivery_id: str) -> str | None:
@@ -180,6 +213,15 @@ class Receiver:
             raise ReceiverError(msg)
         lines = done.stdout.decode(errors="replace").strip().splitlines()
         return lines[0][:MAX_REFERENCE_LENGTH] if lines else None
+
+
+def _header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
+    """The header's value as text (the last one if repeated), or None."""
+    values = [value for key, value in headers if key == name]
+    try:
+        return values[-1].decode("ascii") if values else None
+    except UnicodeDecodeError:
+        return ""  # present but not a JWS: refused as such
 
 
 async def consume(config: ReceiverConfig, stop: asyncio.Event | None = None) -> Summary:
@@ -201,8 +243,11 @@ async def consume(config: ReceiverConfig, stop: asyncio.Event | None = None) -> 
     await consumer.start()
     try:
         await producer.start()
-        async with httpx.AsyncClient(headers=headers, timeout=60) as http:
-            receiver = Receiver(config, inbox, producer, http)
+        async with httpx.AsyncClient(headers=headers, timeout=60, follow_redirects=False) as http:
+            clock = asyncio.get_running_loop().time
+            source = KeySource(ApiOrigin.of(config.api), http, clock) if config.api else None
+            verifier = await EnvelopeVerifier.start(config.amtsweg_keys, source)
+            receiver = Receiver(config, inbox, producer, http, verifier)
             await _loop(consumer, receiver, config, stop)
             return receiver.summary
     finally:
@@ -227,6 +272,6 @@ async def _loop(
             continue
         for partition, records in batch.items():
             for record in records:
-                await receiver.handle(record.value)
+                await receiver.handle(record.value or b"", record.headers)
                 await consumer.commit({partition: record.offset + 1})
         idle_since = loop.time()

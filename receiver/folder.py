@@ -1,7 +1,8 @@
 """Writing an application to the output folder: one folder per delivery, made atomically.
 
 Names come from Amtsweg's ids and the media type, never from the sender's filenames (those
-are kept in ``delivery.json``), so nothing a portal sends can choose a path.
+are kept in ``delivery.json``), so nothing a portal sends can choose a path. Folders are
+0700 and files 0600 (``receiver.private``): only the receiver's user reads applications.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from contracts import linear_regex
+from receiver.private import private_directory, write_private
 from receiver.unpack import Application
 
 _SAFE_ID = linear_regex.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
@@ -30,6 +32,10 @@ def _name(part_id: str, mime_type: str, index: int) -> str:
     return stem + _EXTENSIONS.get(mime_type.lower(), ".bin")
 
 
+def _json(document: object) -> bytes:
+    return json.dumps(document, indent=2, ensure_ascii=False).encode()
+
+
 def write_application(out: Path, application: Application) -> Path:
     """``<out>/<deliveryId>/`` with ``delivery.json``, ``metadata.json``, data and attachments."""
     envelope = application.envelope
@@ -40,12 +46,12 @@ def write_application(out: Path, application: Application) -> Path:
         return target  # written before a crash; its content is the same
     temporary = out / f".incoming-{envelope.delivery_id}"
     shutil.rmtree(temporary, ignore_errors=True)
-    (temporary / "attachments").mkdir(parents=True)
+    private_directory(temporary / "attachments")
     files = []
     for index, part in enumerate(application.parts):
         name = _name(part.part_id, part.mime_type, index)
         relative = name if index == 0 else f"attachments/{name}"
-        (temporary / relative).write_bytes(part.content)
+        write_private(temporary / relative, part.content)
         files.append(
             {
                 "partId": part.part_id,
@@ -63,8 +69,7 @@ def write_application(out: Path, application: Application) -> Path:
         "dispatchedAt": envelope.dispatched_at,
         "parts": files,
     }
-    (temporary / "delivery.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    metadata = json.dumps(application.metadata, indent=2, ensure_ascii=False)
-    (temporary / "metadata.json").write_text(metadata)
+    write_private(temporary / "delivery.json", _json(summary))
+    write_private(temporary / "metadata.json", _json(application.metadata))
     temporary.rename(target)
     return target

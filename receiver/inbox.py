@@ -12,6 +12,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from receiver.private import private_directory, private_file
+
 INBOX_FILE = ".amtsweg-receiver.sqlite3"
 
 
@@ -31,8 +33,9 @@ class Inbox:
     """Handled deliveries, keyed by delivery id."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(folder / INBOX_FILE, timeout=30)
+        private_directory(folder)
+        path = private_file(folder / INBOX_FILE)  # SQLite gives its journal the same mode
+        self._connection = sqlite3.connect(path, timeout=30)
         with self._connection:
             self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS handled (delivery_id TEXT PRIMARY KEY, "

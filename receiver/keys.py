@@ -10,6 +10,13 @@ from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from contracts.limits import (
+    JWE_ENCRYPTED_KEY_BYTES,
+    JWE_HEADER_BYTES,
+    MAX_METADATA_BYTES,
+    MAX_PART_BYTES,
+    base64url_length,
+)
 from contracts.messages import JWE_ALG, JWE_ENC
 from contracts.receipts import RECEIPT_SIGNATURE_ALGORITHMS, b64url_decode
 
@@ -35,15 +42,34 @@ def read_private_jwk(path: Path) -> dict[str, Any]:
     return jwk
 
 
-class Decrypter:
-    """Decrypts JWE compact serializations addressed to one RSA key."""
+def jwe_registry(max_plaintext_bytes: int) -> jwe.JWERegistry:
+    """The JWE algorithms of deliveries, with size limits for ``max_plaintext_bytes``.
 
-    def __init__(self, jwk: dict[str, Any]) -> None:
+    joserfc's defaults (64 KB of ciphertext) would refuse every real attachment; these
+    limits admit exactly what Amtsweg can deliver (``contracts.limits``) and refuse more.
+    """
+    registry = jwe.JWERegistry(algorithms=[JWE_ALG, JWE_ENC])
+    registry.max_protected_header_length = JWE_HEADER_BYTES
+    registry.max_encrypted_key_length = JWE_ENCRYPTED_KEY_BYTES
+    registry.max_ciphertext_length = base64url_length(max_plaintext_bytes)
+    registry.max_aad_length = JWE_HEADER_BYTES
+    return registry
+
+
+class Decrypter:
+    """Decrypts JWE compact serializations addressed to one RSA key.
+
+    ``max_part_bytes``: the largest plaintext it opens (the intake's part limit; the
+    metadata limit if that is larger).
+    """
+
+    def __init__(self, jwk: dict[str, Any], max_part_bytes: int = MAX_PART_BYTES) -> None:
         try:
             self._key = RSAKey.import_key(jwk)
         except JoseError as error:
             raise KeyFileError(f"not a usable RSA key: {error.error}") from error
         self.kid = jwk.get("kid")
+        self._registry = jwe_registry(max(max_part_bytes, MAX_METADATA_BYTES))
 
     def decrypt(self, token: str) -> bytes:
         """The plaintext; ``DecryptionError`` when this key cannot open it."""
@@ -53,7 +79,7 @@ class Decrypter:
             if self.kid and addressed and addressed != self.kid:
                 msg = f"encrypted to key {addressed!r}, this key is {self.kid!r}"
                 raise DecryptionError(msg)
-            opened = jwe.decrypt_compact(token, self._key, algorithms=[JWE_ALG, JWE_ENC])
+            opened = jwe.decrypt_compact(token, self._key, registry=self._registry)
         except (JoseError, ValueError) as error:
             raise DecryptionError(str(error) or type(error).__name__) from error
         return opened.plaintext or b""

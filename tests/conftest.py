@@ -7,6 +7,7 @@ test on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import LocalKeyFile, Vault, local_vault
 from tests.support import postgres
+from tests.support.authority import amtsweg_signing_keys
 
+SIGNING_KEYS_ENV = "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE"
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
 """Set to use an existing PostgreSQL database instead of a throwaway cluster."""
 
@@ -36,6 +39,21 @@ def key_encryption_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ.pop("AMTSWEG_KEK_FILE", None)
     else:
         os.environ["AMTSWEG_KEK_FILE"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def envelope_signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Amtsweg's envelope signing keys for the run, as ``AMTSWEG_DELIVERY_SIGNING_KEYS_FILE``
+    (the test signing key set, so that tests can verify with its public half)."""
+    path = tmp_path_factory.mktemp("signing") / "envelope-signing.jwks.json"
+    path.write_text(json.dumps(amtsweg_signing_keys()))
+    previous = os.environ.get(SIGNING_KEYS_ENV)
+    os.environ[SIGNING_KEYS_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(SIGNING_KEYS_ENV, None)
+    else:
+        os.environ[SIGNING_KEYS_ENV] = previous
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from contracts.envelope_signature import HTTP_SIGNATURE_HEADER
 from contracts.messages import Receipt
 from contracts.problems import Problem
 from contracts.receipts import (
@@ -35,6 +36,7 @@ from services.delivery.projector import DeliveryProjector
 from services.delivery.receipts import Refusal, record_receipt
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
+from services.delivery.signing import EnvelopeSigner
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -92,8 +94,10 @@ def create_router(  # noqa: PLR0915 - one route each
     projector: DeliveryProjector,
     recipients: Recipients,
     settings: DeliverySettings,
+    *,
+    signer: EnvelopeSigner,
 ) -> APIRouter:
-    """The ``/v1/deliveries`` routes."""
+    """The ``/v1/deliveries`` routes; envelopes served signed by ``signer``."""
     router = APIRouter(prefix="/v1/deliveries", tags=["deliveries (authorities)"])
 
     def not_found() -> JSONResponse:
@@ -119,12 +123,25 @@ def create_router(  # noqa: PLR0915 - one route each
 
     @router.get(
         "/{delivery_id}",
-        responses={401: {"model": Problem}, 404: {"model": Problem}, 410: {"model": Problem}},
+        responses={
+            200: {
+                "headers": {
+                    HTTP_SIGNATURE_HEADER: {
+                        "description": "Amtsweg's detached JWS over the body (ES256, kid)",
+                        "schema": {"type": "string"},
+                    }
+                }
+            },
+            401: {"model": Problem},
+            404: {"model": Problem},
+            410: {"model": Problem},
+        },
     )
     async def get_delivery(
         delivery_id: str, authorization: Annotated[str | None, Header()] = None
     ) -> Response:
-        """The delivery envelope, as published on the authority's topic."""
+        """The delivery envelope, as published on the authority's topic, with Amtsweg's
+        signature over its bytes in the ``Amtsweg-Signature`` header."""
         authority_id = authority_for(authorization, settings.authority_tokens)
         if authority_id is None:
             return unauthorized()
@@ -134,7 +151,10 @@ def create_router(  # noqa: PLR0915 - one route each
         envelope = await run_in_threadpool(vault.envelope, submission.id, submission.envelope)
         if envelope is None:
             return erased()
-        return Response(envelope, media_type="application/json")
+        signature = signer.sign(envelope)
+        return Response(
+            envelope, media_type="application/json", headers={HTTP_SIGNATURE_HEADER: signature}
+        )
 
     @router.get(
         "/{delivery_id}/parts/{part_id}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +21,10 @@ class DeliverySettings(BaseSettings):
     """At most this many bytes of parts travel inline per envelope (Kafka message size)."""
     public_base_url: str = ""
     """Prefix of links and part references (empty: paths relative to the HTTP API)."""
+    signing_keys_file: Path | None = None
+    """Amtsweg's envelope signing keys, a JWK Set whose first key signs
+    (``AMTSWEG_DELIVERY_SIGNING_KEYS_FILE``; required outside development, see
+    ``services.delivery.signing``)."""
 
     authority_tokens: dict[str, str] = Field(
         default_factory=dict,

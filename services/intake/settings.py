@@ -8,9 +8,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import topics
+from contracts.limits import MAX_METADATA_BYTES, MAX_PART_BYTES
 
-KiB = 1024
-MiB = 1024 * KiB
+MiB = 1024 * 1024
 
 
 class IntakeSettings(BaseSettings):
@@ -32,10 +32,12 @@ class IntakeSettings(BaseSettings):
     """``AMTSWEG_KAFKA_INTAKE_SHARED_TOPIC``: also accept ``amtsweg.intake``, where a header
     or the body names the portal. Whoever may write that topic can name any portal, so it
     is off outside development unless set: portals post to their own topics."""
-    max_attachment_bytes: int = 500 * MiB
+    max_attachment_bytes: int = MAX_PART_BYTES
+    """The largest part (data document or attachment); receivers open parts up to this size
+    (``contracts.limits``), so an instance that raises it tells its authorities."""
     max_attachments: int = 100
     max_total_bytes: int = 2048 * MiB
-    max_metadata_bytes: int = Field(default=32 * KiB, ge=1024)
+    max_metadata_bytes: int = Field(default=MAX_METADATA_BYTES, ge=1024)
     """The most bytes of metadata (``AMTSWEG_MAX_METADATA_BYTES``), as sent and as Amtsweg
     serializes it: it travels encrypted in the delivery envelope, which must fit the broker's
     message limit (checked at start against ``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``)."""

@@ -11,6 +11,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from contracts.envelope_signature import (
+    HTTP_SIGNATURE_HEADER,
+    KEYS_PATH,
+    EnvelopeSignatureError,
+    keys_by_id,
+    verify_envelope,
+)
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.submission import Submission
@@ -18,11 +25,18 @@ from events.vault import Vault
 from receiver.keys import Decrypter, Signer
 from services.delivery.handler import dispatch_submission
 from services.delivery.http import create_router
+from services.delivery.keys_http import keys_router
 from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.store import delivery_store
 from services.intake.http import create_app
-from tests.support.authority import HANNOVER, KOELN, encryption_key, signing_key
+from tests.support.authority import (
+    HANNOVER,
+    KOELN,
+    amtsweg_signer,
+    encryption_key,
+    signing_key,
+)
 from tests.support.delivery import (
     ATTACHMENT,
     ATTACHMENT_ID,
@@ -49,7 +63,10 @@ def api(ledger: Ledger, vault: Vault) -> Client:
     async def client(known: Recipients) -> AsyncIterator[httpx.AsyncClient]:
         app: FastAPI = create_app(ledger, vault, intake_settings(port=0))
         projector = DeliveryProjector(ledger, delivery_store(ledger.settings), known.has_callback)
-        app.include_router(create_router(ledger, vault, projector, known, settings()))
+        app.include_router(
+            create_router(ledger, vault, projector, known, settings(), signer=amtsweg_signer())
+        )
+        app.include_router(keys_router(amtsweg_signer()))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
@@ -89,6 +106,15 @@ async def test_the_addressee_fetches_its_encrypted_delivery_and_parts(
         assert envelope == json.loads(published)
         assert envelope["encryption"]["kid"] == encryption_key()["kid"]
         assert "metadata" not in envelope
+        keys = await client.get(KEYS_PATH)  # public: no token
+        assert keys.status_code == 200
+        assert keys.headers["content-type"] == "application/jwk-set+json"
+        assert all("d" not in jwk for jwk in keys.json()["keys"])
+        signature = answer.headers[HTTP_SIGNATURE_HEADER]
+        by_id = keys_by_id(keys.json())
+        assert verify_envelope(answer.content, signature, by_id) == amtsweg_signer().kid
+        with pytest.raises(EnvelopeSignatureError):
+            verify_envelope(answer.content.replace(b'"', b"'", 1), signature, by_id)
         reference = envelope["attachments"][0]["reference"]
         assert reference == f"{path}/parts/{ATTACHMENT_ID}"
         part = await client.get(reference, headers=bearer())

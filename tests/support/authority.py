@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from joserfc.jwk import ECKey, RSAKey
 
+from services.delivery.signing import EnvelopeSigner, new_signing_key
 from services.routing.settings import RoutingSettings
 
 KOELN = "jobcenter-koeln"
@@ -35,6 +36,17 @@ def signing_key(kid: str = "koeln-sig-1") -> dict[str, Any]:
 @cache
 def ec_signing_key(kid: str = "koeln-sig-ec") -> dict[str, Any]:
     return ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig"}).as_dict(private=True)
+
+
+@cache
+def amtsweg_signing_keys() -> dict[str, Any]:
+    """Amtsweg's envelope signing key set for tests (one private P-256 key)."""
+    return {"keys": [new_signing_key()]}
+
+
+def amtsweg_signer() -> EnvelopeSigner:
+    """Signs envelopes with :func:`amtsweg_signing_keys`."""
+    return EnvelopeSigner(amtsweg_signing_keys())
 
 
 def public(jwk: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from contracts import topics
 from events.outbox import messages_for
 from events.submission import Submission
 from services.ops.asyncapi.channels import DELIVERY_CHANNEL, channel_doc
+from tests.support.authority import amtsweg_signer
 from tests.support.factories import new_submission
 
 SEALED_ENVELOPE = b'{"schemaVersion":2,"deliveryId":"d-1"}'
@@ -32,7 +33,7 @@ def test_documented_headers_are_those_the_relay_writes() -> None:
     published = set()
     for event in [*submission.collect_events(), *withheld.collect_events()]:
         assert isinstance(event, Submission.Event)
-        for outbound in messages_for(event, _open_envelope):
+        for outbound in messages_for(event, _open_envelope, amtsweg_signer().sign):
             delivery = outbound.topic.startswith(topics.DELIVERY_PREFIX)
             published.add(delivery)
             doc = channel_doc(DELIVERY_CHANNEL if delivery else outbound.topic)

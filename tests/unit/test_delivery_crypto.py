@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 
 import pytest
 from joserfc import jws
 from joserfc.jwk import OctKey
 
+from contracts.limits import MAX_METADATA_BYTES
 from contracts.receipts import MalformedReceiptError, parse_receipt_message
 from receiver.keys import Decrypter, DecryptionError, Signer
 from services.delivery.crypto import JweSealer, SignatureError, verify_signed_receipt
@@ -42,6 +44,26 @@ def test_sealed_bytes_open_only_with_the_matching_private_key() -> None:
         Decrypter(other).decrypt(token)
     with pytest.raises(DecryptionError, match="encrypted to key"):
         Decrypter(encryption_key("other-key")).decrypt(token)
+
+
+@pytest.mark.parametrize("size", [200 * 1024, 5 * 1024 * 1024])
+def test_parts_of_realistic_size_open(size: int) -> None:
+    key = encryption_key()
+    plaintext = os.urandom(size)
+    token = JweSealer(public(key)).seal(plaintext, "application/pdf")
+    assert Decrypter(key).decrypt(token) == plaintext
+
+
+def test_a_part_over_the_configured_limit_is_refused() -> None:
+    key = encryption_key()
+    token = JweSealer(public(key)).seal(b"x" * 300_000, "application/pdf")
+    assert Decrypter(key, max_part_bytes=400_000).decrypt(token)
+    small = Decrypter(key, max_part_bytes=0)  # still opens metadata-sized values
+    assert small.decrypt(JweSealer(public(key)).seal(b"y" * MAX_METADATA_BYTES)) == (
+        b"y" * MAX_METADATA_BYTES
+    )
+    with pytest.raises(DecryptionError, match="exceeds"):
+        small.decrypt(JweSealer(public(key)).seal(b"z" * (MAX_METADATA_BYTES + 1)))
 
 
 def test_the_sealer_refuses_a_private_key() -> None:

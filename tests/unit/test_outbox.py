@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from contracts.envelope_signature import SIGNATURE_HEADER, keys_by_id, verify_envelope
 from contracts.messages import SubmissionEventMessage
 from events.outbox import messages_for
 from events.submission import Submission
 from events.vault import SealError, Vault
+from tests.support.authority import amtsweg_signer
 from tests.support.factories import routed_submission
 
 AUTHORITY = "jc-koeln"
@@ -115,3 +117,14 @@ def test_withholding_and_erasing_are_announced_by_their_notice_only() -> None:
     assert [m.topic for m in messages_for(erased, no_envelope)] == [
         "amtsweg.submissions.contenterased"
     ]
+
+
+def test_a_published_envelope_carries_amtsweg_s_signature_over_its_bytes(vault: Vault) -> None:
+    submission, _ = _dispatched(vault)
+    dispatched = _events(submission)[-1]
+    _, delivery = messages_for(dispatched, vault.envelope, amtsweg_signer().sign)
+    signature = dict(delivery.headers)[SIGNATURE_HEADER].decode()
+    keys = keys_by_id(amtsweg_signer().jwks())
+    assert verify_envelope(delivery.value, signature, keys) == amtsweg_signer().kid
+    notice = messages_for(dispatched, vault.envelope, amtsweg_signer().sign)[0]
+    assert SIGNATURE_HEADER not in dict(notice.headers)  # notices carry no content to sign

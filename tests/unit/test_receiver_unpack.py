@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from contracts.messages import DeliveryEnvelope, PayloadPart
 from receiver.folder import write_application
+from receiver.inbox import INBOX_FILE, Inbox
 from receiver.keys import Decrypter
 from receiver.unpack import Fetch, HashMismatchError, ReceiverError, unpack
 from services.delivery.crypto import JweSealer
@@ -122,3 +126,37 @@ async def test_sender_chosen_names_never_become_paths(tmp_path: Path, sealed: bo
     folder = write_application(tmp_path, application)
     assert sorted(p.name for p in (folder / "attachments").iterdir()) == ["part-1.pdf"]
     assert not (tmp_path.parent / "etc").exists()
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that lets everyone read everything: the receiver must not rely on it."""
+    before = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_applications_and_the_inbox_are_readable_only_by_the_user(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "fachverfahren"
+    application = await unpack(
+        _envelope(sealed=True), Decrypter(encryption_key()), _server(True, [])
+    )
+    inbox = Inbox(out)
+    inbox.record("d-1", "s-1", "accepted", b"{}")  # the journal appears and goes
+    folder = write_application(out, application)
+    inbox.close()
+    modes = {
+        path.relative_to(tmp_path).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [tmp_path / "new", *sorted((tmp_path / "new").rglob("*"))]
+    }
+    assert {name for name in modes if name.endswith(".pdf")} == {
+        f"new/fachverfahren/{folder.name}/attachments/{'a' * 36}.pdf",
+        f"new/fachverfahren/{folder.name}/attachments/{'b' * 36}.pdf",
+    }
+    assert f"new/fachverfahren/{INBOX_FILE}" in modes
+    for name, mode in modes.items():
+        expected = 0o700 if (tmp_path / name).is_dir() else 0o600
+        assert mode == expected, f"{name}: {mode:o}"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from events.ledger import Ledger
-from events.outbox import OpenEnvelope
+from events.outbox import OpenEnvelope, SignEnvelope
 from events.publisher import Publisher
 from events.relay import Relay
 from events.relay_store import RelayStore
@@ -33,6 +33,7 @@ async def replay_relay(
     publisher: Publisher,
     *,
     envelopes: OpenEnvelope,
+    sign_envelopes: SignEnvelope,
     start: int,
     until: int,
     name: str,
@@ -42,7 +43,15 @@ async def replay_relay(
     if name == MAIN_RELAY:
         raise ValueError("a replay never moves the main relay; give it another name")
     store.advance(name, max(0, start - 1), [])
-    relay = Relay(ledger, store, publisher, envelopes=envelopes, name=name, stop_at=until)
+    relay = Relay(
+        ledger,
+        store,
+        publisher,
+        envelopes=envelopes,
+        sign_envelopes=sign_envelopes,
+        name=name,
+        stop_at=until,
+    )
     while relay.position < until and await relay.publish_batch():
         progress(relay.position)
     return relay.published

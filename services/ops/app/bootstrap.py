@@ -33,9 +33,11 @@ from services.delivery import handler as delivery
 from services.delivery.callbacks import HttpCallbackSender
 from services.delivery.dev_keys import DevelopmentKeys
 from services.delivery.http import create_router
+from services.delivery.keys_http import keys_router
 from services.delivery.notifier import Notifier
 from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
+from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
 from services.intake import handler as intake
 from services.intake.http import create_app
@@ -72,6 +74,8 @@ WORKERS = ("validation", "routing", "delivery")
 SERVICES = ("intake", *WORKERS, "relay", "notifier", "retention", "metrics")
 """What `amtsweg service <name>` runs; `metrics` is the ledger- and broker-wide figures,
 `retention` erases content whose retention period has passed."""
+SIGNING_SERVICES = frozenset({"relay", "intake"})
+"""Services that sign envelopes: the relay publishes them, the HTTP API serves them."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,17 @@ class Wiring:
         kept in the archive, so that a replay can decide against this version later."""
         archive = self.directory_archive if archived else None
         return routing.load(self.settings.routing, archive)
+
+    @cached_property
+    def envelope_signer(self) -> EnvelopeSigner:
+        """Amtsweg's envelope signing keys (``AMTSWEG_DELIVERY_SIGNING_KEYS_FILE``; made in
+        the data dir in development)."""
+        settings = self.settings
+        return envelope_signer(
+            settings.delivery.signing_keys_file,
+            settings.run.data_dir,
+            development=settings.run.development,
+        )
 
     @cached_property
     def recipients(self) -> Recipients:
@@ -248,11 +263,18 @@ class Wiring:
         and ``/metrics`` when given a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
         app = create_app(self.ledger, self.vault, self.settings.intake)
+        signer = self.envelope_signer
         app.include_router(
             create_router(
-                self.ledger, self.vault, self.deliveries(), self.recipients, self.settings.delivery
+                self.ledger,
+                self.vault,
+                self.deliveries(),
+                self.recipients,
+                self.settings.delivery,
+                signer=signer,
             )
         )
+        app.include_router(keys_router(signer))
         mount_console(app, self.ops_dependencies(bootstrap_servers))
         if registry is not None:
             mount_metrics(app, registry)

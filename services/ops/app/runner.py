@@ -190,7 +190,13 @@ async def _start_relay(
     partitions = wiring.settings.run.topic_partitions
     prepare = TopicPreparer(bootstrap_servers, partitions, security=wiring.settings.kafka)
     publisher = KafkaPublisher(producer, prepare=prepare)
-    relay = Relay(wiring.ledger, store, publisher, envelopes=wiring.vault.envelope)
+    relay = Relay(
+        wiring.ledger,
+        store,
+        publisher,
+        envelopes=wiring.vault.envelope,
+        sign_envelopes=wiring.envelope_signer.sign,
+    )
     registry.register(RelayFigures(relay))
     return asyncio.create_task(run_relay(relay, stop), name="relay")
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import topics
 from contracts.kafka_security import KafkaSecurity
+from contracts.limits import MAX_ENVELOPE_BYTES
 from events.blobs import BlobSettings
 from events.settings import LedgerSettings
 from events.vault import VaultSettings
@@ -51,7 +52,7 @@ class RunSettings(BaseSettings):
     """How long ``amtsweg.intake`` keeps a portal's raw application (``retention.ms``)."""
     intake_dlq_retention_seconds: int = Field(default=72 * HOUR, gt=0)
     """How long ``amtsweg.intake.dlq`` keeps a refused raw application."""
-    kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
+    kafka_max_message_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=MAX_ENVELOPE_BYTES)
     """``AMTSWEG_KAFKA_MAX_MESSAGE_BYTES``: the largest message the relay publishes (its
     producer's request limit). Kafka's default ``message.max.bytes`` (1 MiB) allows the
     default; a larger value needs the cluster's (or the delivery topics') limit raised too.

@@ -8,7 +8,7 @@ import os
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,10 +16,12 @@ from rich.table import Table
 
 from contracts.kafka_security import KafkaSecurity, KafkaSecurityError
 from contracts.keys import generate_keys
+from contracts.limits import MAX_PART_BYTES
 from receiver.consume import ReceiverConfig, consume
 from receiver.keys import KeyFileError, read_private_jwk
 from receiver.unpack import ReceiverError
 from services.delivery.dev_keys import DevelopmentKeyError, DevelopmentKeyPair, DevelopmentKeys
+from services.delivery.signing import DEVELOPMENT_FILE, EnvelopeSigner, SigningKeyError
 from services.ops.actions.access_log import Read
 from services.ops.app.settings import Settings
 from services.ops.cli import support
@@ -56,12 +58,26 @@ def authority_consume(  # noqa: PLR0917 - typer options
     stop_when_idle: Annotated[
         float | None, typer.Option(help="stop after this many seconds without a message")
     ] = None,
+    max_part_bytes: Annotated[
+        int,
+        typer.Option(help="largest part to decrypt: the Amtsweg instance's intake part limit"),
+    ] = MAX_PART_BYTES,
+    amtsweg_keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="Amtsweg's public envelope signing keys (JWK Set file); default: GET /v1/keys",
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Receive deliveries: dedupe, decrypt, check hashes, write folders, send receipts.
 
     Without --key or --signing-key, the authority's development keys in the data dir
     (AMTSWEG_DATA_DIR/authority-keys/<authority>.jwk.json) stand in, if there are any; with
     AMTSWEG_DEVELOPMENT they are made now when Amtsweg has not made them yet.
+    Every envelope must carry Amtsweg's signature: it is checked with the keys of
+    --amtsweg-keys, or else those the API publishes (GET /v1/keys); an unsigned or
+    wrongly signed envelope is skipped. Parts are fetched only under --api.
     The API token comes from AMTSWEG_AUTHORITY_TOKEN; Kafka security options from
     KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME,
     KAFKA_SASL_PASSWORD, KAFKA_SSL_CAFILE, KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE
@@ -89,6 +105,8 @@ def authority_consume(  # noqa: PLR0917 - typer options
             group_id=group,
             stop_when_idle=stop_when_idle,
             kafka=KafkaSecurity.from_environment().client_options(),
+            max_part_bytes=max_part_bytes,
+            amtsweg_keys=_key_set(amtsweg_keys) if amtsweg_keys else _development_key_set(api),
         )
         summary = asyncio.run(consume(config))
     except (ReceiverError, KeyFileError, DevelopmentKeyError, KafkaSecurityError) as error:
@@ -98,8 +116,34 @@ def authority_consume(  # noqa: PLR0917 - typer options
         raise typer.Exit(130) from None
     console.print(
         f"handed over {summary.handed_over}, rejected {summary.rejected}, "
-        f"duplicates {summary.duplicates}, skipped {summary.skipped}"
+        f"duplicates {summary.duplicates}, skipped {summary.skipped}, "
+        f"refused (not signed by Amtsweg) {summary.refused}"
     )
+
+
+def _key_set(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KeyFileError(f"{path}: {error}") from error
+    if not isinstance(document, dict):
+        raise KeyFileError(f"{path}: not a JWK Set")
+    return document
+
+
+def _development_key_set(api: str | None) -> dict[str, Any] | None:
+    """Without --api: the public halves of Amtsweg's development signing keys in the data
+    dir, if this machine's Amtsweg made them (``services.delivery.signing``)."""
+    if api is not None:
+        return None
+    path = Settings.from_environment().run.data_dir / DEVELOPMENT_FILE
+    if not path.exists():
+        return None
+    console.print(f"Verifying envelopes with the development signing keys in {path}")
+    try:
+        return EnvelopeSigner.read(path).jwks()
+    except SigningKeyError as error:
+        raise KeyFileError(str(error)) from error
 
 
 def _development_keys(authority_id: str) -> DevelopmentKeyPair | None:

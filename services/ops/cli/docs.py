@@ -17,6 +17,7 @@ import typer
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import local_vault
+from services.delivery.signing import create_key_file
 from services.ops.app.bootstrap import Core, Wiring
 from services.ops.app.logs import configure_logging
 from services.ops.app.settings import Settings
@@ -31,10 +32,13 @@ def documents() -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="amtsweg-docs-") as folder:
         data_dir = Path(folder)
         configured = Settings.from_environment()
+        signing_keys = data_dir / "envelope-signing.jwks.json"
+        create_key_file(signing_keys)  # a throwaway key: documents show no key
         settings = dataclasses.replace(
             configured,
             run=configured.run.model_copy(update={"data_dir": data_dir}),
             ledger=LedgerSettings(data_dir=data_dir, ledger_url=None),
+            delivery=configured.delivery.model_copy(update={"signing_keys_file": signing_keys}),
         )
         ledger = Ledger(settings.ledger)
         wiring = Wiring(settings, Core(ledger, local_vault(data_dir / "vault")))

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import signal
+from collections.abc import Set as AbstractSet
 from importlib.metadata import entry_points
 from typing import Annotated
 
@@ -16,7 +17,8 @@ from contracts.kafka_security import KafkaSecurityError
 from deploy.broker import kafka_broker
 from events.ledger import LedgerFormatError
 from events.vault import KeyEncryptionKeyError
-from services.ops.app.bootstrap import SERVICES, Wiring
+from services.delivery.signing import SigningKeyError
+from services.ops.app.bootstrap import SERVICES, SIGNING_SERVICES, Wiring
 from services.ops.app.dev_portal import ensure_dev_portal
 from services.ops.app.logs import configure_logging
 from services.ops.app.runner import install_stop_signals, serve
@@ -105,23 +107,32 @@ def service(
         raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
     settings = Settings.from_environment()
     configure_logging(level=settings.run.log_level)
-    _open_or_refuse(settings)
+    _open_or_refuse(settings, {name})
     bootstrap = support.require_broker(settings.run)
     asyncio.run(_serve(settings, {name}, bootstrap))
 
 
-REFUSALS = (LedgerFormatError, KeyEncryptionKeyError, KafkaSecurityError, MessageLimitError)
+REFUSALS = (
+    LedgerFormatError,
+    KeyEncryptionKeyError,
+    KafkaSecurityError,
+    MessageLimitError,
+    SigningKeyError,
+)
 """Why Amtsweg does not start: a ledger of the old format, a missing or wrong KEK, Kafka
 security settings that contradict each other, limits that would accept submissions the
-relay cannot publish."""
+relay cannot publish, missing or unusable envelope signing keys."""
 
 
-def _open_or_refuse(settings: Settings) -> None:
-    """Check the limits, open the ledger and the vault once (``REFUSALS`` end the command)."""
+def _open_or_refuse(settings: Settings, services: AbstractSet[str] = frozenset(SERVICES)) -> None:
+    """Check the limits, open the ledger and the vault once, and the envelope signing keys
+    where ``services`` sign (``REFUSALS`` end the command, see ``main``)."""
     settings.check_message_limits()
     wiring = Wiring(settings)
     try:
         wiring.core  # noqa: B018 - opening is the check
+        if services & SIGNING_SERVICES:
+            wiring.envelope_signer  # noqa: B018 - reading is the check
     finally:
         wiring.close()
 

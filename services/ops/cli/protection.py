@@ -11,6 +11,7 @@ import typer
 
 from events.ledger import SubmissionNotFoundError
 from events.vault import LocalKeyFile
+from services.delivery.signing import SigningKeyError, create_key_file, rotate_key_file
 from services.ops.actions.erasure import erase as erase_content
 from services.ops.cli import support as out
 
@@ -133,3 +134,34 @@ def create_kek(
     except FileExistsError:
         raise out.fail(f"{path} exists; a key-encryption key is never overwritten") from None
     out.console.print(f"created {path} (kid {kek.key_id}); set AMTSWEG_KEK_FILE={path}")
+
+
+@keys_app.command("create-signing-key")
+def create_signing_key(
+    path: Annotated[Path, typer.Argument(help="where to write the JWK Set (must not exist)")],
+) -> None:
+    """Create Amtsweg's envelope signing key set (mode 0600) for
+    AMTSWEG_DELIVERY_SIGNING_KEYS_FILE: one P-256 key that signs every delivery envelope.
+    Its public half is published at GET /v1/keys."""
+    try:
+        signer = create_key_file(path)
+    except FileExistsError:
+        raise out.fail(f"{path} exists; a signing key set is never overwritten") from None
+    out.console.print(
+        f"created {path} (kid {signer.kid}); set AMTSWEG_DELIVERY_SIGNING_KEYS_FILE={path}"
+    )
+
+
+@keys_app.command("rotate-signing-key")
+def rotate_signing_key(
+    path: Annotated[Path, typer.Argument(help="the JWK Set of AMTSWEG_DELIVERY_SIGNING_KEYS_FILE")],
+) -> None:
+    """Put a new envelope signing key first; the older keys stay published (GET /v1/keys)
+    so receivers still verify envelopes they signed. Restart the relay and the HTTP API;
+    drop an old key once no envelope it signed waits for a receipt."""
+    try:
+        signer = rotate_key_file(path)
+    except SigningKeyError as error:
+        raise out.fail(str(error)) from None
+    kids = [jwk["kid"] for jwk in signer.jwks()["keys"]]
+    out.console.print(f"{path}: {signer.kid} signs now; published: {', '.join(kids)}")

@@ -296,6 +296,7 @@ async def _publish(
                 store,
                 KafkaPublisher(producer),
                 envelopes=wiring.vault.envelope,
+                sign_envelopes=wiring.envelope_signer.sign,
                 start=start,
                 until=end,
                 name=name,
