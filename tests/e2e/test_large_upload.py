@@ -26,6 +26,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from deploy.broker import BrokerHandle
 from deploy.net import free_tcp_port
@@ -35,7 +36,7 @@ from events.settings import LedgerSettings
 from events.vault import VaultSettings, open_vault
 from events.vault.cipher import HEADER, SEGMENT, TAG
 from services.intake.auth import token_hash
-from tests.support.factories import metadata_for, xdomea_sample
+from tests.support.factories import CHAIN_KEYS_ENV, TEST_CHAIN_KEYS, metadata_for, xdomea_sample
 from tests.support.pipeline import PORTAL_TOKENS, auth
 from tests.support.streaming import (
     GeneratedContent,
@@ -74,7 +75,7 @@ class IntakeProcess:
         return {p.name for p in (self.data_dir / "blobs").rglob("*") if p.is_file()}
 
     def submission_count(self) -> int:
-        ledger = Ledger(LedgerSettings(data_dir=self.data_dir))
+        ledger = Ledger(_ledger_settings(self.data_dir))
         try:
             return len(list(ledger.submission_ids()))
         finally:
@@ -110,6 +111,7 @@ def intake(
         "AMTSWEG_HTTP_PORT": str(port),
         "AMTSWEG_PORTAL_TOKENS": json.dumps({p: token_hash(t) for p, t in PORTAL_TOKENS.items()}),
         "AMTSWEG_MAX_TOTAL_BYTES": str(MAX_TOTAL),
+        **CHAIN_KEYS_ENV,
         "TMPDIR": str(spool),
     }
     log = root / "intake.log"
@@ -228,7 +230,7 @@ async def test_a_200_mib_attachment_streams_through_in_bounded_memory(
     (shown,) = received["data"]["attachments"]
     assert (shown["sha512"], shown["size"]) == (digest, LARGE)
     assert "blob" not in shown  # the vault's names are not the portal's business
-    ledger = Ledger(LedgerSettings(data_dir=intake.data_dir))
+    ledger = Ledger(_ledger_settings(intake.data_dir))
     try:
         (attachment,) = ledger.get_submission(UUID(submission_id)).attachments
     finally:
@@ -238,7 +240,7 @@ async def test_a_200_mib_attachment_streams_through_in_bounded_memory(
     assert blobs.path(attachment["blob"]).stat().st_size == HEADER + LARGE + segments * TAG
     vault = open_vault(
         VaultSettings(data_dir=intake.data_dir),
-        LedgerSettings(data_dir=intake.data_dir),
+        _ledger_settings(intake.data_dir),
         blobs,
         development=False,
     )
@@ -345,3 +347,9 @@ async def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(
     assert await _settled(intake) == []
     assert intake.submission_count() == submissions
     assert intake.blob_files() == blobs
+
+
+def _ledger_settings(data_dir: Path) -> LedgerSettings:
+    """The intake process's ledger, with the chain keys it was started with."""
+    keys = {kid: SecretStr(key) for kid, key in TEST_CHAIN_KEYS.items()}
+    return LedgerSettings(data_dir=data_dir, ledger_chain_keys=keys)

@@ -20,7 +20,7 @@ from deploy.broker import BrokerHandle
 from events.ledger import Ledger
 from events.lifecycle import Status
 from events.settings import LedgerSettings
-from tests.support.factories import json_request, xdomea_sample
+from tests.support.factories import CHAIN_KEYS_ENV, json_request, xdomea_sample
 from tests.support.pipeline import auth, read_until, running, topic_reader
 
 SUBMISSIONS = 40
@@ -30,6 +30,8 @@ AUTHORITY = "jobcenter-koeln"
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AMTSWEG_DATA_DIR", str(tmp_path))
+    for name, value in CHAIN_KEYS_ENV.items():  # services outside development need them
+        monkeypatch.setenv(name, value)
     return tmp_path
 
 

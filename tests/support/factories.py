@@ -173,3 +173,8 @@ def xdomea_sample(name: str = "xx_Aussonderung.Aussonderung.0503.xml") -> bytes:
 
 def dumps(value: Any) -> str:
     return json.dumps(value)
+
+
+TEST_CHAIN_KEYS = {"test-1": "a test chain key of at least thirty-two bytes"}
+"""Chain keys for processes a test starts outside development mode, which require them."""
+CHAIN_KEYS_ENV = {"AMTSWEG_LEDGER_CHAIN_KEYS": json.dumps(TEST_CHAIN_KEYS)}

@@ -76,6 +76,9 @@ SERVICES = ("intake", *WORKERS, "relay", "notifier", "retention", "metrics")
 `retention` erases content whose retention period has passed."""
 SIGNING_SERVICES = frozenset({"relay", "intake"})
 """Services that sign envelopes: the relay publishes them, the HTTP API serves them."""
+LEDGER_WRITERS = frozenset({"intake", "validation", "routing", "delivery", "notifier", "retention"})
+"""Services that append events, so hash them under the chain key (relay and metrics only
+read the ledger)."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import signal
 from collections.abc import Set as AbstractSet
 from importlib.metadata import entry_points
@@ -15,12 +16,14 @@ from rich.console import Console
 
 from contracts.kafka_security import KafkaSecurityError
 from deploy.broker import kafka_broker
+from events.chain_keys import ChainKeyError
 from events.ledger import LedgerFormatError
 from events.vault import KeyEncryptionKeyError
 from services.delivery.signing import SigningKeyError
 from services.ops.app.bootstrap import SERVICES, SIGNING_SERVICES, Wiring
 from services.ops.app.dev_portal import ensure_dev_portal
 from services.ops.app.logs import configure_logging
+from services.ops.app.preflight import StartRefusedError, refuse_unless_configured
 from services.ops.app.runner import install_stop_signals, serve
 from services.ops.app.settings import MessageLimitError, Settings
 from services.ops.cli import support
@@ -77,14 +80,33 @@ def add_plugins(root: typer.Typer) -> None:
 add_plugins(app)
 
 
+DevOption = Annotated[
+    bool,
+    typer.Option(
+        "--dev",
+        help="development mode (as AMTSWEG_DEVELOPMENT=true): generated keys and a portal "
+        "token in the data dir, unkeyed hash chains; never where real applications are",
+    ),
+]
+
+
+def _development(dev: bool) -> None:
+    """``--dev`` switches on development mode for this process and what it starts."""
+    if dev:
+        os.environ["AMTSWEG_DEVELOPMENT"] = "true"
+
+
 @app.command()
-def run() -> None:
+def run(dev: DevOption = False) -> None:
     """Run everything here: broker (unless configured), ledger, relay, services, HTTP."""
+    _development(dev)
     settings = Settings.from_environment()
     configure_logging(level=settings.run.log_level)
     _open_or_refuse(settings)  # before a broker is started for nothing
-    intake = ensure_dev_portal(settings.intake, settings.run.data_dir, console)
-    settings = dataclasses.replace(settings, intake=intake)
+    if settings.run.development:
+        console.print(f"Development mode: keys and tokens made in {settings.run.data_dir}")
+        intake = ensure_dev_portal(settings.intake, settings.run.data_dir, console)
+        settings = dataclasses.replace(settings, intake=intake)
     signal.signal(signal.SIGTERM, _terminate)  # until the loop takes over: stop the broker too
     try:
         with kafka_broker(settings.run.data_dir) as broker:
@@ -101,10 +123,12 @@ def run() -> None:
 @app.command()
 def service(
     name: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICES)}")],
+    dev: DevOption = False,
 ) -> None:
     """Run one service (scale out by starting more); needs a running broker."""
     if name not in SERVICES:
         raise typer.BadParameter(f"unknown service {name!r}; choose from {', '.join(SERVICES)}")
+    _development(dev)
     settings = Settings.from_environment()
     configure_logging(level=settings.run.log_level)
     _open_or_refuse(settings, {name})
@@ -118,15 +142,19 @@ REFUSALS = (
     KafkaSecurityError,
     MessageLimitError,
     SigningKeyError,
+    StartRefusedError,
+    ChainKeyError,
 )
-"""Why Amtsweg does not start: a ledger of the old format, a missing or wrong KEK, Kafka
-security settings that contradict each other, limits that would accept submissions the
-relay cannot publish, missing or unusable envelope signing keys."""
+"""Why Amtsweg does not start: secrets missing outside development mode, a ledger of the
+old format, a wrong KEK, chain keys or Kafka security settings that contradict each other,
+limits that would accept submissions the relay cannot publish, unusable envelope signing
+keys."""
 
 
 def _open_or_refuse(settings: Settings, services: AbstractSet[str] = frozenset(SERVICES)) -> None:
     """Check the limits, open the ledger and the vault once, and the envelope signing keys
     where ``services`` sign (``REFUSALS`` end the command, see ``main``)."""
+    refuse_unless_configured(settings, services)
     settings.check_message_limits()
     wiring = Wiring(settings)
     try:

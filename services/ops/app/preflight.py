@@ -1,0 +1,96 @@
+"""What a process must be given outside development mode, checked before anything starts.
+
+In development (``amtsweg run --dev``, ``AMTSWEG_DEVELOPMENT``) Amtsweg makes what is
+missing in the data dir: a key-encryption key, envelope signing keys, a portal token, and
+leaves the hash chains unkeyed. Outside it, none of that may happen silently: a process
+that lacks a secret it needs refuses to start, naming every setting that is missing (not
+only the first) and what each is for, before it creates a file or starts a broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+
+from services.ops.app.bootstrap import LEDGER_WRITERS, SIGNING_SERVICES
+from services.ops.app.settings import Settings
+
+INTAKE = "intake"
+MIN_CHAIN_KEY_BYTES = 32
+"""An HMAC key shorter than its hash (SHA-256) is weaker than the chain it protects."""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One setting a process needs and was not given."""
+
+    variable: str
+    purpose: str
+
+
+class StartRefusedError(Exception):
+    """Settings a process needs are missing outside development mode (exit code 2)."""
+
+    def __init__(self, missing: list[Missing]) -> None:
+        self.missing = missing
+        lines = "\n".join(f"  {m.variable}: {m.purpose}" for m in missing)
+        super().__init__(
+            "refusing to start outside development mode; set\n"
+            f"{lines}\n"
+            "(README, Configuration), or on a development machine run `amtsweg run --dev`"
+        )
+
+
+def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Missing]:
+    """What ``services`` would need and ``settings`` lack (nothing in development mode)."""
+    if settings.run.development:
+        return []
+    missing = []
+    if INTAKE in services and not settings.intake.portal_tokens:
+        missing.append(
+            Missing(
+                "AMTSWEG_PORTAL_TOKENS",
+                "JSON: portal id -> SHA-256 (hex) of its bearer token; without it no portal "
+                "can submit",
+            )
+        )
+    if settings.vault.kek_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_KEK_FILE",
+                "the key-encryption key that wraps the per-submission data keys "
+                "(`amtsweg keys create-kek FILE`)",
+            )
+        )
+    if services & LEDGER_WRITERS and not settings.ledger.ledger_chain_keys:
+        missing.append(
+            Missing(
+                "AMTSWEG_LEDGER_CHAIN_KEYS",
+                'JSON: key id -> HMAC key of the hash chains, e.g. {"2026-12": "<32+ random '
+                'bytes>"}; with several keys also AMTSWEG_LEDGER_CHAIN_KEY_ID',
+            )
+        )
+    for kid, key in settings.ledger.ledger_chain_keys.items():
+        if len(key.get_secret_value().encode()) < MIN_CHAIN_KEY_BYTES:
+            missing.append(
+                Missing(
+                    f"AMTSWEG_LEDGER_CHAIN_KEYS ({kid!r})",
+                    f"a chain key of at least {MIN_CHAIN_KEY_BYTES} bytes (this one is shorter)",
+                )
+            )
+    if services & SIGNING_SERVICES and settings.delivery.signing_keys_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+                "the JWK set Amtsweg signs delivery envelopes with "
+                "(`amtsweg keys create-signing-key FILE`)",
+            )
+        )
+    return missing
+
+
+def refuse_unless_configured(settings: Settings, services: AbstractSet[str]) -> None:
+    """``StartRefusedError`` listing every setting ``services`` need and lack."""
+    missing = missing_settings(settings, services)
+    if missing:
+        raise StartRefusedError(missing)
