@@ -183,6 +183,8 @@ def _write_new(path: Path, document: Mapping[str, Any], mode: int) -> None:
 def create_key(path: Path, public_keys: Path) -> CheckpointSigner:
     """A new signing key at ``path`` (mode 0600; ``FileExistsError`` if there is one) and
     its public half added to the JWK Set at ``public_keys`` (created if missing)."""
+    if public_keys.exists():
+        PublicKeys.read(public_keys)  # a usable set, or the message why not, before writing
     signer = CheckpointSigner(Ed25519PrivateKey.generate())
     _write_new(path, signer.private_jwk(), 0o600)
     add_public_key(public_keys, signer.public)
