@@ -194,3 +194,16 @@ def _intruder_key(tmp_path: Path) -> Path:
     path = tmp_path / "intruder" / "signing.jwk.json"
     create_key(path, tmp_path / "intruder" / "public.jwks.json")
     return path
+
+
+def test_reordered_events_are_found(
+    amtsweg: CliRunner, ledger_settings: LedgerSettings, trails: list[uuid.UUID]
+) -> None:
+    raw = RawDatabase(ledger_settings)
+    for old, new in ((2, 99), (3, 2), (99, 3)):
+        raw.execute(
+            f"UPDATE {raw.table} SET originator_version = ? "
+            "WHERE originator_id = ? AND originator_version = ?",
+            (new, raw.key(trails[1]), old),
+        )
+    assert _findings(amtsweg) == [("events-reordered-or-removed", str(trails[1]))]

@@ -23,7 +23,7 @@ from uuid import UUID
 from events.checkpoint import Checkpoint, Fold, Head, file_name
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.relay_store import RelayStore
-from services.ops.actions.verify import check_submission
+from services.ops.actions.verify import BrokenLink, check_submission, check_witness
 
 PAGE = 500
 
@@ -90,19 +90,20 @@ def _submission(
     """The first problem of one submission, or None."""
     uuid = UUID(submission_id)
     if head is not None:
-        finding = _against_head(ledger, uuid, head)
-        if finding is not None:
-            return finding
+        return _against_head(ledger, store, uuid, head)
     try:
         broken = check_submission(ledger, store, uuid)
     except SubmissionNotFoundError:
         return Finding("submission-deleted", submission_id, "no such submission")
-    if broken is None:
-        return None
-    return Finding(_kind(broken.reason), submission_id, broken.describe())
+    return (
+        None if broken is None else Finding(_kind(broken.reason), submission_id, broken.describe())
+    )
 
 
-def _against_head(ledger: Ledger, submission_id: UUID, head: Head) -> Finding | None:
+def _against_head(
+    ledger: Ledger, store: RelayStore, submission_id: UUID, head: Head
+) -> Finding | None:
+    """Steps 1, 2 and 4 for a submission the checkpoints recorded."""
     subject, version = str(submission_id), head.version
     try:
         trail = ledger.trail(submission_id)
@@ -126,7 +127,16 @@ def _against_head(ledger: Ledger, submission_id: UUID, head: Head) -> Finding | 
             "the trail was rewritten"
         )
         return Finding("event-edited", subject, problem)
-    return None
+    later = (
+        BrokenLink(broken.version, None, None, broken.reason)
+        if broken is not None
+        else check_witness(ledger, store, submission_id, trail)
+    )
+    return _found(subject, later)
+
+
+def _found(subject: str, link: BrokenLink | None) -> Finding | None:
+    return None if link is None else Finding(_kind(link.reason), subject, link.describe())
 
 
 def _kind(reason: str) -> str:
