@@ -183,6 +183,9 @@ def test_an_edited_or_forged_checkpoint_is_refused(
     report = json.loads(_run(amtsweg, "verify", "--checkpoint", "--json").stdout)
     assert report["broken"][0]["kind"] == "checkpoint-forged"
     assert "known key" in report["broken"][0]["problem"]
+    refused = _run(amtsweg, "checkpoint", "write")  # nothing is chained onto a forged one
+    assert refused.exit_code == 1
+    assert "does not verify" in refused.output
 
     first.write_bytes(original)
     assert _findings(amtsweg) == []
