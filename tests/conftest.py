@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy.broker import BrokerHandle, kafka_broker
+from events.checkpoint_keys import create_key
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import LocalKeyFile, Vault, local_vault
@@ -54,6 +55,28 @@ def envelope_signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         os.environ.pop(SIGNING_KEYS_ENV, None)
     else:
         os.environ[SIGNING_KEYS_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkpoint_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A checkpoint signing key, its public key set and a checkpoint directory for the run
+    (``AMTSWEG_CHECKPOINT_…``), so the processes a test starts write checkpoints as
+    production would."""
+    folder = tmp_path_factory.mktemp("checkpoints")
+    create_key(folder / "signing.jwk.json", folder / "public.jwks.json")
+    values = {
+        "AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE": str(folder / "signing.jwk.json"),
+        "AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE": str(folder / "public.jwks.json"),
+        "AMTSWEG_CHECKPOINT_DIR": str(folder / "written"),
+    }
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    yield folder
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,13 @@ SECRETS = (
     "AMTSWEG_LEDGER_CHAIN_KEY",
     "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
     "AMTSWEG_DEVELOPMENT",
+    "AMTSWEG_CHECKPOINT_DIR",
+    "AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE",
+    "AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE",
 )
+
+CHECKPOINT_SECRETS = ("AMTSWEG_CHECKPOINT_DIR", "AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE")
+"""What only the checkpoint writer (in ``run``, not in ``service intake``) needs."""
 
 
 def _amtsweg(tmp_path: Path, *arguments: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -51,6 +57,11 @@ def test_without_its_secrets_a_process_names_all_of_them_and_creates_nothing(
         "AMTSWEG_KEK_FILE",
         "AMTSWEG_LEDGER_CHAIN_KEYS",
         "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+        *(
+            ("AMTSWEG_CHECKPOINT_DIR", "AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE")
+            if arguments == ("run",)
+            else ()
+        ),
     ):
         assert variable in done.stderr
     assert "amtsweg run --dev" in done.stderr
@@ -110,6 +121,9 @@ def test_a_configured_process_misses_nothing(
         AMTSWEG_KEK_FILE=str(tmp_path / "kek.json"),
         AMTSWEG_LEDGER_CHAIN_KEYS=json.dumps(TEST_CHAIN_KEYS),
         AMTSWEG_DELIVERY_SIGNING_KEYS_FILE=str(tmp_path / "signing.json"),
+        AMTSWEG_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
+        AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE=str(tmp_path / "checkpoint.jwk.json"),
     )
-    assert missing_settings(settings, {"intake", "relay", "validation", "metrics"}) == []
+    services = {"intake", "relay", "validation", "metrics", "checkpoint"}
+    assert missing_settings(settings, services) == []
     assert settings.ledger.ledger_chain_keys["test-1"] == SecretStr(TEST_CHAIN_KEYS["test-1"])

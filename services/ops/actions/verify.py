@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from events.ledger import Ledger, SubmissionNotFoundError
+from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
 from events.relay_store import RelayStore
 
 
@@ -39,7 +39,14 @@ def check_submission(ledger: Ledger, store: RelayStore, submission_id: UUID) -> 
     broken = ledger.verify(submission_id)
     if broken is not None:
         return _named(ledger, submission_id, broken.version, broken.reason)
-    trail = ledger.trail(submission_id)
+    return check_witness(ledger, store, submission_id, ledger.trail(submission_id))
+
+
+def check_witness(
+    ledger: Ledger, store: RelayStore, submission_id: UUID, trail: list[TrailEntry]
+) -> BrokenLink | None:
+    """The trail's tail against the relay's witness: None when it holds (or nothing was
+    published yet)."""
     witness = store.witness(str(submission_id))
     if witness is None:
         return None  # not yet published: nothing to compare against

@@ -24,6 +24,8 @@ from pydantic import SecretStr
 from contracts import topics
 from contracts.topics import submission_event_topic
 from events.blobs import open_blob_store
+from events.checkpoint_keys import PublicKeys
+from events.checkpoint_writer import CheckpointWriter
 from events.ledger import Ledger
 from events.parking import parking_lot
 from events.relay_store import relay_store
@@ -71,9 +73,10 @@ from services.validation.catalog import SchemaCatalog, load_catalog
 log = structlog.get_logger(__name__)
 
 WORKERS = ("validation", "routing", "delivery")
-SERVICES = ("intake", *WORKERS, "relay", "notifier", "retention", "metrics")
+SERVICES = ("intake", *WORKERS, "relay", "notifier", "retention", "metrics", "checkpoint")
 """What `amtsweg service <name>` runs; `metrics` is the ledger- and broker-wide figures,
-`retention` erases content whose retention period has passed."""
+`retention` erases content whose retention period has passed, `checkpoint` signs the
+ledger's chain heads into the checkpoint directory."""
 SIGNING_SERVICES = frozenset({"relay", "intake"})
 """Services that sign envelopes: the relay publishes them, the HTTP API serves them."""
 LEDGER_WRITERS = frozenset({"intake", "validation", "routing", "delivery", "notifier", "retention"})
@@ -307,6 +310,28 @@ class Wiring:
         job = await asyncio.to_thread(self.retention_job)
         interval = self.settings.run.retention_interval_seconds
         return asyncio.create_task(job.run(stop, interval), name="retention")
+
+    def checkpoint_writer(self) -> CheckpointWriter:
+        """The checkpoint writer (``AMTSWEG_CHECKPOINT_…``; in development in the data dir).
+
+        It verifies the latest checkpoint before chaining onto it: with its own key, and
+        with ``AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE`` when set (the keys before a rotation).
+        """
+        run, settings = self.settings.run, self.settings.checkpoint
+        development = run.development
+        directory = settings.directory(run.data_dir, development=development)
+        signer = settings.signer(run.data_dir, development=development)
+        if settings.public_keys_file is not None or development:
+            keys = settings.public_keys(run.data_dir, development=development)
+        else:
+            keys = PublicKeys({})
+        return CheckpointWriter(self.ledger, directory, signer, keys)
+
+    async def start_checkpoint(self, stop: asyncio.Event) -> asyncio.Task[None]:
+        """Write a checkpoint every ``AMTSWEG_CHECKPOINT_INTERVAL_SECONDS`` until ``stop``."""
+        writer = await asyncio.to_thread(self.checkpoint_writer)
+        interval = self.settings.checkpoint.interval_seconds
+        return asyncio.create_task(writer.run(stop, interval), name="checkpoint")
 
     async def start_deployment_metrics(
         self,

@@ -16,6 +16,7 @@ from services.ops.app.bootstrap import LEDGER_WRITERS, SIGNING_SERVICES
 from services.ops.app.settings import Settings
 
 INTAKE = "intake"
+CHECKPOINT = "checkpoint"
 MIN_CHAIN_KEY_BYTES = 32
 """An HMAC key shorter than its hash (SHA-256) is weaker than the chain it protects."""
 
@@ -86,6 +87,23 @@ def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Mis
                 "(`amtsweg keys create-signing-key FILE`)",
             )
         )
+    if CHECKPOINT in services:
+        if settings.checkpoint.dir is None:
+            missing.append(
+                Missing(
+                    "AMTSWEG_CHECKPOINT_DIR",
+                    "where signed checkpoints are written, outside the ledger's database "
+                    "(WORM storage)",
+                )
+            )
+        if settings.checkpoint.signing_key_file is None:
+            missing.append(
+                Missing(
+                    "AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE",
+                    "the checkpoint writer's Ed25519 key (`amtsweg keys create-checkpoint-key "
+                    "FILE --public-keys JWKS`)",
+                )
+            )
     return missing
 
 

@@ -134,7 +134,8 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
     stop: asyncio.Event,
     registry: CollectorRegistry,
 ) -> list[asyncio.Task[None]]:
-    """Start the named parts that run beside the workers: relay, notifier, retention, metrics."""
+    """Start the named parts that run beside the workers: relay, notifier, retention,
+    checkpoint, metrics."""
     tasks: list[asyncio.Task[None]] = []
     if "relay" in services:
         tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
@@ -142,6 +143,8 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
         tasks.append(await wiring.start_notifier(stack, stop))
     if "retention" in services:
         tasks.append(await wiring.start_retention(stop))
+    if "checkpoint" in services:
+        tasks.append(await wiring.start_checkpoint(stop))
     if "metrics" in services:
         tasks.append(
             await wiring.start_deployment_metrics(

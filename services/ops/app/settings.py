@@ -8,7 +8,7 @@ composition root, which passes each part only its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
@@ -18,6 +18,7 @@ from contracts import topics
 from contracts.kafka_security import KafkaSecurity
 from contracts.limits import MAX_ENVELOPE_BYTES
 from events.blobs import BlobSettings
+from events.checkpoint_settings import CheckpointSettings
 from events.settings import LedgerSettings
 from events.vault import VaultSettings
 from services.delivery import dev_keys
@@ -112,6 +113,8 @@ class Settings:
     stage: StageSettings
     kafka: KafkaSecurity
     """TLS and SASL of every Kafka client (``KAFKA_SECURITY_PROTOCOL`` …)."""
+    checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
+    """Signed checkpoints: directory, keys, interval (``AMTSWEG_CHECKPOINT_…``)."""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -133,6 +136,7 @@ class Settings:
             operator=OperatorSettings(),
             stage=StageSettings(),
             kafka=KafkaSecurity.from_environment(),
+            checkpoint=CheckpointSettings(),
         )
 
     def check_message_limits(self) -> None:

@@ -1,4 +1,4 @@
-"""``amtsweg events show``, ``submissions list|counts``, ``verify`` and ``rebuild``.
+"""``amtsweg events show``, ``submissions list|counts``, ``verify [--checkpoint]`` and ``rebuild``.
 
 Showing a trail, a list or a verification adds an entry to the access log (``--purpose``
 says why); the counts per status name no submission and are not recorded.
@@ -19,6 +19,7 @@ from events.relay_store import relay_store
 from services.ops.actions.access_log import Read
 from services.ops.actions.verify import check_submission
 from services.ops.cli import support as out
+from services.ops.cli.checkpoint import print_proof, verify_against_checkpoints
 from services.ops.readmodels.overview.rows import Filters
 from services.ops.readmodels.timeline import timeline
 
@@ -139,14 +140,30 @@ def submissions_counts(as_json: JsonOption = False) -> None:
 def verify(
     submission_id: Annotated[UUID | None, typer.Argument()] = None,
     all_: Annotated[bool, typer.Option("--all", help="verify every submission")] = False,
+    checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--checkpoint",
+            help="also prove every submission against the signed checkpoints (implies --all)",
+        ),
+    ] = False,
     purpose: out.PurposeOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check hash chains and the relay's witness; exit code 1 on any break.
 
+    ``--checkpoint`` verifies every checkpoint file's signature and their chain, and
+    proves the ledger against the latest: no submission, event or tail deleted, edited
+    or reordered since (README, "Signed checkpoints").
+
     Recorded in the access log: one entry for the submission, or one without a submission
-    for ``--all``.
+    for ``--all`` and ``--checkpoint``.
     """
+    if checkpoint:
+        if submission_id is not None:
+            raise typer.BadParameter("--checkpoint verifies every submission: give no id")
+        _verify_checkpoint(purpose, as_json=as_json)
+        return
     if (submission_id is None) == (not all_):
         raise typer.BadParameter("give a submission id or --all")
     wiring = out.wiring()
@@ -178,6 +195,10 @@ def verify(
         out.record_read(wiring, Read.VERIFY, purpose, submission_id)
     finally:
         ledger.close()
+    _report(checked, broken, as_json=as_json)
+
+
+def _report(checked: int, broken: list[dict[str, Any]], *, as_json: bool) -> None:
     if as_json:
         out.print_json({"checked": checked, "broken": broken})
     else:
@@ -192,6 +213,18 @@ def verify(
                 out.console.print(f"  first broken link: {where}", soft_wrap=True)
         out.console.print(f"checked {checked} submission(s), {len(broken)} broken")
     if broken:
+        raise typer.Exit(1)
+
+
+def _verify_checkpoint(purpose: str | None, *, as_json: bool) -> None:
+    wiring = out.wiring()
+    try:
+        proof = verify_against_checkpoints(wiring)
+        out.record_read(wiring, Read.VERIFY, purpose)
+    finally:
+        wiring.close()
+    print_proof(proof, as_json=as_json)
+    if proof.findings:
         raise typer.Exit(1)
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from contracts.kafka_security import KafkaSecurityError
 from deploy.broker import kafka_broker
 from events.chain_keys import ChainKeyError
+from events.checkpoint_keys import CheckpointKeyError
 from events.ledger import LedgerFormatError
 from events.vault import KeyEncryptionKeyError
 from services.delivery.signing import SigningKeyError
@@ -29,6 +30,7 @@ from services.ops.app.settings import MessageLimitError, Settings
 from services.ops.cli import support
 from services.ops.cli.access_log import access_log
 from services.ops.cli.authority import authority_app, deliveries
+from services.ops.cli.checkpoint import checkpoint_app
 from services.ops.cli.dlq import dlq_app
 from services.ops.cli.docs import docs
 from services.ops.cli.inspect import events_app, rebuild, submissions_app, verify
@@ -56,6 +58,7 @@ app.command("docs")(docs)
 app.command("erase")(erase)
 app.add_typer(retention_app, name="retention")
 app.add_typer(keys_app, name="keys")
+app.add_typer(checkpoint_app, name="checkpoint")
 app.command("access-log")(access_log)
 console = Console()
 
@@ -144,11 +147,12 @@ REFUSALS = (
     SigningKeyError,
     StartRefusedError,
     ChainKeyError,
+    CheckpointKeyError,
 )
 """Why Amtsweg does not start: secrets missing outside development mode, a ledger of the
 old format, a wrong KEK, chain keys or Kafka security settings that contradict each other,
 limits that would accept submissions the relay cannot publish, unusable envelope signing
-keys."""
+keys or checkpoint keys."""
 
 
 def _open_or_refuse(settings: Settings, services: AbstractSet[str] = frozenset(SERVICES)) -> None:

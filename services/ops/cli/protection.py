@@ -9,6 +9,7 @@ from uuid import UUID
 
 import typer
 
+from events.checkpoint_keys import CheckpointKeyError, create_key
 from events.ledger import SubmissionNotFoundError
 from events.vault import LocalKeyFile
 from services.delivery.signing import SigningKeyError, create_key_file, rotate_key_file
@@ -16,7 +17,9 @@ from services.ops.actions.erasure import erase as erase_content
 from services.ops.cli import support as out
 
 retention_app = typer.Typer(help="Erase content whose retention period has passed.")
-keys_app = typer.Typer(help="The key-encryption key that wraps the data keys.")
+keys_app = typer.Typer(
+    help="Amtsweg's keys: the key-encryption key, envelope signing keys, the checkpoint key."
+)
 
 
 def erase(
@@ -165,3 +168,31 @@ def rotate_signing_key(
         raise out.fail(str(error)) from None
     kids = [jwk["kid"] for jwk in signer.jwks()["keys"]]
     out.console.print(f"{path}: {signer.kid} signs now; published: {', '.join(kids)}")
+
+
+@keys_app.command("create-checkpoint-key")
+def create_checkpoint_key(
+    path: Annotated[Path, typer.Argument(help="where to write the private JWK (must not exist)")],
+    public_keys: Annotated[
+        Path,
+        typer.Option(
+            "--public-keys",
+            help="the JWK Set verifiers read: created, or the new key added to it",
+        ),
+    ],
+) -> None:
+    """Create the checkpoint writer's Ed25519 signing key (mode 0600) for
+    AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE, and add its public half to the JWK Set of
+    AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE. Run it again with a new file to rotate: older
+    keys stay in the set, so older checkpoints still verify."""
+    try:
+        signer = create_key(path, public_keys)
+    except FileExistsError:
+        raise out.fail(f"{path} exists; a checkpoint key is never overwritten") from None
+    except CheckpointKeyError as error:
+        raise out.fail(str(error)) from None
+    out.console.print(
+        f"created {path} (kid {signer.kid}), public key added to {public_keys}; set "
+        f"AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE={path} (the writer only) and "
+        f"AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE={public_keys}"
+    )
