@@ -18,10 +18,12 @@ from deploy.broker import BrokerHandle, kafka_broker
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import LocalKeyFile, Vault, local_vault
+from services.fitconnect.token_keys import create_key_file as create_token_key_file
 from tests.support import postgres
 from tests.support.authority import amtsweg_signing_keys
 
 SIGNING_KEYS_ENV = "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE"
+TOKEN_KEYS_ENV = "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE"
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
 """Set to use an existing PostgreSQL database instead of a throwaway cluster."""
 
@@ -54,6 +56,20 @@ def envelope_signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         os.environ.pop(SIGNING_KEYS_ENV, None)
     else:
         os.environ[SIGNING_KEYS_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fit_connect_token_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The keys that sign FIT-Connect access tokens, as ``AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE``."""
+    path = tmp_path_factory.mktemp("token-keys") / "fit-connect-token.jwks.json"
+    create_token_key_file(path)
+    previous = os.environ.get(TOKEN_KEYS_ENV)
+    os.environ[TOKEN_KEYS_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(TOKEN_KEYS_ENV, None)
+    else:
+        os.environ[TOKEN_KEYS_ENV] = previous
 
 
 @pytest.fixture(scope="session")

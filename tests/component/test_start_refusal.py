@@ -22,6 +22,7 @@ SECRETS = (
     "AMTSWEG_LEDGER_CHAIN_KEYS",
     "AMTSWEG_LEDGER_CHAIN_KEY",
     "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+    "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
     "AMTSWEG_DEVELOPMENT",
 )
 
@@ -51,6 +52,7 @@ def test_without_its_secrets_a_process_names_all_of_them_and_creates_nothing(
         "AMTSWEG_KEK_FILE",
         "AMTSWEG_LEDGER_CHAIN_KEYS",
         "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+        "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
     ):
         assert variable in done.stderr
     assert "amtsweg run --dev" in done.stderr
@@ -68,6 +70,7 @@ def test_a_service_is_asked_only_for_what_it_needs(tmp_path: Path) -> None:
         "AMTSWEG_PORTAL_TOKENS",
         "AMTSWEG_LEDGER_CHAIN_KEYS",
         "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+        "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
     ):
         assert unneeded not in done.stderr
 
@@ -110,6 +113,7 @@ def test_a_configured_process_misses_nothing(
         AMTSWEG_KEK_FILE=str(tmp_path / "kek.json"),
         AMTSWEG_LEDGER_CHAIN_KEYS=json.dumps(TEST_CHAIN_KEYS),
         AMTSWEG_DELIVERY_SIGNING_KEYS_FILE=str(tmp_path / "signing.json"),
+        AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE=str(tmp_path / "token.json"),
     )
     assert missing_settings(settings, {"intake", "relay", "validation", "metrics"}) == []
     assert settings.ledger.ledger_chain_keys["test-1"] == SecretStr(TEST_CHAIN_KEYS["test-1"])

@@ -39,6 +39,7 @@ from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
+from services.fitconnect.http import mount_fit_connect
 from services.intake import handler as intake
 from services.intake.http import create_app
 from services.ops.actions.access_log import AccessLog
@@ -48,6 +49,7 @@ from services.ops.actions.dead_letters import DeadLetters
 from services.ops.actions.replay_stages import ReplayContext
 from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
+from services.ops.app.fitconnect_wiring import fit_connect_ports
 from services.ops.app.settings import Settings
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
@@ -278,6 +280,7 @@ class Wiring:
             )
         )
         app.include_router(keys_router(signer))
+        mount_fit_connect(app, fit_connect_ports(self.settings))
         mount_console(app, self.ops_dependencies(bootstrap_servers))
         if registry is not None:
             mount_metrics(app, registry)

@@ -1,10 +1,11 @@
 """What a process must be given outside development mode, checked before anything starts.
 
 In development (``amtsweg run --dev``, ``AMTSWEG_DEVELOPMENT``) Amtsweg makes what is
-missing in the data dir: a key-encryption key, envelope signing keys, a portal token, and
-leaves the hash chains unkeyed. Outside it, none of that may happen silently: a process
-that lacks a secret it needs refuses to start, naming every setting that is missing (not
-only the first) and what each is for, before it creates a file or starts a broker.
+missing in the data dir: a key-encryption key, envelope signing keys, FIT-Connect token
+keys and CA, a portal token, and leaves the hash chains unkeyed. Outside it, none of that
+may happen silently: a process that lacks a secret it needs refuses to start, naming
+every setting that is missing (not only the first) and what each is for, before it
+creates a file or starts a broker.
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Mis
                 "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
                 "the JWK set Amtsweg signs delivery envelopes with "
                 "(`amtsweg keys create-signing-key FILE`)",
+            )
+        )
+    if INTAKE in services and settings.fitconnect.token_keys_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+                "the JWK set Amtsweg signs FIT-Connect access tokens with "
+                "(`amtsweg keys create-token-key FILE`)",
             )
         )
     return missing

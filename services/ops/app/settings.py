@@ -8,7 +8,7 @@ composition root, which passes each part only its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
@@ -23,6 +23,7 @@ from events.vault import VaultSettings
 from services.delivery import dev_keys
 from services.delivery.envelope_limits import envelope_bound
 from services.delivery.settings import DeliverySettings
+from services.fitconnect.settings import FitConnectSettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
 from services.ops.readmodels.metrics.settings import MetricsSettings
@@ -112,6 +113,8 @@ class Settings:
     stage: StageSettings
     kafka: KafkaSecurity
     """TLS and SASL of every Kafka client (``KAFKA_SECURITY_PROTOCOL`` …)."""
+    fitconnect: FitConnectSettings = field(default_factory=FitConnectSettings)
+    """The FIT-Connect facade (``AMTSWEG_FITCONNECT_…``)."""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -133,6 +136,7 @@ class Settings:
             operator=OperatorSettings(),
             stage=StageSettings(),
             kafka=KafkaSecurity.from_environment(),
+            fitconnect=FitConnectSettings(),
         )
 
     def check_message_limits(self) -> None:
