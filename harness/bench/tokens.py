@@ -24,6 +24,7 @@ from rich.table import Table
 
 from harness.bench.validation import measure
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
+from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.http import FitConnectPorts, mount_fit_connect
 from services.fitconnect.scopes import parse_scopes
 from services.fitconnect.token_keys import TokenKeys, new_token_key
@@ -45,9 +46,19 @@ def _credentials() -> ClientCredentials:
     return check
 
 
+def _no_keys() -> DestinationKeys:
+    raise NotImplementedError  # the token endpoint needs no destination keys
+
+
 def _endpoint_rate(tokens: Tokens, requests: int) -> float:
     app = FastAPI()
-    ports = FitConnectPorts(lambda: tokens, _credentials(), lambda _: ("send:region:DE",))
+    ports = FitConnectPorts(
+        tokens=lambda: tokens,
+        credentials=_credentials(),
+        sender_scopes=lambda _: ("send:region:DE",),
+        destinations=lambda _: None,
+        keys=_no_keys,
+    )
     mount_fit_connect(app, ports)
     form = {"grant_type": "client_credentials", "client_id": PORTAL, "client_secret": SECRET}
 

@@ -23,6 +23,8 @@ SECRETS = (
     "AMTSWEG_LEDGER_CHAIN_KEY",
     "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
     "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+    "AMTSWEG_FITCONNECT_CA_CERT_FILE",
+    "AMTSWEG_FITCONNECT_CA_KEY_FILE",
     "AMTSWEG_DEVELOPMENT",
 )
 
@@ -53,6 +55,7 @@ def test_without_its_secrets_a_process_names_all_of_them_and_creates_nothing(
         "AMTSWEG_LEDGER_CHAIN_KEYS",
         "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
         "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+        "AMTSWEG_FITCONNECT_CA_CERT_FILE",
     ):
         assert variable in done.stderr
     assert "amtsweg run --dev" in done.stderr
@@ -114,6 +117,8 @@ def test_a_configured_process_misses_nothing(
         AMTSWEG_LEDGER_CHAIN_KEYS=json.dumps(TEST_CHAIN_KEYS),
         AMTSWEG_DELIVERY_SIGNING_KEYS_FILE=str(tmp_path / "signing.json"),
         AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE=str(tmp_path / "token.json"),
+        AMTSWEG_FITCONNECT_CA_CERT_FILE=str(tmp_path / "ca.pem"),
+        AMTSWEG_FITCONNECT_CA_KEY_FILE=str(tmp_path / "ca.key.pem"),
     )
     assert missing_settings(settings, {"intake", "relay", "validation", "metrics"}) == []
     assert settings.ledger.ledger_chain_keys["test-1"] == SecretStr(TEST_CHAIN_KEYS["test-1"])

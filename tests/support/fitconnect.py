@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.http import FitConnectPorts
 from services.fitconnect.token_keys import TokenKeys, new_token_key
 from services.fitconnect.tokens import Tokens
@@ -42,6 +43,10 @@ class FakeTokens:
         return Tokens(self.keys, issuer="amtsweg-test", lifetime_seconds=300, clock=self.clock)
 
 
+def _no_keys() -> DestinationKeys:
+    raise AssertionError("this test uses no destination keys")
+
+
 def ports(tokens: FakeTokens, **overrides: Any) -> FitConnectPorts:
     """The ports with the test's portals and authorities as clients."""
     service = tokens.service()
@@ -52,6 +57,8 @@ def ports(tokens: FakeTokens, **overrides: Any) -> FitConnectPorts:
             {authority: token_hash(token) for authority, token in AUTHORITY_TOKENS.items()},
         ),
         "sender_scopes": lambda portal: ("send:region:DE",),
+        "destinations": lambda destination: None,
+        "keys": _no_keys,
     }
     values.update(overrides)
     return FitConnectPorts(**values)

@@ -264,8 +264,9 @@ class Wiring:
     def http_app(
         self, registry: CollectorRegistry | None = None, *, bootstrap_servers: str | None = None
     ) -> FastAPI:
-        """The intake API with the authorities' routes, the ops API and console (``/ops``),
-        and ``/metrics`` when given a registry. ``bootstrap_servers``: where the ops API
+        """The intake API with the authorities' routes, the FIT-Connect API
+        (``/fit-connect``), the ops API and console (``/ops``), and ``/metrics`` when given
+        a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
         app = create_app(self.ledger, self.vault, self.settings.intake)
         signer = self.envelope_signer
@@ -280,7 +281,13 @@ class Wiring:
             )
         )
         app.include_router(keys_router(signer))
-        mount_fit_connect(app, fit_connect_ports(self.settings))
+        fit_connect = fit_connect_ports(
+            self.settings,
+            directory=lambda: load_directory(self.settings.routing.directory),
+            catalog=self.catalog,
+            kek=lambda: self.vault.keys.kek,
+        )
+        mount_fit_connect(app, fit_connect)
         mount_console(app, self.ops_dependencies(bootstrap_servers))
         if registry is not None:
             mount_metrics(app, registry)

@@ -95,6 +95,15 @@ def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Mis
                 "(`amtsweg keys create-token-key FILE`)",
             )
         )
+    fitconnect = settings.fitconnect
+    if INTAKE in services and (fitconnect.ca_cert_file is None or fitconnect.ca_key_file is None):
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_CA_CERT_FILE and AMTSWEG_FITCONNECT_CA_KEY_FILE",
+                "the CA (PEM certificate and key) that certifies the FIT-Connect "
+                "destinations' encryption keys (x5c)",
+            )
+        )
     return missing
 
 
