@@ -19,10 +19,14 @@ from events.checkpoint_keys import create_key
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import LocalKeyFile, Vault, local_vault
+from services.fitconnect.certificates import InstanceCA
+from services.fitconnect.token_keys import create_key_file as create_token_key_file
 from tests.support import postgres
 from tests.support.authority import amtsweg_signing_keys
 
 SIGNING_KEYS_ENV = "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE"
+TOKEN_KEYS_ENV = "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE"
+CA_ENV = ("AMTSWEG_FITCONNECT_CA_CERT_FILE", "AMTSWEG_FITCONNECT_CA_KEY_FILE")
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
 """Set to use an existing PostgreSQL database instead of a throwaway cluster."""
 
@@ -72,6 +76,40 @@ def checkpoint_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     yield folder
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fit_connect_token_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The keys that sign FIT-Connect access tokens, as ``AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE``."""
+    path = tmp_path_factory.mktemp("token-keys") / "fit-connect-token.jwks.json"
+    create_token_key_file(path)
+    previous = os.environ.get(TOKEN_KEYS_ENV)
+    os.environ[TOKEN_KEYS_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(TOKEN_KEYS_ENV, None)
+    else:
+        os.environ[TOKEN_KEYS_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fit_connect_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """The instance CA of the FIT-Connect destinations' keys, as
+    ``AMTSWEG_FITCONNECT_CA_CERT_FILE`` and ``…_CA_KEY_FILE`` (PEM)."""
+    folder = tmp_path_factory.mktemp("fit-connect-ca")
+    ca = InstanceCA.generate().document()
+    cert, key = folder / "ca.pem", folder / "ca.key.pem"
+    cert.write_text(ca["certificate"])
+    key.write_text(ca["key"])
+    key.chmod(0o600)
+    previous = {name: os.environ.get(name) for name in CA_ENV}
+    os.environ[CA_ENV[0]], os.environ[CA_ENV[1]] = str(cert), str(key)
+    yield cert, key
     for name, value in previous.items():
         if value is None:
             os.environ.pop(name, None)

@@ -126,6 +126,12 @@ class KeyStore:
         """The key-encryption key in use."""
         return self._kek.key_id
 
+    @property
+    def kek(self) -> KeyEncryptionKey:
+        """The key-encryption key itself, for other secrets kept wrapped by it (the
+        FIT-Connect destinations' private keys)."""
+        return self._kek
+
     def create(self, submission_id: UUID) -> bytes:
         """The submission's data key, created on first use; ``ContentErasedError`` after erasure."""
         sid = str(submission_id)

@@ -7,6 +7,7 @@ import typer
 from harness.bench.parsing import parsing
 from harness.bench.pipeline import pipeline
 from harness.bench.routing import routing
+from harness.bench.tokens import tokens_bench
 from harness.bench.validation import validation
 
 bench_app = typer.Typer(
@@ -16,6 +17,7 @@ bench_app.command("validation")(validation)
 bench_app.command("pipeline")(pipeline)
 bench_app.command("routing")(routing)
 bench_app.command("parsing")(parsing)
+bench_app.command("tokens")(tokens_bench)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,6 @@ start with a message that says what to set.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +29,7 @@ from joserfc.jwk import ECKey
 
 from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, sign_envelope
 from contracts.keys import public_half
+from services.runtime.key_files import create_file, replace_file
 
 DEVELOPMENT_FILE = Path("keys") / "envelope-signing.jwks.json"
 """The development key set inside the data dir."""
@@ -104,27 +104,11 @@ def new_signing_key() -> dict[str, Any]:
     return key.as_dict(private=True)
 
 
-def _write_beside(path: Path, document: dict[str, Any]) -> Path:
-    """``document`` complete in a new file (mode 0600) beside ``path``; its name returned."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    written = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump(document, file, indent=2)
-        file.flush()
-        os.fsync(file.fileno())
-    return written
-
-
 def create_key_file(path: Path) -> EnvelopeSigner:
     """A new key set with one key at ``path`` (mode 0600); ``FileExistsError`` if there is
     one (written aside and linked into place: another process reads it whole or not)."""
     document = {"keys": [new_signing_key()]}
-    written = _write_beside(path, document)
-    try:
-        os.link(written, path)
-    finally:
-        written.unlink()
+    create_file(path, document)
     return EnvelopeSigner(document)
 
 
@@ -133,7 +117,7 @@ def rotate_key_file(path: Path) -> EnvelopeSigner:
     EnvelopeSigner.read(path)  # a usable set, or the message why not
     document = json.loads(path.read_text(encoding="utf-8"))
     document["keys"].insert(0, new_signing_key())
-    _write_beside(path, document).replace(path)
+    replace_file(path, document)
     return EnvelopeSigner(document)
 
 

@@ -22,6 +22,9 @@ SECRETS = (
     "AMTSWEG_LEDGER_CHAIN_KEYS",
     "AMTSWEG_LEDGER_CHAIN_KEY",
     "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+    "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+    "AMTSWEG_FITCONNECT_CA_CERT_FILE",
+    "AMTSWEG_FITCONNECT_CA_KEY_FILE",
     "AMTSWEG_DEVELOPMENT",
     "AMTSWEG_CHECKPOINT_DIR",
     "AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE",
@@ -62,6 +65,8 @@ def test_without_its_secrets_a_process_names_all_of_them_and_creates_nothing(
             if arguments == ("run",)
             else ()
         ),
+        "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+        "AMTSWEG_FITCONNECT_CA_CERT_FILE",
     ):
         assert variable in done.stderr
     assert "amtsweg run --dev" in done.stderr
@@ -79,6 +84,7 @@ def test_a_service_is_asked_only_for_what_it_needs(tmp_path: Path) -> None:
         "AMTSWEG_PORTAL_TOKENS",
         "AMTSWEG_LEDGER_CHAIN_KEYS",
         "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
+        "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
     ):
         assert unneeded not in done.stderr
 
@@ -123,6 +129,9 @@ def test_a_configured_process_misses_nothing(
         AMTSWEG_DELIVERY_SIGNING_KEYS_FILE=str(tmp_path / "signing.json"),
         AMTSWEG_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
         AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE=str(tmp_path / "checkpoint.jwk.json"),
+        AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE=str(tmp_path / "token.json"),
+        AMTSWEG_FITCONNECT_CA_CERT_FILE=str(tmp_path / "ca.pem"),
+        AMTSWEG_FITCONNECT_CA_KEY_FILE=str(tmp_path / "ca.key.pem"),
     )
     services = {"intake", "relay", "validation", "metrics", "checkpoint"}
     assert missing_settings(settings, services) == []

@@ -41,6 +41,7 @@ from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
+from services.fitconnect.http import mount_fit_connect
 from services.intake import handler as intake
 from services.intake.http import create_app
 from services.ops.actions.access_log import AccessLog
@@ -50,6 +51,7 @@ from services.ops.actions.dead_letters import DeadLetters
 from services.ops.actions.replay_stages import ReplayContext
 from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
+from services.ops.app.fitconnect_wiring import fit_connect_ports
 from services.ops.app.settings import Settings
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
@@ -265,8 +267,9 @@ class Wiring:
     def http_app(
         self, registry: CollectorRegistry | None = None, *, bootstrap_servers: str | None = None
     ) -> FastAPI:
-        """The intake API with the authorities' routes, the ops API and console (``/ops``),
-        and ``/metrics`` when given a registry. ``bootstrap_servers``: where the ops API
+        """The intake API with the authorities' routes, the FIT-Connect API
+        (``/fit-connect``), the ops API and console (``/ops``), and ``/metrics`` when given
+        a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
         app = create_app(self.ledger, self.vault, self.settings.intake)
         signer = self.envelope_signer
@@ -281,6 +284,13 @@ class Wiring:
             )
         )
         app.include_router(keys_router(signer))
+        fit_connect = fit_connect_ports(
+            self.settings,
+            directory=lambda: load_directory(self.settings.routing.directory),
+            catalog=self.catalog,
+            kek=lambda: self.vault.keys.kek,
+        )
+        mount_fit_connect(app, fit_connect)
         mount_console(app, self.ops_dependencies(bootstrap_servers))
         if registry is not None:
             mount_metrics(app, registry)

@@ -1,10 +1,11 @@
 """What a process must be given outside development mode, checked before anything starts.
 
 In development (``amtsweg run --dev``, ``AMTSWEG_DEVELOPMENT``) Amtsweg makes what is
-missing in the data dir: a key-encryption key, envelope signing keys, a portal token, and
-leaves the hash chains unkeyed. Outside it, none of that may happen silently: a process
-that lacks a secret it needs refuses to start, naming every setting that is missing (not
-only the first) and what each is for, before it creates a file or starts a broker.
+missing in the data dir: a key-encryption key, envelope signing keys, FIT-Connect token
+keys and CA, a portal token, and leaves the hash chains unkeyed. Outside it, none of that
+may happen silently: a process that lacks a secret it needs refuses to start, naming
+every setting that is missing (not only the first) and what each is for, before it
+creates a file or starts a broker.
 """
 
 from __future__ import annotations
@@ -104,6 +105,23 @@ def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Mis
                     "FILE --public-keys JWKS`)",
                 )
             )
+    if INTAKE in services and settings.fitconnect.token_keys_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+                "the JWK set Amtsweg signs FIT-Connect access tokens with "
+                "(`amtsweg keys create-token-key FILE`)",
+            )
+        )
+    fitconnect = settings.fitconnect
+    if INTAKE in services and (fitconnect.ca_cert_file is None or fitconnect.ca_key_file is None):
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_CA_CERT_FILE and AMTSWEG_FITCONNECT_CA_KEY_FILE",
+                "the CA (PEM certificate and key) that certifies the FIT-Connect "
+                "destinations' encryption keys (x5c)",
+            )
+        )
     return missing
 
 

@@ -24,6 +24,7 @@ from events.vault import VaultSettings
 from services.delivery import dev_keys
 from services.delivery.envelope_limits import envelope_bound
 from services.delivery.settings import DeliverySettings
+from services.fitconnect.settings import FitConnectSettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
 from services.ops.readmodels.metrics.settings import MetricsSettings
@@ -115,6 +116,8 @@ class Settings:
     """TLS and SASL of every Kafka client (``KAFKA_SECURITY_PROTOCOL`` …)."""
     checkpoint: CheckpointSettings = field(default_factory=CheckpointSettings)
     """Signed checkpoints: directory, keys, interval (``AMTSWEG_CHECKPOINT_…``)."""
+    fitconnect: FitConnectSettings = field(default_factory=FitConnectSettings)
+    """The FIT-Connect facade (``AMTSWEG_FITCONNECT_…``)."""
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -137,6 +140,7 @@ class Settings:
             stage=StageSettings(),
             kafka=KafkaSecurity.from_environment(),
             checkpoint=CheckpointSettings(),
+            fitconnect=FitConnectSettings(),
         )
 
     def check_message_limits(self) -> None:

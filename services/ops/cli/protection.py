@@ -13,6 +13,7 @@ from events.checkpoint_keys import CheckpointKeyError, create_key
 from events.ledger import SubmissionNotFoundError
 from events.vault import LocalKeyFile
 from services.delivery.signing import SigningKeyError, create_key_file, rotate_key_file
+from services.fitconnect import token_keys
 from services.ops.actions.erasure import erase as erase_content
 from services.ops.cli import support as out
 
@@ -153,6 +154,34 @@ def create_signing_key(
     out.console.print(
         f"created {path} (kid {signer.kid}); set AMTSWEG_DELIVERY_SIGNING_KEYS_FILE={path}"
     )
+
+
+@keys_app.command("create-token-key")
+def create_token_key(
+    path: Annotated[Path, typer.Argument(help="where to write the JWK Set (must not exist)")],
+) -> None:
+    """Create the key set (mode 0600) that signs FIT-Connect access tokens, for
+    AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE: one P-256 key. It is never published."""
+    try:
+        keys = token_keys.create_key_file(path)
+    except FileExistsError:
+        raise out.fail(f"{path} exists; a token key set is never overwritten") from None
+    out.console.print(
+        f"created {path} (kid {keys.kid}); set AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE={path}"
+    )
+
+
+@keys_app.command("rotate-token-key")
+def rotate_token_key(
+    path: Annotated[Path, typer.Argument(help="the JWK Set of AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE")],
+) -> None:
+    """Put a new token signing key first; the older keys still verify the tokens they
+    signed. Restart the HTTP API; drop an old key after one token lifetime."""
+    try:
+        keys = token_keys.rotate_key_file(path)
+    except token_keys.TokenKeyError as error:
+        raise out.fail(str(error)) from None
+    out.console.print(f"{path}: {keys.kid} signs tokens now")
 
 
 @keys_app.command("rotate-signing-key")

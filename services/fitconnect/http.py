@@ -1,0 +1,53 @@
+"""The FIT-Connect API, mounted under ``/fit-connect`` beside Amtsweg's own ``/v1/…``.
+
+Paths are the Submission API's (``/fit-connect/v1/…``) plus the token endpoint
+(``/fit-connect/token``). What the routes need of other services comes in
+:class:`FitConnectPorts`, built by the composition root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+
+from services.fitconnect.access import bearer_access
+from services.fitconnect.clients import ClientCredentials, SenderScopes
+from services.fitconnect.destination_directory import DestinationDirectory
+from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.destinations_http import destinations_router
+from services.fitconnect.problems import install_problem_handler
+from services.fitconnect.token_http import token_router
+from services.fitconnect.tokens import Tokens
+
+PREFIX = "/fit-connect"
+
+
+@dataclass(frozen=True)
+class FitConnectPorts:
+    """What the FIT-Connect routes are given."""
+
+    tokens: Callable[[], Tokens]
+    """The token service (its keys read on first use)."""
+    credentials: ClientCredentials
+    sender_scopes: SenderScopes
+    destinations: DestinationDirectory
+    """Destinations by id (the directory and the catalog)."""
+    keys: Callable[[], DestinationKeys]
+    """The destinations' key pairs (the key table and CA opened on first use)."""
+
+
+def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
+    """Every FIT-Connect route, under :data:`PREFIX`."""
+    router = APIRouter(prefix=PREFIX)
+    router.include_router(token_router(ports.tokens, ports.credentials, ports.sender_scopes))
+    access = bearer_access(ports.tokens)
+    router.include_router(destinations_router(ports.destinations, ports.keys, access))
+    return router
+
+
+def mount_fit_connect(app: FastAPI, ports: FitConnectPorts) -> None:
+    """Add the FIT-Connect routes and their problem answers to ``app``."""
+    install_problem_handler(app)
+    app.include_router(fit_connect_router(ports))

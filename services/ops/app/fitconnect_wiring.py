@@ -1,0 +1,187 @@
+"""The FIT-Connect facade's ports, wired to the other services' settings and data.
+
+``services.fitconnect`` imports no other service; here its client credentials are checked
+against the portals' and authorities' token hashes (``AMTSWEG_PORTAL_TOKENS``,
+``AMTSWEG_DELIVERY_AUTHORITY_TOKENS``), its destinations come from routing's directory and
+validation's catalog, and the destinations' private keys are wrapped by the vault's KEK.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from events.vault import KeyEncryptionKey
+from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
+from services.fitconnect.clients import Client, ClientCredentials, ClientKind
+from services.fitconnect.destination_directory import (
+    Destination,
+    DestinationDirectory,
+    DestinationService,
+    SubmissionSchema,
+    directory_of,
+)
+from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.http import FitConnectPorts
+from services.fitconnect.key_table import KeyTable
+from services.fitconnect.token_keys import token_keys
+from services.fitconnect.tokens import Tokens
+from services.intake.auth import token_hash
+from services.ops.app.settings import Settings
+from services.routing.directory import Directory
+from services.validation.catalog import SchemaCatalog
+from services.validation.entries import JSON, XML
+
+
+def client_credentials(
+    portal_tokens: Mapping[str, str], authority_tokens: Mapping[str, str]
+) -> ClientCredentials:
+    """Portals (senders) and authorities (subscribers) by id and token; an id that is both
+    a portal and an authority is the one whose token the secret is (the portal if both)."""
+
+    def check(client_id: str, client_secret: str) -> Client | None:
+        presented = token_hash(client_secret)
+        sender = _matches(presented, portal_tokens.get(client_id))
+        subscriber = _matches(presented, authority_tokens.get(client_id))
+        if sender:
+            return Client(client_id, ClientKind.SENDER)
+        if subscriber:
+            return Client(client_id, ClientKind.SUBSCRIBER)
+        return None
+
+    return check
+
+
+def _matches(presented: str, expected: str | None) -> bool:
+    """Constant time in the hash; a client id without a token compares against itself."""
+    return hmac.compare_digest(presented, (expected or "").lower()) and expected is not None
+
+
+def token_service(settings: Settings) -> Callable[[], Tokens]:
+    """The token service, its keys read (or made, in development) on first use."""
+    fitconnect = settings.fitconnect
+
+    @cache
+    def tokens() -> Tokens:
+        keys = token_keys(
+            fitconnect.token_keys_file,
+            settings.run.data_dir,
+            development=settings.run.development,
+        )
+        return Tokens(
+            keys,
+            issuer=fitconnect.token_issuer,
+            lifetime_seconds=fitconnect.token_lifetime_seconds,
+        )
+
+    return tokens
+
+
+def destination_directory(
+    directory: Callable[[], Directory], catalog: Callable[[], SchemaCatalog]
+) -> DestinationDirectory:
+    """Destinations from the directory's competences and the catalog's services, built on
+    first use (the catalog compiles every schema)."""
+
+    @cache
+    def built() -> DestinationDirectory:
+        services = catalog().services
+        schemas = {
+            key: tuple(
+                SubmissionSchema(uri, XML if entry.is_xml else JSON)
+                for uri, entry in service.schemas.items()
+            )
+            for key, service in services.items()
+        }
+        areas: dict[str, dict[str, list[str]]] = {}
+        for competence in directory().competences:
+            offered = areas.setdefault(competence.authority, {})
+            for key in competence.services:
+                if key in schemas and competence.area not in offered.setdefault(key, []):
+                    offered[key].append(competence.area)
+        authorities = {
+            authority: tuple(
+                DestinationService(key, tuple(sorted(regions)), schemas[key])
+                for key, regions in sorted(offered.items())
+            )
+            for authority, offered in areas.items()
+        }
+        every = tuple(DestinationService(key, (), schemas[key]) for key in sorted(schemas))
+        return directory_of(authorities, every)
+
+    def lookup(destination: uuid.UUID) -> Destination | None:
+        return built()(destination)
+
+    return lookup
+
+
+def key_table(settings: Settings) -> KeyTable:
+    """The destinations' key table, where the vault's key store is."""
+    url = settings.vault.keystore_url
+    if url is None:
+        path = settings.ledger.sqlite_path()
+        if path is not None:
+            return KeyTable.sqlite(path.parent / "keys.sqlite3")
+        assert settings.ledger.ledger_url is not None
+        return KeyTable.postgres(settings.ledger.ledger_url, settings.ledger.ledger_schema)
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return KeyTable.sqlite(Path(unquote(parts.path[1:])))
+    return KeyTable.postgres(url, settings.vault.keystore_schema)
+
+
+def destination_keys(
+    settings: Settings, kek: Callable[[], KeyEncryptionKey]
+) -> Callable[[], DestinationKeys]:
+    """The destinations' keys, their table and CA opened on first use."""
+    fitconnect = settings.fitconnect
+
+    @cache
+    def keys() -> DestinationKeys:
+        ca = instance_ca(
+            fitconnect.ca_cert_file,
+            fitconnect.ca_key_file,
+            settings.run.data_dir,
+            development=settings.run.development,
+        )
+
+        def material(
+            destination: uuid.UUID,
+        ) -> tuple[rsa.RSAPrivateKey, list[x509.Certificate]]:
+            given = operator_key(fitconnect.destination_keys_folder, destination)
+            if given is not None:
+                return given
+            private = rsa.generate_private_key(65537, fitconnect.rsa_bits)
+            return private, ca.certify(
+                private.public_key(), destination, fitconnect.certificate_days
+            )
+
+        return DestinationKeys(key_table(settings), kek(), material, x5c_of)
+
+    return keys
+
+
+def fit_connect_ports(
+    settings: Settings,
+    *,
+    directory: Callable[[], Directory],
+    catalog: Callable[[], SchemaCatalog],
+    kek: Callable[[], KeyEncryptionKey],
+) -> FitConnectPorts:
+    """Everything the FIT-Connect routes need."""
+    return FitConnectPorts(
+        tokens=token_service(settings),
+        credentials=client_credentials(
+            settings.intake.portal_tokens, settings.delivery.authority_tokens
+        ),
+        sender_scopes=settings.fitconnect.sender_scopes_of,
+        destinations=destination_directory(directory, catalog),
+        keys=destination_keys(settings, kek),
+    )
