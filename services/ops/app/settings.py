@@ -8,7 +8,7 @@ composition root, which passes each part only its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field
@@ -23,6 +23,7 @@ from events.vault import VaultSettings
 from services.delivery import dev_keys
 from services.delivery.envelope_limits import envelope_bound
 from services.delivery.settings import DeliverySettings
+from services.fitconnect.routing_api.settings import FitConnectRoutingSettings
 from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
 from services.ops.readmodels.metrics.settings import MetricsSettings
@@ -112,6 +113,15 @@ class Settings:
     stage: StageSettings
     kafka: KafkaSecurity
     """TLS and SASL of every Kafka client (``KAFKA_SECURITY_PROTOCOL`` …)."""
+    fit_connect_routing: FitConnectRoutingSettings = field(
+        default_factory=FitConnectRoutingSettings
+    )
+    """Where senders reach the FIT-Connect API (``AMTSWEG_FIT_CONNECT_PUBLIC_URL``)."""
+
+    def fit_connect_url(self) -> str:
+        """The public URL of the FIT-Connect API, or what this process listens on."""
+        configured = self.fit_connect_routing.public_url.rstrip("/")
+        return configured or f"http://{self.intake.http_host}:{self.intake.http_port}/fit-connect"
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -133,6 +143,7 @@ class Settings:
             operator=OperatorSettings(),
             stage=StageSettings(),
             kafka=KafkaSecurity.from_environment(),
+            fit_connect_routing=FitConnectRoutingSettings(),
         )
 
     def check_message_limits(self) -> None:
