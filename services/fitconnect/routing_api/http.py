@@ -110,6 +110,12 @@ _AREA_PARAMETERS = [
 ]
 
 
+class AreaResultResponse(JSONResponse):
+    """An ``area-result``, with the media type the spec gives it."""
+
+    media_type = PROBLEM_JSON
+
+
 def _problem(error: RoutingRequestError) -> JSONResponse:
     return JSONResponse(error.document(), status_code=error.status, media_type=PROBLEM_JSON)
 
@@ -144,6 +150,7 @@ def routing_api_router(directory: RoutingDirectory, sign: SignJws, instance: Ins
     @router.get(
         "/areas",
         operation_id="area",
+        response_class=AreaResultResponse,
         responses=_BAD_REQUEST,
         openapi_extra={"parameters": _AREA_PARAMETERS},
     )
@@ -155,7 +162,7 @@ def routing_api_router(directory: RoutingDirectory, sign: SignJws, instance: Ins
         except RoutingRequestError as error:
             return _problem(error)
         areas = directory.search_areas(query.expressions)
-        return JSONResponse(documents.area_result(areas, query.page), media_type=PROBLEM_JSON)
+        return AreaResultResponse(documents.area_result(areas, query.page))
 
     @router.get("/info", operation_id="get-info")
     def get_info() -> JSONResponse:
