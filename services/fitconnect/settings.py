@@ -15,6 +15,11 @@ class FitConnectSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="AMTSWEG_FITCONNECT_", extra="ignore")
 
+    public_url: str = ""
+    """``AMTSWEG_FITCONNECT_PUBLIC_URL``: the public URL of this instance's FIT-Connect
+    API, e.g. ``https://amtsweg.example.de/fit-connect``. Routes name it as the submission
+    URL and sign its host. Empty: ``http://<AMTSWEG_HTTP_HOST>:<AMTSWEG_HTTP_PORT>/fit-connect``,
+    what this process listens on (set it behind a proxy)."""
     token_keys_file: Path | None = None
     """``AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE``: the JWK Set (P-256, ES256) that signs access
     tokens, the first key signing; required outside development (see

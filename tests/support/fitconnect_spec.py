@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml  # type: ignore[import-untyped]  # schemathesis' dependency, no stubs locked
+import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
 SPEC = (

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import httpx
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
@@ -42,6 +42,8 @@ from services.delivery.recipients import Recipient, Recipients
 from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.routing_api.documents import Instance
+from services.fitconnect.routing_api.http import routing_api_router
 from services.intake import handler as intake
 from services.intake.http import create_app
 from services.ops.actions.access_log import AccessLog
@@ -51,6 +53,7 @@ from services.ops.actions.dead_letters import DeadLetters
 from services.ops.actions.replay_stages import ReplayContext
 from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
+from services.ops.app.fitconnect_routing import DirectoryRouting, jws_signer
 from services.ops.app.fitconnect_wiring import fit_connect_ports
 from services.ops.app.settings import Settings
 from services.ops.console.api import OpsDependencies
@@ -291,11 +294,19 @@ class Wiring:
             kek=lambda: self.vault.keys.kek,
         )
         mount_fit_connect(app, fit_connect)
+        app.include_router(self.fit_connect_routing_router())
         mount_console(app, self.ops_dependencies(bootstrap_servers))
         if registry is not None:
             mount_metrics(app, registry)
         app.add_middleware(RequestContext)
         return app
+
+    def fit_connect_routing_router(self) -> APIRouter:
+        """FIT-Connect's Routing API over the configured directory (loaded on first use),
+        its destination signatures by the envelope signing keys."""
+        directory = DirectoryRouting(lambda: self.routing_context(archived=False))
+        instance = Instance(submission_url=self.settings.fit_connect_url())
+        return routing_api_router(directory, jws_signer(self.envelope_signer), instance)
 
     async def start_notifier(
         self, stack: contextlib.AsyncExitStack, stop: asyncio.Event

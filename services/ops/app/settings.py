@@ -119,6 +119,11 @@ class Settings:
     fitconnect: FitConnectSettings = field(default_factory=FitConnectSettings)
     """The FIT-Connect facade (``AMTSWEG_FITCONNECT_…``)."""
 
+    def fit_connect_url(self) -> str:
+        """The public URL of the FIT-Connect API, or what this process listens on."""
+        configured = self.fitconnect.public_url.rstrip("/")
+        return configured or f"http://{self.intake.http_host}:{self.intake.http_port}/fit-connect"
+
     @classmethod
     def from_environment(cls) -> Settings:
         """Read every settings class from the environment (``AMTSWEG_…``, ``KAFKA_…``)."""
