@@ -29,7 +29,7 @@ from joserfc.jwk import ECKey
 
 from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, sign_envelope
 from contracts.keys import public_half
-from services.runtime.key_files import create_file, replace_file
+from services.runtime.key_files import create_key_set, read_or_create, rotate_key_set
 
 DEVELOPMENT_FILE = Path("keys") / "envelope-signing.jwks.json"
 """The development key set inside the data dir."""
@@ -107,18 +107,13 @@ def new_signing_key() -> dict[str, Any]:
 def create_key_file(path: Path) -> EnvelopeSigner:
     """A new key set with one key at ``path`` (mode 0600); ``FileExistsError`` if there is
     one (written aside and linked into place: another process reads it whole or not)."""
-    document = {"keys": [new_signing_key()]}
-    create_file(path, document)
-    return EnvelopeSigner(document)
+    return EnvelopeSigner(create_key_set(path, new_signing_key))
 
 
 def rotate_key_file(path: Path) -> EnvelopeSigner:
     """Put a new key first in the set at ``path``; the others stay (published, not signing)."""
     EnvelopeSigner.read(path)  # a usable set, or the message why not
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document["keys"].insert(0, new_signing_key())
-    replace_file(path, document)
-    return EnvelopeSigner(document)
+    return EnvelopeSigner(rotate_key_set(path, new_signing_key))
 
 
 def envelope_signer(key_file: Path | None, data_dir: Path, *, development: bool) -> EnvelopeSigner:
@@ -133,10 +128,4 @@ def envelope_signer(key_file: Path | None, data_dir: Path, *, development: bool)
             "or set AMTSWEG_DEVELOPMENT=1 on a development machine"
         )
         raise SigningKeyError(msg)
-    path = data_dir / DEVELOPMENT_FILE
-    if path.exists():
-        return EnvelopeSigner.read(path)
-    try:
-        return create_key_file(path)
-    except FileExistsError:  # another process made it meanwhile
-        return EnvelopeSigner.read(path)
+    return read_or_create(data_dir / DEVELOPMENT_FILE, EnvelopeSigner.read, create_key_file)

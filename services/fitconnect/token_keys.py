@@ -22,7 +22,7 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from services.runtime.key_files import create_file, replace_file
+from services.runtime.key_files import create_key_set, read_or_create, rotate_key_set
 
 DEVELOPMENT_FILE = Path("keys") / "fit-connect-token.jwks.json"
 """The development key set inside the data dir."""
@@ -92,18 +92,13 @@ def new_token_key() -> dict[str, Any]:
 
 def create_key_file(path: Path) -> TokenKeys:
     """A new key set with one key at ``path`` (mode 0600); ``FileExistsError`` if there is one."""
-    document = {"keys": [new_token_key()]}
-    create_file(path, document)
-    return TokenKeys(document)
+    return TokenKeys(create_key_set(path, new_token_key))
 
 
 def rotate_key_file(path: Path) -> TokenKeys:
     """Put a new key first in the set at ``path``; the others still verify."""
     TokenKeys.read(path)  # a usable set, or the message why not
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document["keys"].insert(0, new_token_key())
-    replace_file(path, document)
-    return TokenKeys(document)
+    return TokenKeys(rotate_key_set(path, new_token_key))
 
 
 def token_keys(key_file: Path | None, data_dir: Path, *, development: bool) -> TokenKeys:
@@ -118,10 +113,4 @@ def token_keys(key_file: Path | None, data_dir: Path, *, development: bool) -> T
             "AMTSWEG_DEVELOPMENT=1 on a development machine"
         )
         raise TokenKeyError(msg)
-    path = data_dir / DEVELOPMENT_FILE
-    if path.exists():
-        return TokenKeys.read(path)
-    try:
-        return create_key_file(path)
-    except FileExistsError:  # another process made it meanwhile
-        return TokenKeys.read(path)
+    return read_or_create(data_dir / DEVELOPMENT_FILE, TokenKeys.read, create_key_file)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def write_aside(path: Path, document: dict[str, Any]) -> Path:
@@ -38,3 +41,29 @@ def create_file(path: Path, document: dict[str, Any]) -> None:
 def replace_file(path: Path, document: dict[str, Any]) -> None:
     """``document`` at ``path`` in place of what was there."""
     write_aside(path, document).replace(path)
+
+
+def read_or_create(path: Path, read: Callable[[Path], T], create: Callable[[Path], T]) -> T:
+    """The key file at ``path`` read, or made by ``create`` when there is none yet (a
+    development key: if another process makes it meanwhile, theirs is read)."""
+    if path.exists():
+        return read(path)
+    try:
+        return create(path)
+    except FileExistsError:
+        return read(path)
+
+
+def create_key_set(path: Path, new_key: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A JWK Set of one new key at ``path``; ``FileExistsError`` if there is a file."""
+    document = {"keys": [new_key()]}
+    create_file(path, document)
+    return document
+
+
+def rotate_key_set(path: Path, new_key: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A new key first in the JWK Set at ``path`` (it signs); the others stay after it."""
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    document["keys"].insert(0, new_key())
+    replace_file(path, document)
+    return document
