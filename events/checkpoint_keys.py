@@ -78,14 +78,7 @@ class CheckpointSigner:
     @classmethod
     def read(cls, path: Path) -> CheckpointSigner:
         """The key in ``path`` (a private OKP JWK or a PKCS#8 PEM)."""
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            msg = f"the checkpoint signing key file {path} does not exist"
-            raise CheckpointKeyError(msg) from None
-        except OSError as error:
-            msg = f"the checkpoint signing key file {path} cannot be read ({type(error).__name__})"
-            raise CheckpointKeyError(msg) from None
+        data = _read(path, "checkpoint signing key file")
         if data.lstrip().startswith(b"-----BEGIN"):
             try:
                 key = serialization.load_pem_private_key(data, password=None)
@@ -138,14 +131,7 @@ class PublicKeys:
     @classmethod
     def read(cls, path: Path) -> PublicKeys:
         """The JWK Set in ``path``; each key's kid must be its thumbprint."""
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            msg = f"the checkpoint public keys file {path} does not exist"
-            raise CheckpointKeyError(msg) from None
-        except OSError as error:
-            msg = f"the checkpoint public keys file {path} cannot be read ({type(error).__name__})"
-            raise CheckpointKeyError(msg) from None
+        data = _read(path, "checkpoint public keys file")
         entries = _json(path, data).get("keys")
         if not isinstance(entries, list) or not entries:
             raise CheckpointKeyError(f"{path}: a JWK Set with at least one key is needed")
@@ -203,3 +189,15 @@ def add_public_key(path: Path, public: Ed25519PublicKey) -> PublicKeys:
     else:
         _write_new(path, document, 0o644)
     return PublicKeys(keys)
+
+
+def _read(path: Path, what: str) -> bytes:
+    """The bytes of a key file; ``CheckpointKeyError`` saying which file cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        msg = f"the {what} {path} does not exist"
+        raise CheckpointKeyError(msg) from None
+    except OSError as error:
+        msg = f"the {what} {path} cannot be read ({type(error).__name__})"
+        raise CheckpointKeyError(msg) from None
