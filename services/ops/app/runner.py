@@ -191,7 +191,12 @@ async def _start_relay(
     stack.push_async_callback(producer.stop)
     store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
     partitions = wiring.settings.run.topic_partitions
-    prepare = TopicPreparer(bootstrap_servers, partitions, security=wiring.settings.kafka)
+    prepare = TopicPreparer(
+        bootstrap_servers,
+        partitions,
+        max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
+        security=wiring.settings.kafka,
+    )
     publisher = KafkaPublisher(producer, prepare=prepare)
     relay = Relay(
         wiring.ledger,

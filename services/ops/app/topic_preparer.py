@@ -24,10 +24,17 @@ class TopicPreparer:
         partitions: int,
         known: Iterable[str] = (),
         *,
+        max_message_bytes: int | None = None,
         security: KafkaSecurity | None = None,
     ) -> None:
-        """``security``: the admin client's TLS and SASL (None: from the environment)."""
+        """``max_message_bytes``: the relay's message limit, made the delivery topics'
+        ``max.message.bytes``, so that the broker never refuses what the relay's producer
+        accepts (a refusal by the producer is parked; one by the broker would be retried);
+        ``security``: the admin client's TLS and SASL (None: from the environment)."""
         self._bootstrap_servers = bootstrap_servers
+        self._configs = (
+            {"max.message.bytes": str(max_message_bytes)} if max_message_bytes is not None else None
+        )
         self._security = security
         self._partitions = partitions
         self._ready = {*known, topics.RECEIPTS}
@@ -36,6 +43,10 @@ class TopicPreparer:
         if topic in self._ready or not topic.startswith(topics.DELIVERY_PREFIX):
             return
         await ensure_topics(
-            self._bootstrap_servers, [topic], partitions=self._partitions, security=self._security
+            self._bootstrap_servers,
+            [topic],
+            partitions=self._partitions,
+            configs=self._configs,
+            security=self._security,
         )
         self._ready.add(topic)
