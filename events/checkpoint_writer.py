@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,8 @@ class CheckpointWriter:
         self._directory = directory
         self._signer = signer
         self._keys = PublicKeys({**public_keys.keys, signer.kid: signer.public})
+        self.succeeded_at: float | None = None
+        self.failures = 0
 
     def previous(self) -> Checkpoint | None:
         """The latest checkpoint, verified; ``CheckpointError`` if it does not verify."""
@@ -129,11 +132,18 @@ class CheckpointWriter:
         return event.hash
 
     async def run(self, stop: asyncio.Event, interval: float) -> None:
-        """Write a checkpoint every ``interval`` seconds until ``stop``."""
+        """Write a checkpoint every ``interval`` seconds until ``stop``.
+
+        ``succeeded_at`` (epoch seconds) is when a round last ended with the ledger covered
+        (a checkpoint written, or none needed); ``failures`` counts the rounds that failed.
+        """
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.write_once)
             except (CheckpointError, PersistenceError, OSError) as error:
+                self.failures += 1
                 log.exception("checkpoint.failed", error=type(error).__name__, reason=str(error))
+            else:
+                self.succeeded_at = time.time()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -144,7 +144,7 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
     if "retention" in services:
         tasks.append(await wiring.start_retention(stop))
     if "checkpoint" in services:
-        tasks.append(await wiring.start_checkpoint(stop))
+        tasks.append(await wiring.start_checkpoint(stop, registry))
     if "metrics" in services:
         tasks.append(
             await wiring.start_deployment_metrics(

@@ -14,6 +14,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from events.checkpoint_writer import CheckpointWriter
 from events.relay import Relay
 
 
@@ -50,4 +51,25 @@ class RelayFigures(Collector):
             "amtsweg_relay_process_position",
             "The position this process's relay has reached in the ledger",
             value=self._relay.position,
+        )
+
+
+class CheckpointFigures(Collector):
+    """How the ``checkpoint`` service of this process is doing (for a staleness alert)."""
+
+    def __init__(self, writer: CheckpointWriter) -> None:
+        self._writer = writer
+
+    def collect(self) -> Iterator[Metric]:
+        if self._writer.succeeded_at is not None:
+            yield GaugeMetricFamily(
+                "amtsweg_checkpoint_last_success_timestamp_seconds",
+                "When the checkpoint writer last covered the ledger (a checkpoint written, "
+                "or none needed), in seconds since the epoch",
+                value=self._writer.succeeded_at,
+            )
+        yield CounterMetricFamily(
+            "amtsweg_checkpoint_failures",
+            "Rounds in which the checkpoint writer could not write a checkpoint",
+            value=self._writer.failures,
         )
