@@ -260,7 +260,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
             metadata["publicServiceType"] = {
                 key: value
                 for key, value in announcement.service_type.items()
-                if key in {"name", "description", "identifier"}
+                if key in {"name", "description", "identifier"} and value
             }
         return Handover(
             submission_id=uuid.UUID(announcement.submission_id),
