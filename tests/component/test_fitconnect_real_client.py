@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from cryptography import x509
@@ -155,3 +156,62 @@ async def test_the_python_client_sends_a_submission_that_amtsweg_records_receive
     assert [a["sha512"] for a in received["attachments"]] == [
         hashlib.sha512(ATTACHMENT).hexdigest()
     ]
+
+
+async def test_bad_input_answers_the_specs_problem_and_records_nothing(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = _client(base)
+        token = await asyncio.to_thread(
+            client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        unknown = await http.post(
+            "/fit-connect/v1/submissions",
+            headers=auth,
+            json={
+                "destinationId": str(uuid.uuid4()),
+                "announcedAttachments": [],
+                "serviceType": {"name": "x", "identifier": f"urn:de:fim:leika:leistung:{LEIKA}"},
+            },
+        )
+        created = await asyncio.to_thread(
+            client.create_submission, destination, f"urn:de:fim:leika:leistung:{LEIKA}", 1
+        )
+        submission = created["submissionId"]
+        metadata = await asyncio.to_thread(client.encrypt, destination, {"contentStructure": {}})
+        data = await asyncio.to_thread(client.encrypt, destination, DATA)
+        early = await http.put(
+            f"/fit-connect/v1/submissions/{submission}",
+            headers=auth,
+            json={"encryptedMetadata": metadata, "encryptedData": data},
+        )
+        not_announced = await http.put(
+            f"/fit-connect/v1/submissions/{submission}/attachments/{uuid.uuid4()}",
+            headers=auth | {"Content-Type": "application/jose"},
+            content=data,
+        )
+        parts = data.split(".")
+        parts[3] = ("B" if parts[3][0] != "B" else "C") + parts[3][1:]
+        await http.put(
+            f"/fit-connect/v1/submissions/{submission}/attachments/{created['announcedAttachments'][0]}",
+            headers=auth | {"Content-Type": "application/jose"},
+            content=data,
+        )
+        tampered = await http.put(
+            f"/fit-connect/v1/submissions/{submission}",
+            headers=auth,
+            json={"encryptedMetadata": metadata, "encryptedData": ".".join(parts)},
+        )
+
+    assert unknown.status_code == 404
+    assert unknown.json()["type"].endswith("/fit-connect/destination-not-found")
+    assert early.status_code == 422
+    assert early.json()["type"].endswith("/fit-connect/missing-attachments")
+    assert not_announced.status_code == 422
+    assert not_announced.json()["type"].endswith("/fit-connect/attachment-not-announced")
+    assert tampered.status_code == 422
+    assert tampered.json()["type"].endswith("/fit-connect/encryption-invalid")
+    assert not ledger.exists(uuid.UUID(submission))
