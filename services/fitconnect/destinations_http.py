@@ -90,13 +90,14 @@ def _may_read(granted: Access, destination: Destination) -> bool:
                 return True
             continue
         if any(
-            _reaches(scope, service.leika_key, service.regions) for service in destination.services
+            reaches(scope, service.leika_key, service.regions) for service in destination.services
         ):
             return True
     return False
 
 
-def _reaches(scope: SendScope, leika_key: str, regions: tuple[str, ...]) -> bool:
+def reaches(scope: SendScope, leika_key: str, regions: tuple[str, ...]) -> bool:
+    """Whether a send scope allows this service in one of these regions."""
     if (
         scope.service is not None
         and scope.service.removeprefix("urn:de:fim:leika:leistung:") != leika_key

@@ -18,6 +18,7 @@ from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import destinations_router
 from services.fitconnect.problems import install_problem_handler
+from services.fitconnect.submissions_http import SendingPorts, submissions_router
 from services.fitconnect.token_http import token_router
 from services.fitconnect.tokens import Tokens
 
@@ -36,6 +37,8 @@ class FitConnectPorts:
     """Destinations by id (the directory and the catalog)."""
     keys: Callable[[], DestinationKeys]
     """The destinations' key pairs (the key table and CA opened on first use)."""
+    sending: SendingPorts | None = None
+    """Announce, attachments and submit (none: those routes are not mounted)."""
 
 
 def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
@@ -44,6 +47,10 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
     router.include_router(token_router(ports.tokens, ports.credentials, ports.sender_scopes))
     access = bearer_access(ports.tokens)
     router.include_router(destinations_router(ports.destinations, ports.keys, access))
+    if ports.sending is not None:
+        router.include_router(
+            submissions_router(ports.destinations, ports.keys, access, ports.sending)
+        )
     return router
 
 

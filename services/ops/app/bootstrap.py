@@ -53,6 +53,7 @@ from services.ops.actions.dead_letters import DeadLetters
 from services.ops.actions.replay_stages import ReplayContext
 from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
+from services.ops.app.fitconnect_intake import fit_connect_intake
 from services.ops.app.fitconnect_routing import DirectoryRouting, jws_signer
 from services.ops.app.fitconnect_wiring import fit_connect_ports
 from services.ops.app.settings import Settings
@@ -293,6 +294,8 @@ class Wiring:
             directory=lambda: load_directory(self.settings.routing.directory),
             catalog=self.catalog,
             kek=lambda: self.vault.keys.kek,
+            vault=lambda: self.vault,
+            intake=fit_connect_intake(self.ledger, self.vault, self.settings.intake),
         )
         mount_fit_connect(app, fit_connect)
         app.include_router(self.fit_connect_routing_router())

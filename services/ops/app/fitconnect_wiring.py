@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from events.vault import KeyEncryptionKey
+from events.vault import KeyEncryptionKey, Vault
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
 from services.fitconnect.destination_directory import (
@@ -29,8 +29,11 @@ from services.fitconnect.destination_directory import (
     directory_of,
 )
 from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
 from services.fitconnect.key_table import KeyTable
+from services.fitconnect.submission_table import SubmissionTable
+from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
@@ -137,6 +140,28 @@ def key_table(settings: Settings) -> KeyTable:
     return KeyTable.postgres(url, settings.vault.keystore_schema)
 
 
+def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
+    """The announced submissions' table, beside the destinations' keys (opened on first use)."""
+
+    @cache
+    def table() -> SubmissionTable:
+        url = settings.vault.keystore_url
+        if url is None:
+            path = settings.ledger.sqlite_path()
+            if path is not None:
+                return SubmissionTable.sqlite(path.parent / "keys.sqlite3")
+            assert settings.ledger.ledger_url is not None
+            ledger = settings.ledger
+            assert ledger.ledger_url is not None
+            return SubmissionTable.postgres(ledger.ledger_url, ledger.ledger_schema)
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            return SubmissionTable.sqlite(Path(unquote(parts.path[1:])))
+        return SubmissionTable.postgres(url, settings.vault.keystore_schema)
+
+    return table
+
+
 def destination_keys(
     settings: Settings, kek: Callable[[], KeyEncryptionKey]
 ) -> Callable[[], DestinationKeys]:
@@ -174,8 +199,20 @@ def fit_connect_ports(
     directory: Callable[[], Directory],
     catalog: Callable[[], SchemaCatalog],
     kek: Callable[[], KeyEncryptionKey],
+    vault: Callable[[], Vault] | None = None,
+    intake: Intake | None = None,
 ) -> FitConnectPorts:
-    """Everything the FIT-Connect routes need."""
+    """Everything the FIT-Connect routes need (sending only given a vault and an intake)."""
+    sending = None
+    if vault is not None and intake is not None:
+        sending = SendingPorts(
+            table=submission_table(settings),
+            vault=vault,
+            intake=intake,
+            max_part_bytes=settings.intake.max_attachment_bytes,
+            max_metadata_bytes=settings.intake.max_metadata_bytes,
+            max_attachments=settings.intake.max_attachments,
+        )
     return FitConnectPorts(
         tokens=token_service(settings),
         credentials=client_credentials(
@@ -184,4 +221,5 @@ def fit_connect_ports(
         sender_scopes=settings.fitconnect.sender_scopes_of,
         destinations=destination_directory(directory, catalog),
         keys=destination_keys(settings, kek),
+        sending=sending,
     )

@@ -1,0 +1,340 @@
+"""Sending on the Submission API 1.1.3: announce, upload attachments, submit.
+
+``POST /v1/submissions`` announces a submission to a destination (201 with
+``submissionId`` and ``caseId``); ``PUT …/attachments/{attachmentId}`` stores one
+announced attachment's JWE as received (streamed into the vault, within the intake's part
+limit); ``PUT /v1/submissions/{id}`` decrypts metadata, data and attachments with the
+destination's private key and hands the submission to Amtsweg's intake (:mod:`handover`),
+which checks the metadata and its hashes and records ``Received`` under the FIT-Connect
+submission id (202). A second submit answers the first one's answer and records nothing.
+Only the sender that announced a submission sees it; another's is ``404``.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.blobs import BlobTooLargeError
+from events.vault import Vault
+from services.fitconnect.clients import ClientKind
+from services.fitconnect.destination_directory import LEIKA_URN, Destination, DestinationDirectory
+from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.destinations_http import reaches
+from services.fitconnect.handover import Handover, HandoverRefusedError, Intake
+from services.fitconnect.jwe_decrypt import JweError, decrypt
+from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
+from services.fitconnect.scopes import SendScope
+from services.fitconnect.submission_table import Announcement, SubmissionTable, Upload
+from services.fitconnect.tokens import Access
+
+_UUID = r"^[0-9a-fA-F-]{32,36}$"
+_URN = r"^urn:[a-z0-9][a-z0-9-]{0,31}:[a-z0-9()+,.:=@;$_!*'%/?#-]+$"
+_JWE = r"^[a-zA-Z0-9-_=.]+$"
+MAX_ANNOUNCED = 1000
+
+
+@dataclass(frozen=True)
+class SendingPorts:
+    """What the sending routes need besides tokens, destinations and keys."""
+
+    table: Callable[[], SubmissionTable]
+    vault: Callable[[], Vault]
+    intake: Intake
+    max_part_bytes: int
+    """An attachment's limit (the JWE as received, and its plaintext): the intake's."""
+    max_metadata_bytes: int
+    max_attachments: int
+
+
+class ServiceType(BaseModel):
+    """The announce's ``serviceType``."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(max_length=1024)
+    description: str | None = Field(default=None, max_length=4096)
+    identifier: str = Field(min_length=7, max_length=255, pattern=_URN)
+
+
+class CreateSubmission(BaseModel):
+    """The announce's body (``CreateSubmission``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    destination_id: uuid.UUID = Field(alias="destinationId")
+    announced_attachments: list[Annotated[str, Field(pattern=_UUID)]] = Field(
+        alias="announcedAttachments", max_length=MAX_ANNOUNCED
+    )
+    service_type: ServiceType = Field(alias="serviceType")
+    case_id: uuid.UUID | None = Field(default=None, alias="caseId")
+
+
+class SubmitSubmission(BaseModel):
+    """The submit's body (``SubmitSubmission``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    encrypted_metadata: str = Field(alias="encryptedMetadata", pattern=_JWE)
+    encrypted_data: str | None = Field(default=None, alias="encryptedData", pattern=_JWE)
+
+
+def submissions_router(  # noqa: PLR0915 - one route each
+    directory: DestinationDirectory,
+    keys: Callable[[], DestinationKeys],
+    access: Callable[..., Access],
+    ports: SendingPorts,
+) -> APIRouter:
+    """The sending routes (mounted under ``/fit-connect``)."""
+    router = APIRouter(tags=["FIT-Connect: sending"])
+
+    @router.post("/v1/submissions", status_code=201)
+    async def create_submission(
+        body: CreateSubmission, granted: Annotated[Access, Depends(access)]
+    ) -> JSONResponse:
+        """Announce a submission to a destination."""
+        _sender(granted)
+        destination = directory(body.destination_id)
+        if destination is None or not destination.services:
+            raise not_found(
+                "destination-not-found",
+                "Destination not found",
+                f"No destination {body.destination_id}.",
+            )
+        if not _may_send(granted, destination, body.service_type.identifier):
+            raise forbidden("The access token's scopes do not allow this service here.")
+        if not _offers(destination, body.service_type.identifier):
+            raise _unprocessable(
+                "service-not-offered",
+                "Service not offered",
+                "The destination does not accept this serviceType.",
+            )
+        if len(set(body.announced_attachments)) != len(body.announced_attachments):
+            raise _bad_request("announcedAttachments names an attachment twice.")
+        announcement = Announcement(
+            submission_id=str(uuid.uuid4()),
+            destination_id=str(destination.destination_id),
+            client_id=granted.client.client_id,
+            case_id=str(body.case_id or uuid.uuid4()),
+            service_type=body.service_type.model_dump(exclude_none=True),
+            announced=tuple(a.lower() for a in body.announced_attachments),
+            submitted=None,
+        )
+        await asyncio.to_thread(ports.table().announce, announcement)
+        return JSONResponse(
+            {
+                "destinationId": announcement.destination_id,
+                "submissionId": announcement.submission_id,
+                "caseId": announcement.case_id,
+            },
+            status_code=201,
+        )
+
+    @router.put("/v1/submissions/{submissionId}/attachments/{attachmentId}", status_code=204)
+    async def add_submission_attachment(
+        submissionId: str,  # noqa: N803 - the spec's name
+        attachmentId: str,  # noqa: N803
+        request: Request,
+        granted: Annotated[Access, Depends(access)],
+    ) -> Response:
+        """Store one announced attachment's JWE as received."""
+        announcement = await _owned(granted, submissionId)
+        attachment_id = attachmentId.lower()
+        if attachment_id not in announcement.announced:
+            raise _unprocessable(
+                "attachment-not-announced",
+                "Attachment not announced",
+                "Upload attachments under their announced ids.",
+            )
+        if announcement.submitted is not None:
+            raise _unprocessable(
+                "submission-state-invalid",
+                "Submission already submitted",
+                "Attachments cannot change once the submission is submitted.",
+            )
+        _media_type(request, "application/jose")
+        vault = ports.vault()
+        try:
+            sealed = await vault.put_stream(
+                uuid.UUID(announcement.submission_id),
+                _chunks(request),
+                ports.max_part_bytes,
+            )
+        except BlobTooLargeError:
+            raise _too_large(f"An attachment exceeds {ports.max_part_bytes} bytes.") from None
+        if sealed.size == 0:
+            await asyncio.to_thread(vault.discard, [sealed.blob])
+            raise _bad_request("The attachment is empty (a JWE is expected).")
+        upload = Upload(attachment_id, sealed.blob, sealed.size)
+        await asyncio.to_thread(ports.table().upload, announcement.submission_id, upload)
+        return Response(status_code=204)
+
+    @router.put("/v1/submissions/{submissionId}", status_code=202)
+    async def submit_submission(
+        submissionId: str,  # noqa: N803
+        body: SubmitSubmission,
+        granted: Annotated[Access, Depends(access)],
+    ) -> JSONResponse:
+        """Decrypt the submission and hand it to the intake."""
+        announcement = await _owned(granted, submissionId)
+        if announcement.submitted is not None:
+            return JSONResponse(announcement.submitted, status_code=202)
+        uploads = await asyncio.to_thread(ports.table().uploads, announcement.submission_id)
+        missing = [a for a in announcement.announced if a not in uploads]
+        if missing:
+            raise _unprocessable(
+                "missing-attachments",
+                "Announced attachments missing",
+                f"{len(missing)} announced attachment(s) were not uploaded yet.",
+            )
+        if body.encrypted_data is None:
+            raise _unprocessable(
+                "missing-data", "Data missing", "encryptedData is required by Amtsweg."
+            )
+        handover = await asyncio.to_thread(_decrypted, announcement, uploads, body)
+        try:
+            await ports.intake(handover)
+        except HandoverRefusedError as refused:
+            raise _refused(refused) from None
+        answer = _reduced(announcement)
+        await asyncio.to_thread(ports.table().mark_submitted, announcement.submission_id, answer)
+        return JSONResponse(answer, status_code=202)
+
+    async def _owned(granted: Access, submission_id: str) -> Announcement:
+        _sender(granted)
+        try:
+            key = str(uuid.UUID(submission_id))
+        except ValueError:
+            key = None
+        found = await asyncio.to_thread(ports.table().get, key) if key else None
+        if found is None or found.client_id != granted.client.client_id:
+            raise not_found(
+                "submission-not-found", "Submission not found", f"No submission {submission_id!r}."
+            )
+        return found
+
+    def _decrypted(
+        announcement: Announcement, uploads: dict[str, Upload], body: SubmitSubmission
+    ) -> Handover:
+        """Every JWE decrypted with the destination's key (blocking: run it in a thread)."""
+        destination = uuid.UUID(announcement.destination_id)
+        destination_keys = keys()
+
+        def private_key_of(kid: str) -> Any:
+            found = destination_keys.private_key(destination, kid)
+            return None if found is None else found.private_key
+
+        def opened(compact: str, limit: int, what: str) -> bytes:
+            try:
+                return decrypt(compact, private_key_of, limit).plaintext
+            except JweError as error:
+                raise _unprocessable(
+                    "encryption-invalid", "Decryption failed", f"{what}: {error}."
+                ) from None
+
+        metadata_bytes = opened(body.encrypted_metadata, ports.max_metadata_bytes, "metadata")
+        data = opened(body.encrypted_data or "", ports.max_part_bytes, "data")
+        vault = ports.vault()
+        attachments = {
+            attachment_id: opened(
+                vault.read(uuid.UUID(announcement.submission_id), upload.blob).decode("ascii"),
+                ports.max_part_bytes,
+                f"attachment {attachment_id}",
+            )
+            for attachment_id, upload in uploads.items()
+        }
+        try:
+            metadata = json.loads(metadata_bytes)
+        except (ValueError, UnicodeDecodeError):
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise _unprocessable(
+                "metadata-invalid", "Metadata invalid", "The metadata is not a JSON object."
+            )
+        identifier = announcement.service_type.get("identifier", "")
+        if "publicServiceType" not in metadata and identifier.startswith(LEIKA_URN):
+            metadata["publicServiceType"] = {
+                key: value
+                for key, value in announcement.service_type.items()
+                if key in {"name", "description", "identifier"} and value
+            }
+        return Handover(
+            submission_id=uuid.UUID(announcement.submission_id),
+            portal_id=announcement.client_id,
+            metadata=metadata,
+            data=data,
+            attachments=attachments,
+            correlation_id=f"fit-connect:{announcement.case_id}",
+        )
+
+    return router
+
+
+async def _chunks(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk
+
+
+def _sender(granted: Access) -> None:
+    if granted.client.kind is not ClientKind.SENDER:
+        raise forbidden("Only senders send submissions.")
+
+
+def _may_send(granted: Access, destination: Destination, identifier: str) -> bool:
+    leika = identifier.removeprefix(LEIKA_URN)
+    regions = next(
+        (s.regions for s in destination.services if s.leika_key == leika),
+        (),
+    )
+    return any(
+        isinstance(scope, SendScope) and reaches(scope, leika, regions) for scope in granted.scopes
+    )
+
+
+def _offers(destination: Destination, identifier: str) -> bool:
+    return any(service.identifier == identifier for service in destination.services)
+
+
+def _reduced(announcement: Announcement) -> dict[str, Any]:
+    """The ``SubmissionReduced`` answer of a submit."""
+    return {
+        "destinationId": announcement.destination_id,
+        "submissionId": announcement.submission_id,
+        "caseId": announcement.case_id,
+        "attachments": list(announcement.announced),
+        "serviceType": announcement.service_type,
+    }
+
+
+def _media_type(request: Request, expected: str) -> None:
+    given = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if given != expected:
+        raise FitConnectProblemError(
+            415, "unsupported-media-type", "Unsupported media type", f"Send {expected}."
+        )
+
+
+def _bad_request(detail: str) -> FitConnectProblemError:
+    return FitConnectProblemError(400, "bad-request", "Bad request", detail)
+
+
+def _too_large(detail: str) -> FitConnectProblemError:
+    return FitConnectProblemError(413, "too-large", "Request entity too large", detail)
+
+
+def _unprocessable(slug: str, title: str, detail: str) -> FitConnectProblemError:
+    return FitConnectProblemError(422, slug, title, detail)
+
+
+def _refused(refused: HandoverRefusedError) -> FitConnectProblemError:
+    """The intake's problems (titles only: their details may point into the content)."""
+    titles = sorted({str(p.get("title", "")) for p in refused.problems if p.get("title")})
+    status = refused.status if refused.status in {400, 413, 422} else 422
+    return FitConnectProblemError(
+        status, "submission-refused", "Submission refused", "; ".join(titles) or "Refused."
+    )

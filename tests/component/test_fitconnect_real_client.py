@@ -1,0 +1,217 @@
+"""FITKO's Python client (PyPI ``fitconnect``), unmodified, sends a submission to Amtsweg.
+
+The app (intake plus FIT-Connect API) is served by uvicorn on a free port; the client is
+pointed at it by its own attributes (``token_url``, ``submission_api_url``) and runs its
+whole ``submission`` flow: token, destination and key, announce, one attachment (JWE,
+``zip: DEF``, ``kid`` = thumbprint), submit. Amtsweg must have recorded ``Received``
+under the FIT-Connect submission id with the SHA-512 of data and attachment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from fitconnect import Environment, FITConnectClient  # type: ignore[import-untyped]
+
+from events.ledger import Ledger
+from events.vault import LocalKeyFile, Vault
+from services.fitconnect.certificates import InstanceCA, x5c_of
+from services.fitconnect.destination_directory import (
+    DestinationService,
+    SubmissionSchema,
+    directory_of,
+)
+from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.destinations import destination_id
+from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.key_table import KeyTable
+from services.fitconnect.submission_table import SubmissionTable
+from services.fitconnect.submissions_http import SendingPorts
+from services.intake.http import create_app
+from services.ops.app.fitconnect_intake import fit_connect_intake
+from tests.support.authority import HANNOVER
+from tests.support.fitconnect import FakeTokens, ports
+from tests.support.pipeline import PORTAL_TOKENS, free_port, intake_settings
+
+LEIKA = "99900000000102"
+SCHEMA = SubmissionSchema(
+    "https://schema.fitko.de/fim/s00000122_1.0.0.schema.json", "application/json"
+)
+SERVICES: dict[str, tuple[DestinationService, ...]] = {
+    HANNOVER: (DestinationService(LEIKA, ("03241",), (SCHEMA,)),)
+}
+EVERY = (DestinationService(LEIKA, (), (SCHEMA,)),)
+DATA = {"$schema": SCHEMA.schema_uri, "antragsteller": {"name": "Erika Mustermann"}}
+ATTACHMENT = b"%PDF-1.4\n" + b"Anlage " * 2000 + b"\n%%EOF\n"
+
+
+class _QuietServer(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` on a free local port until the block ends; its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _keys(folder: Path) -> DestinationKeys:
+    ca = InstanceCA.generate()
+
+    def material(destination: uuid.UUID) -> tuple[rsa.RSAPrivateKey, list[x509.Certificate]]:
+        private = rsa.generate_private_key(65537, 4096)
+        return private, ca.certify(private.public_key(), destination, days=30)
+
+    kek = LocalKeyFile.create(folder / "kek.json")
+    return DestinationKeys(KeyTable.sqlite(folder / "keys.sqlite3"), kek, material, x5c_of)
+
+
+@pytest.fixture
+def app(ledger: Ledger, vault: Vault, tmp_path: Path) -> FastAPI:
+    settings = intake_settings(port=0)
+    app = create_app(ledger, vault, settings)
+    keys = _keys(tmp_path)
+    table = SubmissionTable.sqlite(tmp_path / "fit-connect.sqlite3")
+    sending = SendingPorts(
+        table=lambda: table,
+        vault=lambda: vault,
+        intake=fit_connect_intake(ledger, vault, settings),
+        max_part_bytes=settings.max_attachment_bytes,
+        max_metadata_bytes=settings.max_metadata_bytes,
+        max_attachments=settings.max_attachments,
+    )
+    fit_ports = ports(
+        FakeTokens(),
+        destinations=directory_of(SERVICES, EVERY),
+        keys=lambda: keys,
+        sending=sending,
+    )
+    mount_fit_connect(app, fit_ports)
+    return app
+
+
+def _client(base: str) -> Any:
+    client = FITConnectClient(Environment.TESTING, "portal-a", PORTAL_TOKENS["portal-a"])
+    client.token_url = f"{base}/fit-connect/token"
+    client.submission_api_url = f"{base}/fit-connect/v1"
+    return client
+
+
+async def test_the_python_client_sends_a_submission_that_amtsweg_records_received(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base:
+        client = _client(base)
+        answer = await asyncio.to_thread(
+            client.submission,
+            destination,
+            f"urn:de:fim:leika:leistung:{LEIKA}",
+            data=DATA,
+            attachments=[ATTACHMENT],
+        )
+        again = await asyncio.to_thread(
+            client.submit_submission,
+            destination,
+            answer["submissionId"],
+            metadata={"contentStructure": {}},
+            data={"other": "content"},
+        )
+
+    assert answer["destinationId"] == destination
+    assert again == answer  # the second submit: the first one's answer
+    submission_id = uuid.UUID(answer["submissionId"])
+    trail = ledger.trail(submission_id)
+    assert [event.event for event in trail] == ["Received"]
+    received = trail[0].data
+    assert received["portal_id"] == "portal-a"
+    assert received["leika_key"] == LEIKA
+    data_bytes = json.dumps(DATA).encode()
+    assert received["data"]["sha512"] == hashlib.sha512(data_bytes).hexdigest()
+    assert [a["sha512"] for a in received["attachments"]] == [
+        hashlib.sha512(ATTACHMENT).hexdigest()
+    ]
+
+
+async def test_bad_input_answers_the_specs_problem_and_records_nothing(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = _client(base)
+        token = await asyncio.to_thread(
+            client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        unknown = await http.post(
+            "/fit-connect/v1/submissions",
+            headers=auth,
+            json={
+                "destinationId": str(uuid.uuid4()),
+                "announcedAttachments": [],
+                "serviceType": {"name": "x", "identifier": f"urn:de:fim:leika:leistung:{LEIKA}"},
+            },
+        )
+        created = await asyncio.to_thread(
+            client.create_submission, destination, f"urn:de:fim:leika:leistung:{LEIKA}", 1
+        )
+        submission = created["submissionId"]
+        metadata = await asyncio.to_thread(client.encrypt, destination, {"contentStructure": {}})
+        data = await asyncio.to_thread(client.encrypt, destination, DATA)
+        early = await http.put(
+            f"/fit-connect/v1/submissions/{submission}",
+            headers=auth,
+            json={"encryptedMetadata": metadata, "encryptedData": data},
+        )
+        not_announced = await http.put(
+            f"/fit-connect/v1/submissions/{submission}/attachments/{uuid.uuid4()}",
+            headers=auth | {"Content-Type": "application/jose"},
+            content=data,
+        )
+        parts = data.split(".")
+        parts[3] = ("B" if parts[3][0] != "B" else "C") + parts[3][1:]
+        await http.put(
+            f"/fit-connect/v1/submissions/{submission}/attachments/{created['announcedAttachments'][0]}",
+            headers=auth | {"Content-Type": "application/jose"},
+            content=data,
+        )
+        tampered = await http.put(
+            f"/fit-connect/v1/submissions/{submission}",
+            headers=auth,
+            json={"encryptedMetadata": metadata, "encryptedData": ".".join(parts)},
+        )
+
+    assert unknown.status_code == 404
+    assert unknown.json()["type"].endswith("/fit-connect/destination-not-found")
+    assert early.status_code == 422
+    assert early.json()["type"].endswith("/fit-connect/missing-attachments")
+    assert not_announced.status_code == 422
+    assert not_announced.json()["type"].endswith("/fit-connect/attachment-not-announced")
+    assert tampered.status_code == 422
+    assert tampered.json()["type"].endswith("/fit-connect/encryption-invalid")
+    assert not ledger.exists(uuid.UUID(submission))
