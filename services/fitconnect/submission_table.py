@@ -4,7 +4,9 @@ A sender announces a submission (``POST /v1/submissions``) before it uploads att
 and submits; until then the ledger knows nothing of it, so the announcement lives here:
 its destination, sender, case, service and announced attachment ids, and for each uploaded
 attachment the vault blob that holds its JWE as received. Once submitted, the row keeps
-the answer (so a second submit is answered the same). The table lives beside the
+the answer (so a second submit is answered the same) and the authentication tags of the
+JWEs received (metadata, data, each attachment): FIT-Connect's events name them, so the
+event log can prove which ciphertexts were received. The table lives beside the
 destinations' keys (the key store's database).
 """
 
@@ -27,7 +29,8 @@ _SCHEMA = (
     service_type TEXT NOT NULL,
     announced TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    submitted TEXT
+    submitted TEXT,
+    authentication_tags TEXT
 )""",
     """CREATE TABLE IF NOT EXISTS amtsweg_fitconnect_attachments (
     submission_id TEXT NOT NULL,
@@ -43,7 +46,12 @@ _ANNOUNCE = (
 )
 _GET = (
     "SELECT submission_id, destination_id, client_id, case_id, service_type, announced, "
-    "submitted FROM amtsweg_fitconnect_submissions WHERE submission_id = {p}"
+    "submitted, authentication_tags FROM amtsweg_fitconnect_submissions WHERE submission_id = {p}"
+)
+_OF_CASE = (
+    "SELECT submission_id, destination_id, client_id, case_id, service_type, announced, "
+    "submitted, authentication_tags FROM amtsweg_fitconnect_submissions WHERE case_id = {p} "
+    "ORDER BY created_at, submission_id"
 )
 _UPLOADED = (
     "SELECT attachment_id, blob, size FROM amtsweg_fitconnect_attachments WHERE submission_id = {p}"
@@ -54,7 +62,7 @@ _UPLOAD = (
     "DO UPDATE SET blob = excluded.blob, size = excluded.size"
 )
 _SUBMITTED = (
-    "UPDATE amtsweg_fitconnect_submissions SET submitted = {p} "
+    "UPDATE amtsweg_fitconnect_submissions SET submitted = {p}, authentication_tags = {p} "
     "WHERE submission_id = {p} AND submitted IS NULL"
 )
 
@@ -73,6 +81,32 @@ class Announcement:
     """The announced attachment ids."""
     submitted: dict[str, Any] | None
     """What the submit recorded (its answer), or None before it."""
+    authentication_tags: AuthenticationTags | None = None
+    """The tags of the JWEs the submit received, or None before it."""
+
+
+@dataclass(frozen=True)
+class AuthenticationTags:
+    """The authentication tags (base64url) of a submission's JWEs, as received."""
+
+    metadata: str
+    data: str | None
+    attachments: dict[str, str]
+    """attachmentId -> tag"""
+
+    def as_event(self) -> dict[str, Any]:
+        """FIT-Connect's ``authenticationTags`` object of an event."""
+        tags: dict[str, Any] = {"metadata": self.metadata}
+        if self.data is not None:
+            tags["data"] = self.data
+        if self.attachments:
+            tags["attachments"] = dict(sorted(self.attachments.items()))
+        return tags
+
+    @classmethod
+    def of_event(cls, document: dict[str, Any]) -> AuthenticationTags:
+        """The tags from :meth:`as_event`'s object."""
+        return cls(document["metadata"], document.get("data"), document.get("attachments", {}))
 
 
 @dataclass(frozen=True)
@@ -123,17 +157,14 @@ class SubmissionTable:
         with self._db._transaction() as cursor:
             cursor.execute(self._sql(_GET), (submission_id,))
             row = cursor.fetchone()
-        if row is None:
-            return None
-        return Announcement(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            json.loads(row[4]),
-            tuple(json.loads(row[5])),
-            json.loads(row[6]) if row[6] is not None else None,
-        )
+        return None if row is None else _announcement(row)
+
+    def of_case(self, case_id: str) -> list[Announcement]:
+        """The case's announced submissions, oldest first."""
+        with self._db._transaction() as cursor:
+            cursor.execute(self._sql(_OF_CASE), (case_id,))
+            rows = cursor.fetchall()
+        return [_announcement(row) for row in rows]
 
     def uploads(self, submission_id: str) -> dict[str, Upload]:
         """The attachments uploaded so far, by id."""
@@ -148,10 +179,14 @@ class SubmissionTable:
         with self._db._transaction() as cursor:
             cursor.execute(self._sql(_UPLOAD), values)
 
-    def mark_submitted(self, submission_id: str, answer: dict[str, Any]) -> bool:
-        """Record the submit's answer; False if another submit recorded one first."""
+    def mark_submitted(
+        self, submission_id: str, answer: dict[str, Any], tags: AuthenticationTags
+    ) -> bool:
+        """Record the submit's answer and the received JWEs' tags; False if another submit
+        recorded them first."""
+        values = (json.dumps(answer), json.dumps(tags.as_event()), submission_id)
         with self._db._transaction() as cursor:
-            cursor.execute(self._sql(_SUBMITTED), (json.dumps(answer), submission_id))
+            cursor.execute(self._sql(_SUBMITTED), values)
             return bool(cursor.rowcount == 1)
 
     def close(self) -> None:
@@ -160,3 +195,16 @@ class SubmissionTable:
 
     def _sql(self, statement: str) -> str:
         return statement.format(p=self._db.placeholder)
+
+
+def _announcement(row: Any) -> Announcement:
+    return Announcement(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        json.loads(row[4]),
+        tuple(json.loads(row[5])),
+        json.loads(row[6]) if row[6] is not None else None,
+        AuthenticationTags.of_event(json.loads(row[7])) if row[7] is not None else None,
+    )

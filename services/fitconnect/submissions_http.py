@@ -32,7 +32,12 @@ from services.fitconnect.handover import Handover, HandoverRefusedError, Intake
 from services.fitconnect.jwe_decrypt import JweError, decrypt
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import SendScope
-from services.fitconnect.submission_table import Announcement, SubmissionTable, Upload
+from services.fitconnect.submission_table import (
+    Announcement,
+    AuthenticationTags,
+    SubmissionTable,
+    Upload,
+)
 from services.fitconnect.tokens import Access
 
 _UUID = r"^[0-9a-fA-F-]{32,36}$"
@@ -195,13 +200,15 @@ def submissions_router(  # noqa: PLR0915 - one route each
             raise _unprocessable(
                 "missing-data", "Data missing", "encryptedData is required by Amtsweg."
             )
-        handover = await asyncio.to_thread(_decrypted, announcement, uploads, body)
+        handover, tags = await asyncio.to_thread(_decrypted, announcement, uploads, body)
         try:
             await ports.intake(handover)
         except HandoverRefusedError as refused:
             raise _refused(refused) from None
         answer = _reduced(announcement)
-        await asyncio.to_thread(ports.table().mark_submitted, announcement.submission_id, answer)
+        await asyncio.to_thread(
+            ports.table().mark_submitted, announcement.submission_id, answer, tags
+        )
         return JSONResponse(answer, status_code=202)
 
     async def _owned(granted: Access, submission_id: str) -> Announcement:
@@ -219,8 +226,9 @@ def submissions_router(  # noqa: PLR0915 - one route each
 
     def _decrypted(
         announcement: Announcement, uploads: dict[str, Upload], body: SubmitSubmission
-    ) -> Handover:
-        """Every JWE decrypted with the destination's key (blocking: run it in a thread)."""
+    ) -> tuple[Handover, AuthenticationTags]:
+        """Every JWE decrypted with the destination's key (blocking: run it in a thread);
+        the handover and the JWEs' authentication tags."""
         destination = uuid.UUID(announcement.destination_id)
         destination_keys = keys()
 
@@ -228,13 +236,17 @@ def submissions_router(  # noqa: PLR0915 - one route each
             found = destination_keys.private_key(destination, kid)
             return None if found is None else found.private_key
 
+        tags: dict[str, str] = {}
+
         def opened(compact: str, limit: int, what: str) -> bytes:
             try:
-                return decrypt(compact, private_key_of, limit).plaintext
+                decrypted = decrypt(compact, private_key_of, limit)
             except JweError as error:
                 raise _unprocessable(
                     "encryption-invalid", "Decryption failed", f"{what}: {error}."
                 ) from None
+            tags[what] = decrypted.authentication_tag
+            return decrypted.plaintext
 
         metadata_bytes = opened(body.encrypted_metadata, ports.max_metadata_bytes, "metadata")
         data = opened(body.encrypted_data or "", ports.max_part_bytes, "data")
@@ -247,6 +259,11 @@ def submissions_router(  # noqa: PLR0915 - one route each
             )
             for attachment_id, upload in uploads.items()
         }
+        received = AuthenticationTags(
+            metadata=tags["metadata"],
+            data=tags["data"],
+            attachments={a: tags[f"attachment {a}"] for a in uploads},
+        )
         try:
             metadata = json.loads(metadata_bytes)
         except (ValueError, UnicodeDecodeError):
@@ -262,7 +279,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
                 for key, value in announcement.service_type.items()
                 if key in {"name", "description", "identifier"} and value
             }
-        return Handover(
+        handover = Handover(
             submission_id=uuid.UUID(announcement.submission_id),
             portal_id=announcement.client_id,
             metadata=metadata,
@@ -270,6 +287,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
             attachments=attachments,
             correlation_id=f"fit-connect:{announcement.case_id}",
         )
+        return handover, received
 
     return router
 
