@@ -20,12 +20,14 @@ from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import LocalKeyFile, Vault, local_vault
 from services.fitconnect.certificates import InstanceCA
+from services.fitconnect.set_keys import create_key_file as create_set_key_file
 from services.fitconnect.token_keys import create_key_file as create_token_key_file
 from tests.support import postgres
 from tests.support.authority import amtsweg_signing_keys
 
 SIGNING_KEYS_ENV = "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE"
 TOKEN_KEYS_ENV = "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE"
+SET_KEYS_ENV = "AMTSWEG_FITCONNECT_SET_KEYS_FILE"
 CA_ENV = ("AMTSWEG_FITCONNECT_CA_CERT_FILE", "AMTSWEG_FITCONNECT_CA_KEY_FILE")
 POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
 """Set to use an existing PostgreSQL database instead of a throwaway cluster."""
@@ -95,6 +97,20 @@ def fit_connect_token_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         os.environ.pop(TOKEN_KEYS_ENV, None)
     else:
         os.environ[TOKEN_KEYS_ENV] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fit_connect_set_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The keys that sign FIT-Connect event tokens, as ``AMTSWEG_FITCONNECT_SET_KEYS_FILE``."""
+    path = tmp_path_factory.mktemp("set-keys") / "fit-connect-set.jwks.json"
+    create_set_key_file(path)
+    previous = os.environ.get(SET_KEYS_ENV)
+    os.environ[SET_KEYS_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(SET_KEYS_ENV, None)
+    else:
+        os.environ[SET_KEYS_ENV] = previous
 
 
 @pytest.fixture(scope="session", autouse=True)

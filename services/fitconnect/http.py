@@ -1,8 +1,9 @@
 """The FIT-Connect API, mounted under ``/fit-connect`` beside Amtsweg's own ``/v1/…``.
 
 Paths are the Submission API's (``/fit-connect/v1/…``) plus the token endpoint
-(``/fit-connect/token``). What the routes need of other services comes in
-:class:`FitConnectPorts`, built by the composition root.
+(``/fit-connect/token``) and the event log's keys (``/fit-connect/.well-known/jwks.json``).
+What the routes need of other services comes in :class:`FitConnectPorts`, built by the
+composition root.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import destinations_router
 from services.fitconnect.problems import install_problem_handler
+from services.fitconnect.set_keys import SetKeys
+from services.fitconnect.set_keys_http import set_keys_router
 from services.fitconnect.submissions_http import SendingPorts, submissions_router
 from services.fitconnect.token_http import token_router
 from services.fitconnect.tokens import Tokens
@@ -39,6 +42,8 @@ class FitConnectPorts:
     """The destinations' key pairs (the key table and CA opened on first use)."""
     sending: SendingPorts | None = None
     """Announce, attachments and submit (none: those routes are not mounted)."""
+    set_keys: Callable[[], SetKeys] | None = None
+    """The event log's signing keys (read on first use; none: no JWKS, no event log)."""
 
 
 def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
@@ -51,6 +56,8 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
         router.include_router(
             submissions_router(ports.destinations, ports.keys, access, ports.sending)
         )
+    if ports.set_keys is not None:
+        router.include_router(set_keys_router(ports.set_keys))
     return router
 
 

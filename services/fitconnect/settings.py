@@ -24,6 +24,11 @@ class FitConnectSettings(BaseSettings):
     """``AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE``: the JWK Set (P-256, ES256) that signs access
     tokens, the first key signing; required outside development (see
     ``services.fitconnect.token_keys``)."""
+    set_keys_file: Path | None = None
+    """``AMTSWEG_FITCONNECT_SET_KEYS_FILE``: the JWK Set (RSA, at least 4096 bits, PS512)
+    that signs the event log's Security Event Tokens, the first key signing, every key
+    published at ``/fit-connect/.well-known/jwks.json``; required outside development (see
+    ``services.fitconnect.set_keys``)."""
     token_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
     """How long an access token is valid (``expires_in``)."""
     token_issuer: str = "amtsweg"  # noqa: S105 - a name

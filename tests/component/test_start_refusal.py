@@ -23,6 +23,7 @@ SECRETS = (
     "AMTSWEG_LEDGER_CHAIN_KEY",
     "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE",
     "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+    "AMTSWEG_FITCONNECT_SET_KEYS_FILE",
     "AMTSWEG_FITCONNECT_CA_CERT_FILE",
     "AMTSWEG_FITCONNECT_CA_KEY_FILE",
     "AMTSWEG_DEVELOPMENT",
@@ -66,6 +67,7 @@ def test_without_its_secrets_a_process_names_all_of_them_and_creates_nothing(
             else ()
         ),
         "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+        "AMTSWEG_FITCONNECT_SET_KEYS_FILE",
         "AMTSWEG_FITCONNECT_CA_CERT_FILE",
     ):
         assert variable in done.stderr
@@ -130,6 +132,7 @@ def test_a_configured_process_misses_nothing(
         AMTSWEG_CHECKPOINT_DIR=str(tmp_path / "checkpoints"),
         AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE=str(tmp_path / "checkpoint.jwk.json"),
         AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE=str(tmp_path / "token.json"),
+        AMTSWEG_FITCONNECT_SET_KEYS_FILE=str(tmp_path / "set.json"),
         AMTSWEG_FITCONNECT_CA_CERT_FILE=str(tmp_path / "ca.pem"),
         AMTSWEG_FITCONNECT_CA_KEY_FILE=str(tmp_path / "ca.key.pem"),
     )

@@ -32,6 +32,7 @@ from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
 from services.fitconnect.key_table import KeyTable
+from services.fitconnect.set_keys import SetKeys, set_keys
 from services.fitconnect.submission_table import SubmissionTable
 from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
@@ -85,6 +86,20 @@ def token_service(settings: Settings) -> Callable[[], Tokens]:
         )
 
     return tokens
+
+
+def set_key_set(settings: Settings) -> Callable[[], SetKeys]:
+    """The event log's signing keys, read (or made, in development) on first use."""
+
+    @cache
+    def keys() -> SetKeys:
+        return set_keys(
+            settings.fitconnect.set_keys_file,
+            settings.run.data_dir,
+            development=settings.run.development,
+        )
+
+    return keys
 
 
 def destination_directory(
@@ -222,4 +237,5 @@ def fit_connect_ports(
         destinations=destination_directory(directory, catalog),
         keys=destination_keys(settings, kek),
         sending=sending,
+        set_keys=set_key_set(settings),
     )

@@ -105,23 +105,8 @@ def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Mis
                     "FILE --public-keys JWKS`)",
                 )
             )
-    if INTAKE in services and settings.fitconnect.token_keys_file is None:
-        missing.append(
-            Missing(
-                "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
-                "the JWK set Amtsweg signs FIT-Connect access tokens with "
-                "(`amtsweg keys create-token-key FILE`)",
-            )
-        )
-    fitconnect = settings.fitconnect
-    if INTAKE in services and (fitconnect.ca_cert_file is None or fitconnect.ca_key_file is None):
-        missing.append(
-            Missing(
-                "AMTSWEG_FITCONNECT_CA_CERT_FILE and AMTSWEG_FITCONNECT_CA_KEY_FILE",
-                "the CA (PEM certificate and key) that certifies the FIT-Connect "
-                "destinations' encryption keys (x5c)",
-            )
-        )
+    if INTAKE in services:
+        missing += _fit_connect_missing(settings)
     return missing
 
 
@@ -130,3 +115,34 @@ def refuse_unless_configured(settings: Settings, services: AbstractSet[str]) -> 
     missing = missing_settings(settings, services)
     if missing:
         raise StartRefusedError(missing)
+
+
+def _fit_connect_missing(settings: Settings) -> list[Missing]:
+    """What the FIT-Connect API (in the intake's HTTP process) needs and lacks."""
+    fitconnect = settings.fitconnect
+    missing = []
+    if fitconnect.token_keys_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE",
+                "the JWK set Amtsweg signs FIT-Connect access tokens with "
+                "(`amtsweg keys create-token-key FILE`)",
+            )
+        )
+    if fitconnect.set_keys_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_SET_KEYS_FILE",
+                "the JWK set Amtsweg signs the FIT-Connect event log's Security Event Tokens "
+                "with (`amtsweg keys create-set-key FILE`)",
+            )
+        )
+    if fitconnect.ca_cert_file is None or fitconnect.ca_key_file is None:
+        missing.append(
+            Missing(
+                "AMTSWEG_FITCONNECT_CA_CERT_FILE and AMTSWEG_FITCONNECT_CA_KEY_FILE",
+                "the CA (PEM certificate and key) that certifies the FIT-Connect "
+                "destinations' encryption keys (x5c)",
+            )
+        )
+    return missing

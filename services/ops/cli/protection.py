@@ -13,7 +13,7 @@ from events.checkpoint_keys import CheckpointKeyError, create_key
 from events.ledger import SubmissionNotFoundError
 from events.vault import LocalKeyFile
 from services.delivery.signing import SigningKeyError, create_key_file, rotate_key_file
-from services.fitconnect import token_keys
+from services.fitconnect import set_keys, token_keys
 from services.ops.actions.erasure import erase as erase_content
 from services.ops.cli import support as out
 
@@ -182,6 +182,35 @@ def rotate_token_key(
     except token_keys.TokenKeyError as error:
         raise out.fail(str(error)) from None
     out.console.print(f"{path}: {keys.kid} signs tokens now")
+
+
+@keys_app.command("create-set-key")
+def create_set_key(
+    path: Annotated[Path, typer.Argument(help="where to write the JWK Set (must not exist)")],
+) -> None:
+    """Create the key set (mode 0600) that signs the FIT-Connect event log's Security Event
+    Tokens, for AMTSWEG_FITCONNECT_SET_KEYS_FILE: one RSA key of 4096 bits (PS512). Its
+    public half is published at /fit-connect/.well-known/jwks.json."""
+    try:
+        keys = set_keys.create_key_file(path)
+    except FileExistsError:
+        raise out.fail(f"{path} exists; an event token key set is never overwritten") from None
+    out.console.print(
+        f"created {path} (kid {keys.kid}); set AMTSWEG_FITCONNECT_SET_KEYS_FILE={path}"
+    )
+
+
+@keys_app.command("rotate-set-key")
+def rotate_set_key(
+    path: Annotated[Path, typer.Argument(help="the JWK Set of AMTSWEG_FITCONNECT_SET_KEYS_FILE")],
+) -> None:
+    """Put a new event token signing key first; the older keys stay published so the
+    event tokens they signed (which never expire) still verify. Restart the HTTP API."""
+    try:
+        keys = set_keys.rotate_key_file(path)
+    except set_keys.SetKeyError as error:
+        raise out.fail(str(error)) from None
+    out.console.print(f"{path}: {keys.kid} signs event tokens now")
 
 
 @keys_app.command("rotate-signing-key")
