@@ -18,6 +18,7 @@ from services.fitconnect.clients import ClientCredentials, SenderScopes
 from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import destinations_router
+from services.fitconnect.events_http import EventLogPorts, events_router
 from services.fitconnect.problems import install_problem_handler
 from services.fitconnect.set_keys import SetKeys
 from services.fitconnect.set_keys_http import set_keys_router
@@ -44,6 +45,8 @@ class FitConnectPorts:
     """Announce, attachments and submit (none: those routes are not mounted)."""
     set_keys: Callable[[], SetKeys] | None = None
     """The event log's signing keys (read on first use; none: no JWKS, no event log)."""
+    event_log: EventLogPorts | None = None
+    """The case event log (mounted with ``set_keys``)."""
 
 
 def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
@@ -58,6 +61,8 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
         )
     if ports.set_keys is not None:
         router.include_router(set_keys_router(ports.set_keys))
+        if ports.event_log is not None:
+            router.include_router(events_router(access, ports.set_keys, ports.event_log))
     return router
 
 

@@ -55,7 +55,7 @@ from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
 from services.ops.app.fitconnect_intake import fit_connect_intake
 from services.ops.app.fitconnect_routing import DirectoryRouting, jws_signer
-from services.ops.app.fitconnect_wiring import fit_connect_ports
+from services.ops.app.fitconnect_wiring import fit_connect_ports, ledger_trail
 from services.ops.app.settings import Settings
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
@@ -296,6 +296,7 @@ class Wiring:
             kek=lambda: self.vault.keys.kek,
             vault=lambda: self.vault,
             intake=fit_connect_intake(self.ledger, self.vault, self.settings.intake),
+            trail=ledger_trail(self.ledger),
         )
         mount_fit_connect(app, fit_connect)
         app.include_router(self.fit_connect_routing_router())

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
 from events.vault import KeyEncryptionKey, Vault
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
@@ -29,6 +30,8 @@ from services.fitconnect.destination_directory import (
     directory_of,
 )
 from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.event_log import Trail
+from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
 from services.fitconnect.key_table import KeyTable
@@ -42,6 +45,18 @@ from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
 from services.validation.entries import JSON, XML
+
+
+def ledger_trail(ledger: Ledger) -> Trail:
+    """The ledger's trail of a submission; empty while it knows nothing of it."""
+
+    def trail(submission_id: uuid.UUID) -> list[TrailEntry]:
+        try:
+            return ledger.trail(submission_id)
+        except SubmissionNotFoundError:
+            return []
+
+    return trail
 
 
 def client_credentials(
@@ -216,12 +231,18 @@ def fit_connect_ports(
     kek: Callable[[], KeyEncryptionKey],
     vault: Callable[[], Vault] | None = None,
     intake: Intake | None = None,
+    trail: Trail | None = None,
 ) -> FitConnectPorts:
-    """Everything the FIT-Connect routes need (sending only given a vault and an intake)."""
+    """Everything the FIT-Connect routes need (sending only given a vault and an intake,
+    the event log only given the ledger's trails)."""
+    table = submission_table(settings)
     sending = None
+    event_log = None
+    if trail is not None:
+        event_log = EventLogPorts(table=table, trail=trail, issuer=settings.fit_connect_url())
     if vault is not None and intake is not None:
         sending = SendingPorts(
-            table=submission_table(settings),
+            table=table,
             vault=vault,
             intake=intake,
             max_part_bytes=settings.intake.max_attachment_bytes,
@@ -238,4 +259,5 @@ def fit_connect_ports(
         keys=destination_keys(settings, kek),
         sending=sending,
         set_keys=set_key_set(settings),
+        event_log=event_log,
     )

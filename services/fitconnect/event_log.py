@@ -1,0 +1,114 @@
+"""A FIT-Connect case's event log, derived from Amtsweg's ledger as Security Event Tokens.
+
+Nothing is stored: each ledger event of the case's submissions that FIT-Connect has an
+event for becomes one SET (RFC 8417), signed PS512 by the event token key
+(:mod:`set_keys`) with header ``typ: secevent+jwt``:
+
+- ``Received`` → ``submit-submission`` (the received JWEs' authentication tags);
+- ``Accepted`` → ``accept-submission`` (the tags);
+- ``Rejected`` and ``RefusedByAuthority`` → ``reject-submission`` (the tags and the
+  problems as FIT-Connect's reject reasons).
+
+The claims are stable: ``iat`` is the event's time, ``jti`` a UUID derived from the
+submission id and the event's version, ``sub`` ``submission:<id>``, ``txn``
+``case:<caseId>``; there is no ``exp`` (an event log never expires). The signature itself
+differs from one answer to the next (PSS is randomized); it verifies either way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from joserfc import jwt
+
+from events.ledger import TrailEntry
+from services.fitconnect.set_keys import SET_ALG, SetKeys
+from services.fitconnect.submission_table import Announcement, AuthenticationTags
+
+EVENTS = "https://schema.fitko.de/fit-connect/events/"
+SUBMIT = EVENTS + "submit-submission"
+ACCEPT = EVENTS + "accept-submission"
+REJECT = EVENTS + "reject-submission"
+PROBLEMS = EVENTS + "problems/"
+SET_SCHEMA = "https://schema.fitko.de/fit-connect/set-payload/1.2.0/set-payload.schema.json"
+SET_TYPE = "secevent+jwt"
+_JTI_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://amtsweg.de/fit-connect/events")
+
+Trail = Callable[[uuid.UUID], list[TrailEntry]]
+"""The submission's ledger trail; empty if the ledger knows nothing of it (yet)."""
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """One event of the case, before it is signed."""
+
+    submission_id: str
+    version: int
+    timestamp: str
+    uri: str
+    payload: dict[str, Any]
+
+
+def case_events(announcements: Iterable[Announcement], trail: Trail) -> list[CaseEvent]:
+    """The case's events in the order they happened (oldest first)."""
+    found: list[CaseEvent] = []
+    for announcement in announcements:
+        tags = announcement.authentication_tags
+        entries = trail(uuid.UUID(announcement.submission_id))
+        found += [
+            event
+            for entry in entries
+            if (event := _event(announcement.submission_id, entry, tags)) is not None
+        ]
+    return sorted(found, key=lambda e: (datetime.fromisoformat(e.timestamp), e.version))
+
+
+def signed(event: CaseEvent, case_id: str, issuer: str, keys: SetKeys) -> str:
+    """The event as a compact SET signed by the current key."""
+    claims = {
+        "$schema": SET_SCHEMA,
+        "iss": issuer,
+        "iat": int(datetime.fromisoformat(event.timestamp).timestamp()),
+        "jti": str(uuid.uuid5(_JTI_NAMESPACE, f"{event.submission_id}:{event.version}")),
+        "sub": f"submission:{event.submission_id}",
+        "txn": f"case:{case_id}",
+        "events": {event.uri: event.payload},
+    }
+    header = {"typ": SET_TYPE, "alg": SET_ALG, "kid": keys.kid}
+    return jwt.encode(header, claims, keys.signing, algorithms=[SET_ALG])
+
+
+def _event(
+    submission_id: str, entry: TrailEntry, tags: AuthenticationTags | None
+) -> CaseEvent | None:
+    tagged: dict[str, Any] = {} if tags is None else {"authenticationTags": tags.as_event()}
+    if entry.event == "Received":
+        uri, payload = SUBMIT, tagged
+    elif entry.event == "Accepted":
+        uri, payload = ACCEPT, tagged
+    elif entry.event == "Rejected":
+        uri, payload = REJECT, tagged | {"problems": _problems(entry, "data-schema-violation")}
+    elif entry.event == "RefusedByAuthority":
+        uri, payload = REJECT, tagged | {"problems": _problems(entry, "technical-error")}
+    else:
+        return None
+    return CaseEvent(submission_id, entry.version, entry.timestamp, uri, payload)
+
+
+def _problems(entry: TrailEntry, kind: str) -> list[dict[str, Any]]:
+    """The event's problems as FIT-Connect reject reasons (type, title, detail, instance)."""
+    reasons = []
+    for problem in entry.data.get("problems") or [{}]:
+        reason = {
+            "type": PROBLEMS + kind,
+            "title": str(problem.get("title") or "Submission rejected"),
+            "instance": "data" if kind == "data-schema-violation" else "submission",
+        }
+        if problem.get("detail"):
+            reason["detail"] = str(problem["detail"])
+        reasons.append(reason)
+    return reasons
