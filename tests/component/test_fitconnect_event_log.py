@@ -1,0 +1,151 @@
+"""A case's event log: FITKO's client sends a submission, the log answers its SETs.
+
+Every SET verifies with the JWKS Amtsweg publishes, has ``typ: secevent+jwt`` and
+``alg: PS512``; ``submit-submission`` carries the received JWEs' authentication tags; a
+rejection by validation adds ``reject-submission`` with the problems. Another portal sees
+nothing; the destination's subscriber sees the case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from events.ledger import Ledger
+from events.vault import Vault
+from services.fitconnect.destination_directory import directory_of
+from services.fitconnect.destinations import destination_id
+from services.fitconnect.event_log import REJECT, SUBMIT
+from services.fitconnect.events_http import EventLogPorts
+from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.set_keys import SetKeys, new_set_key
+from services.fitconnect.submission_table import SubmissionTable
+from services.fitconnect.submissions_http import SendingPorts
+from services.intake.http import create_app
+from services.ops.app.fitconnect_intake import fit_connect_intake
+from services.ops.app.fitconnect_wiring import ledger_trail
+from tests.component.test_fitconnect_real_client import (
+    ATTACHMENT,
+    DATA,
+    EVERY,
+    LEIKA,
+    SERVICES,
+    _client,
+    _keys,
+    served,
+)
+from tests.support.authority import HANNOVER
+from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
+from tests.support.fitconnect import FakeTokens, access_token, ports
+from tests.support.fitconnect_spec import assert_answers_as_specified
+from tests.support.pipeline import PORTAL_TOKENS, intake_settings
+
+EVENTS_PATH = "/v1/cases/{caseId}/events"
+ISSUER = "https://amtsweg.test/fit-connect"
+
+
+@pytest.fixture
+def app(ledger: Ledger, vault: Vault, tmp_path: Path) -> FastAPI:
+    settings = intake_settings(port=0)
+    app = create_app(ledger, vault, settings)
+    keys = _keys(tmp_path)
+    table = SubmissionTable.sqlite(tmp_path / "fit-connect.sqlite3")
+    set_keys = SetKeys({"keys": [new_set_key()]})
+    fit_ports = ports(
+        FakeTokens(),
+        destinations=directory_of(SERVICES, EVERY),
+        keys=lambda: keys,
+        sending=SendingPorts(
+            table=lambda: table,
+            vault=lambda: vault,
+            intake=fit_connect_intake(ledger, vault, settings),
+            max_part_bytes=settings.max_attachment_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes,
+            max_attachments=settings.max_attachments,
+        ),
+        set_keys=lambda: set_keys,
+        event_log=EventLogPorts(table=lambda: table, trail=ledger_trail(ledger), issuer=ISSUER),
+    )
+    mount_fit_connect(app, fit_ports)
+    return app
+
+
+async def _events(http: httpx.AsyncClient, case_id: str, token: str) -> httpx.Response:
+    return await http.get(
+        f"/fit-connect/v1/cases/{case_id}/events", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def test_the_event_log_verifies_and_follows_the_ledger(app: FastAPI, ledger: Ledger) -> None:
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = _client(base)
+        answer = await asyncio.to_thread(
+            client.submission,
+            destination,
+            f"urn:de:fim:leika:leistung:{LEIKA}",
+            data=DATA,
+            attachments=[ATTACHMENT],
+        )
+        case_id, submission_id = answer["caseId"], answer["submissionId"]
+        sender = await access_token(http, "portal-a", PORTAL_TOKENS["portal-a"])
+        received = await _events(http, case_id, sender)
+        problems = [{"type": "https://amtsweg.de/problems/schema-violation", "title": "Invalid"}]
+        ledger.execute(uuid.UUID(submission_id), lambda s: s.reject("catalog-1", problems))
+        rejected = await _events(http, case_id, sender)
+        again = await _events(http, case_id, sender)
+        other = await _events(
+            http, case_id, await access_token(http, "portal-b", PORTAL_TOKENS["portal-b"])
+        )
+        subscriber = await _events(
+            http, case_id, await access_token(http, HANNOVER, AUTHORITY_TOKENS[HANNOVER])
+        )
+        unknown = await _events(http, str(uuid.uuid4()), sender)
+        jwks = (await http.get("/fit-connect/.well-known/jwks.json")).json()
+
+    assert received.status_code == 200, received.text
+    log = assert_answers_as_specified(received, EVENTS_PATH)
+    assert (log["count"], log["totalCount"]) == (1, 1)
+    keys = KeySet.import_key_set(jwks)
+    assert all("d" not in key for key in jwks["keys"])
+    (submit,) = [_verified(token, keys) for token in log["eventLog"]]
+    header, claims = submit
+    assert header == {"typ": "secevent+jwt", "alg": "PS512", "kid": jwks["keys"][0]["kid"]}
+    assert claims["sub"] == f"submission:{submission_id}"
+    assert claims["txn"] == f"case:{case_id}"
+    assert claims["iss"] == ISSUER
+    assert "exp" not in claims
+    tags = claims["events"][SUBMIT]["authenticationTags"]
+    assert set(tags) == {"metadata", "data", "attachments"}
+    assert len(tags["attachments"]) == 1
+
+    log = assert_answers_as_specified(rejected, EVENTS_PATH)
+    events = [_verified(token, keys)[1] for token in log["eventLog"]]
+    assert [list(event["events"]) for event in events] == [[SUBMIT], [REJECT]]
+    reject = events[1]["events"][REJECT]
+    assert reject["problems"][0]["title"] == "Invalid"
+    assert reject["problems"][0]["type"].startswith("https://schema.fitko.de/fit-connect/events/")
+    assert reject["authenticationTags"] == tags
+    stable = [_verified(token, keys)[1] for token in again.json()["eventLog"]]
+    assert [(e["jti"], e["iat"]) for e in stable] == [(e["jti"], e["iat"]) for e in events]
+    assert events[0]["jti"] != events[1]["jti"]
+
+    assert other.status_code == 404
+    assert_answers_as_specified(other, EVENTS_PATH)
+    assert_answers_as_specified(unknown, EVENTS_PATH)
+    assert unknown.status_code == 404
+    assert subscriber.status_code == 200
+    assert subscriber.json()["totalCount"] == 2
+
+
+def _verified(token: str, keys: KeySet) -> tuple[dict[str, Any], dict[str, Any]]:
+    decoded = jwt.decode(token, keys, algorithms=["PS512"])
+    return dict(decoded.header), dict(decoded.claims)
