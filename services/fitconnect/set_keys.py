@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
@@ -51,6 +52,11 @@ class SetKeys:
         """The ``kid`` of the key that signs."""
         self.signing = imported[self.kid]
         self._keys = imported
+
+    def sign_compact(self, payload: bytes) -> str:
+        """A compact JWS of ``payload`` by the signing key (PS512, with its ``kid``)."""
+        header = {"alg": SET_ALG, "kid": self.kid}
+        return jws.serialize_compact(header, payload, self.signing, algorithms=[SET_ALG])
 
     def published(self) -> dict[str, Any]:
         """The JWK Set of the public halves (``kid``, ``alg`` PS512, ``use`` sig)."""

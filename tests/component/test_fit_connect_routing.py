@@ -16,7 +16,7 @@ import httpx
 import pytest
 from joserfc import jws
 from joserfc.errors import BadSignatureError
-from joserfc.jwk import ECKey
+from joserfc.jwk import RSAKey
 
 from events.ledger import Ledger
 from events.vault import Vault
@@ -107,11 +107,12 @@ async def test_the_destination_signature_verifies_with_the_published_key(
 ) -> None:
     response = await _get(http, "/routes", {"leikaKey": BUERGERGELD, "ags": "05315000"})
     (route,) = response.json()["routes"]
-    keys = (await http.get("/v1/keys")).json()["keys"]
+    keys = (await http.get("/fit-connect/.well-known/jwks.json")).json()["keys"]
     token = route["destinationSignature"]
-    kid = jws.extract_compact(token.encode()).protected["kid"]
-    key = ECKey.import_key(next(k for k in keys if k["kid"] == kid))
-    claims = json.loads(jws.deserialize_compact(token, key, algorithms=["ES256"]).payload)
+    protected = jws.extract_compact(token.encode()).protected
+    assert protected["alg"] == "PS512"  # as FITKO signs destinations
+    key = RSAKey.import_key(next(k for k in keys if k["kid"] == protected["kid"]))
+    claims = json.loads(jws.deserialize_compact(token, key, algorithms=["PS512"]).payload)
     assert claims["destinationId"] == route["destinationId"]
     assert claims["submissionHost"] == "amtsweg.example.de"
     assert claims["iss"] == PUBLIC_URL
@@ -124,7 +125,7 @@ async def test_the_destination_signature_verifies_with_the_published_key(
     tampered = token.split(".")
     tampered[1] = tampered[1][:-2] + ("AA" if tampered[1][-2:] != "AA" else "BB")
     with pytest.raises(BadSignatureError):
-        jws.deserialize_compact(".".join(tampered), key, algorithms=["ES256"])
+        jws.deserialize_compact(".".join(tampered), key, algorithms=["PS512"])
 
 
 async def test_a_route_by_area_id_from_the_area_search(http: httpx.AsyncClient) -> None:

@@ -55,7 +55,7 @@ from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
 from services.ops.app.fitconnect_intake import fit_connect_intake
 from services.ops.app.fitconnect_routing import DirectoryRouting, jws_signer
-from services.ops.app.fitconnect_wiring import fit_connect_ports, ledger_trail
+from services.ops.app.fitconnect_wiring import fit_connect_ports, ledger_trail, set_key_set
 from services.ops.app.settings import Settings
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
@@ -308,10 +308,10 @@ class Wiring:
 
     def fit_connect_routing_router(self) -> APIRouter:
         """FIT-Connect's Routing API over the configured directory (loaded on first use),
-        its destination signatures by the envelope signing keys."""
+        its destination signatures by the case event log's keys (PS512)."""
         directory = DirectoryRouting(lambda: self.routing_context(archived=False))
         instance = Instance(submission_url=self.settings.fit_connect_url())
-        return routing_api_router(directory, jws_signer(self.envelope_signer), instance)
+        return routing_api_router(directory, jws_signer(set_key_set(self.settings)), instance)
 
     async def start_notifier(
         self, stack: contextlib.AsyncExitStack, stop: asyncio.Event

@@ -5,17 +5,16 @@ from a :class:`~services.routing.context.RoutingContext`: the directory, the off
 list and the postal code list. The context and the area index are built once, on first
 use (a process that never answers the Routing API never loads them), under a lock:
 requests wait for it rather than build it twice.
-:func:`jws_signer` signs with Amtsweg's envelope signing keys: the same keys, published
-at ``GET /v1/keys``, verify destination signatures.
+:func:`jws_signer` signs with the keys of the case event log (PS512, as FITKO signs
+destinations): the same keys, published at ``GET /fit-connect/.well-known/jwks.json``,
+verify destination signatures.
 """
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Callable, Sequence
 
-from services.delivery.signing import EnvelopeSigner
 from services.fitconnect.routing_api.ports import (
     AreaMatch,
     Contact,
@@ -25,6 +24,7 @@ from services.fitconnect.routing_api.ports import (
     UnknownRegionError,
     UnknownServiceError,
 )
+from services.fitconnect.set_keys import SetKeys
 from services.routing import offices
 from services.routing.area_search import AreaIndex
 from services.routing.context import RoutingContext
@@ -90,13 +90,10 @@ class DirectoryRouting:
         )
 
 
-def jws_signer(signer: EnvelopeSigner) -> SignJws:
-    """Compact JWS with the envelope signer's active key (its detached JWS with the
-    payload put in: RFC 7515 appendix F)."""
+def jws_signer(keys: Callable[[], SetKeys]) -> SignJws:
+    """Compact JWS (PS512) with the event log's active key, read on first use."""
 
     def sign(payload: bytes) -> str:
-        protected, _, signature = signer.sign(payload).split(".")
-        encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
-        return f"{protected}.{encoded}.{signature}"
+        return keys().sign_compact(payload)
 
     return sign
