@@ -7,6 +7,7 @@ test on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -33,19 +34,30 @@ POSTGRES_DSN_ENV = "AMTSWEG_TEST_POSTGRES_DSN"
 """Set to use an existing PostgreSQL database instead of a throwaway cluster."""
 
 
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` (read by the processes and CLI commands tests start, as
+    production would), and what was there before afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture(scope="session", autouse=True)
 def key_encryption_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One key-encryption key for the run, as ``AMTSWEG_KEK_FILE`` (the processes and CLI
     commands a test starts read it, as production would)."""
     path = tmp_path_factory.mktemp("kek") / "kek.json"
     LocalKeyFile.create(path)
-    previous = os.environ.get("AMTSWEG_KEK_FILE")
-    os.environ["AMTSWEG_KEK_FILE"] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop("AMTSWEG_KEK_FILE", None)
-    else:
-        os.environ["AMTSWEG_KEK_FILE"] = previous
+    with _environment({"AMTSWEG_KEK_FILE": str(path)}):
+        yield path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,13 +66,8 @@ def envelope_signing_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     (the test signing key set, so that tests can verify with its public half)."""
     path = tmp_path_factory.mktemp("signing") / "envelope-signing.jwks.json"
     path.write_text(json.dumps(amtsweg_signing_keys()))
-    previous = os.environ.get(SIGNING_KEYS_ENV)
-    os.environ[SIGNING_KEYS_ENV] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop(SIGNING_KEYS_ENV, None)
-    else:
-        os.environ[SIGNING_KEYS_ENV] = previous
+    with _environment({SIGNING_KEYS_ENV: str(path)}):
+        yield path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -75,14 +82,8 @@ def checkpoint_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE": str(folder / "public.jwks.json"),
         "AMTSWEG_CHECKPOINT_DIR": str(folder / "written"),
     }
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    yield folder
-    for name, value in previous.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with _environment(values):
+        yield folder
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,13 +91,8 @@ def fit_connect_token_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """The keys that sign FIT-Connect access tokens, as ``AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE``."""
     path = tmp_path_factory.mktemp("token-keys") / "fit-connect-token.jwks.json"
     create_token_key_file(path)
-    previous = os.environ.get(TOKEN_KEYS_ENV)
-    os.environ[TOKEN_KEYS_ENV] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop(TOKEN_KEYS_ENV, None)
-    else:
-        os.environ[TOKEN_KEYS_ENV] = previous
+    with _environment({TOKEN_KEYS_ENV: str(path)}):
+        yield path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -104,13 +100,8 @@ def fit_connect_set_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     """The keys that sign FIT-Connect event tokens, as ``AMTSWEG_FITCONNECT_SET_KEYS_FILE``."""
     path = tmp_path_factory.mktemp("set-keys") / "fit-connect-set.jwks.json"
     create_set_key_file(path)
-    previous = os.environ.get(SET_KEYS_ENV)
-    os.environ[SET_KEYS_ENV] = str(path)
-    yield path
-    if previous is None:
-        os.environ.pop(SET_KEYS_ENV, None)
-    else:
-        os.environ[SET_KEYS_ENV] = previous
+    with _environment({SET_KEYS_ENV: str(path)}):
+        yield path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -123,14 +114,8 @@ def fit_connect_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[P
     cert.write_text(ca["certificate"])
     key.write_text(ca["key"])
     key.chmod(0o600)
-    previous = {name: os.environ.get(name) for name in CA_ENV}
-    os.environ[CA_ENV[0]], os.environ[CA_ENV[1]] = str(cert), str(key)
-    yield cert, key
-    for name, value in previous.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with _environment({CA_ENV[0]: str(cert), CA_ENV[1]: str(key)}):
+        yield cert, key
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import typer
@@ -147,12 +148,8 @@ def create_signing_key(
     """Create Amtsweg's envelope signing key set (mode 0600) for
     AMTSWEG_DELIVERY_SIGNING_KEYS_FILE: one P-256 key that signs every delivery envelope.
     Its public half is published at GET /v1/keys."""
-    try:
-        signer = create_key_file(path)
-    except FileExistsError:
-        raise out.fail(f"{path} exists; a signing key set is never overwritten") from None
-    out.console.print(
-        f"created {path} (kid {signer.kid}); set AMTSWEG_DELIVERY_SIGNING_KEYS_FILE={path}"
+    _create_key_set(
+        create_key_file, path, "a signing key set", "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE"
     )
 
 
@@ -162,12 +159,8 @@ def create_token_key(
 ) -> None:
     """Create the key set (mode 0600) that signs FIT-Connect access tokens, for
     AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE: one P-256 key. It is never published."""
-    try:
-        keys = token_keys.create_key_file(path)
-    except FileExistsError:
-        raise out.fail(f"{path} exists; a token key set is never overwritten") from None
-    out.console.print(
-        f"created {path} (kid {keys.kid}); set AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE={path}"
+    _create_key_set(
+        token_keys.create_key_file, path, "a token key set", "AMTSWEG_FITCONNECT_TOKEN_KEYS_FILE"
     )
 
 
@@ -191,12 +184,8 @@ def create_set_key(
     """Create the key set (mode 0600) that signs the FIT-Connect event log's Security Event
     Tokens, for AMTSWEG_FITCONNECT_SET_KEYS_FILE: one RSA key of 4096 bits (PS512). Its
     public half is published at /fit-connect/.well-known/jwks.json."""
-    try:
-        keys = set_keys.create_key_file(path)
-    except FileExistsError:
-        raise out.fail(f"{path} exists; an event token key set is never overwritten") from None
-    out.console.print(
-        f"created {path} (kid {keys.kid}); set AMTSWEG_FITCONNECT_SET_KEYS_FILE={path}"
+    _create_key_set(
+        set_keys.create_key_file, path, "an event token key set", "AMTSWEG_FITCONNECT_SET_KEYS_FILE"
     )
 
 
@@ -254,3 +243,20 @@ def create_checkpoint_key(
         f"AMTSWEG_CHECKPOINT_SIGNING_KEY_FILE={path} (the writer only) and "
         f"AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE={public_keys}"
     )
+
+
+class _KeySet(Protocol):
+    @property
+    def kid(self) -> str:
+        """The key id of the key that signs."""
+
+
+def _create_key_set(
+    create: Callable[[Path], _KeySet], path: Path, what: str, variable: str
+) -> None:
+    """Create a key set file with ``create``; never over an existing one."""
+    try:
+        keys = create(path)
+    except FileExistsError:
+        raise out.fail(f"{path} exists; {what} is never overwritten") from None
+    out.console.print(f"created {path} (kid {keys.kid}); set {variable}={path}")
