@@ -28,23 +28,22 @@ from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
-from services.fitconnect.submissions_http import SendingPorts
 from services.intake.http import create_app
-from services.ops.app.fitconnect_intake import fit_connect_intake
 from services.ops.app.fitconnect_wiring import ledger_trail
-from tests.component.test_fitconnect_real_client import (
+from tests.support.authority import HANNOVER
+from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
+from tests.support.fitconnect import FakeTokens, access_token, ports
+from tests.support.fitconnect_sending import (
     ATTACHMENT,
     DATA,
     EVERY,
     LEIKA,
     SERVICES,
-    _client,
-    _keys,
+    destination_keys,
+    python_client,
+    sending_ports,
     served,
 )
-from tests.support.authority import HANNOVER
-from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
-from tests.support.fitconnect import FakeTokens, access_token, ports
 from tests.support.fitconnect_spec import assert_answers_as_specified
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 
@@ -56,21 +55,14 @@ ISSUER = "https://amtsweg.test/fit-connect"
 def app(ledger: Ledger, vault: Vault, tmp_path: Path) -> FastAPI:
     settings = intake_settings(port=0)
     app = create_app(ledger, vault, settings)
-    keys = _keys(tmp_path)
+    keys = destination_keys(tmp_path)
     table = SubmissionTable.sqlite(tmp_path / "fit-connect.sqlite3")
     set_keys = SetKeys({"keys": [new_set_key()]})
     fit_ports = ports(
         FakeTokens(),
         destinations=directory_of(SERVICES, EVERY),
         keys=lambda: keys,
-        sending=SendingPorts(
-            table=lambda: table,
-            vault=lambda: vault,
-            intake=fit_connect_intake(ledger, vault, settings),
-            max_part_bytes=settings.max_attachment_bytes,
-            max_metadata_bytes=settings.max_metadata_bytes,
-            max_attachments=settings.max_attachments,
-        ),
+        sending=sending_ports(ledger, vault, table, settings),
         set_keys=lambda: set_keys,
         event_log=EventLogPorts(table=lambda: table, trail=ledger_trail(ledger), issuer=ISSUER),
     )
@@ -87,7 +79,7 @@ async def _events(http: httpx.AsyncClient, case_id: str, token: str) -> httpx.Re
 async def test_the_event_log_verifies_and_follows_the_ledger(app: FastAPI, ledger: Ledger) -> None:
     destination = str(destination_id(HANNOVER))
     async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
-        client = _client(base)
+        client = python_client(base)
         answer = await asyncio.to_thread(
             client.submission,
             destination,

@@ -13,98 +13,44 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
-from fitconnect import Environment, FITConnectClient  # type: ignore[import-untyped]
 
 from events.ledger import Ledger
-from events.vault import LocalKeyFile, Vault
-from services.fitconnect.certificates import InstanceCA, x5c_of
+from events.vault import Vault
 from services.fitconnect.destination_directory import (
-    DestinationService,
-    SubmissionSchema,
     directory_of,
 )
-from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations import destination_id
 from services.fitconnect.http import mount_fit_connect
-from services.fitconnect.key_table import KeyTable
 from services.fitconnect.submission_table import SubmissionTable
-from services.fitconnect.submissions_http import SendingPorts
 from services.intake.http import create_app
-from services.ops.app.fitconnect_intake import fit_connect_intake
 from tests.support.authority import HANNOVER
 from tests.support.fitconnect import FakeTokens, ports
-from tests.support.pipeline import PORTAL_TOKENS, free_port, intake_settings
-
-LEIKA = "99900000000102"
-SCHEMA = SubmissionSchema(
-    "https://schema.fitko.de/fim/s00000122_1.0.0.schema.json", "application/json"
+from tests.support.fitconnect_sending import (
+    ATTACHMENT,
+    DATA,
+    EVERY,
+    LEIKA,
+    SERVICES,
+    destination_keys,
+    python_client,
+    sending_ports,
+    served,
 )
-SERVICES: dict[str, tuple[DestinationService, ...]] = {
-    HANNOVER: (DestinationService(LEIKA, ("03241",), (SCHEMA,)),)
-}
-EVERY = (DestinationService(LEIKA, (), (SCHEMA,)),)
-DATA = {"$schema": SCHEMA.schema_uri, "antragsteller": {"name": "Erika Mustermann"}}
-ATTACHMENT = b"%PDF-1.4\n" + b"Anlage " * 2000 + b"\n%%EOF\n"
-
-
-class _QuietServer(uvicorn.Server):
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` on a free local port until the block ends; its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-def _keys(folder: Path) -> DestinationKeys:
-    ca = InstanceCA.generate()
-
-    def material(destination: uuid.UUID) -> tuple[rsa.RSAPrivateKey, list[x509.Certificate]]:
-        private = rsa.generate_private_key(65537, 4096)
-        return private, ca.certify(private.public_key(), destination, days=30)
-
-    kek = LocalKeyFile.create(folder / "kek.json")
-    return DestinationKeys(KeyTable.sqlite(folder / "keys.sqlite3"), kek, material, x5c_of)
+from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 
 
 @pytest.fixture
 def app(ledger: Ledger, vault: Vault, tmp_path: Path) -> FastAPI:
     settings = intake_settings(port=0)
     app = create_app(ledger, vault, settings)
-    keys = _keys(tmp_path)
+    keys = destination_keys(tmp_path)
     table = SubmissionTable.sqlite(tmp_path / "fit-connect.sqlite3")
-    sending = SendingPorts(
-        table=lambda: table,
-        vault=lambda: vault,
-        intake=fit_connect_intake(ledger, vault, settings),
-        max_part_bytes=settings.max_attachment_bytes,
-        max_metadata_bytes=settings.max_metadata_bytes,
-        max_attachments=settings.max_attachments,
-    )
+    sending = sending_ports(ledger, vault, table, settings)
     fit_ports = ports(
         FakeTokens(),
         destinations=directory_of(SERVICES, EVERY),
@@ -115,19 +61,12 @@ def app(ledger: Ledger, vault: Vault, tmp_path: Path) -> FastAPI:
     return app
 
 
-def _client(base: str) -> Any:
-    client = FITConnectClient(Environment.TESTING, "portal-a", PORTAL_TOKENS["portal-a"])
-    client.token_url = f"{base}/fit-connect/token"
-    client.submission_api_url = f"{base}/fit-connect/v1"
-    return client
-
-
 async def test_the_python_client_sends_a_submission_that_amtsweg_records_received(
     app: FastAPI, ledger: Ledger
 ) -> None:
     destination = str(destination_id(HANNOVER))
     async with served(app) as base:
-        client = _client(base)
+        client = python_client(base)
         answer = await asyncio.to_thread(
             client.submission,
             destination,
@@ -163,7 +102,7 @@ async def test_bad_input_answers_the_specs_problem_and_records_nothing(
 ) -> None:
     destination = str(destination_id(HANNOVER))
     async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
-        client = _client(base)
+        client = python_client(base)
         token = await asyncio.to_thread(
             client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
         )
