@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from harness.bench.fitconnect import fit_connect_bench
 from harness.bench.parsing import parsing
 from harness.bench.pipeline import pipeline
 from harness.bench.routing import routing
@@ -18,6 +19,7 @@ bench_app.command("pipeline")(pipeline)
 bench_app.command("routing")(routing)
 bench_app.command("parsing")(parsing)
 bench_app.command("tokens")(tokens_bench)
+bench_app.command("fit-connect")(fit_connect_bench)
 
 
 def register(app: typer.Typer) -> None:
