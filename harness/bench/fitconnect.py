@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import secrets
 import shutil
 import statistics
@@ -41,13 +40,13 @@ from joserfc.jwk import RSAKey
 from rich.console import Console
 from rich.table import Table
 
+from harness.bench.inprocess import PORTAL, http_app
 from harness.bench.payloads import BenchSubmission, Payloads, multipart
 from harness.bench.session import machine
 from harness.plots import pyplot
 from services.fitconnect.destinations import destination_id
 
 console = Console()
-PORTAL = "bench-portal"
 AUTHORITY = "jobcenter-koeln"
 """Where :data:`harness.bench.payloads.ROUTING` routes Bürgergeld (the seed directory)."""
 LEIKA_URN = "urn:de:fim:leika:leistung:"
@@ -82,29 +81,6 @@ class Timings:
             f"{figures['perSecond']:,.0f}",
             f"{figures['cpuMs']:.2f}",
         ]
-
-
-@contextmanager
-def _environment(scratch: Path, token: str) -> Iterator[None]:
-    """Development settings in ``scratch`` with one portal whose token is ``token``."""
-    from services.intake.auth import token_hash  # noqa: PLC0415 - the app's own hash
-
-    values = {
-        "AMTSWEG_DEVELOPMENT": "true",
-        "AMTSWEG_DATA_DIR": str(scratch),
-        "AMTSWEG_PORTAL_TOKENS": json.dumps({PORTAL: token_hash(token)}),
-        "AMTSWEG_LOG_LEVEL": "WARNING",
-    }
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class Sender:
@@ -218,34 +194,20 @@ async def _timed(step: Callable[[], Awaitable[None]], into: Timings) -> None:
 
 
 async def _run(payloads: Payloads, count: int, warmup: int, scratch: Path) -> dict[str, Any]:
-    from services.ops.app.bootstrap import Wiring  # noqa: PLC0415 - after the environment
-    from services.ops.app.logs import configure_logging  # noqa: PLC0415
-    from services.ops.app.settings import Settings  # noqa: PLC0415
-
-    configure_logging(level="WARNING")
-    token = secrets.token_urlsafe(24)
-    with _environment(scratch, token):
-        wiring = Wiring(Settings.from_environment())
-        try:
-            app = wiring.http_app()
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://bench", timeout=60
-            ) as http:
-                destination = str(destination_id(AUTHORITY))
-                auth = await access(http, token)
-                path = f"/fit-connect/v1/destinations/{destination}"
-                described = await http.get(path, headers=auth)
-                _expect(described, 200)
-                kid = described.json()["encryptionKid"]
-                jwk = await http.get(f"{path}/keys/{kid}", headers=auth)
-                _expect(jwk, 200)
-                public = {name: jwk.json()[name] for name in ("kty", "n", "e", "kid")}
-                # joserfc wants key_ops "encrypt"; FIT-Connect publishes "wrapKey"
-                sender = Sender(http, token, RSAKey.import_key(public))
-                return await _alternate(sender, payloads, count, warmup)
-        finally:
-            wiring.close()
+    async with http_app(scratch) as app:
+        http, token = app.http, app.portal_token
+        destination = str(destination_id(AUTHORITY))
+        auth = await access(http, token)
+        path = f"/fit-connect/v1/destinations/{destination}"
+        described = await http.get(path, headers=auth)
+        _expect(described, 200)
+        kid = described.json()["encryptionKid"]
+        jwk = await http.get(f"{path}/keys/{kid}", headers=auth)
+        _expect(jwk, 200)
+        public = {name: jwk.json()[name] for name in ("kty", "n", "e", "kid")}
+        # joserfc wants key_ops "encrypt"; FIT-Connect publishes "wrapKey"
+        sender = Sender(http, token, RSAKey.import_key(public))
+        return await _alternate(sender, payloads, count, warmup)
 
 
 async def _alternate(sender: Sender, payloads: Payloads, count: int, warmup: int) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -46,6 +47,7 @@ from services.fitconnect.routing_api.documents import Instance
 from services.fitconnect.routing_api.http import routing_api_router
 from services.intake import handler as intake
 from services.intake.http import create_app
+from services.intake.validations_http import mount_validations
 from services.ops.actions.access_log import AccessLog
 from services.ops.actions.access_log import access_log as access_log_beside
 from services.ops.actions.dead_letter_store import dead_letter_actions
@@ -57,6 +59,7 @@ from services.ops.app.fitconnect_intake import fit_connect_intake
 from services.ops.app.fitconnect_routing import DirectoryRouting, jws_signer
 from services.ops.app.fitconnect_wiring import fit_connect_ports, ledger_trail, set_key_set
 from services.ops.app.settings import Settings
+from services.ops.app.validation_probe import content_check
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
 from services.ops.console.triage import triage_queue
@@ -277,6 +280,12 @@ class Wiring:
         a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
         app = create_app(self.ledger, self.vault, self.settings.intake)
+        probe = content_check(
+            functools.cache(self.catalog),
+            self.settings.validation.limits(),
+            functools.cache(lambda: self.routing_context(archived=False)),
+        )
+        mount_validations(app, self.settings.intake, probe)
         signer = self.envelope_signer
         app.include_router(
             create_router(
