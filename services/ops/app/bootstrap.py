@@ -287,11 +287,12 @@ class Wiring:
         )
         mount_validations(app, self.settings.intake, probe)
         signer = self.envelope_signer
+        deliveries = self.deliveries()
         app.include_router(
             create_router(
                 self.ledger,
                 self.vault,
-                self.deliveries(),
+                deliveries,
                 self.recipients,
                 self.settings.delivery,
                 signer=signer,
@@ -306,6 +307,7 @@ class Wiring:
             vault=lambda: self.vault,
             intake=fit_connect_intake(self.ledger, self.vault, self.settings.intake),
             trail=ledger_trail(self.ledger),
+            pickup=(self.ledger, lambda: deliveries),
         )
         mount_fit_connect(app, fit_connect)
         app.include_router(self.fit_connect_routing_router())
@@ -426,6 +428,7 @@ def recipients_from(directory: Directory, settings: Settings) -> Recipients:
                 handover_url=handover.url if (handover := authority.channel.handover) else None,
                 handover_portal=handover.portal_id if handover else None,
                 handover_token=secret(delivery_settings.handover_tokens, authority.id),
+                fit_connect=authority.channel.fit_connect,
             )
             for authority in directory.authorities
         ),

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
 from events.vault import KeyEncryptionKey, Vault
+from services.delivery.projector import DeliveryProjector
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
 from services.fitconnect.destination_directory import (
@@ -41,6 +42,7 @@ from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
+from services.ops.app.fitconnect_pickup import pickup_ports
 from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
@@ -232,12 +234,18 @@ def fit_connect_ports(
     vault: Callable[[], Vault] | None = None,
     intake: Intake | None = None,
     trail: Trail | None = None,
+    pickup: tuple[Ledger, Callable[[], DeliveryProjector]] | None = None,
 ) -> FitConnectPorts:
     """Everything the FIT-Connect routes need (sending only given a vault and an intake,
-    the event log only given the ledger's trails)."""
+    the event log only given the ledger's trails, pickup only given a vault, the ledger
+    and delivery's read model)."""
     table = submission_table(settings)
     sending = None
     event_log = None
+    subscribing = None
+    if pickup is not None and vault is not None:
+        ledger, projector = pickup
+        subscribing = pickup_ports(ledger, vault, projector, table)
     if trail is not None:
         event_log = EventLogPorts(table=table, trail=trail, issuer=settings.fit_connect_url())
     if vault is not None and intake is not None:
@@ -260,4 +268,5 @@ def fit_connect_ports(
         sending=sending,
         set_keys=set_key_set(settings),
         event_log=event_log,
+        pickup=subscribing,
     )
