@@ -12,7 +12,10 @@ and inflated a piece at a time, so an attachment of tens of MB never needs to be
 whole. The authentication tag comes last: plaintext given before :meth:`JweDecryptor.finish`
 is *unauthenticated* and counts only once ``finish`` returned; a caller writes it where it
 can be thrown away (the vault's blob store commits a streamed blob only when the stream
-ends without an error). :func:`decrypt` is the same for a JWE held in memory.
+ends without an error). Content that turns out too large or not DEFLATE stops the
+plaintext, but the rest is still decrypted: ``finish`` names tampering first, so a
+tampered JWE never tells what its altered content inflated to. :func:`decrypt` is the
+same for a JWE held in memory.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import itertools
 import json
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -79,11 +83,17 @@ async def decrypted_stream(
     The work (the key's unwrapping, decoding, decryption, inflation) runs in worker
     threads, a chunk at a time."""
     async for chunk in chunks:
-        for piece in await asyncio.to_thread(decryptor.feed, chunk):
-            yield piece
+        pieces = decryptor.pieces(chunk)
+        while batch := await asyncio.to_thread(_next_pieces, pieces):
+            for piece in batch:
+                yield piece
     last = await asyncio.to_thread(decryptor.finish)
     if last:
         yield last
+
+
+def _next_pieces(pieces: Iterator[bytes], most: int = 4) -> list[bytes]:
+    return list(itertools.islice(pieces, most))
 
 
 class JweDecryptor:
@@ -103,27 +113,35 @@ class JweDecryptor:
         self._in_tag = False
         self._inflater: zlib._Decompress | None = None
         self._size = 0
+        self._failure: JweError | None = None
+        """What went wrong with the (not yet authenticated) content: raised by
+        :meth:`finish` unless the tag shows the JWE was tampered with."""
         self.kid = ""
         self.authentication_tag = ""
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """The plaintext this chunk completes (unauthenticated until :meth:`finish`)."""
+        return list(self.pieces(chunk))
+
+    def pieces(self, chunk: bytes) -> Iterator[bytes]:
+        """:meth:`feed` a piece (of at most 256 KiB) at a time: a chunk that inflates a
+        thousandfold is never all in memory. Take every piece before the next chunk."""
         if self._in_tag:
             self._add_tag(chunk)
-            return []
+            return
         if self._decryptor is None:
             self._head += chunk
             if self._head.count(b".") < 3:
                 if len(self._head) > MAX_HEADER_CHARS:
                     raise JweError("not a compact JWE (five base64url parts)")
-                return []
+                return
             chunk = self._start()
         dot = chunk.find(b".")
         if dot >= 0:
             self._in_tag = True
             self._add_tag(chunk[dot + 1 :])
             chunk = chunk[:dot]
-        return self._ciphertext(chunk)
+        yield from self._ciphertext(chunk)
 
     def finish(self) -> bytes:
         """The last plaintext, once the authentication tag verified and the content is
@@ -142,13 +160,13 @@ class JweDecryptor:
             last += self._gcm().finalize_with_tag(tag)
         except InvalidTag:
             raise JweError("the JWE was tampered with (authentication failed)") from None
-        if self._inflater is not None:
-            pieces = self._inflated(last)
-            if not self._inflater.eof:
-                raise JweError("the compressed content is truncated")
-            last = b"".join(pieces)
+        pieces = list(self._plaintext(last))
+        if self._failure is None and self._inflater is not None and not self._inflater.eof:
+            self._failure = JweError("the compressed content is truncated")
+        if self._failure is not None:
+            raise self._failure
         self.authentication_tag = tag_b64.decode("ascii")
-        return last
+        return b"".join(pieces)
 
     def _start(self) -> bytes:
         """Open the content key from the first three parts; the rest of the chunk."""
@@ -190,18 +208,28 @@ class JweDecryptor:
         self.kid = kid
         return rest
 
-    def _ciphertext(self, chunk: bytes) -> list[bytes]:
+    def _ciphertext(self, chunk: bytes) -> Iterator[bytes]:
         self._pending += chunk
         usable = len(self._pending) - len(self._pending) % 4
         if usable == 0:
-            return []
+            return
         encoded = bytes(self._pending[:usable])
         del self._pending[:usable]
-        plaintext = self._decrypted(_b64(encoded))
-        if self._inflater is not None:
-            return self._inflated(plaintext)
-        self._count(len(plaintext))
-        return [plaintext] if plaintext else []
+        yield from self._plaintext(self._decrypted(_b64(encoded)))
+
+    def _plaintext(self, decrypted: bytes) -> Iterator[bytes]:
+        """Inflated and counted; nothing once the content failed (too large, not DEFLATE):
+        the rest is still decrypted, so :meth:`finish` tells tampering from bad content."""
+        if self._failure is not None or not decrypted:
+            return
+        try:
+            if self._inflater is None:
+                self._count(len(decrypted))
+                yield decrypted
+                return
+            yield from self._inflated(decrypted)
+        except JweError as failure:
+            self._failure = failure
 
     def _decrypted(self, ciphertext: bytes) -> bytes:
         return self._gcm().update(ciphertext) if ciphertext else b""
@@ -210,10 +238,9 @@ class JweDecryptor:
         assert self._decryptor is not None
         return self._decryptor
 
-    def _inflated(self, compressed: bytes) -> list[bytes]:
+    def _inflated(self, compressed: bytes) -> Iterator[bytes]:
         """Raw DEFLATE, a bounded piece at a time, stopped past the limit."""
         assert self._inflater is not None
-        pieces: list[bytes] = []
         while True:
             try:
                 piece = self._inflater.decompress(compressed, _INFLATE_CHUNK)
@@ -221,10 +248,10 @@ class JweDecryptor:
                 raise JweError("the compressed content is not DEFLATE") from None
             self._count(len(piece), inflated=True)
             if piece:
-                pieces.append(piece)
+                yield piece
             compressed = self._inflater.unconsumed_tail
             if not compressed and len(piece) < _INFLATE_CHUNK:
-                return pieces
+                return
 
     def _count(self, size: int, *, inflated: bool = False) -> None:
         self._size += size
