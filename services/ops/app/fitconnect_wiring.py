@@ -34,6 +34,7 @@ from services.fitconnect.event_log import Trail
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
+from services.fitconnect.key_rotation import KeyRotation
 from services.fitconnect.key_table import KeyTable
 from services.fitconnect.set_keys import SetKeys, set_keys
 from services.fitconnect.submission_table import SubmissionTable
@@ -221,6 +222,11 @@ def destination_keys(
         return DestinationKeys(key_table(settings), kek(), material, x5c_of)
 
     return keys
+
+
+def key_rotation(settings: Settings, kek: Callable[[], KeyEncryptionKey]) -> KeyRotation:
+    """The destinations' keys with the announced submissions, for an operator's rotation."""
+    return KeyRotation(destination_keys(settings, kek)(), submission_table(settings)())
 
 
 def fit_connect_ports(
