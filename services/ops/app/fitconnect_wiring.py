@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -35,6 +36,7 @@ from services.fitconnect.event_log import Trail
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
+from services.fitconnect.key_rotation import KeyRotation
 from services.fitconnect.key_table import KeyTable
 from services.fitconnect.set_keys import SetKeys, set_keys
 from services.fitconnect.submission_table import SubmissionTable
@@ -157,19 +159,39 @@ def destination_directory(
     return lookup
 
 
-def key_table(settings: Settings) -> KeyTable:
-    """The destinations' key table, where the vault's key store is."""
+@dataclass(frozen=True)
+class TablePlace:
+    """Where the FIT-Connect tables live: a SQLite file, or a PostgreSQL schema."""
+
+    sqlite: Path | None = None
+    conninfo: str | None = None
+    schema: str = "public"
+
+
+def table_place(settings: Settings) -> TablePlace:
+    """Where the key store is, as the vault chooses it (``AMTSWEG_KEYSTORE_URL``, else beside
+    the ledger): ``keys.sqlite3`` beside a SQLite ledger, the ledger's PostgreSQL database
+    and schema, or the key store's own SQLite file or PostgreSQL database and schema."""
     url = settings.vault.keystore_url
     if url is None:
         path = settings.ledger.sqlite_path()
         if path is not None:
-            return KeyTable.sqlite(path.parent / "keys.sqlite3")
+            return TablePlace(sqlite=path.parent / "keys.sqlite3")
         assert settings.ledger.ledger_url is not None
-        return KeyTable.postgres(settings.ledger.ledger_url, settings.ledger.ledger_schema)
+        return TablePlace(conninfo=settings.ledger.ledger_url, schema=settings.ledger.ledger_schema)
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return KeyTable.sqlite(Path(unquote(parts.path[1:])))
-    return KeyTable.postgres(url, settings.vault.keystore_schema)
+        return TablePlace(sqlite=Path(unquote(parts.path[1:])))
+    return TablePlace(conninfo=url, schema=settings.vault.keystore_schema)
+
+
+def key_table(settings: Settings) -> KeyTable:
+    """The destinations' key table, where the vault's key store is."""
+    place = table_place(settings)
+    if place.sqlite is not None:
+        return KeyTable.sqlite(place.sqlite)
+    assert place.conninfo is not None
+    return KeyTable.postgres(place.conninfo, place.schema)
 
 
 def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
@@ -177,19 +199,11 @@ def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
 
     @cache
     def table() -> SubmissionTable:
-        url = settings.vault.keystore_url
-        if url is None:
-            path = settings.ledger.sqlite_path()
-            if path is not None:
-                return SubmissionTable.sqlite(path.parent / "keys.sqlite3")
-            assert settings.ledger.ledger_url is not None
-            ledger = settings.ledger
-            assert ledger.ledger_url is not None
-            return SubmissionTable.postgres(ledger.ledger_url, ledger.ledger_schema)
-        parts = urlsplit(url)
-        if parts.scheme == "sqlite":
-            return SubmissionTable.sqlite(Path(unquote(parts.path[1:])))
-        return SubmissionTable.postgres(url, settings.vault.keystore_schema)
+        place = table_place(settings)
+        if place.sqlite is not None:
+            return SubmissionTable.sqlite(place.sqlite)
+        assert place.conninfo is not None
+        return SubmissionTable.postgres(place.conninfo, place.schema)
 
     return table
 
@@ -223,6 +237,11 @@ def destination_keys(
         return DestinationKeys(key_table(settings), kek(), material, x5c_of)
 
     return keys
+
+
+def key_rotation(settings: Settings, kek: Callable[[], KeyEncryptionKey]) -> KeyRotation:
+    """The destinations' keys with the announced submissions, for an operator's rotation."""
+    return KeyRotation(destination_keys(settings, kek)(), submission_table(settings)())
 
 
 def fit_connect_ports(
