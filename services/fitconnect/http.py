@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 
 from services.fitconnect.access import bearer_access
+from services.fitconnect.answers_http import AnswerPorts, answers_router
 from services.fitconnect.clients import ClientCredentials, SenderScopes
 from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
@@ -47,6 +48,9 @@ class FitConnectPorts:
     """The event log's signing keys (read on first use; none: no JWKS, no event log)."""
     event_log: EventLogPorts | None = None
     """The case event log (mounted with ``set_keys``)."""
+    answers: AnswerPorts | None = None
+    """Subscribers' accept and reject SETs (none: ``POST /v1/cases/{caseId}/events`` is not
+    mounted)."""
 
 
 def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
@@ -63,6 +67,8 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
         router.include_router(set_keys_router(ports.set_keys))
         if ports.event_log is not None:
             router.include_router(events_router(access, ports.set_keys, ports.event_log))
+    if ports.answers is not None:
+        router.include_router(answers_router(access, ports.answers))
     return router
 
 

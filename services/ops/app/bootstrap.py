@@ -297,6 +297,8 @@ class Wiring:
             vault=lambda: self.vault,
             intake=fit_connect_intake(self.ledger, self.vault, self.settings.intake),
             trail=ledger_trail(self.ledger),
+            ledger=self.ledger,
+            recipients=self.recipients,
         )
         mount_fit_connect(app, fit_connect)
         app.include_router(self.fit_connect_routing_router())

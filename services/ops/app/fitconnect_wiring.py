@@ -13,13 +13,22 @@ import uuid
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from contracts.messages import Receipt
+from contracts.problems import Problem
+from contracts.receipts import ReceiptMessage
 from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
+from events.submission import Submission
 from events.vault import KeyEncryptionKey, Vault
+from services.delivery.receipts import record_receipt
+from services.delivery.recipients import Recipients
+from services.fitconnect.answers import AuthorityAnswer
+from services.fitconnect.answers_http import AnswerPorts
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
 from services.fitconnect.destination_directory import (
@@ -57,6 +66,38 @@ def ledger_trail(ledger: Ledger) -> Trail:
             return []
 
     return trail
+
+
+def answer_ports(
+    table: Callable[[], SubmissionTable], ledger: Ledger, recipients: Recipients
+) -> AnswerPorts:
+    """Subscribers' SETs recorded as delivery records a native receipt (``record_receipt``)."""
+
+    def submission(submission_id: uuid.UUID) -> Submission | None:
+        try:
+            return ledger.get_submission(submission_id)
+        except SubmissionNotFoundError:
+            return None
+
+    def verification_key(authority_id: str) -> dict[str, Any] | None:
+        recipient = recipients.get(authority_id)
+        return recipient.verification_key() if recipient is not None else None
+
+    def record(answer: AuthorityAnswer, authority_id: str, delivery_id: str) -> str | None:
+        receipt = Receipt(
+            delivery_id=delivery_id,
+            submission_id=answer.submission_id,
+            authority_id=authority_id,
+            outcome="accepted" if answer.outcome == "accepted" else "rejected",
+            problems=[Problem.model_validate(problem) for problem in answer.problems],
+        )
+        message = ReceiptMessage(receipt, answer.compact)
+        result = record_receipt(ledger, recipients, message, authority_id)
+        return None if result.refusal is None else result.refusal.value
+
+    return AnswerPorts(
+        table=table, submission=submission, verification_key=verification_key, record=record
+    )
 
 
 def client_credentials(
@@ -232,12 +273,18 @@ def fit_connect_ports(
     vault: Callable[[], Vault] | None = None,
     intake: Intake | None = None,
     trail: Trail | None = None,
+    ledger: Ledger | None = None,
+    recipients: Recipients | None = None,
 ) -> FitConnectPorts:
     """Everything the FIT-Connect routes need (sending only given a vault and an intake,
-    the event log only given the ledger's trails)."""
+    the event log only given the ledger's trails, subscribers' answers only given the
+    ledger and delivery's recipients)."""
     table = submission_table(settings)
     sending = None
     event_log = None
+    answers = None
+    if ledger is not None and recipients is not None:
+        answers = answer_ports(table, ledger, recipients)
     if trail is not None:
         event_log = EventLogPorts(table=table, trail=trail, issuer=settings.fit_connect_url())
     if vault is not None and intake is not None:
@@ -260,4 +307,5 @@ def fit_connect_ports(
         sending=sending,
         set_keys=set_key_set(settings),
         event_log=event_log,
+        answers=answers,
     )
