@@ -29,8 +29,10 @@ from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
 from services.fitconnect.answers import AuthorityAnswer
 from services.fitconnect.answers_http import AnswerPorts
+from services.fitconnect.callback_table import CallbackTable
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
+from services.fitconnect.destination_admin_http import DestinationAdminPorts
 from services.fitconnect.destination_directory import (
     Destination,
     DestinationDirectory,
@@ -233,6 +235,50 @@ def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
     return table
 
 
+def callback_table(
+    settings: Settings, kek: Callable[[], KeyEncryptionKey]
+) -> Callable[[], CallbackTable]:
+    """The callbacks' table, beside the destinations' keys (opened on first use), its
+    secrets sealed under the vault's KEK."""
+
+    @cache
+    def table() -> CallbackTable:
+        url = settings.vault.keystore_url
+        if url is None:
+            path = settings.ledger.sqlite_path()
+            if path is not None:
+                return CallbackTable.sqlite(path.parent / "keys.sqlite3", kek())
+            ledger = settings.ledger
+            assert ledger.ledger_url is not None
+            return CallbackTable.postgres(ledger.ledger_url, ledger.ledger_schema, kek())
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            return CallbackTable.sqlite(Path(unquote(parts.path[1:])), kek())
+        return CallbackTable.postgres(url, settings.vault.keystore_schema, kek())
+
+    return table
+
+
+def contact_information(directory: Callable[[], Directory]) -> Callable[[str], dict[str, Any]]:
+    """An authority's ``ContactInformation`` from the directory (loaded on first use; empty
+    where it has none)."""
+    loaded = cache(directory)
+
+    def contact(authority_id: str) -> dict[str, Any]:
+        found = loaded().authority(authority_id)
+        if found is None:
+            return {"legalName": authority_id, "address": "", "phone": "", "email": ""}
+        given = found.contact
+        return {
+            "legalName": found.name,
+            "address": given.address or "",
+            "phone": given.phone or "",
+            "email": given.email or "",
+        }
+
+    return contact
+
+
 def destination_keys(
     settings: Settings, kek: Callable[[], KeyEncryptionKey]
 ) -> Callable[[], DestinationKeys]:
@@ -283,8 +329,17 @@ def fit_connect_ports(
     sending = None
     event_log = None
     answers = None
+    admin = None
+    callbacks = callback_table(settings, kek)
+    insecure = settings.run.development
     if ledger is not None and recipients is not None:
         answers = answer_ports(table, ledger, recipients)
+        admin = DestinationAdminPorts(
+            callbacks=callbacks,
+            contact=contact_information(directory),
+            verification_key=answers.verification_key,
+            insecure_callbacks=insecure,
+        )
     if trail is not None:
         event_log = EventLogPorts(table=table, trail=trail, issuer=settings.fit_connect_url())
     if vault is not None and intake is not None:
@@ -295,6 +350,8 @@ def fit_connect_ports(
             max_part_bytes=settings.intake.max_attachment_bytes,
             max_metadata_bytes=settings.intake.max_metadata_bytes,
             max_attachments=settings.intake.max_attachments,
+            callbacks=callbacks,
+            insecure_callbacks=insecure,
         )
     return FitConnectPorts(
         tokens=token_service(settings),
@@ -307,5 +364,6 @@ def fit_connect_ports(
         sending=sending,
         set_keys=set_key_set(settings),
         event_log=event_log,
+        destination_admin=admin,
         answers=answers,
     )
