@@ -8,6 +8,7 @@ whose token the bench holds, logs at WARNING; requests go through httpx's ASGI t
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import structlog
 
 PORTAL = "bench-portal"
 
@@ -55,16 +57,29 @@ def _environment(scratch: Path, token: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """Warnings and errors only while the bench runs; the process's logging as before after
+    (no logger cached meanwhile, so nothing keeps the bench's level)."""
+    before = structlog.get_config()
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**before)
+
+
 @asynccontextmanager
 async def http_app(scratch: Path) -> AsyncIterator[InProcess]:
     """The whole HTTP app on a scratch data dir, and a client of it."""
     from services.ops.app.bootstrap import Wiring  # noqa: PLC0415 - after the environment
-    from services.ops.app.logs import configure_logging  # noqa: PLC0415
     from services.ops.app.settings import Settings  # noqa: PLC0415
 
-    configure_logging(level="WARNING")
     token = secrets.token_urlsafe(24)
-    with _environment(scratch, token):
+    with _environment(scratch, token), _quiet_logs():
         wiring = Wiring(Settings.from_environment())
         try:
             transport = httpx.ASGITransport(app=wiring.http_app())
