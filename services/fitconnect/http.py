@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 
 from services.fitconnect.access import bearer_access
+from services.fitconnect.answers_http import AnswerPorts, answers_router
 from services.fitconnect.clients import ClientCredentials, SenderScopes
+from services.fitconnect.destination_admin_http import (
+    DestinationAdminPorts,
+    destination_admin_router,
+)
 from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import destinations_router
@@ -50,6 +55,11 @@ class FitConnectPorts:
     """The case event log (mounted with ``set_keys``)."""
     pickup: PickupPorts | None = None
     """Subscribers pick up their deliveries (none: those routes are not mounted)."""
+    destination_admin: DestinationAdminPorts | None = None
+    """Subscribers' destination management and ``/v1/info`` (none: not mounted)."""
+    answers: AnswerPorts | None = None
+    """Subscribers' accept and reject SETs (none: ``POST /v1/cases/{caseId}/events`` is not
+    mounted)."""
 
 
 def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
@@ -68,6 +78,14 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
         router.include_router(set_keys_router(ports.set_keys))
         if ports.event_log is not None:
             router.include_router(events_router(access, ports.set_keys, ports.event_log))
+    if ports.destination_admin is not None:
+        router.include_router(
+            destination_admin_router(
+                ports.destinations, ports.keys, access, ports.destination_admin
+            )
+        )
+    if ports.answers is not None:
+        router.include_router(answers_router(access, ports.answers))
     return router
 
 
