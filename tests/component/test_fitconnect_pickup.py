@@ -34,6 +34,7 @@ from services.delivery.store import delivery_store
 from services.fitconnect.destination_directory import directory_of
 from services.fitconnect.destinations import destination_id
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.problems import FITKO_PROBLEMS
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.auth import token_hash
 from services.intake.http import create_app
@@ -206,13 +207,11 @@ async def test_answers_are_as_specified_and_another_authority_sees_nothing(
     assert assert_answers_as_specified(others_list, SUBMISSIONS)["submissions"] == []
     assert assert_answers_as_specified(others_filter, SUBMISSIONS)["type"].endswith("/forbidden")
     for answer in (others_get, unknown):
-        assert assert_answers_as_specified(answer, SUBMISSION)["type"].endswith(
-            "/fit-connect/submission-not-found"
-        )
+        problem = assert_answers_as_specified(answer, SUBMISSION)
+        assert problem["type"] == FITKO_PROBLEMS + "submission-not-found"
     assert assert_answers_as_specified(others_part, ATTACHMENT)["status"] == 404
-    assert assert_answers_as_specified(no_part, ATTACHMENT)["type"].endswith(
-        "/fit-connect/attachment-not-found"
-    )
+    problem = assert_answers_as_specified(no_part, ATTACHMENT)
+    assert problem["type"] == FITKO_PROBLEMS + "attachment-not-found"
     assert assert_answers_as_specified(senders, SUBMISSION)["status"] == 403
     assert assert_answers_as_specified(anonymous, SUBMISSIONS)["status"] == 401
 
