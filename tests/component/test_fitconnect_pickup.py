@@ -36,10 +36,12 @@ from services.fitconnect.destinations import destination_id
 from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.problems import FITKO_PROBLEMS
 from services.fitconnect.submission_table import SubmissionTable
+from services.intake.auth import token_hash
 from services.intake.http import create_app
 from services.ops.actions.erasure import erase
+from services.ops.app.bootstrap import Core
 from services.ops.app.fitconnect_pickup import pickup_ports
-from tests.support.authority import HANNOVER, KOELN, encryption_key, public
+from tests.support.authority import HANNOVER, KOELN, directory_file, encryption_key, public
 from tests.support.delivery import ATTACHMENT_ID
 from tests.support.delivery import DATA as XML_DATA
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
@@ -57,7 +59,7 @@ from tests.support.fitconnect_sending import (
     served,
 )
 from tests.support.fitconnect_spec import assert_answers_as_specified
-from tests.support.pipeline import intake_settings
+from tests.support.pipeline import intake_settings, wiring
 
 HANNOVER_KEY = encryption_key("hannover-enc-1")
 BIG_ATTACHMENT = os.urandom(3 * 1024 * 1024 + 7)  # a few MB, not a multiple of 3 or 16
@@ -205,13 +207,11 @@ async def test_answers_are_as_specified_and_another_authority_sees_nothing(
     assert assert_answers_as_specified(others_list, SUBMISSIONS)["submissions"] == []
     assert assert_answers_as_specified(others_filter, SUBMISSIONS)["type"].endswith("/forbidden")
     for answer in (others_get, unknown):
-        assert assert_answers_as_specified(answer, SUBMISSION)["type"] == (
-            FITKO_PROBLEMS + "submission-not-found"
-        )
+        problem = assert_answers_as_specified(answer, SUBMISSION)
+        assert problem["type"] == FITKO_PROBLEMS + "submission-not-found"
     assert assert_answers_as_specified(others_part, ATTACHMENT)["status"] == 404
-    assert assert_answers_as_specified(no_part, ATTACHMENT)["type"] == (
-        FITKO_PROBLEMS + "attachment-not-found"
-    )
+    problem = assert_answers_as_specified(no_part, ATTACHMENT)
+    assert problem["type"] == FITKO_PROBLEMS + "attachment-not-found"
     assert assert_answers_as_specified(senders, SUBMISSION)["status"] == 403
     assert assert_answers_as_specified(anonymous, SUBMISSIONS)["status"] == 401
 
@@ -293,3 +293,25 @@ def _decrypt(compact: str) -> bytes:
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+async def test_the_composed_http_app_lists_a_delivery_to_a_fit_connect_receiver(
+    ledger: Ledger, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = directory_file(tmp_path, {HANNOVER: {"keys": {"encryption": public(HANNOVER_KEY)}}})
+    document = json.loads(directory.read_text(encoding="utf-8"))
+    [hannover] = [a for a in document["authorities"] if a["id"] == HANNOVER]
+    hannover["channel"] = {"fitConnect": {}}
+    directory.write_text(json.dumps(document), encoding="utf-8")
+    monkeypatch.setenv("AMTSWEG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AMTSWEG_ROUTING_DIRECTORY", str(directory))
+    hashed = {HANNOVER: token_hash(AUTHORITY_TOKENS[HANNOVER])}
+    monkeypatch.setenv("AMTSWEG_DELIVERY_AUTHORITY_TOKENS", json.dumps(hashed))
+    composed = wiring(intake_settings(port=0), Core(ledger, vault))
+    submission = native_submission(ledger, vault, composed.recipients)
+    async with client_of(composed.http_app()) as http:
+        listed = await http.get("/fit-connect/v1/submissions", headers=await _auth(http, HANNOVER))
+
+    [entry] = assert_answers_as_specified(listed, SUBMISSIONS)["submissions"]
+    assert entry["submissionId"] == submission
+    assert entry["destinationId"] == str(destination_id(HANNOVER))
