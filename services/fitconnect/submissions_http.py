@@ -26,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.blobs import BlobTooLargeError
 from events.vault import SealedPart, Vault
+from services.fitconnect.callback_table import Callback, CallbackTable, submission_owner
 from services.fitconnect.clients import ClientKind
+from services.fitconnect.destination_admin_http import CreateCallback
 from services.fitconnect.destination_directory import LEIKA_URN, Destination, DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import reaches
@@ -65,6 +67,10 @@ class SendingPorts:
     """An attachment's limit (the JWE as received, and its plaintext): the intake's."""
     max_metadata_bytes: int
     max_attachments: int
+    callbacks: Callable[[], CallbackTable] | None = None
+    """Where a sender's ``callback`` of the announce is kept (none: it is ignored)."""
+    insecure_callbacks: bool = False
+    """Allow ``http://`` callback URLs (development and tests only)."""
 
 
 class ServiceType(BaseModel):
@@ -86,6 +92,8 @@ class CreateSubmission(BaseModel):
     )
     service_type: ServiceType = Field(alias="serviceType")
     case_id: uuid.UUID | None = Field(default=None, alias="caseId")
+    callback: CreateCallback | None = None
+    """``new-events`` callbacks to the sender for this submission."""
 
 
 class SubmitSubmission(BaseModel):
@@ -137,6 +145,12 @@ def submissions_router(  # noqa: PLR0915 - one route each
             announced=tuple(a.lower() for a in body.announced_attachments),
             submitted=None,
         )
+        if body.callback is not None and ports.callbacks is not None:
+            if not ports.insecure_callbacks and not body.callback.url.startswith("https://"):
+                raise _bad_request("The callback URL must be an HTTPS URL.")
+            callback = Callback(body.callback.url, body.callback.secret)
+            owner = submission_owner(announcement.submission_id)
+            await asyncio.to_thread(ports.callbacks().set_callback, owner, callback)
         await asyncio.to_thread(ports.table().announce, announcement)
         return JSONResponse(
             {

@@ -14,15 +14,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from contracts.messages import Receipt
+from contracts.problems import Problem
+from contracts.receipts import ReceiptMessage
 from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
+from events.submission import Submission
 from events.vault import KeyEncryptionKey, Vault
+from services.delivery.projector import DeliveryProjector
+from services.delivery.receipts import record_receipt
+from services.delivery.recipients import Recipients
+from services.fitconnect.answers import AuthorityAnswer
+from services.fitconnect.answers_http import AnswerPorts
+from services.fitconnect.callback_table import CallbackTable
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
+from services.fitconnect.destination_admin_http import DestinationAdminPorts
 from services.fitconnect.destination_directory import (
     Destination,
     DestinationDirectory,
@@ -43,6 +55,7 @@ from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
+from services.ops.app.fitconnect_pickup import pickup_ports
 from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
@@ -59,6 +72,38 @@ def ledger_trail(ledger: Ledger) -> Trail:
             return []
 
     return trail
+
+
+def answer_ports(
+    table: Callable[[], SubmissionTable], ledger: Ledger, recipients: Recipients
+) -> AnswerPorts:
+    """Subscribers' SETs recorded as delivery records a native receipt (``record_receipt``)."""
+
+    def submission(submission_id: uuid.UUID) -> Submission | None:
+        try:
+            return ledger.get_submission(submission_id)
+        except SubmissionNotFoundError:
+            return None
+
+    def verification_key(authority_id: str) -> dict[str, Any] | None:
+        recipient = recipients.get(authority_id)
+        return recipient.verification_key() if recipient is not None else None
+
+    def record(answer: AuthorityAnswer, authority_id: str, delivery_id: str) -> str | None:
+        receipt = Receipt(
+            delivery_id=delivery_id,
+            submission_id=answer.submission_id,
+            authority_id=authority_id,
+            outcome="accepted" if answer.outcome == "accepted" else "rejected",
+            problems=[Problem.model_validate(problem) for problem in answer.problems],
+        )
+        message = ReceiptMessage(receipt, answer.compact)
+        result = record_receipt(ledger, recipients, message, authority_id)
+        return None if result.refusal is None else result.refusal.value
+
+    return AnswerPorts(
+        table=table, submission=submission, verification_key=verification_key, record=record
+    )
 
 
 def client_credentials(
@@ -206,6 +251,50 @@ def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
     return table
 
 
+def callback_table(
+    settings: Settings, kek: Callable[[], KeyEncryptionKey]
+) -> Callable[[], CallbackTable]:
+    """The callbacks' table, beside the destinations' keys (opened on first use), its
+    secrets sealed under the vault's KEK."""
+
+    @cache
+    def table() -> CallbackTable:
+        url = settings.vault.keystore_url
+        if url is None:
+            path = settings.ledger.sqlite_path()
+            if path is not None:
+                return CallbackTable.sqlite(path.parent / "keys.sqlite3", kek())
+            ledger = settings.ledger
+            assert ledger.ledger_url is not None
+            return CallbackTable.postgres(ledger.ledger_url, ledger.ledger_schema, kek())
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            return CallbackTable.sqlite(Path(unquote(parts.path[1:])), kek())
+        return CallbackTable.postgres(url, settings.vault.keystore_schema, kek())
+
+    return table
+
+
+def contact_information(directory: Callable[[], Directory]) -> Callable[[str], dict[str, Any]]:
+    """An authority's ``ContactInformation`` from the directory (loaded on first use; empty
+    where it has none)."""
+    loaded = cache(directory)
+
+    def contact(authority_id: str) -> dict[str, Any]:
+        found = loaded().authority(authority_id)
+        if found is None:
+            return {"legalName": authority_id, "address": "", "phone": "", "email": ""}
+        given = found.contact
+        return {
+            "legalName": found.name,
+            "address": given.address or "",
+            "phone": given.phone or "",
+            "email": given.email or "",
+        }
+
+    return contact
+
+
 def destination_keys(
     settings: Settings, kek: Callable[[], KeyEncryptionKey]
 ) -> Callable[[], DestinationKeys]:
@@ -251,12 +340,33 @@ def fit_connect_ports(
     vault: Callable[[], Vault] | None = None,
     intake: Intake | None = None,
     trail: Trail | None = None,
+    pickup: tuple[Ledger, Callable[[], DeliveryProjector]] | None = None,
+    ledger: Ledger | None = None,
+    recipients: Recipients | None = None,
 ) -> FitConnectPorts:
     """Everything the FIT-Connect routes need (sending only given a vault and an intake,
-    the event log only given the ledger's trails)."""
+    the event log only given the ledger's trails, pickup only given a vault, the ledger
+    and delivery's read model, subscribers' answers only given the ledger and delivery's
+    recipients)."""
     table = submission_table(settings)
     sending = None
     event_log = None
+    subscribing = None
+    if pickup is not None and vault is not None:
+        pickup_ledger, projector = pickup
+        subscribing = pickup_ports(pickup_ledger, vault, projector, table)
+    answers = None
+    admin = None
+    callbacks = callback_table(settings, kek)
+    insecure = settings.run.development
+    if ledger is not None and recipients is not None:
+        answers = answer_ports(table, ledger, recipients)
+        admin = DestinationAdminPorts(
+            callbacks=callbacks,
+            contact=contact_information(directory),
+            verification_key=answers.verification_key,
+            insecure_callbacks=insecure,
+        )
     if trail is not None:
         event_log = EventLogPorts(table=table, trail=trail, issuer=settings.fit_connect_url())
     if vault is not None and intake is not None:
@@ -267,6 +377,8 @@ def fit_connect_ports(
             max_part_bytes=settings.intake.max_attachment_bytes,
             max_metadata_bytes=settings.intake.max_metadata_bytes,
             max_attachments=settings.intake.max_attachments,
+            callbacks=callbacks,
+            insecure_callbacks=insecure,
         )
     return FitConnectPorts(
         tokens=token_service(settings),
@@ -279,4 +391,7 @@ def fit_connect_ports(
         sending=sending,
         set_keys=set_key_set(settings),
         event_log=event_log,
+        pickup=subscribing,
+        destination_admin=admin,
+        answers=answers,
     )
