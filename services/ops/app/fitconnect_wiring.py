@@ -259,18 +259,11 @@ def callback_table(
 
     @cache
     def table() -> CallbackTable:
-        url = settings.vault.keystore_url
-        if url is None:
-            path = settings.ledger.sqlite_path()
-            if path is not None:
-                return CallbackTable.sqlite(path.parent / "keys.sqlite3", kek())
-            ledger = settings.ledger
-            assert ledger.ledger_url is not None
-            return CallbackTable.postgres(ledger.ledger_url, ledger.ledger_schema, kek())
-        parts = urlsplit(url)
-        if parts.scheme == "sqlite":
-            return CallbackTable.sqlite(Path(unquote(parts.path[1:])), kek())
-        return CallbackTable.postgres(url, settings.vault.keystore_schema, kek())
+        place = table_place(settings)
+        if place.sqlite is not None:
+            return CallbackTable.sqlite(place.sqlite, kek())
+        assert place.conninfo is not None
+        return CallbackTable.postgres(place.conninfo, place.schema, kek())
 
     return table
 
