@@ -7,7 +7,8 @@ limit); ``PUT /v1/submissions/{id}`` decrypts metadata, data and attachments wit
 destination's private key and hands the submission to Amtsweg's intake (:mod:`handover`),
 which checks the metadata and its hashes and records ``Received`` under the FIT-Connect
 submission id (202). A second submit answers the first one's answer and records nothing.
-Only the sender that announced a submission sees it; another's is ``404``.
+Only the sender that announced a submission sees it; another's is ``404`` (``403`` on an
+attachment upload, where the spec has no ``404``).
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
@@ -68,6 +69,14 @@ class ServiceType(BaseModel):
     identifier: str = Field(min_length=7, max_length=255, pattern=_URN)
 
 
+class CreateCallback(BaseModel):
+    """The announce's ``callback`` (``CreateCallback``): checked as specified."""
+
+    model_config = ConfigDict(extra="ignore")
+    url: str = Field(min_length=9, pattern=r"^https://.+")
+    secret: str = Field(min_length=32, max_length=512)
+
+
 class CreateSubmission(BaseModel):
     """The announce's body (``CreateSubmission``)."""
 
@@ -78,6 +87,7 @@ class CreateSubmission(BaseModel):
     )
     service_type: ServiceType = Field(alias="serviceType")
     case_id: uuid.UUID | None = Field(default=None, alias="caseId")
+    callback: CreateCallback | None = None
 
 
 class SubmitSubmission(BaseModel):
@@ -147,7 +157,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
         granted: Annotated[Access, Depends(access)],
     ) -> Response:
         """Store one announced attachment's JWE as received."""
-        announcement = await _owned(granted, submissionId)
+        announcement = await _owned(granted, submissionId, upload=True)
         attachment_id = attachmentId.lower()
         if attachment_id not in announcement.announced:
             raise _unprocessable(
@@ -171,6 +181,8 @@ def submissions_router(  # noqa: PLR0915 - one route each
             )
         except BlobTooLargeError:
             raise _too_large(f"An attachment exceeds {ports.max_part_bytes} bytes.") from None
+        except NotCompactError:
+            raise _bad_request("The attachment is not a JWE in compact serialization.") from None
         if sealed.size == 0:
             await asyncio.to_thread(vault.discard, [sealed.blob])
             raise _bad_request("The attachment is empty (a JWE is expected).")
@@ -211,7 +223,9 @@ def submissions_router(  # noqa: PLR0915 - one route each
         )
         return JSONResponse(answer, status_code=202)
 
-    async def _owned(granted: Access, submission_id: str) -> Announcement:
+    async def _owned(granted: Access, submission_id: str, *, upload: bool = False) -> Announcement:
+        """The sender's announced submission. Another's or none is ``404``, on an upload
+        ``403`` (the spec has no ``404`` there: the token's scopes do not reach it)."""
         _sender(granted)
         try:
             key = str(uuid.UUID(submission_id))
@@ -219,6 +233,8 @@ def submissions_router(  # noqa: PLR0915 - one route each
             key = None
         found = await asyncio.to_thread(ports.table().get, key) if key else None
         if found is None or found.client_id != granted.client.client_id:
+            if upload:
+                raise forbidden(f"No submission {submission_id!r} of this sender.")
             raise not_found(
                 "submission-not-found", "Submission not found", f"No submission {submission_id!r}."
             )
@@ -292,8 +308,19 @@ def submissions_router(  # noqa: PLR0915 - one route each
     return router
 
 
+JWE_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=."
+"""The bytes of ``CreateAttachment`` (``^[a-zA-Z0-9-_=.]+$``)."""
+
+
+class NotCompactError(Exception):
+    """An uploaded attachment has a byte that no compact JWE has."""
+
+
 async def _chunks(request: Request) -> AsyncIterator[bytes]:
+    """The body's chunks, each checked against the JWE alphabet (nothing else is stored)."""
     async for chunk in request.stream():
+        if chunk.translate(None, JWE_ALPHABET):
+            raise NotCompactError
         if chunk:
             yield chunk
 

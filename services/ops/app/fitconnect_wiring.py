@@ -104,14 +104,27 @@ def token_service(settings: Settings) -> Callable[[], Tokens]:
 
 
 def set_key_set(settings: Settings) -> Callable[[], SetKeys]:
-    """The event log's signing keys, read (or made, in development) on first use."""
+    """The event log's signing keys, read (or made, in development) on first use; a key
+    without an ``x5c`` of its own is certified by the instance CA (once per process)."""
+
+    fitconnect = settings.fitconnect
 
     @cache
     def keys() -> SetKeys:
+        def certify(kid: str, public_key: rsa.RSAPublicKey) -> list[str]:
+            ca = instance_ca(
+                fitconnect.ca_cert_file,
+                fitconnect.ca_key_file,
+                settings.run.data_dir,
+                development=settings.run.development,
+            )
+            return x5c_of(ca.certify_signing(public_key, kid, fitconnect.certificate_days))
+
         return set_keys(
-            settings.fitconnect.set_keys_file,
+            fitconnect.set_keys_file,
             settings.run.data_dir,
             development=settings.run.development,
+            certify=certify,
         )
 
     return keys
