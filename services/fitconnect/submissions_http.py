@@ -44,7 +44,9 @@ from services.fitconnect.tokens import Access
 _UUID = r"^[0-9a-fA-F-]{32,36}$"
 _URN = r"^urn:[a-z0-9][a-z0-9-]{0,31}:[a-z0-9()+,.:=@;$_!*'%/?#-]+$"
 _JWE = r"^[a-zA-Z0-9-_=.]+$"
-MAX_ANNOUNCED = 1000
+MAX_ANNOUNCED = 10_000
+"""A parse guard on ``announcedAttachments`` (beyond it: ``400``); the cap a sender meets is
+the intake's attachment limit (``SendingPorts.max_attachments``, beyond it: ``413``)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class SendingPorts:
     """An attachment's limit (the JWE as received, and its plaintext): the intake's."""
     max_metadata_bytes: int
     max_attachments: int
+    """How many attachments a submission may announce: the intake's limit."""
 
 
 class ServiceType(BaseModel):
@@ -128,8 +131,17 @@ def submissions_router(  # noqa: PLR0915 - one route each
                 "Service not offered",
                 "The destination does not accept this serviceType.",
             )
-        if len(set(body.announced_attachments)) != len(body.announced_attachments):
-            raise _bad_request("announcedAttachments names an attachment twice.")
+        if len(body.announced_attachments) > ports.max_attachments:
+            raise _too_large(f"At most {ports.max_attachments} attachments per submission.")
+        twice = _repeated(body.announced_attachments)
+        if twice:
+            raise FitConnectProblemError(
+                400,
+                "attachment-ids-not-unique",
+                "Attachment ids not unique",
+                f"announcedAttachments names {twice} more than once: every attachment needs "
+                "its own id (the uploads and the metadata's hashes go by id).",
+            )
         announcement = Announcement(
             submission_id=str(uuid.uuid4()),
             destination_id=str(destination.destination_id),
@@ -323,6 +335,16 @@ async def _chunks(request: Request) -> AsyncIterator[bytes]:
             raise NotCompactError
         if chunk:
             yield chunk
+
+
+def _repeated(ids: list[str]) -> str | None:
+    """An attachment id ``ids`` names twice (case-insensitively), if any."""
+    seen: set[str] = set()
+    for attachment_id in ids:
+        if attachment_id.lower() in seen:
+            return attachment_id.lower()
+        seen.add(attachment_id.lower())
+    return None
 
 
 def _sender(granted: Access) -> None:

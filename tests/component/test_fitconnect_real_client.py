@@ -27,6 +27,7 @@ from services.fitconnect.destination_directory import (
 )
 from services.fitconnect.destinations import destination_id
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.problems import fit_connect_problem_type
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
 from tests.support.authority import HANNOVER
@@ -42,6 +43,7 @@ from tests.support.fitconnect_sending import (
     sending_ports,
     served,
 )
+from tests.support.fitconnect_spec import assert_answers_as_specified
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 
 
@@ -152,3 +154,60 @@ async def test_bad_input_answers_the_specs_problem_and_records_nothing(
     assert_fit_connect_problem(not_announced, 422, "attachment-not-announced")
     assert_fit_connect_problem(tampered, 422, "encryption-invalid")
     assert not ledger.exists(uuid.UUID(submission))
+
+
+async def test_the_clients_repeated_attachment_id_is_refused_at_announce(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    """``create_submission`` announces ``[str(uuid.uuid4())] * n``: one id n times. Amtsweg
+    refuses that announce (400) instead of letting the second upload overwrite the first
+    under the same id and the submit fail on the metadata's hash."""
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base:
+        client = python_client(base)
+        with pytest.raises(ValueError, match="Could not create submission") as refused:
+            await asyncio.to_thread(
+                client.submission,
+                destination,
+                f"urn:de:fim:leika:leistung:{LEIKA}",
+                data=DATA,
+                attachments=[ATTACHMENT, ATTACHMENT + b"2"],
+            )
+
+    problem = json.loads(refused.value.args[1])
+    assert problem["status"] == 400
+    assert problem["type"] == fit_connect_problem_type("attachment-ids-not-unique")
+    assert not list(ledger.submission_ids())
+
+
+async def test_announcing_more_attachments_than_the_intake_takes_is_413(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    limit = intake_settings(port=0).max_attachments
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = python_client(base)
+        token = await asyncio.to_thread(
+            client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
+        )
+
+        async def announce(count: int) -> httpx.Response:
+            return await http.post(
+                "/fit-connect/v1/submissions",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "destinationId": str(destination_id(HANNOVER)),
+                    "announcedAttachments": [str(uuid.uuid4()) for _ in range(count)],
+                    "serviceType": {
+                        "name": "x",
+                        "identifier": f"urn:de:fim:leika:leistung:{LEIKA}",
+                    },
+                },
+            )
+
+        over, at = await announce(limit + 1), await announce(limit)
+
+    assert_fit_connect_problem(over, 413, "too-large")
+    assert str(limit) in over.json()["detail"]
+    assert_answers_as_specified(over, "/v1/submissions", "post")
+    assert at.status_code == 201
+    assert_answers_as_specified(at, "/v1/submissions", "post")
