@@ -14,12 +14,15 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fitconnect.fitconnect import PROBLEM_PREFIX  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
 
+from contracts.fit_connect import metadata_schema
 from events.ledger import Ledger
 from events.vault import Vault
 from services.fitconnect.destination_directory import (
@@ -37,6 +40,7 @@ from tests.support.fitconnect_sending import (
     DATA,
     EVERY,
     LEIKA,
+    SCHEMA,
     SERVICES,
     destination_keys,
     python_client,
@@ -211,3 +215,92 @@ async def test_announcing_more_attachments_than_the_intake_takes_is_413(
     assert_answers_as_specified(over, "/v1/submissions", "post")
     assert at.status_code == 201
     assert_answers_as_specified(at, "/v1/submissions", "post")
+
+
+def _metadata(version: str, attachment_id: str) -> dict[str, Any]:
+    """A metadata document of FIT-Connect ``version`` without ``publicServiceType`` (2.x
+    has none): the LeiKa key must come from the announce's ``serviceType``."""
+    data_hash = hashlib.sha512(json.dumps(DATA).encode()).hexdigest()
+    document: dict[str, Any] = {
+        "$schema": f"https://schema.fitko.de/fit-connect/metadata/{version}/metadata.schema.json",
+        "contentStructure": {
+            "data": {
+                "hash": {"type": "sha512", "content": data_hash},
+                "submissionSchema": {"schemaUri": SCHEMA.schema_uri, "mimeType": SCHEMA.mime_type},
+            },
+            "attachments": [
+                {
+                    "attachmentId": attachment_id,
+                    "hash": {"type": "sha512", "content": hashlib.sha512(ATTACHMENT).hexdigest()},
+                    "purpose": "attachment",
+                    "mimeType": "application/pdf",
+                    "filename": "nachweis.pdf",
+                }
+            ],
+        },
+        "replyChannel": {"eMail": {"address": "erika.mustermann@example.org"}},
+        "additionalReferenceInfo": {
+            "senderReference": "AZ-2026-0815",
+            "applicationDate": "2026-12-01",
+        },
+    }
+    if version.startswith("2."):
+        document["additionalReferenceInfo"]["zustimmungZumDigitalenBescheid"] = True
+        document["author"] = {
+            "name": "Musterportal",
+            "product": {"name": "Antragsportal", "version": "3.2.1", "manufacturer": "Muster GmbH"},
+        }
+    return document
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "2.1.0"])
+async def test_metadata_1_and_2_are_received_with_the_announced_leika_key(
+    app: FastAPI, ledger: Ledger, version: str
+) -> None:
+    destination = str(destination_id(HANNOVER))
+    service = f"urn:de:fim:leika:leistung:{LEIKA}"
+    async with served(app) as base:
+        client = python_client(base)
+        created = await asyncio.to_thread(client.create_submission, destination, service, 1)
+        submission = created["submissionId"]
+        (attachment,) = created["announcedAttachments"]
+        await asyncio.to_thread(
+            client.upload_attachment, destination, submission, attachment, attachment=ATTACHMENT
+        )
+        metadata = _metadata(version, attachment)
+        answer = await asyncio.to_thread(
+            client.submit_submission, destination, submission, metadata=metadata, data=DATA
+        )
+
+    assert answer["submissionId"] == submission, answer
+    Draft202012Validator(metadata_schema(int(version[0]))).validate(metadata)  # a real one
+    (received,) = ledger.trail(uuid.UUID(submission))
+    assert received.event == "Received"
+    assert received.data["leika_key"] == LEIKA
+    assert [a["sha512"] for a in received.data["attachments"]] == [
+        hashlib.sha512(ATTACHMENT).hexdigest()
+    ]
+
+
+async def test_metadata_2_is_checked_with_its_own_schema(app: FastAPI, ledger: Ledger) -> None:
+    """2.1.0 forbids what 1.0.0 allows (``additionalReferenceInfo`` has no extra members):
+    a 2.x document is checked with 2.1.0, refused, and nothing is recorded."""
+    destination = str(destination_id(HANNOVER))
+    service = f"urn:de:fim:leika:leistung:{LEIKA}"
+    async with served(app) as base:
+        client = python_client(base)
+        created = await asyncio.to_thread(client.create_submission, destination, service, 1)
+        submission = created["submissionId"]
+        (attachment,) = created["announcedAttachments"]
+        await asyncio.to_thread(
+            client.upload_attachment, destination, submission, attachment, attachment=ATTACHMENT
+        )
+        metadata = _metadata("2.1.0", attachment)
+        metadata["additionalReferenceInfo"]["submissionDate"] = "2026-12-01"  # a 1.0.0 habit
+        refused = await asyncio.to_thread(
+            client.submit_submission, destination, submission, metadata=metadata, data=DATA
+        )
+
+    assert refused["status"] == 422, refused
+    assert refused["type"] == fit_connect_problem_type("submission-refused")
+    assert not ledger.exists(uuid.UUID(submission))
