@@ -28,7 +28,7 @@ from events.vault import Vault
 from services.fitconnect.destination_directory import (
     directory_of,
 )
-from services.fitconnect.destinations import destination_id
+from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.problems import fit_connect_problem_type
 from services.fitconnect.submission_table import SubmissionTable
@@ -304,3 +304,71 @@ async def test_metadata_2_is_checked_with_its_own_schema(app: FastAPI, ledger: L
     assert refused["status"] == 422, refused
     assert refused["type"] == fit_connect_problem_type("submission-refused")
     assert not ledger.exists(uuid.UUID(submission))
+
+
+async def test_bad_submits_answer_the_specs_problems_and_change_nothing(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    """Wrong key, truncated JWE, tampered attachment, hash mismatch: each a problem as the
+    spec allows for the operation, nothing recorded; then the good submit still goes through."""
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = python_client(base)
+        token = await asyncio.to_thread(
+            client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        created = await asyncio.to_thread(
+            client.create_submission, destination, f"urn:de:fim:leika:leistung:{LEIKA}", 1
+        )
+        submission = created["submissionId"]
+        (attachment,) = created["announcedAttachments"]
+        path = f"/fit-connect/v1/submissions/{submission}"
+        upload = f"{path}/attachments/{attachment}"
+        jose = auth | {"Content-Type": "application/jose"}
+
+        def encrypt(to: str, content: Any) -> Any:
+            return asyncio.to_thread(client.encrypt, to, content)
+
+        metadata = await encrypt(destination, _metadata("1.0.0", attachment))
+        data = await encrypt(destination, DATA)
+        good_attachment = await encrypt(destination, ATTACHMENT)
+        other_key = await encrypt(str(ROUTING_DESTINATION), DATA)
+        wrong_hash = _metadata("1.0.0", attachment)
+        wrong_hash["contentStructure"]["data"]["hash"]["content"] = "0" * 128
+        mismatch = await encrypt(destination, wrong_hash)
+
+        async def submit(encrypted_metadata: str, encrypted_data: str) -> httpx.Response:
+            body = {"encryptedMetadata": encrypted_metadata, "encryptedData": encrypted_data}
+            return await http.put(path, headers=auth, json=body)
+
+        not_jwe = await http.put(upload, headers=jose, content=b"not a JWE!")
+        await http.put(upload, headers=jose, content=good_attachment)
+        answers = {
+            "wrong key": await submit(metadata, other_key),
+            "truncated": await submit(metadata, data[: len(data) // 2]),
+            "hash mismatch": await submit(mismatch, data),
+        }
+        tampered = good_attachment[:-30] + ("A" if good_attachment[-30] != "A" else "B")
+        tampered += good_attachment[-29:]
+        await http.put(upload, headers=jose, content=tampered)
+        answers["tampered attachment"] = await submit(metadata, data)
+        untouched = ledger.exists(uuid.UUID(submission))
+        await http.put(upload, headers=jose, content=good_attachment)
+        good = await submit(metadata, data)
+
+    assert_fit_connect_problem(not_jwe, 400, "bad-request")
+    assert_answers_as_specified(
+        not_jwe, "/v1/submissions/{submissionId}/attachments/{attachmentId}", "put"
+    )
+    for name, slug in [
+        ("wrong key", "encryption-invalid"),
+        ("truncated", "encryption-invalid"),
+        ("tampered attachment", "encryption-invalid"),
+        ("hash mismatch", "submission-refused"),
+    ]:
+        assert_fit_connect_problem(answers[name], 422, slug)
+        assert_answers_as_specified(answers[name], "/v1/submissions/{submissionId}", "put")
+    assert not untouched
+    assert good.status_code == 202, good.text
+    assert [e.event for e in ledger.trail(uuid.UUID(submission))] == ["Received"]
