@@ -185,19 +185,20 @@ def submissions_router(  # noqa: PLR0915 - one route each
             )
         _media_type(request, "application/jose")
         vault = ports.vault()
+        dots = [0]
         try:
             sealed = await vault.put_stream(
                 uuid.UUID(announcement.submission_id),
-                _chunks(request),
+                _chunks(request, dots),
                 ports.max_part_bytes,
             )
         except BlobTooLargeError:
             raise _too_large(f"An attachment exceeds {ports.max_part_bytes} bytes.") from None
         except NotCompactError:
             raise _bad_request("The attachment is not a JWE in compact serialization.") from None
-        if sealed.size == 0:
+        if sealed.size == 0 or dots[0] != JWE_DOTS:
             await asyncio.to_thread(vault.discard, [sealed.blob])
-            raise _bad_request("The attachment is empty (a JWE is expected).")
+            raise _bad_request("The attachment is not a JWE in compact serialization.")
         upload = Upload(attachment_id, sealed.blob, sealed.size)
         await asyncio.to_thread(ports.table().upload, announcement.submission_id, upload)
         return Response(status_code=204)
@@ -324,15 +325,21 @@ JWE_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 """The bytes of ``CreateAttachment`` (``^[a-zA-Z0-9-_=.]+$``)."""
 
 
+JWE_DOTS = 4
+"""A compact JWE has five parts."""
+
+
 class NotCompactError(Exception):
     """An uploaded attachment has a byte that no compact JWE has."""
 
 
-async def _chunks(request: Request) -> AsyncIterator[bytes]:
-    """The body's chunks, each checked against the JWE alphabet (nothing else is stored)."""
+async def _chunks(request: Request, dots: list[int]) -> AsyncIterator[bytes]:
+    """The body's chunks, each checked against the JWE alphabet (nothing else is stored);
+    ``dots[0]`` counts the part separators seen."""
     async for chunk in request.stream():
         if chunk.translate(None, JWE_ALPHABET):
             raise NotCompactError
+        dots[0] += chunk.count(b".")
         if chunk:
             yield chunk
 

@@ -1,15 +1,17 @@
 """The Submission API fuzzed from FITKO's ``submission-api.v1.1.3.yaml`` (schemathesis).
 
 Every operation the composition root mounts under ``/fit-connect`` (found in the app's
-routes, so operations added later are fuzzed without touching this test) gets requests
-generated from the spec, schema-conforming (positive) and schema-violating (negative),
-sent in process with a valid access token of a sender or a subscriber (the one the
-operation's scopes name; either where both may call it). Path parameters are, half the
-time, ids that exist (the destination, its key, a submitted and an announced submission,
-its attachment, the case), seeded first by FITKO's Python client. No answer may be a 5xx;
+OpenAPI document, so operations added later are fuzzed without touching this test) gets
+requests generated from the spec, schema-conforming (positive) and schema-violating
+(negative), sent in process with a valid access token of a sender or a subscriber (the
+one the operation's scopes name; either where both may call it). A positive request's
+path parameters are, half the time, ids that exist (the destination, its key, a submitted
+and an announced submission, its attachment, the case), seeded first by FITKO's Python
+client; negative requests keep the ids they were generated with. No answer may be a 5xx;
 each must have a status, media type, headers and body the spec documents for the
-operation, and a request the spec forbids must be refused. Bounded and derandomized
-(``AMTSWEG_FUZZ_EXAMPLES`` per operation and mode, ``AMTSWEG_FUZZ_RANDOM``).
+operation (or be one of FITKO's technical errors answering a request the spec forbids),
+and a request the spec forbids must be refused. Bounded and derandomized
+(``AMTSWEG_FUZZ_EXAMPLES`` per operation and mode, default 25; ``AMTSWEG_FUZZ_RANDOM``).
 """
 
 from __future__ import annotations
@@ -187,21 +189,17 @@ def _tokens(path: str, method: str, seeded: Seeded) -> list[str | None]:
 
 
 def _with_ids(case: Case[Any], known: bool, pick: int, seeded: Seeded) -> Case[Any]:
-    """The case with existing ids for its path parameters and ``destinationId`` (query or,
-    if the case is positive, body), and then the destination's service as ``serviceType``
-    (a negative body stays as generated: it must stay invalid)."""
-    if not known:
+    """A positive case with existing ids for its path parameters and ``destinationId``
+    (query or body), and the destination's service as ``serviceType``. A negative case
+    stays as generated: what it violates may be just such a value."""
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if not known or negative:
         return case
-    positive = case.meta is None or not case.meta.generation.mode.is_negative
     for name, values in seeded.ids.items():
-        if isinstance(case.path_parameters, dict) and name in case.path_parameters:
-            case.path_parameters[name] = values[pick % len(values)]
-        if isinstance(case.query, dict) and name in case.query:
-            case.query[name] = values[pick % len(values)]
-        if positive and isinstance(case.body, dict) and name in case.body:
-            case.body[name] = values[pick % len(values)]
-    body = case.body if positive and isinstance(case.body, dict) else {}
-    service = body.get("serviceType")
+        for part in (case.path_parameters, case.query, case.body):
+            if isinstance(part, dict) and name in part:
+                part[name] = values[pick % len(values)]
+    service = case.body.get("serviceType") if isinstance(case.body, dict) else None
     if isinstance(service, dict) and "identifier" in service:
         service["identifier"] = seeded.service
     return case
