@@ -279,6 +279,10 @@ class Submission(Aggregate):
 
         ``envelope`` references the envelope sealed in the vault (``blob`` and the
         ``sha256`` of its JSON as published); the relay publishes it from there.
+        ``topic`` is the authority's Kafka topic, or its FIT-Connect pickup channel
+        (``fit-connect:<authority id>``, ``contracts.topics.pickup_channel``): then the
+        envelope is the pickup document its FIT-Connect client fetches, and nothing is
+        published on a topic.
         """
 
         delivery_id: str

@@ -46,8 +46,9 @@ SenderScopes = Callable[[str], tuple[str, ...]]
 
 def grantable(client: Client, sender_scopes: SenderScopes) -> tuple[Scope, ...]:
     """Every scope ``client`` may be granted: a portal its send scopes, an authority its
-    own destination (to subscribe to)."""
+    own destination (to subscribe to, and to manage: its callback and contact)."""
     if client.kind is ClientKind.SENDER:
         scopes = parse_scopes(" ".join(sender_scopes(client.client_id)))
         return tuple(scope for scope in scopes if isinstance(scope, SendScope))
-    return (DestinationScope("subscribe", destination_id(client.client_id)),)
+    own = destination_id(client.client_id)
+    return (DestinationScope("subscribe", own), DestinationScope("manage", own))

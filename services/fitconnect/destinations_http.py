@@ -49,7 +49,7 @@ def destinations_router(
         if not _may_read(granted, destination):
             raise forbidden("The access token's scopes do not include this destination.")
         key = await asyncio.to_thread(keys().published, destination.destination_id)
-        return JSONResponse(_public(destination, key.kid), headers=NO_CACHE)
+        return JSONResponse(public_destination(destination, key.kid), headers=NO_CACHE)
 
     @router.get("/v1/destinations/{destinationId}/keys/{keyId}")
     async def get_destination_key(
@@ -107,7 +107,7 @@ def reaches(scope: SendScope, leika_key: str, regions: tuple[str, ...]) -> bool:
     return any(area.startswith(wanted) or wanted.startswith(area) for area in regions or ("",))
 
 
-def _public(destination: Destination, encryption_kid: str) -> dict[str, Any]:
+def public_destination(destination: Destination, encryption_kid: str) -> dict[str, Any]:
     """The ``PublicDestination`` document."""
     return {
         "destinationId": str(destination.destination_id),

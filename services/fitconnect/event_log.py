@@ -9,6 +9,10 @@ event for becomes one SET (RFC 8417), signed PS512 by the event token key
 - ``Rejected`` and ``RefusedByAuthority`` → ``reject-submission`` (the tags and the
   problems as FIT-Connect's reject reasons).
 
+An ``Accepted`` or ``RefusedByAuthority`` whose proof is a SET the authority signed (its
+answer on ``POST /v1/cases/{caseId}/events``, :mod:`answers_http`) is that SET as received,
+as FIT-Connect shows the subscriber's own token; it verifies with the authority's key.
+
 The claims are stable: ``iat`` is the event's time, ``jti`` a UUID derived from the
 submission id and the event's version, ``sub`` ``submission:<id>``, ``txn``
 ``case:<caseId>``; there is no ``exp`` (an event log never expires). The signature itself
@@ -23,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from joserfc import jwt
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
 
 from events.ledger import TrailEntry
 from services.fitconnect.set_keys import SET_ALG, SetKeys
@@ -51,6 +56,8 @@ class CaseEvent:
     timestamp: str
     uri: str
     payload: dict[str, Any]
+    original: str | None = None
+    """The authority's own SET of this event, shown instead of one Amtsweg signs."""
 
 
 def case_events(announcements: Iterable[Announcement], trail: Trail) -> list[CaseEvent]:
@@ -68,7 +75,10 @@ def case_events(announcements: Iterable[Announcement], trail: Trail) -> list[Cas
 
 
 def signed(event: CaseEvent, case_id: str, issuer: str, keys: SetKeys) -> str:
-    """The event as a compact SET signed by the current key."""
+    """The event as a compact SET signed by the current key (the authority's own SET of an
+    answer it sent as one)."""
+    if event.original is not None:
+        return event.original
     claims = {
         "$schema": SET_SCHEMA,
         "iss": issuer,
@@ -96,7 +106,21 @@ def _event(
         uri, payload = REJECT, tagged | {"problems": _problems(entry, "technical-error")}
     else:
         return None
-    return CaseEvent(submission_id, entry.version, entry.timestamp, uri, payload)
+    original = None
+    if entry.event in {"Accepted", "RefusedByAuthority"}:
+        original = _authority_set(entry.data.get("signed_receipt"))
+    return CaseEvent(submission_id, entry.version, entry.timestamp, uri, payload, original)
+
+
+def _authority_set(proof: Any) -> str | None:
+    """The receipt's proof if it is a SET (a native receipt's JWS is not)."""
+    if not isinstance(proof, str):
+        return None
+    try:
+        header = jws.extract_compact(proof.encode("ascii")).protected
+    except (JoseError, ValueError, UnicodeEncodeError):
+        return None
+    return proof if header.get("typ") == SET_TYPE else None
 
 
 def _problems(entry: TrailEntry, kind: str) -> list[dict[str, Any]]:

@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI
 
 from services.fitconnect.access import bearer_access
+from services.fitconnect.answers_http import AnswerPorts, answers_router
 from services.fitconnect.clients import ClientCredentials, SenderScopes
+from services.fitconnect.destination_admin_http import (
+    DestinationAdminPorts,
+    destination_admin_router,
+)
 from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import destinations_router
 from services.fitconnect.events_http import EventLogPorts, events_router
+from services.fitconnect.pickup_http import PickupPorts, pickup_router
 from services.fitconnect.problems import install_problem_handler
 from services.fitconnect.set_keys import SetKeys
 from services.fitconnect.set_keys_http import set_keys_router
@@ -47,6 +53,13 @@ class FitConnectPorts:
     """The event log's signing keys (read on first use; none: no JWKS, no event log)."""
     event_log: EventLogPorts | None = None
     """The case event log (mounted with ``set_keys``)."""
+    pickup: PickupPorts | None = None
+    """Subscribers pick up their deliveries (none: those routes are not mounted)."""
+    destination_admin: DestinationAdminPorts | None = None
+    """Subscribers' destination management and ``/v1/info`` (none: not mounted)."""
+    answers: AnswerPorts | None = None
+    """Subscribers' accept and reject SETs (none: ``POST /v1/cases/{caseId}/events`` is not
+    mounted)."""
 
 
 def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
@@ -59,10 +72,20 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
         router.include_router(
             submissions_router(ports.destinations, ports.keys, access, ports.sending)
         )
+    if ports.pickup is not None:
+        router.include_router(pickup_router(ports.destinations, access, ports.pickup))
     if ports.set_keys is not None:
         router.include_router(set_keys_router(ports.set_keys))
         if ports.event_log is not None:
             router.include_router(events_router(access, ports.set_keys, ports.event_log))
+    if ports.destination_admin is not None:
+        router.include_router(
+            destination_admin_router(
+                ports.destinations, ports.keys, access, ports.destination_admin
+            )
+        )
+    if ports.answers is not None:
+        router.include_router(answers_router(access, ports.answers))
     return router
 
 

@@ -4,7 +4,8 @@
 ``submissionId`` and ``caseId``); ``PUT …/attachments/{attachmentId}`` stores one
 announced attachment's JWE as received (streamed into the vault, within the intake's part
 limit); ``PUT /v1/submissions/{id}`` decrypts metadata, data and attachments with the
-destination's private key and hands the submission to Amtsweg's intake (:mod:`handover`),
+destination's private key (each attachment streamed from its sealed JWE into a new sealed
+blob, never whole in memory) and hands the submission to Amtsweg's intake (:mod:`handover`),
 which checks the metadata and its hashes and records ``Received`` under the FIT-Connect
 submission id (202). A second submit answers the first one's answer and records nothing.
 Only the sender that announced a submission sees it; another's is ``404`` (``403`` on an
@@ -13,6 +14,7 @@ attachment upload, where the spec has no ``404``).
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
 import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,13 +26,21 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.blobs import BlobTooLargeError
-from events.vault import Vault
+from events.vault import SealedPart, Vault
+from services.fitconnect.callback_table import Callback, CallbackTable, submission_owner
 from services.fitconnect.clients import ClientKind
+from services.fitconnect.destination_admin_http import CreateCallback
 from services.fitconnect.destination_directory import LEIKA_URN, Destination, DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import reaches
 from services.fitconnect.handover import Handover, HandoverRefusedError, Intake
-from services.fitconnect.jwe_decrypt import JweError, decrypt
+from services.fitconnect.jwe_decrypt import (
+    JweDecryptor,
+    JweError,
+    PrivateKeyOf,
+    decrypt,
+    decrypted_stream,
+)
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import SendScope
 from services.fitconnect.submission_table import (
@@ -61,6 +71,10 @@ class SendingPorts:
     max_metadata_bytes: int
     max_attachments: int
     """How many attachments a submission may announce: the intake's limit."""
+    callbacks: Callable[[], CallbackTable] | None = None
+    """Where a sender's ``callback`` of the announce is kept (none: it is ignored)."""
+    insecure_callbacks: bool = False
+    """Allow ``http://`` callback URLs (development and tests only)."""
 
 
 class ServiceType(BaseModel):
@@ -70,14 +84,6 @@ class ServiceType(BaseModel):
     name: str = Field(max_length=1024)
     description: str | None = Field(default=None, max_length=4096)
     identifier: str = Field(min_length=7, max_length=255, pattern=_URN)
-
-
-class CreateCallback(BaseModel):
-    """The announce's ``callback`` (``CreateCallback``): checked as specified."""
-
-    model_config = ConfigDict(extra="ignore")
-    url: str = Field(min_length=9, pattern=r"^https://.+")
-    secret: str = Field(min_length=32, max_length=512)
 
 
 class CreateSubmission(BaseModel):
@@ -91,6 +97,7 @@ class CreateSubmission(BaseModel):
     service_type: ServiceType = Field(alias="serviceType")
     case_id: uuid.UUID | None = Field(default=None, alias="caseId")
     callback: CreateCallback | None = None
+    """``new-events`` callbacks to the sender for this submission."""
 
 
 class SubmitSubmission(BaseModel):
@@ -151,6 +158,12 @@ def submissions_router(  # noqa: PLR0915 - one route each
             announced=tuple(a.lower() for a in body.announced_attachments),
             submitted=None,
         )
+        if body.callback is not None and ports.callbacks is not None:
+            if not ports.insecure_callbacks and not body.callback.url.startswith("https://"):
+                raise _bad_request("The callback URL must be an HTTPS URL.")
+            callback = Callback(body.callback.url, body.callback.secret)
+            owner = submission_owner(announcement.submission_id)
+            await asyncio.to_thread(ports.callbacks().set_callback, owner, callback)
         await asyncio.to_thread(ports.table().announce, announcement)
         return JSONResponse(
             {
@@ -225,7 +238,10 @@ def submissions_router(  # noqa: PLR0915 - one route each
             raise _unprocessable(
                 "missing-data", "Data missing", "encryptedData is required by Amtsweg."
             )
-        handover, tags = await asyncio.to_thread(_decrypted, announcement, uploads, body)
+        handover, tags = await asyncio.to_thread(_decrypted, announcement, body)
+        attachments, attachment_tags = await _streamed(announcement, uploads)
+        handover = dataclasses.replace(handover, attachments=attachments)
+        tags = dataclasses.replace(tags, attachments=attachment_tags)
         try:
             await ports.intake(handover)
         except HandoverRefusedError as refused:
@@ -253,11 +269,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
             )
         return found
 
-    def _decrypted(
-        announcement: Announcement, uploads: dict[str, Upload], body: SubmitSubmission
-    ) -> tuple[Handover, AuthenticationTags]:
-        """Every JWE decrypted with the destination's key (blocking: run it in a thread);
-        the handover and the JWEs' authentication tags."""
+    def _private_keys(announcement: Announcement) -> PrivateKeyOf:
         destination = uuid.UUID(announcement.destination_id)
         destination_keys = keys()
 
@@ -265,6 +277,14 @@ def submissions_router(  # noqa: PLR0915 - one route each
             found = destination_keys.private_key(destination, kid)
             return None if found is None else found.private_key
 
+        return private_key_of
+
+    def _decrypted(
+        announcement: Announcement, body: SubmitSubmission
+    ) -> tuple[Handover, AuthenticationTags]:
+        """Metadata and data decrypted with the destination's key (blocking: run it in a
+        thread); the handover (no attachments yet) and the JWEs' authentication tags."""
+        private_key_of = _private_keys(announcement)
         tags: dict[str, str] = {}
 
         def opened(compact: str, limit: int, what: str) -> bytes:
@@ -279,20 +299,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
 
         metadata_bytes = opened(body.encrypted_metadata, ports.max_metadata_bytes, "metadata")
         data = opened(body.encrypted_data or "", ports.max_part_bytes, "data")
-        vault = ports.vault()
-        attachments = {
-            attachment_id: opened(
-                vault.read(uuid.UUID(announcement.submission_id), upload.blob).decode("ascii"),
-                ports.max_part_bytes,
-                f"attachment {attachment_id}",
-            )
-            for attachment_id, upload in uploads.items()
-        }
-        received = AuthenticationTags(
-            metadata=tags["metadata"],
-            data=tags["data"],
-            attachments={a: tags[f"attachment {a}"] for a in uploads},
-        )
+        received = AuthenticationTags(metadata=tags["metadata"], data=tags["data"], attachments={})
         try:
             metadata = json.loads(metadata_bytes)
         except (ValueError, UnicodeDecodeError):
@@ -313,10 +320,40 @@ def submissions_router(  # noqa: PLR0915 - one route each
             portal_id=announcement.client_id,
             metadata=metadata,
             data=data,
-            attachments=attachments,
+            attachments={},
             correlation_id=f"fit-connect:{announcement.case_id}",
         )
         return handover, received
+
+    async def _streamed(
+        announcement: Announcement, uploads: dict[str, Upload]
+    ) -> tuple[dict[str, SealedPart], dict[str, str]]:
+        """Each attachment's JWE, as sealed on upload, decrypted as it streams into a new
+        sealed blob (none kept unless every one decrypted and verified); the blobs and the
+        JWEs' authentication tags."""
+        vault = ports.vault()
+        submission = uuid.UUID(announcement.submission_id)
+        private_key_of = _private_keys(announcement)
+        sealed: dict[str, SealedPart] = {}
+        tags: dict[str, str] = {}
+        try:
+            for attachment_id, upload in uploads.items():
+                decryptor = JweDecryptor(private_key_of, ports.max_part_bytes)
+                plaintext = decrypted_stream(vault.stream(submission, upload.blob), decryptor)
+                try:
+                    part = await vault.put_stream(submission, plaintext, ports.max_part_bytes)
+                except (JweError, BlobTooLargeError) as error:
+                    raise _unprocessable(
+                        "encryption-invalid",
+                        "Decryption failed",
+                        f"attachment {attachment_id}: {error}.",
+                    ) from None
+                sealed[attachment_id] = part
+                tags[attachment_id] = decryptor.authentication_tag
+        except BaseException:
+            await asyncio.to_thread(vault.discard, [part.blob for part in sealed.values()])
+            raise
+        return sealed, tags
 
     return router
 

@@ -95,7 +95,10 @@ async def test_an_authority_gets_a_subscriber_token_for_its_own_destination(
     assert probe.json() == {
         "client": KOELN,
         "kind": "subscriber",
-        "scopes": [f"subscribe:destination:{destination_id(KOELN)}"],
+        "scopes": [
+            f"subscribe:destination:{destination_id(KOELN)}",
+            f"manage:destination:{destination_id(KOELN)}",
+        ],
     }
 
 

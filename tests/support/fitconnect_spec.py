@@ -34,6 +34,10 @@ def assert_answers_as_specified(response: httpx.Response, path: str, method: str
     status = str(response.status_code)
     assert status in operation["responses"], f"{status} is not specified for {method} {path}"
     specified = operation["responses"][status]
+    if "content" not in specified:  # no body (204, or 201 with only a Location)
+        assert not response.content, f"{status} of {method} {path} has no body"
+        _assert_headers(response, specified)
+        return None
     media_type = response.headers["content-type"].partition(";")[0]
     assert media_type in specified["content"], f"{media_type} not specified for {status}"
     schema = specified["content"][media_type]["schema"]
@@ -43,13 +47,17 @@ def assert_answers_as_specified(response: httpx.Response, path: str, method: str
     )
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
     assert not errors, errors
+    _assert_headers(response, specified)
+    return body
+
+
+def _assert_headers(response: httpx.Response, specified: dict[str, Any]) -> None:
     for name, header in specified.get("headers", {}).items():
         resolved = _resolve(header)
         if resolved.get("required"):
             value = response.headers.get(name)
             assert value is not None, f"header {name} is required"
             assert value in resolved["schema"].get("enum", [value])
-    return body
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +66,6 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
         return node
     target: Any = spec()
     for part in reference.removeprefix("#/").split("/"):
-        target = target[part]
+        target = target[part.replace("~1", "/").replace("~0", "~")]
     resolved: dict[str, Any] = target
     return resolved

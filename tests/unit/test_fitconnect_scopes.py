@@ -87,4 +87,5 @@ def test_a_portal_may_have_its_configured_send_scopes_an_authority_its_destinati
     assert grantable(Client("portal-by", ClientKind.SENDER), configured) == (SendScope("DE09"),)
     assert grantable(Client("jobcenter-koeln", ClientKind.SUBSCRIBER), configured) == (
         DestinationScope("subscribe", destination_id("jobcenter-koeln")),
+        DestinationScope("manage", destination_id("jobcenter-koeln")),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,11 +42,13 @@ from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
+from services.fitconnect.callbacks import FitConnectCallbacks, HttpCallbackPoster
 from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.routing_api.documents import Instance
 from services.fitconnect.routing_api.http import routing_api_router
 from services.intake import handler as intake
 from services.intake.http import create_app
+from services.intake.validations_http import mount_validations
 from services.ops.actions.access_log import AccessLog
 from services.ops.actions.access_log import access_log as access_log_beside
 from services.ops.actions.dead_letter_store import dead_letter_actions
@@ -55,8 +58,15 @@ from services.ops.actions.retention import RetentionJob, rules_of
 from services.ops.app.context import RequestContext
 from services.ops.app.fitconnect_intake import fit_connect_intake
 from services.ops.app.fitconnect_routing import DirectoryRouting, jws_signer
-from services.ops.app.fitconnect_wiring import fit_connect_ports, ledger_trail, set_key_set
+from services.ops.app.fitconnect_wiring import (
+    callback_table,
+    fit_connect_ports,
+    ledger_trail,
+    set_key_set,
+    submission_table,
+)
 from services.ops.app.settings import Settings
+from services.ops.app.validation_probe import content_check
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
 from services.ops.console.triage import triage_queue
@@ -277,12 +287,19 @@ class Wiring:
         a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
         app = create_app(self.ledger, self.vault, self.settings.intake)
+        probe = content_check(
+            functools.cache(self.catalog),
+            self.settings.validation.limits(),
+            functools.cache(lambda: self.routing_context(archived=False)),
+        )
+        mount_validations(app, self.settings.intake, probe)
         signer = self.envelope_signer
+        deliveries = self.deliveries()
         app.include_router(
             create_router(
                 self.ledger,
                 self.vault,
-                self.deliveries(),
+                deliveries,
                 self.recipients,
                 self.settings.delivery,
                 signer=signer,
@@ -297,6 +314,9 @@ class Wiring:
             vault=lambda: self.vault,
             intake=fit_connect_intake(self.ledger, self.vault, self.settings.intake),
             trail=ledger_trail(self.ledger),
+            pickup=(self.ledger, lambda: deliveries),
+            ledger=self.ledger,
+            recipients=self.recipients,
         )
         mount_fit_connect(app, fit_connect)
         app.include_router(self.fit_connect_routing_router())
@@ -325,6 +345,20 @@ class Wiring:
         )
         notifier = Notifier(projector, self.recipients, settings, HttpCallbackSender(client))
         return asyncio.create_task(notifier.run(stop), name="notifier")
+
+    async def start_fit_connect_callbacks(
+        self, stack: contextlib.AsyncExitStack, stop: asyncio.Event
+    ) -> asyncio.Task[None]:
+        """Run FIT-Connect's callbacks (new-submissions, new-events) until ``stop``."""
+        settings = self.settings
+        timeout = httpx.Timeout(settings.delivery.callback_timeout_seconds)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        )
+        submissions = await asyncio.to_thread(submission_table(settings))
+        callbacks = await asyncio.to_thread(callback_table(settings, lambda: self.vault.keys.kek))
+        loop = FitConnectCallbacks(self.ledger, submissions, callbacks, HttpCallbackPoster(client))
+        return asyncio.create_task(loop.run(stop), name="fit-connect-callbacks")
 
     def retention_job(self) -> RetentionJob:
         """The retention job: the catalog's rules over the overview of the ledger."""
@@ -417,6 +451,7 @@ def recipients_from(directory: Directory, settings: Settings) -> Recipients:
                 handover_url=handover.url if (handover := authority.channel.handover) else None,
                 handover_portal=handover.portal_id if handover else None,
                 handover_token=secret(delivery_settings.handover_tokens, authority.id),
+                fit_connect=authority.channel.fit_connect,
             )
             for authority in directory.authorities
         ),

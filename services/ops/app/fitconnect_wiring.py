@@ -11,17 +11,30 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from contracts.messages import Receipt
+from contracts.problems import Problem
+from contracts.receipts import ReceiptMessage
 from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
+from events.submission import Submission
 from events.vault import KeyEncryptionKey, Vault
+from services.delivery.projector import DeliveryProjector
+from services.delivery.receipts import record_receipt
+from services.delivery.recipients import Recipients
+from services.fitconnect.answers import AuthorityAnswer
+from services.fitconnect.answers_http import AnswerPorts
+from services.fitconnect.callback_table import CallbackTable
 from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
+from services.fitconnect.destination_admin_http import DestinationAdminPorts
 from services.fitconnect.destination_directory import (
     Destination,
     DestinationDirectory,
@@ -34,6 +47,7 @@ from services.fitconnect.event_log import Trail
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
+from services.fitconnect.key_rotation import KeyRotation
 from services.fitconnect.key_table import KeyTable
 from services.fitconnect.set_keys import SetKeys, set_keys
 from services.fitconnect.submission_table import SubmissionTable
@@ -41,6 +55,7 @@ from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
+from services.ops.app.fitconnect_pickup import pickup_ports
 from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
@@ -57,6 +72,38 @@ def ledger_trail(ledger: Ledger) -> Trail:
             return []
 
     return trail
+
+
+def answer_ports(
+    table: Callable[[], SubmissionTable], ledger: Ledger, recipients: Recipients
+) -> AnswerPorts:
+    """Subscribers' SETs recorded as delivery records a native receipt (``record_receipt``)."""
+
+    def submission(submission_id: uuid.UUID) -> Submission | None:
+        try:
+            return ledger.get_submission(submission_id)
+        except SubmissionNotFoundError:
+            return None
+
+    def verification_key(authority_id: str) -> dict[str, Any] | None:
+        recipient = recipients.get(authority_id)
+        return recipient.verification_key() if recipient is not None else None
+
+    def record(answer: AuthorityAnswer, authority_id: str, delivery_id: str) -> str | None:
+        receipt = Receipt(
+            delivery_id=delivery_id,
+            submission_id=answer.submission_id,
+            authority_id=authority_id,
+            outcome="accepted" if answer.outcome == "accepted" else "rejected",
+            problems=[Problem.model_validate(problem) for problem in answer.problems],
+        )
+        message = ReceiptMessage(receipt, answer.compact)
+        result = record_receipt(ledger, recipients, message, authority_id)
+        return None if result.refusal is None else result.refusal.value
+
+    return AnswerPorts(
+        table=table, submission=submission, verification_key=verification_key, record=record
+    )
 
 
 def client_credentials(
@@ -168,19 +215,39 @@ def destination_directory(
     return lookup
 
 
-def key_table(settings: Settings) -> KeyTable:
-    """The destinations' key table, where the vault's key store is."""
+@dataclass(frozen=True)
+class TablePlace:
+    """Where the FIT-Connect tables live: a SQLite file, or a PostgreSQL schema."""
+
+    sqlite: Path | None = None
+    conninfo: str | None = None
+    schema: str = "public"
+
+
+def table_place(settings: Settings) -> TablePlace:
+    """Where the key store is, as the vault chooses it (``AMTSWEG_KEYSTORE_URL``, else beside
+    the ledger): ``keys.sqlite3`` beside a SQLite ledger, the ledger's PostgreSQL database
+    and schema, or the key store's own SQLite file or PostgreSQL database and schema."""
     url = settings.vault.keystore_url
     if url is None:
         path = settings.ledger.sqlite_path()
         if path is not None:
-            return KeyTable.sqlite(path.parent / "keys.sqlite3")
+            return TablePlace(sqlite=path.parent / "keys.sqlite3")
         assert settings.ledger.ledger_url is not None
-        return KeyTable.postgres(settings.ledger.ledger_url, settings.ledger.ledger_schema)
+        return TablePlace(conninfo=settings.ledger.ledger_url, schema=settings.ledger.ledger_schema)
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return KeyTable.sqlite(Path(unquote(parts.path[1:])))
-    return KeyTable.postgres(url, settings.vault.keystore_schema)
+        return TablePlace(sqlite=Path(unquote(parts.path[1:])))
+    return TablePlace(conninfo=url, schema=settings.vault.keystore_schema)
+
+
+def key_table(settings: Settings) -> KeyTable:
+    """The destinations' key table, where the vault's key store is."""
+    place = table_place(settings)
+    if place.sqlite is not None:
+        return KeyTable.sqlite(place.sqlite)
+    assert place.conninfo is not None
+    return KeyTable.postgres(place.conninfo, place.schema)
 
 
 def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
@@ -188,21 +255,59 @@ def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
 
     @cache
     def table() -> SubmissionTable:
+        place = table_place(settings)
+        if place.sqlite is not None:
+            return SubmissionTable.sqlite(place.sqlite)
+        assert place.conninfo is not None
+        return SubmissionTable.postgres(place.conninfo, place.schema)
+
+    return table
+
+
+def callback_table(
+    settings: Settings, kek: Callable[[], KeyEncryptionKey]
+) -> Callable[[], CallbackTable]:
+    """The callbacks' table, beside the destinations' keys (opened on first use), its
+    secrets sealed under the vault's KEK."""
+
+    @cache
+    def table() -> CallbackTable:
         url = settings.vault.keystore_url
         if url is None:
             path = settings.ledger.sqlite_path()
             if path is not None:
-                return SubmissionTable.sqlite(path.parent / "keys.sqlite3")
-            assert settings.ledger.ledger_url is not None
+                return CallbackTable.sqlite(path.parent / "keys.sqlite3", kek())
             ledger = settings.ledger
             assert ledger.ledger_url is not None
-            return SubmissionTable.postgres(ledger.ledger_url, ledger.ledger_schema)
+            return CallbackTable.postgres(ledger.ledger_url, ledger.ledger_schema, kek())
         parts = urlsplit(url)
         if parts.scheme == "sqlite":
-            return SubmissionTable.sqlite(Path(unquote(parts.path[1:])))
-        return SubmissionTable.postgres(url, settings.vault.keystore_schema)
+            return CallbackTable.sqlite(Path(unquote(parts.path[1:])), kek())
+        return CallbackTable.postgres(url, settings.vault.keystore_schema, kek())
 
     return table
+
+
+def contact_information(
+    directory: Callable[[], Directory], fallback_email: str = ""
+) -> Callable[[str], dict[str, Any]]:
+    """An authority's ``ContactInformation`` from the directory (loaded on first use; empty
+    where it has none, the e-mail ``fallback_email``)."""
+    loaded = cache(directory)
+
+    def contact(authority_id: str) -> dict[str, Any]:
+        found = loaded().authority(authority_id)
+        if found is None:
+            return {"legalName": authority_id, "address": "", "phone": "", "email": fallback_email}
+        given = found.contact
+        return {
+            "legalName": found.name,
+            "address": given.address or "",
+            "phone": given.phone or "",
+            "email": given.email or fallback_email,
+        }
+
+    return contact
 
 
 def destination_keys(
@@ -236,6 +341,11 @@ def destination_keys(
     return keys
 
 
+def key_rotation(settings: Settings, kek: Callable[[], KeyEncryptionKey]) -> KeyRotation:
+    """The destinations' keys with the announced submissions, for an operator's rotation."""
+    return KeyRotation(destination_keys(settings, kek)(), submission_table(settings)())
+
+
 def fit_connect_ports(
     settings: Settings,
     *,
@@ -245,12 +355,33 @@ def fit_connect_ports(
     vault: Callable[[], Vault] | None = None,
     intake: Intake | None = None,
     trail: Trail | None = None,
+    pickup: tuple[Ledger, Callable[[], DeliveryProjector]] | None = None,
+    ledger: Ledger | None = None,
+    recipients: Recipients | None = None,
 ) -> FitConnectPorts:
     """Everything the FIT-Connect routes need (sending only given a vault and an intake,
-    the event log only given the ledger's trails)."""
+    the event log only given the ledger's trails, pickup only given a vault, the ledger
+    and delivery's read model, subscribers' answers only given the ledger and delivery's
+    recipients)."""
     table = submission_table(settings)
     sending = None
     event_log = None
+    subscribing = None
+    if pickup is not None and vault is not None:
+        pickup_ledger, projector = pickup
+        subscribing = pickup_ports(pickup_ledger, vault, projector, table)
+    answers = None
+    admin = None
+    callbacks = callback_table(settings, kek)
+    insecure = settings.run.development
+    if ledger is not None and recipients is not None:
+        answers = answer_ports(table, ledger, recipients)
+        admin = DestinationAdminPorts(
+            callbacks=callbacks,
+            contact=contact_information(directory, settings.fitconnect.contact_email),
+            verification_key=answers.verification_key,
+            insecure_callbacks=insecure,
+        )
     if trail is not None:
         event_log = EventLogPorts(table=table, trail=trail, issuer=settings.fit_connect_url())
     if vault is not None and intake is not None:
@@ -261,6 +392,8 @@ def fit_connect_ports(
             max_part_bytes=settings.intake.max_attachment_bytes,
             max_metadata_bytes=settings.intake.max_metadata_bytes,
             max_attachments=settings.intake.max_attachments,
+            callbacks=callbacks,
+            insecure_callbacks=insecure,
         )
     return FitConnectPorts(
         tokens=token_service(settings),
@@ -273,4 +406,7 @@ def fit_connect_ports(
         sending=sending,
         set_keys=set_key_set(settings),
         event_log=event_log,
+        pickup=subscribing,
+        destination_admin=admin,
+        answers=answers,
     )

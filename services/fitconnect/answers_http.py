@@ -1,0 +1,176 @@
+"""``POST /v1/cases/{caseId}/events`` (under ``/fit-connect``): an authority's answer.
+
+The subscriber sends a SET it signed (:mod:`answers`) accepting or rejecting a submission
+of the case that was dispatched to it. In this order, each answer recording nothing:
+
+1. a sender, or a subscriber without its destination's scope: ``403``;
+2. a case without a submission the subscriber may see: ``404``;
+3. not a JWS: ``400``; not a SET of accept- or reject-submission, ``txn`` naming another
+   case, ``sub`` a submission not in the case: ``422``;
+4. the submission dispatched to another authority: ``403``;
+5. answered before: the same answer is ``204`` again (idempotent), another one ``409``;
+   not (yet) dispatched: ``409``;
+6. authentication tags that are not those of the ciphertexts received, no verification
+   key in the directory, a signature the key does not verify: ``422``.
+
+Then the answer is recorded as a native receipt would be (``record``: ``Accepted`` or
+``RefusedByAuthority`` with the problems, the SET as the receipt's proof) and answered
+``204``. A refusal of that recording (another delivery meanwhile) is ``409``.
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from events.submission import Submission
+from services.fitconnect.answers import (
+    MAX_SET_BYTES,
+    AnswerError,
+    AuthorityAnswer,
+    answered_before,
+    available_for_pickup,
+    parse_answer,
+    verify_answer,
+)
+from services.fitconnect.clients import ClientKind
+from services.fitconnect.destinations import destination_id
+from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
+from services.fitconnect.scopes import DestinationScope
+from services.fitconnect.submission_table import Announcement, SubmissionTable
+from services.fitconnect.tokens import Access
+
+log = structlog.get_logger(__name__)
+
+RecordAnswer = Callable[[AuthorityAnswer, str, str], str | None]
+"""(answer, authority id, delivery id) -> why the receipt was not taken, or None."""
+
+
+@dataclass(frozen=True)
+class AnswerPorts:
+    """What the answer route needs of the ledger and the directory."""
+
+    table: Callable[[], SubmissionTable]
+    submission: Callable[[uuid.UUID], Submission | None]
+    """The submission in the ledger, or None while it knows nothing of it."""
+    verification_key: Callable[[str], dict[str, Any] | None]
+    """Authority id -> its verification JWK in the directory, or None."""
+    record: RecordAnswer
+
+
+def answers_router(access: Callable[..., Access], ports: AnswerPorts) -> APIRouter:
+    """The answer route (mounted under ``/fit-connect``)."""
+    router = APIRouter(tags=["FIT-Connect: receiving"])
+
+    @router.post("/v1/cases/{caseId}/events", status_code=204)
+    async def send_case_event(
+        caseId: str,  # noqa: N803 - the spec's name
+        request: Request,
+        granted: Annotated[Access, Depends(access)],
+    ) -> Response:
+        """Accept or reject a submission with a SET signed by the authority."""
+        authority = _subscriber(granted)
+        announcements = await asyncio.to_thread(_case, ports, caseId, authority)
+        given = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if given != "application/jose":
+            raise _problem(400, "bad-request", "Bad request", "Send the SET as application/jose.")
+        answer = _parsed(await _body(request), caseId)
+        announcement = next(
+            (a for a in announcements if a.submission_id == answer.submission_id), None
+        )
+        if announcement is None:
+            raise _unprocessable("submission-not-in-case", "The SET's sub is not in this case.")
+        submission = await asyncio.to_thread(ports.submission, uuid.UUID(answer.submission_id))
+        if submission is None or submission.authority_id is None:
+            raise _conflict("The submission is not dispatched yet.")
+        if submission.authority_id != authority:
+            raise forbidden("The submission is not dispatched to this authority.")
+        before = answered_before(submission)
+        if before == answer.outcome:
+            return Response(status_code=204)  # the same answer again: nothing changes
+        if before is not None:
+            raise _conflict(f"The submission was {before} before.")
+        if not available_for_pickup(submission, authority) or submission.delivery_id is None:
+            raise _conflict("The submission is not dispatched.")
+        if not answer.matches(announcement.authentication_tags):
+            raise _unprocessable(
+                "authentication-tags-mismatch", "The SET names other ciphertexts than received."
+            )
+        key = ports.verification_key(authority)
+        if key is None:
+            raise _unprocessable("no-verification-key", "The directory holds no key for the SET.")
+        if not verify_answer(answer, key):
+            log.warning("fit_connect.answer_refused", reason="signature-invalid")
+            raise _unprocessable("signature-invalid", "The SET's signature does not verify.")
+        refusal = await asyncio.to_thread(ports.record, answer, authority, submission.delivery_id)
+        if refusal is not None:
+            raise _conflict(f"The answer was not taken ({refusal}).")
+        return Response(status_code=204)
+
+    return router
+
+
+def _subscriber(granted: Access) -> str:
+    """The authority behind a subscriber token with its own destination's scope."""
+    authority = granted.client.client_id
+    own = DestinationScope("subscribe", destination_id(authority))
+    if granted.client.kind is not ClientKind.SUBSCRIBER or own not in granted.scopes:
+        raise forbidden("Only a destination's subscriber answers its submissions.")
+    return authority
+
+
+def _case(ports: AnswerPorts, text: str, authority: str) -> list[Announcement]:
+    """The case's submissions at the authority's destination or dispatched to it."""
+    try:
+        case_id = str(uuid.UUID(text))
+    except ValueError:
+        case_id = None
+    announcements = ports.table().of_case(case_id) if case_id else []
+    own = str(destination_id(authority))
+    if not any(a.destination_id == own or _dispatched(ports, a, authority) for a in announcements):
+        raise not_found("case-not-found", "Case not found", f"No case {text!r}.")
+    return announcements
+
+
+def _dispatched(ports: AnswerPorts, announcement: Announcement, authority: str) -> bool:
+    submission = ports.submission(uuid.UUID(announcement.submission_id))
+    return submission is not None and submission.authority_id == authority
+
+
+async def _body(request: Request) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SET_BYTES:
+            raise _problem(400, "bad-request", "Bad request", "The SET is too large.")
+    return body
+
+
+def _parsed(raw: bytes, case_text: str) -> AuthorityAnswer:
+    try:
+        answer = parse_answer(raw)
+    except AnswerError as error:
+        if error.malformed:
+            raise _problem(400, "bad-request", "Bad request", error.detail) from None
+        raise _unprocessable("event-invalid", error.detail) from None
+    if answer.case_id != str(uuid.UUID(case_text)):
+        raise _unprocessable("case-mismatch", "The SET's txn names another case.")
+    return answer
+
+
+def _problem(status: int, slug: str, title: str, detail: str) -> FitConnectProblemError:
+    return FitConnectProblemError(status, slug, title, detail)
+
+
+def _unprocessable(slug: str, detail: str) -> FitConnectProblemError:
+    return _problem(422, slug, "Security Event Token not accepted", detail)
+
+
+def _conflict(detail: str) -> FitConnectProblemError:
+    return _problem(409, "invalid-state-transition", "Invalid state transition", detail)
