@@ -55,13 +55,25 @@ class InstanceCA:
         self, public_key: rsa.RSAPublicKey, destination_id: uuid.UUID, days: int
     ) -> list[x509.Certificate]:
         """A certificate for ``public_key`` (key encipherment), then the CA's."""
+        name = f"FIT-Connect destination {destination_id}"
+        return self._issue(public_key, name, _usage(key_encipherment=True), days)
+
+    def certify_signing(
+        self, public_key: rsa.RSAPublicKey, kid: str, days: int
+    ) -> list[x509.Certificate]:
+        """A certificate for the event log's signing key ``kid`` (digital signature), then
+        the CA's."""
+        name = f"FIT-Connect event log key {kid}"
+        return self._issue(public_key, name, _usage(digital_signature=True), days)
+
+    def _issue(
+        self, public_key: rsa.RSAPublicKey, common_name: str, usage: x509.KeyUsage, days: int
+    ) -> list[x509.Certificate]:
         now = dt.datetime.now(dt.UTC)
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amtsweg"),
-                x509.NameAttribute(
-                    NameOID.COMMON_NAME, f"FIT-Connect destination {destination_id}"
-                ),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
             ]
         )
         leaf = (
@@ -73,7 +85,7 @@ class InstanceCA:
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(key_encipherment=True), critical=True)
+            .add_extension(usage, critical=True)
             .sign(self.key, hashes.SHA256())
         )
         return [leaf, self.certificate]
@@ -150,9 +162,11 @@ def _spki(public_key: Any) -> bytes:
     return spki
 
 
-def _usage(*, key_encipherment: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
+def _usage(
+    *, key_encipherment: bool = False, key_cert_sign: bool = False, digital_signature: bool = False
+) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=False,
+        digital_signature=digital_signature,
         content_commitment=False,
         key_encipherment=key_encipherment,
         data_encipherment=False,

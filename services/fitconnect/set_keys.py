@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
@@ -35,10 +37,16 @@ class SetKeyError(Exception):
     """The event token signing keys are not configured, unreadable, or unusable."""
 
 
+Certify = Callable[[str, rsa.RSAPublicKey], list[str]]
+"""kid, public key -> its ``x5c`` (certificate chain, leaf first, base64 DER)."""
+
+
 class SetKeys:
     """The signing key and the published set, imported once."""
 
-    def __init__(self, jwks: dict[str, Any]) -> None:
+    def __init__(self, jwks: dict[str, Any], certify: Certify | None = None) -> None:
+        """``certify``: the ``x5c`` of a key whose JWK has none (the spec's ``JWK`` requires
+        one); a key's own ``x5c`` (an operator's certificate) is published as it is."""
         keys = jwks.get("keys") if isinstance(jwks, dict) else None
         if not isinstance(keys, list) or not keys:
             raise SetKeyError("the event token key set has no keys")
@@ -52,6 +60,7 @@ class SetKeys:
         """The ``kid`` of the key that signs."""
         self.signing = imported[self.kid]
         self._keys = imported
+        self._x5c = {str(jwk["kid"]): _x5c(jwk, imported[jwk["kid"]], certify) for jwk in keys}
 
     def sign_compact(self, payload: bytes) -> str:
         """A compact JWS of ``payload`` by the signing key (PS512, with its ``kid``)."""
@@ -59,16 +68,19 @@ class SetKeys:
         return jws.serialize_compact(header, payload, self.signing, algorithms=[SET_ALG])
 
     def published(self) -> dict[str, Any]:
-        """The JWK Set of the public halves (``kid``, ``alg`` PS512, ``use`` sig)."""
+        """The JWK Set of the public halves (``kid``, ``alg`` PS512, ``use`` sig,
+        ``key_ops`` verify, ``x5c`` where known)."""
         return {
             "keys": [
-                key.as_dict(private=False) | {"kid": kid, "alg": SET_ALG, "use": "sig"}
+                key.as_dict(private=False)
+                | {"kid": kid, "alg": SET_ALG, "use": "sig", "key_ops": ["verify"]}
+                | ({"x5c": self._x5c[kid]} if self._x5c[kid] else {})
                 for kid, key in self._keys.items()
             ]
         }
 
     @classmethod
-    def read(cls, path: Path) -> SetKeys:
+    def read(cls, path: Path, certify: Certify | None = None) -> SetKeys:
         """The key set in ``path``; ``SetKeyError`` naming what is wrong."""
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -78,9 +90,20 @@ class SetKeys:
             msg = f"the event token key file {path} cannot be read ({type(error).__name__})"
             raise SetKeyError(msg) from None
         try:
-            return cls(document)
+            return cls(document, certify)
         except SetKeyError as error:
             raise SetKeyError(f"{path}: {error}") from None
+
+
+def _x5c(jwk: dict[str, Any], key: RSAKey, certify: Certify | None) -> list[str]:
+    given = jwk.get("x5c")
+    if isinstance(given, list) and given and all(isinstance(c, str) for c in given):
+        return list(given)
+    if certify is None:
+        return []
+    public = key.public_key
+    assert isinstance(public, rsa.RSAPublicKey)
+    return certify(str(jwk["kid"]), public)
 
 
 def _imported(jwk: object) -> tuple[str, RSAKey]:
@@ -120,10 +143,12 @@ def rotate_key_file(path: Path) -> SetKeys:
     return SetKeys(rotate_key_set(path, new_set_key))
 
 
-def set_keys(key_file: Path | None, data_dir: Path, *, development: bool) -> SetKeys:
+def set_keys(
+    key_file: Path | None, data_dir: Path, *, development: bool, certify: Certify | None = None
+) -> SetKeys:
     """The configured keys; in development a set is made in the data dir if none is set."""
     if key_file is not None:
-        return SetKeys.read(key_file)
+        return SetKeys.read(key_file, certify)
     if not development:
         msg = (
             "AMTSWEG_FITCONNECT_SET_KEYS_FILE is not set: outside development mode Amtsweg "
@@ -132,4 +157,6 @@ def set_keys(key_file: Path | None, data_dir: Path, *, development: bool) -> Set
             "or set AMTSWEG_DEVELOPMENT=1 on a development machine"
         )
         raise SetKeyError(msg)
-    return read_or_create(data_dir / DEVELOPMENT_FILE, SetKeys.read, create_key_file)
+    return read_or_create(
+        data_dir / DEVELOPMENT_FILE, lambda path: SetKeys.read(path, certify), create_key_file
+    )

@@ -48,6 +48,10 @@ class FitConnectSettings(BaseSettings):
     ``<destination id>.pem`` (RSA private key, then its certificate chain, leaf first) per
     destination that must publish a certificate of a real PKI instead of the instance CA's.
     Read when the destination's next key is made (first use or rotation)."""
+    contact_email: str = ""
+    """``AMTSWEG_FITCONNECT_CONTACT_EMAIL``: the ``contactInformation.email`` answered for a
+    destination whose authority has no e-mail in the directory (the spec requires a valid
+    one; empty: such a destination answers ``""``, which does not conform)."""
     rsa_bits: int = Field(default=4096, ge=4096)
     """The size of the destinations' encryption keys (FIT-Connect requires at least 4096)."""
     certificate_days: int = Field(default=730, ge=1)

@@ -8,7 +8,8 @@ destination's private key (each attachment streamed from its sealed JWE into a n
 blob, never whole in memory) and hands the submission to Amtsweg's intake (:mod:`handover`),
 which checks the metadata and its hashes and records ``Received`` under the FIT-Connect
 submission id (202). A second submit answers the first one's answer and records nothing.
-Only the sender that announced a submission sees it; another's is ``404``.
+Only the sender that announced a submission sees it; another's is ``404`` (``403`` on an
+attachment upload, where the spec has no ``404``).
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
@@ -53,7 +54,9 @@ from services.fitconnect.tokens import Access
 _UUID = r"^[0-9a-fA-F-]{32,36}$"
 _URN = r"^urn:[a-z0-9][a-z0-9-]{0,31}:[a-z0-9()+,.:=@;$_!*'%/?#-]+$"
 _JWE = r"^[a-zA-Z0-9-_=.]+$"
-MAX_ANNOUNCED = 1000
+MAX_ANNOUNCED = 10_000
+"""A parse guard on ``announcedAttachments`` (beyond it: ``400``); the cap a sender meets is
+the intake's attachment limit (``SendingPorts.max_attachments``, beyond it: ``413``)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class SendingPorts:
     """An attachment's limit (the JWE as received, and its plaintext): the intake's."""
     max_metadata_bytes: int
     max_attachments: int
+    """How many attachments a submission may announce: the intake's limit."""
     callbacks: Callable[[], CallbackTable] | None = None
     """Where a sender's ``callback`` of the announce is kept (none: it is ignored)."""
     insecure_callbacks: bool = False
@@ -134,8 +138,17 @@ def submissions_router(  # noqa: PLR0915 - one route each
                 "Service not offered",
                 "The destination does not accept this serviceType.",
             )
-        if len(set(body.announced_attachments)) != len(body.announced_attachments):
-            raise _bad_request("announcedAttachments names an attachment twice.")
+        if len(body.announced_attachments) > ports.max_attachments:
+            raise _too_large(f"At most {ports.max_attachments} attachments per submission.")
+        twice = _repeated(body.announced_attachments)
+        if twice:
+            raise FitConnectProblemError(
+                400,
+                "attachment-ids-not-unique",
+                "Attachment ids not unique",
+                f"announcedAttachments names {twice} more than once: every attachment needs "
+                "its own id (the uploads and the metadata's hashes go by id).",
+            )
         announcement = Announcement(
             submission_id=str(uuid.uuid4()),
             destination_id=str(destination.destination_id),
@@ -169,7 +182,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
         granted: Annotated[Access, Depends(access)],
     ) -> Response:
         """Store one announced attachment's JWE as received."""
-        announcement = await _owned(granted, submissionId)
+        announcement = await _owned(granted, submissionId, upload=True)
         attachment_id = attachmentId.lower()
         if attachment_id not in announcement.announced:
             raise _unprocessable(
@@ -185,17 +198,20 @@ def submissions_router(  # noqa: PLR0915 - one route each
             )
         _media_type(request, "application/jose")
         vault = ports.vault()
+        dots = [0]
         try:
             sealed = await vault.put_stream(
                 uuid.UUID(announcement.submission_id),
-                _chunks(request),
+                _chunks(request, dots),
                 ports.max_part_bytes,
             )
         except BlobTooLargeError:
             raise _too_large(f"An attachment exceeds {ports.max_part_bytes} bytes.") from None
-        if sealed.size == 0:
+        except NotCompactError:
+            raise _bad_request("The attachment is not a JWE in compact serialization.") from None
+        if sealed.size == 0 or dots[0] != JWE_DOTS:
             await asyncio.to_thread(vault.discard, [sealed.blob])
-            raise _bad_request("The attachment is empty (a JWE is expected).")
+            raise _bad_request("The attachment is not a JWE in compact serialization.")
         upload = Upload(attachment_id, sealed.blob, sealed.size)
         await asyncio.to_thread(ports.table().upload, announcement.submission_id, upload)
         return Response(status_code=204)
@@ -236,7 +252,9 @@ def submissions_router(  # noqa: PLR0915 - one route each
         )
         return JSONResponse(answer, status_code=202)
 
-    async def _owned(granted: Access, submission_id: str) -> Announcement:
+    async def _owned(granted: Access, submission_id: str, *, upload: bool = False) -> Announcement:
+        """The sender's announced submission. Another's or none is ``404``, on an upload
+        ``403`` (the spec has no ``404`` there: the token's scopes do not reach it)."""
         _sender(granted)
         try:
             key = str(uuid.UUID(submission_id))
@@ -244,6 +262,8 @@ def submissions_router(  # noqa: PLR0915 - one route each
             key = None
         found = await asyncio.to_thread(ports.table().get, key) if key else None
         if found is None or found.client_id != granted.client.client_id:
+            if upload:
+                raise forbidden(f"No submission {submission_id!r} of this sender.")
             raise not_found(
                 "submission-not-found", "Submission not found", f"No submission {submission_id!r}."
             )
@@ -338,10 +358,37 @@ def submissions_router(  # noqa: PLR0915 - one route each
     return router
 
 
-async def _chunks(request: Request) -> AsyncIterator[bytes]:
+JWE_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=."
+"""The bytes of ``CreateAttachment`` (``^[a-zA-Z0-9-_=.]+$``)."""
+
+
+JWE_DOTS = 4
+"""A compact JWE has five parts."""
+
+
+class NotCompactError(Exception):
+    """An uploaded attachment has a byte that no compact JWE has."""
+
+
+async def _chunks(request: Request, dots: list[int]) -> AsyncIterator[bytes]:
+    """The body's chunks, each checked against the JWE alphabet (nothing else is stored);
+    ``dots[0]`` counts the part separators seen."""
     async for chunk in request.stream():
+        if chunk.translate(None, JWE_ALPHABET):
+            raise NotCompactError
+        dots[0] += chunk.count(b".")
         if chunk:
             yield chunk
+
+
+def _repeated(ids: list[str]) -> str | None:
+    """An attachment id ``ids`` names twice (case-insensitively), if any."""
+    seen: set[str] = set()
+    for attachment_id in ids:
+        if attachment_id.lower() in seen:
+            return attachment_id.lower()
+        seen.add(attachment_id.lower())
+    return None
 
 
 def _sender(granted: Access) -> None:

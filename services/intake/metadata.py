@@ -1,4 +1,7 @@
-"""Checking a portal's metadata: the FIT-Connect schema 1.0.0, then Amtsweg's own model.
+"""Checking a portal's metadata: the FIT-Connect schema, then Amtsweg's own model.
+
+The schema is 2.1.0 for a document whose ``$schema`` names a 2.x metadata schema, 1.0.0
+otherwise.
 
 The schema (JSON Schema draft 2020-12, with format checks) says what FIT-Connect allows;
 the model (:class:`contracts.submission.Metadata`) adds what Amtsweg needs to act, such
@@ -19,7 +22,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.protocols import Validator
 from pydantic import ValidationError
 
-from contracts.fit_connect import metadata_schema
+from contracts.fit_connect import metadata_major, metadata_schema
 from contracts.linear_schema import linear_validator
 from contracts.problems import Problem
 from contracts.submission import Metadata, RoutingHint
@@ -32,9 +35,10 @@ MAX_METADATA_ERRORS = 20
 
 
 @cache
-def metadata_validator() -> Validator:
-    """The compiled FIT-Connect metadata schema, built once per process (patterns on RE2)."""
-    schema = metadata_schema()
+def metadata_validator(major: int = 1) -> Validator:
+    """The compiled FIT-Connect metadata schema ``major`` (1: 1.0.0, 2: 2.1.0), built once
+    per process (patterns on RE2)."""
+    schema = metadata_schema(major)
     Draft202012Validator.check_schema(schema)
     return linear_validator(schema)
 
@@ -46,7 +50,7 @@ def json_pointer(path: Any) -> str:
 
 def schema_errors(document: Any, limit: int = MAX_METADATA_ERRORS) -> list[dict[str, str]]:
     """Findings of the FIT-Connect schema, at most ``limit``, ordered by location."""
-    found = islice(metadata_validator().iter_errors(document), limit)
+    found = islice(metadata_validator(metadata_major(document)).iter_errors(document), limit)
     errors = [
         {"pointer": _pointer(e), "keyword": str(e.validator), "detail": _say(e)} for e in found
     ]
@@ -110,11 +114,12 @@ def parse_metadata(
         if not errors:
             return metadata
     errors = errors[:limit]
+    version = "2.1.0" if metadata_major(document) == 2 else "1.0.0"
     problem = Problem.of(
         "invalid-metadata",
         "Invalid metadata",
         status=422,
-        detail=f"The metadata does not follow FIT-Connect metadata 1.0.0 as Amtsweg needs it; "
+        detail=f"The metadata does not follow FIT-Connect metadata {version} as Amtsweg needs it; "
         f"{len(errors)} finding(s) listed (at most {limit}), each with a JSON pointer into it.",
         errors=errors,
     )

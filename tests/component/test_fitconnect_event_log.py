@@ -46,6 +46,7 @@ from tests.support.fitconnect_sending import (
 )
 from tests.support.fitconnect_spec import assert_answers_as_specified
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
+from tests.support.pipeline import auth as native
 
 EVENTS_PATH = "/v1/cases/{caseId}/events"
 ISSUER = "https://amtsweg.test/fit-connect"
@@ -141,3 +142,72 @@ async def test_the_event_log_verifies_and_follows_the_ledger(app: FastAPI, ledge
 def _verified(token: str, keys: KeySet) -> tuple[dict[str, Any], dict[str, Any]]:
     decoded = jwt.decode(token, keys, algorithms=["PS512"])
     return dict(decoded.header), dict(decoded.claims)
+
+
+async def test_the_event_log_pages_by_offset_and_limit(app: FastAPI, ledger: Ledger) -> None:
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = python_client(base)
+        answer = await asyncio.to_thread(
+            client.submission, destination, f"urn:de:fim:leika:leistung:{LEIKA}", data=DATA
+        )
+        case_id, submission_id = answer["caseId"], answer["submissionId"]
+        problems = [{"type": "https://amtsweg.de/problems/schema-violation", "title": "Invalid"}]
+        ledger.execute(uuid.UUID(submission_id), lambda s: s.reject("catalog-1", problems))
+        sender = await access_token(http, "portal-a", PORTAL_TOKENS["portal-a"])
+        auth = {"Authorization": f"Bearer {sender}"}
+        path = f"/fit-connect/v1/cases/{case_id}/events"
+        pages = [
+            await http.get(path, headers=auth, params=query)
+            for query in ({"limit": 1}, {"limit": 1, "offset": 1}, {"offset": 2}, {"limit": 500})
+        ]
+        too_many = await http.get(path, headers=auth, params={"limit": 501})
+        keys = KeySet.import_key_set((await http.get("/fit-connect/.well-known/jwks.json")).json())
+
+    first, second, past, whole = (assert_answers_as_specified(p, EVENTS_PATH) for p in pages)
+    assert [(p["offset"], p["count"], p["totalCount"]) for p in (first, second, past, whole)] == [
+        (0, 1, 2),
+        (1, 1, 2),
+        (2, 0, 2),
+        (0, 2, 2),
+    ]
+    assert past["eventLog"] == []
+
+    def event_of(token: str) -> list[str]:
+        return list(jwt.decode(token, keys, algorithms=["PS512"]).claims["events"])
+
+    assert event_of(first["eventLog"][0]) == [SUBMIT]
+    assert event_of(second["eventLog"][0]) == [REJECT]
+    assert too_many.status_code == 400  # beyond the spec's maximum of 500
+
+
+async def test_a_fit_connect_submission_answers_on_the_native_api_with_its_case(
+    app: FastAPI,
+) -> None:
+    """One id answers "where is it" on both APIs: the FIT-Connect submission id is Amtsweg's,
+    and the trail names the FIT-Connect case (the correlation id ``fit-connect:<caseId>``)."""
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = python_client(base)
+        answer = await asyncio.to_thread(
+            client.submission,
+            destination,
+            f"urn:de:fim:leika:leistung:{LEIKA}",
+            data=DATA,
+            attachments=[ATTACHMENT],
+        )
+        submission_id = answer["submissionId"]
+        status = await http.get(f"/v1/submissions/{submission_id}", headers=native("portal-a"))
+        trail = await http.get(
+            f"/v1/submissions/{submission_id}/events", headers=native("portal-a")
+        )
+        other = await http.get(f"/v1/submissions/{submission_id}", headers=native("portal-b"))
+
+    assert status.status_code == 200, status.text
+    assert status.json()["submissionId"] == submission_id
+    assert status.json()["status"] == "received"
+    assert status.json()["serviceIdentifier"] == f"urn:de:fim:leika:leistung:{LEIKA}"
+    (received,) = trail.json()["events"]
+    assert received["event"] == "Received"
+    assert received["data"]["correlation_id"] == f"fit-connect:{answer['caseId']}"
+    assert other.status_code == 404

@@ -14,19 +14,23 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fitconnect.fitconnect import PROBLEM_PREFIX  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
 
+from contracts.fit_connect import metadata_schema
 from events.ledger import Ledger
 from events.vault import Vault
 from services.fitconnect.destination_directory import (
     directory_of,
 )
-from services.fitconnect.destinations import destination_id
+from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.problems import fit_connect_problem_type
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
 from tests.support.authority import HANNOVER
@@ -36,12 +40,14 @@ from tests.support.fitconnect_sending import (
     DATA,
     EVERY,
     LEIKA,
+    SCHEMA,
     SERVICES,
     destination_keys,
     python_client,
     sending_ports,
     served,
 )
+from tests.support.fitconnect_spec import assert_answers_as_specified
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 
 
@@ -152,3 +158,217 @@ async def test_bad_input_answers_the_specs_problem_and_records_nothing(
     assert_fit_connect_problem(not_announced, 422, "attachment-not-announced")
     assert_fit_connect_problem(tampered, 422, "encryption-invalid")
     assert not ledger.exists(uuid.UUID(submission))
+
+
+async def test_the_clients_repeated_attachment_id_is_refused_at_announce(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    """``create_submission`` announces ``[str(uuid.uuid4())] * n``: one id n times. Amtsweg
+    refuses that announce (400) instead of letting the second upload overwrite the first
+    under the same id and the submit fail on the metadata's hash."""
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base:
+        client = python_client(base)
+        with pytest.raises(ValueError, match="Could not create submission") as refused:
+            await asyncio.to_thread(
+                client.submission,
+                destination,
+                f"urn:de:fim:leika:leistung:{LEIKA}",
+                data=DATA,
+                attachments=[ATTACHMENT, ATTACHMENT + b"2"],
+            )
+
+    problem = json.loads(refused.value.args[1])
+    assert problem["status"] == 400
+    assert problem["type"] == fit_connect_problem_type("attachment-ids-not-unique")
+    assert not list(ledger.submission_ids())
+
+
+async def test_announcing_more_attachments_than_the_intake_takes_is_413(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    limit = intake_settings(port=0).max_attachments
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = python_client(base)
+        token = await asyncio.to_thread(
+            client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
+        )
+
+        async def announce(count: int) -> httpx.Response:
+            return await http.post(
+                "/fit-connect/v1/submissions",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "destinationId": str(destination_id(HANNOVER)),
+                    "announcedAttachments": [str(uuid.uuid4()) for _ in range(count)],
+                    "serviceType": {
+                        "name": "x",
+                        "identifier": f"urn:de:fim:leika:leistung:{LEIKA}",
+                    },
+                },
+            )
+
+        over, at = await announce(limit + 1), await announce(limit)
+
+    assert_fit_connect_problem(over, 413, "too-large")
+    assert str(limit) in over.json()["detail"]
+    assert_answers_as_specified(over, "/v1/submissions", "post")
+    assert at.status_code == 201
+    assert_answers_as_specified(at, "/v1/submissions", "post")
+
+
+def _metadata(version: str, attachment_id: str) -> dict[str, Any]:
+    """A metadata document of FIT-Connect ``version`` without ``publicServiceType`` (2.x
+    has none): the LeiKa key must come from the announce's ``serviceType``."""
+    data_hash = hashlib.sha512(json.dumps(DATA).encode()).hexdigest()
+    document: dict[str, Any] = {
+        "$schema": f"https://schema.fitko.de/fit-connect/metadata/{version}/metadata.schema.json",
+        "contentStructure": {
+            "data": {
+                "hash": {"type": "sha512", "content": data_hash},
+                "submissionSchema": {"schemaUri": SCHEMA.schema_uri, "mimeType": SCHEMA.mime_type},
+            },
+            "attachments": [
+                {
+                    "attachmentId": attachment_id,
+                    "hash": {"type": "sha512", "content": hashlib.sha512(ATTACHMENT).hexdigest()},
+                    "purpose": "attachment",
+                    "mimeType": "application/pdf",
+                    "filename": "nachweis.pdf",
+                }
+            ],
+        },
+        "replyChannel": {"eMail": {"address": "erika.mustermann@example.org"}},
+        "additionalReferenceInfo": {
+            "senderReference": "AZ-2026-0815",
+            "applicationDate": "2026-12-01",
+        },
+    }
+    if version.startswith("2."):
+        document["additionalReferenceInfo"]["zustimmungZumDigitalenBescheid"] = True
+        document["author"] = {
+            "name": "Musterportal",
+            "product": {"name": "Antragsportal", "version": "3.2.1", "manufacturer": "Muster GmbH"},
+        }
+    return document
+
+
+@pytest.mark.parametrize("version", ["1.0.0", "2.1.0"])
+async def test_metadata_1_and_2_are_received_with_the_announced_leika_key(
+    app: FastAPI, ledger: Ledger, version: str
+) -> None:
+    destination = str(destination_id(HANNOVER))
+    service = f"urn:de:fim:leika:leistung:{LEIKA}"
+    async with served(app) as base:
+        client = python_client(base)
+        created = await asyncio.to_thread(client.create_submission, destination, service, 1)
+        submission = created["submissionId"]
+        (attachment,) = created["announcedAttachments"]
+        await asyncio.to_thread(
+            client.upload_attachment, destination, submission, attachment, attachment=ATTACHMENT
+        )
+        metadata = _metadata(version, attachment)
+        answer = await asyncio.to_thread(
+            client.submit_submission, destination, submission, metadata=metadata, data=DATA
+        )
+
+    assert answer["submissionId"] == submission, answer
+    Draft202012Validator(metadata_schema(int(version[0]))).validate(metadata)  # a real one
+    (received,) = ledger.trail(uuid.UUID(submission))
+    assert received.event == "Received"
+    assert received.data["leika_key"] == LEIKA
+    assert [a["sha512"] for a in received.data["attachments"]] == [
+        hashlib.sha512(ATTACHMENT).hexdigest()
+    ]
+
+
+async def test_metadata_2_is_checked_with_its_own_schema(app: FastAPI, ledger: Ledger) -> None:
+    """2.1.0 forbids what 1.0.0 allows (``additionalReferenceInfo`` has no extra members):
+    a 2.x document is checked with 2.1.0, refused, and nothing is recorded."""
+    destination = str(destination_id(HANNOVER))
+    service = f"urn:de:fim:leika:leistung:{LEIKA}"
+    async with served(app) as base:
+        client = python_client(base)
+        created = await asyncio.to_thread(client.create_submission, destination, service, 1)
+        submission = created["submissionId"]
+        (attachment,) = created["announcedAttachments"]
+        await asyncio.to_thread(
+            client.upload_attachment, destination, submission, attachment, attachment=ATTACHMENT
+        )
+        metadata = _metadata("2.1.0", attachment)
+        metadata["additionalReferenceInfo"]["submissionDate"] = "2026-12-01"  # a 1.0.0 habit
+        refused = await asyncio.to_thread(
+            client.submit_submission, destination, submission, metadata=metadata, data=DATA
+        )
+
+    assert refused["status"] == 422, refused
+    assert refused["type"] == fit_connect_problem_type("submission-refused")
+    assert not ledger.exists(uuid.UUID(submission))
+
+
+async def test_bad_submits_answer_the_specs_problems_and_change_nothing(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    """Wrong key, truncated JWE, tampered attachment, hash mismatch: each a problem as the
+    spec allows for the operation, nothing recorded; then the good submit still goes through."""
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        client = python_client(base)
+        token = await asyncio.to_thread(
+            client._get_access_token, "portal-a", PORTAL_TOKENS["portal-a"]
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        created = await asyncio.to_thread(
+            client.create_submission, destination, f"urn:de:fim:leika:leistung:{LEIKA}", 1
+        )
+        submission = created["submissionId"]
+        (attachment,) = created["announcedAttachments"]
+        path = f"/fit-connect/v1/submissions/{submission}"
+        upload = f"{path}/attachments/{attachment}"
+        jose = auth | {"Content-Type": "application/jose"}
+
+        def encrypt(to: str, content: Any) -> Any:
+            return asyncio.to_thread(client.encrypt, to, content)
+
+        metadata = await encrypt(destination, _metadata("1.0.0", attachment))
+        data = await encrypt(destination, DATA)
+        good_attachment = await encrypt(destination, ATTACHMENT)
+        other_key = await encrypt(str(ROUTING_DESTINATION), DATA)
+        wrong_hash = _metadata("1.0.0", attachment)
+        wrong_hash["contentStructure"]["data"]["hash"]["content"] = "0" * 128
+        mismatch = await encrypt(destination, wrong_hash)
+
+        async def submit(encrypted_metadata: str, encrypted_data: str) -> httpx.Response:
+            body = {"encryptedMetadata": encrypted_metadata, "encryptedData": encrypted_data}
+            return await http.put(path, headers=auth, json=body)
+
+        not_jwe = await http.put(upload, headers=jose, content=b"not a JWE!")
+        await http.put(upload, headers=jose, content=good_attachment)
+        answers = {
+            "wrong key": await submit(metadata, other_key),
+            "truncated": await submit(metadata, data[: len(data) // 2]),
+            "hash mismatch": await submit(mismatch, data),
+        }
+        tampered = good_attachment[:-30] + ("A" if good_attachment[-30] != "A" else "B")
+        tampered += good_attachment[-29:]
+        await http.put(upload, headers=jose, content=tampered)
+        answers["tampered attachment"] = await submit(metadata, data)
+        untouched = ledger.exists(uuid.UUID(submission))
+        await http.put(upload, headers=jose, content=good_attachment)
+        good = await submit(metadata, data)
+
+    assert_fit_connect_problem(not_jwe, 400, "bad-request")
+    assert_answers_as_specified(
+        not_jwe, "/v1/submissions/{submissionId}/attachments/{attachmentId}", "put"
+    )
+    for name, slug in [
+        ("wrong key", "encryption-invalid"),
+        ("truncated", "encryption-invalid"),
+        ("tampered attachment", "encryption-invalid"),
+        ("hash mismatch", "submission-refused"),
+    ]:
+        assert_fit_connect_problem(answers[name], 422, slug)
+        assert_answers_as_specified(answers[name], "/v1/submissions/{submissionId}", "put")
+    assert not untouched
+    assert good.status_code == 202, good.text
+    assert [e.event for e in ledger.trail(uuid.UUID(submission))] == ["Received"]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
 
+from services.fitconnect.certificates import InstanceCA, x5c_of
 from services.fitconnect.set_keys import (
     SetKeyError,
     SetKeys,
     create_key_file,
+    new_set_key,
     rotate_key_file,
     set_keys,
 )
@@ -38,3 +43,31 @@ def test_outside_development_the_setting_is_required(tmp_path: Path) -> None:
         set_keys(None, tmp_path, development=False)
     made = set_keys(None, tmp_path, development=True)
     assert set_keys(None, tmp_path, development=True).kid == made.kid
+
+
+def test_published_keys_carry_key_ops_and_the_x5c_the_spec_requires() -> None:
+    ca = InstanceCA.generate()
+    certified: list[str] = []
+
+    def certify(kid: str, public_key: rsa.RSAPublicKey) -> list[str]:
+        certified.append(kid)
+        return x5c_of(ca.certify_signing(public_key, kid, days=30))
+
+    own = new_set_key() | {"x5c": ["b3duLWNlcnRpZmljYXRl"]}
+    plain = new_set_key()
+    keys = SetKeys({"keys": [plain, own]}, certify)
+
+    published = {key["kid"]: key for key in keys.published()["keys"]}
+    assert certified == [plain["kid"]]  # once, at import; an operator's x5c is kept
+    assert all(key["key_ops"] == ["verify"] for key in published.values())
+    assert published[own["kid"]]["x5c"] == own["x5c"]
+    leaf = x509.load_der_x509_certificate(base64.b64decode(published[plain["kid"]]["x5c"][0]))
+    certified_key = leaf.public_key()
+    assert isinstance(certified_key, rsa.RSAPublicKey)
+    assert (
+        certified_key.public_numbers().n == RSAKey.import_key(plain).public_key.public_numbers().n
+    )
+    usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature
+    assert not usage.key_encipherment
+    assert "x5c" not in SetKeys({"keys": [plain]}).published()["keys"][0]

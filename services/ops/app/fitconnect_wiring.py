@@ -151,14 +151,27 @@ def token_service(settings: Settings) -> Callable[[], Tokens]:
 
 
 def set_key_set(settings: Settings) -> Callable[[], SetKeys]:
-    """The event log's signing keys, read (or made, in development) on first use."""
+    """The event log's signing keys, read (or made, in development) on first use; a key
+    without an ``x5c`` of its own is certified by the instance CA (once per process)."""
+
+    fitconnect = settings.fitconnect
 
     @cache
     def keys() -> SetKeys:
+        def certify(kid: str, public_key: rsa.RSAPublicKey) -> list[str]:
+            ca = instance_ca(
+                fitconnect.ca_cert_file,
+                fitconnect.ca_key_file,
+                settings.run.data_dir,
+                development=settings.run.development,
+            )
+            return x5c_of(ca.certify_signing(public_key, kid, fitconnect.certificate_days))
+
         return set_keys(
-            settings.fitconnect.set_keys_file,
+            fitconnect.set_keys_file,
             settings.run.data_dir,
             development=settings.run.development,
+            certify=certify,
         )
 
     return keys
@@ -268,21 +281,23 @@ def callback_table(
     return table
 
 
-def contact_information(directory: Callable[[], Directory]) -> Callable[[str], dict[str, Any]]:
+def contact_information(
+    directory: Callable[[], Directory], fallback_email: str = ""
+) -> Callable[[str], dict[str, Any]]:
     """An authority's ``ContactInformation`` from the directory (loaded on first use; empty
-    where it has none)."""
+    where it has none, the e-mail ``fallback_email``)."""
     loaded = cache(directory)
 
     def contact(authority_id: str) -> dict[str, Any]:
         found = loaded().authority(authority_id)
         if found is None:
-            return {"legalName": authority_id, "address": "", "phone": "", "email": ""}
+            return {"legalName": authority_id, "address": "", "phone": "", "email": fallback_email}
         given = found.contact
         return {
             "legalName": found.name,
             "address": given.address or "",
             "phone": given.phone or "",
-            "email": given.email or "",
+            "email": given.email or fallback_email,
         }
 
     return contact
@@ -356,7 +371,7 @@ def fit_connect_ports(
         answers = answer_ports(table, ledger, recipients)
         admin = DestinationAdminPorts(
             callbacks=callbacks,
-            contact=contact_information(directory),
+            contact=contact_information(directory, settings.fitconnect.contact_email),
             verification_key=answers.verification_key,
             insecure_callbacks=insecure,
         )
