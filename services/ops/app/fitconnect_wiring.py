@@ -57,6 +57,9 @@ from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
 from services.validation.entries import JSON, XML
 
+NO_EMAIL = "keine-angabe@amtsweg.invalid"
+"""A destination's contact e-mail where the directory has none (a reserved domain)."""
+
 
 def ledger_trail(ledger: Ledger) -> Trail:
     """The ledger's trail of a submission; empty while it knows nothing of it."""
@@ -260,20 +263,21 @@ def callback_table(
 
 
 def contact_information(directory: Callable[[], Directory]) -> Callable[[str], dict[str, Any]]:
-    """An authority's ``ContactInformation`` from the directory (loaded on first use; empty
-    where it has none)."""
+    """An authority's ``ContactInformation`` from the directory (loaded on first use): empty
+    where it has none, and :data:`NO_EMAIL` (a reserved ``.invalid`` address, RFC 2606) for
+    an e-mail address it lacks, since the spec requires one."""
     loaded = cache(directory)
 
     def contact(authority_id: str) -> dict[str, Any]:
         found = loaded().authority(authority_id)
         if found is None:
-            return {"legalName": authority_id, "address": "", "phone": "", "email": ""}
+            return {"legalName": authority_id, "address": "", "phone": "", "email": NO_EMAIL}
         given = found.contact
         return {
             "legalName": found.name,
             "address": given.address or "",
             "phone": given.phone or "",
-            "email": given.email or "",
+            "email": given.email or NO_EMAIL,
         }
 
     return contact
