@@ -25,7 +25,7 @@ from events.ledger import Ledger
 from events.vault import Vault
 from services.delivery.recipients import Recipient, Recipients
 from services.fitconnect.destination_directory import directory_of
-from services.fitconnect.destinations import destination_id
+from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.event_log import ACCEPT, REJECT, SUBMIT
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
@@ -208,6 +208,25 @@ async def test_a_reject_set_refuses_with_its_problems(
     assert entry.data["outcome"] == "rejected"
 
 
+async def test_a_submission_routed_to_the_authority_is_its_to_answer_and_to_read(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        case_id, submission_id = await _sent(base, ROUTING_DESTINATION)
+        hannover = await access_token(http, HANNOVER, AUTHORITY_TOKENS[HANNOVER])
+        accept = _set(HANNOVER_KEY, submission_id, case_id, ACCEPT, {})
+        before = await _post(http, case_id, accept, hannover)
+        unseen = await _log(http, case_id, hannover)
+        _dispatch(ledger, submission_id)
+        accepted = await _post(http, case_id, accept, hannover)
+        seen = await _log(http, case_id, hannover)
+
+    assert (before.status_code, unseen.status_code) == (404, 404)
+    assert accepted.status_code == 204, accepted.text
+    assert seen.status_code == 200
+    assert seen.json()["eventLog"][-1] == accept
+
+
 _PROBLEM = {
     "type": "https://schema.fitko.de/fit-connect/events/problems/technical-error",
     "title": "Technischer Fehler",
@@ -216,11 +235,11 @@ _PROBLEM = {
 }
 
 
-async def _sent(base: str) -> tuple[str, str]:
+async def _sent(base: str, destination: uuid.UUID | None = None) -> tuple[str, str]:
     client = python_client(base)
     answer = await asyncio.to_thread(
         client.submission,
-        str(destination_id(HANNOVER)),
+        str(destination or destination_id(HANNOVER)),
         f"urn:de:fim:leika:leistung:{LEIKA}",
         data=DATA,
         attachments=[ATTACHMENT],
@@ -264,6 +283,12 @@ def _set(
     }
     header = {"typ": "secevent+jwt", "alg": "PS512", "kid": kid or key["kid"]}
     return jwt.encode(header, claims, RSAKey.import_key(key), algorithms=["PS512"])
+
+
+async def _log(http: httpx.AsyncClient, case_id: str, bearer: str) -> httpx.Response:
+    return await http.get(
+        f"/fit-connect/v1/cases/{case_id}/events", headers={"Authorization": f"Bearer {bearer}"}
+    )
 
 
 async def _post(http: httpx.AsyncClient, case_id: str, token: str, bearer: str) -> httpx.Response:
