@@ -144,7 +144,8 @@ class FitConnectCallbacks:
                 notice = self._notice_of(event)
                 if notice is not None:
                     notices.append(notice)
-        self._callbacks.advance(notifications[-1].id, notices)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        self._callbacks.advance(notifications[-1].id, notices, now)
         return len(notifications)
 
     def _notice_of(self, event: Submission.Event) -> Notice | None:
