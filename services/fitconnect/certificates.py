@@ -52,9 +52,15 @@ class InstanceCA:
     key: CAKey
 
     def certify(
-        self, public_key: rsa.RSAPublicKey, destination_id: uuid.UUID, days: int
+        self,
+        public_key: rsa.RSAPublicKey,
+        destination_id: uuid.UUID,
+        days: int,
+        *,
+        signing: bool = False,
     ) -> list[x509.Certificate]:
-        """A certificate for ``public_key`` (key encipherment), then the CA's."""
+        """A certificate for ``public_key`` (key encipherment; ``signing``: digital
+        signature, for the destination's signing key), then the CA's."""
         now = dt.datetime.now(dt.UTC)
         subject = x509.Name(
             [
@@ -73,7 +79,9 @@ class InstanceCA:
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(key_encipherment=True), critical=True)
+            .add_extension(
+                _usage(key_encipherment=not signing, digital_signature=signing), critical=True
+            )
             .sign(self.key, hashes.SHA256())
         )
         return [leaf, self.certificate]
@@ -150,9 +158,11 @@ def _spki(public_key: Any) -> bytes:
     return spki
 
 
-def _usage(*, key_encipherment: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
+def _usage(
+    *, key_encipherment: bool = False, key_cert_sign: bool = False, digital_signature: bool = False
+) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=False,
+        digital_signature=digital_signature,
         content_commitment=False,
         key_encipherment=key_encipherment,
         data_encipherment=False,

@@ -10,6 +10,7 @@ status and records nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
@@ -24,6 +27,7 @@ from joserfc.jwk import KeySet, RSAKey
 from events.ledger import Ledger
 from events.vault import Vault
 from services.delivery.recipients import Recipient, Recipients
+from services.fitconnect.certificates import InstanceCA
 from services.fitconnect.destination_directory import directory_of
 from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.event_log import ACCEPT, REJECT, SUBMIT
@@ -32,7 +36,7 @@ from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
-from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail
+from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail, signing_keys
 from tests.support.authority import HANNOVER, KOELN, public, signing_key
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
 from tests.support.fitconnect import FakeTokens, access_token, ports
@@ -51,8 +55,11 @@ from tests.support.fitconnect_spec import assert_answers_as_specified
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 
 EVENTS_PATH = "/v1/cases/{caseId}/events"
+KEY_PATH = "/v1/destinations/{destinationId}/keys/{keyId}"
 ISSUER = "https://amtsweg.test/fit-connect"
-HANNOVER_KEY = signing_key("hannover-sig-1")
+HANNOVER_KEY = RSAKey.generate_key(4096, parameters={"kid": "hannover-sig-1"}).as_dict(
+    private=True
+)  # 4096 bits, as FIT-Connect requires of a key the keys endpoint answers
 FORGED_KEY = signing_key("hannover-sig-1-forged")
 
 
@@ -67,6 +74,7 @@ def app(ledger: Ledger, vault: Vault, table: SubmissionTable, tmp_path: Path) ->
     app = create_app(ledger, vault, settings)
     keys = destination_keys(tmp_path)
     set_keys = SetKeys({"keys": [new_set_key()]})
+    ca = InstanceCA.generate()
     known = Recipients(
         [
             Recipient(HANNOVER, verification_jwk=_json(public(HANNOVER_KEY))),
@@ -81,6 +89,7 @@ def app(ledger: Ledger, vault: Vault, table: SubmissionTable, tmp_path: Path) ->
         set_keys=lambda: set_keys,
         event_log=EventLogPorts(table=lambda: table, trail=ledger_trail(ledger), issuer=ISSUER),
         answers=answer_ports(lambda: table, ledger, known),
+        signing_keys=signing_keys(known, lambda: ca, 30),
     )
     mount_fit_connect(app, fit_ports)
     return app
@@ -142,6 +151,9 @@ async def test_an_accept_set_becomes_the_receipt_and_shows_in_the_event_log(
             f"/fit-connect/v1/cases/{case_id}/events", headers={"Authorization": f"Bearer {sender}"}
         )
         jwks = (await http.get("/fit-connect/.well-known/jwks.json")).json()
+        published = await http.get(
+            f"/fit-connect/v1/destinations/{destination_id(HANNOVER)}/keys/{HANNOVER_KEY['kid']}"
+        )
 
     assert too_early.status_code == 409, too_early.text
     statuses = {name: answer.status_code for name, answer in wrong.items()}
@@ -172,7 +184,14 @@ async def test_an_accept_set_becomes_the_receipt_and_shows_in_the_event_log(
     tokens = body["eventLog"]
     assert tokens[-1] == accept
     amtsweg_keys = KeySet.import_key_set(jwks)
-    authority_key = RSAKey.import_key(public(HANNOVER_KEY))
+    signing = assert_answers_as_specified(published, KEY_PATH)
+    assert signing["key_ops"] == ["verify"]
+    assert signing["n"] == HANNOVER_KEY["n"]
+    leaf = x509.load_der_x509_certificate(base64.b64decode(signing["x5c"][0]))
+    certified = leaf.public_key()
+    assert isinstance(certified, rsa.RSAPublicKey)
+    assert certified.public_numbers() == _numbers(HANNOVER_KEY)
+    authority_key = RSAKey.import_key(signing)  # the SETs verify with published keys only
     verified = [
         jwt.decode(token, authority_key if token == accept else amtsweg_keys, algorithms=["PS512"])
         for token in tokens
@@ -297,6 +316,12 @@ async def _post(http: httpx.AsyncClient, case_id: str, token: str, bearer: str) 
         content=token,
         headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/jose"},
     )
+
+
+def _numbers(jwk: dict[str, Any]) -> Any:
+    key = RSAKey.import_key(public(jwk)).raw_value
+    assert isinstance(key, rsa.RSAPublicKey)
+    return key.public_numbers()
 
 
 def _json(jwk: dict[str, Any]) -> str:
