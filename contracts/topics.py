@@ -37,6 +37,23 @@ def delivery_topic(authority_id: str) -> str:
     return DELIVERY_PREFIX + authority_id
 
 
+PICKUP_PREFIX = "fit-connect:"
+"""The delivery channel of an authority that picks up over FIT-Connect: ``fit-connect:<id>``.
+
+Recorded where a delivery names its topic; the colon makes it no Kafka topic name, and
+the relay publishes no envelope for it (the authority fetches the delivery itself)."""
+
+
+def pickup_channel(authority_id: str) -> str:
+    """The FIT-Connect pickup channel of one receiving authority."""
+    return PICKUP_PREFIX + delivery_topic(authority_id).removeprefix(DELIVERY_PREFIX)
+
+
+def is_pickup_channel(channel: str) -> bool:
+    """True if a delivery's recorded channel is a FIT-Connect pickup, not a Kafka topic."""
+    return channel.startswith(PICKUP_PREFIX)
+
+
 def portal_intake_topic(portal_id: str) -> str:
     """The intake topic of one portal (letters, digits, ``-`` and ``_``; not ``dlq``)."""
     if not _PORTAL_ID.fullmatch(portal_id) or portal_id == "dlq":

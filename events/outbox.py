@@ -9,7 +9,7 @@ from uuid import UUID
 
 from contracts.envelope_signature import SIGNATURE_HEADER
 from contracts.messages import SubmissionEventMessage
-from contracts.topics import submission_event_topic
+from contracts.topics import is_pickup_channel, submission_event_topic
 from events.submission import Submission
 
 
@@ -39,7 +39,9 @@ def messages_for(
 
     Every event becomes a notice on ``amtsweg.submissions.<event>``; a dispatch, reminder
     or redelivery also puts the envelope on the authority's topic (unless the content
-    was erased before the relay got to it), signed by ``sign`` when it is given.
+    was erased before the relay got to it), signed by ``sign`` when it is given. An
+    authority on a FIT-Connect pickup channel fetches its deliveries: nothing goes to a
+    topic for it.
     """
     name = type(event).__name__
     key = str(event.originator_id).encode()
@@ -59,7 +61,7 @@ def messages_for(
             headers,
         )
     ]
-    if isinstance(event, Announcement):
+    if isinstance(event, Announcement) and not is_pickup_channel(event.topic):
         envelope = open_envelope(event.originator_id, event.envelope)
         if envelope is not None:
             signature = ((SIGNATURE_HEADER, sign(envelope).encode()),) if sign else ()

@@ -32,6 +32,11 @@ class JweSealer:
             raise ValueError(msg)
         self.kid = str(jwk["kid"])
 
+    @property
+    def public_key(self) -> Any:
+        """The key as a ``cryptography`` public key (for JWEs made while streaming)."""
+        return self._key.public_key
+
     def seal(self, plaintext: bytes, content_type: str | None = None) -> str:
         """The JWE compact serialization of ``plaintext``."""
         header: dict[str, Any] = {"alg": JWE_ALG, "enc": JWE_ENC, "kid": self.kid}

@@ -28,6 +28,7 @@ from services.delivery.handover import (
     hand_over_submission,
     handover_client,
 )
+from services.delivery.pickup import pickup_document
 from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
@@ -84,16 +85,14 @@ class Dispatch:
     delivery_id: str
     authority_id: str
     envelope: dict[str, Any]
-    """The reference to the sealed envelope (``Vault.put_envelope``)."""
+    """The reference to the sealed envelope (``Vault.put_envelope``), or to the pickup
+    document of an authority on FIT-Connect."""
+    channel: str
+    """The authority's topic, or its FIT-Connect pickup channel (no topic)."""
 
     def record(self, submission: Submission) -> bool:
         """Record it on the submission (False if it was dispatched already)."""
-        return submission.dispatch(
-            self.delivery_id,
-            self.authority_id,
-            topics.delivery_topic(self.authority_id),
-            self.envelope,
-        )
+        return submission.dispatch(self.delivery_id, self.authority_id, self.channel, self.envelope)
 
 
 NO_ENCRYPTION_KEY = "no-encryption-key"
@@ -125,6 +124,21 @@ def prepare_dispatch(
     if key is None:
         return Withhold(authority_id)
     delivery_id = delivery_id_for(submission.id, authority_id, submission.version)
+    if recipient is not None and recipient.fit_connect:
+        document = pickup_document(
+            submission,
+            Dossier.of(vault, submission),
+            delivery_id,
+            lambda blob: vault.read(submission.id, blob),
+            JweSealer(key),
+        )
+        sealed = document.model_dump_json(by_alias=True).encode()
+        return Dispatch(
+            delivery_id,
+            authority_id,
+            vault.put_envelope(submission.id, sealed),
+            topics.pickup_channel(authority_id),
+        )
     envelope = build_envelope(
         submission,
         Dossier.of(vault, submission),
@@ -136,7 +150,12 @@ def prepare_dispatch(
         base_url=settings.public_base_url,
     )
     published = envelope.model_dump_json(by_alias=True, exclude_none=True).encode()
-    return Dispatch(delivery_id, authority_id, vault.put_envelope(submission.id, published))
+    return Dispatch(
+        delivery_id,
+        authority_id,
+        vault.put_envelope(submission.id, published),
+        topics.delivery_topic(authority_id),
+    )
 
 
 async def deliver(

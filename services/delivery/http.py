@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from contracts import topics
 from contracts.envelope_signature import HTTP_SIGNATURE_HEADER
 from contracts.messages import Receipt
 from contracts.problems import Problem
@@ -146,8 +147,8 @@ def create_router(  # noqa: PLR0915 - one route each
         if authority_id is None:
             return unauthorized()
         submission = await run_in_threadpool(find, delivery_id, authority_id)
-        if submission is None:
-            return not_found()
+        if submission is None or topics.is_pickup_channel(submission.delivery_topic or ""):
+            return not_found()  # picked up over FIT-Connect: there is no envelope
         envelope = await run_in_threadpool(vault.envelope, submission.id, submission.envelope)
         if envelope is None:
             return erased()

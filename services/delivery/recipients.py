@@ -40,6 +40,8 @@ class Recipient:
     """The portal id this instance has at the other one."""
     handover_token: str | None = None
     """The portal token there (from ``AMTSWEG_DELIVERY_HANDOVER_TOKENS``)."""
+    fit_connect: bool = False
+    """The authority picks its deliveries up with its own FIT-Connect client (no topic)."""
 
     def encryption_key(self) -> dict[str, Any] | None:
         """The encryption JWK as a dict."""

@@ -48,6 +48,10 @@ _TABLES = (
         "ON amtsweg_deliveries (state, callback_due)"
     ),
     (
+        "CREATE INDEX IF NOT EXISTS amtsweg_deliveries_of_authority "
+        "ON amtsweg_deliveries (authority_id, state, dispatched_at, delivery_id)"
+    ),
+    (
         "CREATE TABLE IF NOT EXISTS amtsweg_projection_position "
         "(projection TEXT PRIMARY KEY, position BIGINT NOT NULL)"
     ),
@@ -72,6 +76,13 @@ _AWAITING_DEADLINE = (
     f"{_SELECT} WHERE state = '{OPEN}' AND NOT escalated AND dispatched_at <= {{p}} "
     "AND (dispatched_at > {p} OR (dispatched_at = {p} AND delivery_id > {p})) "
     "ORDER BY dispatched_at, delivery_id LIMIT {p}"
+)
+_OPEN_OF = (
+    f"{_SELECT} WHERE authority_id = {{p}} AND state = '{OPEN}' "
+    "ORDER BY dispatched_at, delivery_id LIMIT {p} OFFSET {p}"
+)
+_OPEN_COUNT = (
+    f"SELECT COUNT(*) FROM amtsweg_deliveries WHERE authority_id = {{p}} AND state = '{OPEN}'"  # noqa: S608
 )
 PROJECTION = "deliveries"
 
@@ -108,6 +119,10 @@ class DeliveryStore(Protocol):
     def dead_letters(self, limit: int) -> list[DeliveryRow]: ...
 
     def reset(self) -> None: ...
+
+    def open_of(
+        self, authority_id: str, offset: int, limit: int
+    ) -> tuple[list[DeliveryRow], int]: ...
 
     def open_deliveries(self, cutoffs: Sequence[float]) -> OpenDeliveries: ...
 
@@ -170,6 +185,15 @@ class _SqlStore:
         since, delivery_id = after
         params = (dispatched_before, since, since, delivery_id, limit)
         return [_row(values) for values in self._query(_AWAITING_DEADLINE, params)]
+
+    def open_of(self, authority_id: str, offset: int, limit: int) -> tuple[list[DeliveryRow], int]:
+        """A page of the authority's open deliveries, oldest dispatch first, and their count."""
+        with self._transaction() as cursor:  # one transaction: the page and the count agree
+            cursor.execute(_OPEN_OF.format(p=self.placeholder), (authority_id, limit, offset))
+            page = [_row(values) for values in cursor.fetchall()]
+            cursor.execute(_OPEN_COUNT.format(p=self.placeholder), (authority_id,))
+            total = int(cursor.fetchone()[0])
+        return page, total
 
     def recent(self, limit: int) -> list[DeliveryRow]:
         sql = f"{_SELECT} ORDER BY dispatched_at DESC LIMIT {{p}}"

@@ -2,10 +2,13 @@
 
 The published key is the newest generation; a rotation (:meth:`DestinationKeys.rotate`)
 adds one, and every older private key stays usable (:meth:`DestinationKeys.private_key`)
-for submissions encrypted to it before. Keys are RSA-4096 JWKs for ``RSA-OAEP-256``
-(``key_ops: ["wrapKey"]``) with the certificate chain in ``x5c``; their ``kid`` is a UUID
-(the Submission API's ``keyId`` has at most 36 characters), and a JWE may name its key by
-``kid`` or by the RFC 7638 thumbprint (as the ``fitconnect`` Python client does).
+for submissions encrypted to it before, until an operator retires it
+(:meth:`DestinationKeys.retire`; :mod:`key_rotation` checks what may still need it). A
+retirement holds in every process at once: each decryption and key lookup asks the table.
+Keys are RSA-4096 JWKs for ``RSA-OAEP-256`` (``key_ops: ["wrapKey"]``) with the
+certificate chain in ``x5c``; their ``kid`` is a UUID (the Submission API's ``keyId`` has
+at most 36 characters), and a JWE may name its key by ``kid`` or by the RFC 7638
+thumbprint (as the ``fitconnect`` Python client does).
 
 Reads are cached: a complete row never changes, and the published key is asked anew after
 :data:`PUBLISHED_CACHE_SECONDS`, so a rotation in another process shows within that time.
@@ -21,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
@@ -56,6 +60,25 @@ class DestinationKey:
     thumbprint: str
     jwk: dict[str, Any]
     """The public JWK as the Submission API publishes it (``x5c`` included)."""
+
+
+@dataclass(frozen=True)
+class KeyGeneration:
+    """One complete key of a destination, as an operator lists it."""
+
+    generation: int
+    kid: str
+    thumbprint: str
+    created_at: str
+    superseded_at: str | None
+    """When the next generation was made (from then on it is not published), or None: the
+    published key."""
+    retired_at: str | None
+
+    @property
+    def published(self) -> bool:
+        """Whether senders encrypt to this key now."""
+        return self.superseded_at is None
 
 
 class DestinationKeys:
@@ -95,15 +118,51 @@ class DestinationKeys:
         return newest
 
     def find(self, destination: uuid.UUID, kid: str) -> DestinationKey | None:
-        """The destination's key with this ``kid`` (the published one or an older one)."""
+        """The destination's key with this ``kid`` (the published one or an older one not
+        retired)."""
+        if self._table.usable(str(destination), kid) != kid:
+            return None
         with self._guard:
             known = self._known.get((destination, kid))
         if known is not None:
             return known
         for row in self._table.rows(str(destination)):
-            if row.kid == kid:
+            if row.kid == kid and row.public_jwk is not None:
                 return self._remember(destination, row)
         return None
+
+    def generations(self, destination: uuid.UUID) -> list[KeyGeneration]:
+        """Every complete key of the destination, newest (the published one) first."""
+        rows = [row for row in self._table.rows(str(destination)) if row.public_jwk is not None]
+        return [
+            KeyGeneration(
+                generation=row.generation,
+                kid=row.kid or "",
+                thumbprint=row.thumbprint or "",
+                created_at=row.created_at or "",
+                superseded_at=rows[index - 1].created_at if index else None,
+                retired_at=row.retired_at,
+            )
+            for index, row in enumerate(rows)
+        ]
+
+    def retire(self, destination: uuid.UUID, kid: str) -> bool:
+        """Retire an older key (by ``kid`` or thumbprint): it decrypts nothing more and is
+        no longer served. False if it was retired before; ``DestinationKeyError`` for the
+        published key (rotate first) or a key the destination does not have."""
+        known = self.generations(destination)
+        found = next((g for g in known if kid in {g.kid, g.thumbprint}), None)
+        if found is None:
+            msg = f"destination {destination} has no key {kid}"
+            raise DestinationKeyError(msg)
+        if found is known[0]:
+            msg = f"{found.kid} is the published key of destination {destination}: rotate first"
+            raise DestinationKeyError(msg)
+        retired = self._table.retire(str(destination), found.kid)
+        with self._guard:
+            self._private = {k: v for k, v in self._private.items() if k[0] != destination}
+            self._known.pop((destination, found.kid), None)
+        return retired
 
     def rotate(self, destination: uuid.UUID) -> DestinationKey:
         """A new generation becomes the published key; the older ones stay usable."""
@@ -117,6 +176,8 @@ class DestinationKeys:
         """The private key a JWE names (by ``kid`` or thumbprint), for decryption; None if
         the destination has no such key."""
         cache_key = (destination, kid_or_thumbprint)
+        if self._table.usable(str(destination), kid_or_thumbprint) is None:
+            return None  # unknown, or retired (also by another process)
         with self._guard:
             cached = self._private.get(cache_key)
         if cached is not None:
@@ -198,7 +259,11 @@ class DestinationKeys:
 
 
 def _row(generation: int, claim: str, done: Completion) -> KeyRow:
-    return KeyRow(generation, claim, "", done.kid, done.thumbprint, done.public_jwk)
+    return KeyRow(generation, claim, "", done.kid, done.thumbprint, done.public_jwk, _now())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def _context(destination: uuid.UUID, kid: str) -> str:

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from events.vault import SealedPart
+
 
 @dataclass(frozen=True)
 class Handover:
@@ -24,8 +26,10 @@ class Handover:
     metadata: dict[str, Any]
     """The metadata document (``publicServiceType`` filled from the announce if absent)."""
     data: bytes
-    attachments: Mapping[str, bytes]
-    """attachmentId -> plaintext"""
+    attachments: Mapping[str, SealedPart]
+    """attachmentId -> its plaintext, decrypted as it streamed into a new sealed vault blob
+    of the submission (the intake adopts the blobs, or discards them when it refuses or
+    the submission was recorded before)."""
     correlation_id: str
 
 

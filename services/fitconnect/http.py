@@ -24,6 +24,7 @@ from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import SigningKeys, destinations_router
 from services.fitconnect.events_http import EventLogPorts, events_router
+from services.fitconnect.pickup_http import PickupPorts, pickup_router
 from services.fitconnect.problems import install_problem_handler
 from services.fitconnect.set_keys import SetKeys
 from services.fitconnect.set_keys_http import set_keys_router
@@ -55,6 +56,8 @@ class FitConnectPorts:
     signing_keys: SigningKeys | None = None
     """The destinations' signing keys, answered by the keys endpoint (none: only the
     encryption keys)."""
+    pickup: PickupPorts | None = None
+    """Subscribers pick up their deliveries (none: those routes are not mounted)."""
     destination_admin: DestinationAdminPorts | None = None
     """Subscribers' destination management and ``/v1/info`` (none: not mounted)."""
     answers: AnswerPorts | None = None
@@ -74,6 +77,8 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
         router.include_router(
             submissions_router(ports.destinations, ports.keys, access, ports.sending)
         )
+    if ports.pickup is not None:
+        router.include_router(pickup_router(ports.destinations, access, ports.pickup))
     if ports.set_keys is not None:
         router.include_router(set_keys_router(ports.set_keys))
         if ports.event_log is not None:

@@ -4,7 +4,9 @@ A row is first a *claim* (``public_jwk`` NULL): the process that inserted it mak
 (RSA-4096 takes seconds), then completes the row. A second process finds the claim and
 waits for it, so a key is made once per destination and generation even when several
 processes ask at once; a claim left by a process that died is taken over after
-:data:`STALE_CLAIM_SECONDS`. Complete rows never change: a rotation adds a generation.
+:data:`STALE_CLAIM_SECONDS`. Complete rows never change: a rotation adds a generation, and
+retiring a key adds a row to ``amtsweg_fitconnect_key_retirements`` (a retired key is kept,
+so the trail of what it decrypted stays explained, but it decrypts nothing more).
 
 The private key is stored sealed (AES-256-GCM) under a fresh data key, which is wrapped by
 the vault's key-encryption key (as the submissions' data keys are), bound to destination
@@ -37,6 +39,12 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS amtsweg_fitconnect_keys (
     created_at TEXT,
     PRIMARY KEY (destination_id, generation)
 )"""
+_RETIREMENTS = """CREATE TABLE IF NOT EXISTS amtsweg_fitconnect_key_retirements (
+    destination_id TEXT NOT NULL,
+    kid TEXT NOT NULL,
+    retired_at TEXT NOT NULL,
+    PRIMARY KEY (destination_id, kid)
+)"""
 _CLAIM = (
     "INSERT INTO amtsweg_fitconnect_keys (destination_id, generation, claim, claimed_at) "
     "VALUES ({p}, {p}, {p}, {p}) ON CONFLICT (destination_id, generation) DO NOTHING"
@@ -51,12 +59,28 @@ _COMPLETE = (
     "WHERE destination_id = {p} AND generation = {p} AND claim = {p} AND public_jwk IS NULL"
 )
 _ROWS = (
-    "SELECT generation, claim, claimed_at, kid, thumbprint, public_jwk "
-    "FROM amtsweg_fitconnect_keys WHERE destination_id = {p} ORDER BY generation DESC"
+    "SELECT k.generation, k.claim, k.claimed_at, k.kid, k.thumbprint, k.public_jwk, "
+    "k.created_at, r.retired_at FROM amtsweg_fitconnect_keys k "
+    "LEFT JOIN amtsweg_fitconnect_key_retirements r "
+    "ON r.destination_id = k.destination_id AND r.kid = k.kid "
+    "WHERE k.destination_id = {p} ORDER BY k.generation DESC"
+)
+_USABLE = (
+    "SELECT k.kid FROM amtsweg_fitconnect_keys k WHERE k.destination_id = {p} "
+    "AND (k.kid = {p} OR k.thumbprint = {p}) AND k.public_jwk IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM amtsweg_fitconnect_key_retirements r "
+    "WHERE r.destination_id = k.destination_id AND r.kid = k.kid)"
 )
 _SEALED = (
-    "SELECT kid, kek_id, wrapped_key, sealed_private FROM amtsweg_fitconnect_keys "
-    "WHERE destination_id = {p} AND (kid = {p} OR thumbprint = {p}) AND public_jwk IS NOT NULL"
+    "SELECT k.kid, k.kek_id, k.wrapped_key, k.sealed_private FROM amtsweg_fitconnect_keys k "
+    "WHERE k.destination_id = {p} AND (k.kid = {p} OR k.thumbprint = {p}) "
+    "AND k.public_jwk IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM amtsweg_fitconnect_key_retirements r "
+    "WHERE r.destination_id = k.destination_id AND r.kid = k.kid)"
+)
+_RETIRE = (
+    "INSERT INTO amtsweg_fitconnect_key_retirements (destination_id, kid, retired_at) "
+    "VALUES ({p}, {p}, {p}) ON CONFLICT (destination_id, kid) DO NOTHING"
 )
 
 
@@ -70,6 +94,10 @@ class KeyRow:
     kid: str | None
     thumbprint: str | None
     public_jwk: str | None
+    created_at: str | None = None
+    """When the key was made (None while only claimed)."""
+    retired_at: str | None = None
+    """When an operator retired the key (it no longer decrypts), or None."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +128,7 @@ class KeyTable:
     def __init__(self, database: SQLiteTables | PostgresTables, blob: str) -> None:
         self._db = database
         self._execute(_SCHEMA.format(blob=blob), ())
+        self._execute(_RETIREMENTS, ())
 
     @classmethod
     def sqlite(cls, path: Path) -> KeyTable:
@@ -139,8 +168,20 @@ class KeyTable:
         )
         return self._changed(_COMPLETE, (*values, destination, generation, claim))
 
+    def usable(self, destination: str, kid_or_thumbprint: str) -> str | None:
+        """The ``kid`` of the complete, unretired key a ``kid`` or thumbprint names."""
+        with self._db._transaction() as cursor:
+            cursor.execute(self._sql(_USABLE), (destination, kid_or_thumbprint, kid_or_thumbprint))
+            row = cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    def retire(self, destination: str, kid: str) -> bool:
+        """Retire a key for good; False if it was retired before."""
+        return self._changed(_RETIRE, (destination, kid, _now()))
+
     def secret(self, destination: str, kid_or_thumbprint: str) -> SealedSecret | None:
-        """The sealed private key of a complete row, by ``kid`` or RFC 7638 thumbprint."""
+        """The sealed private key of a complete, unretired row, by ``kid`` or RFC 7638
+        thumbprint."""
         with self._db._transaction() as cursor:
             cursor.execute(self._sql(_SEALED), (destination, kid_or_thumbprint, kid_or_thumbprint))
             row = cursor.fetchone()

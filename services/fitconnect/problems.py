@@ -1,8 +1,11 @@
 """Problems a FIT-Connect client can hit, as RFC 7807 documents with stable ``type`` URIs.
 
 The Submission API answers errors with its ``Error`` schema (``type``, ``title``,
-``status``, ``detail``, ``instance``) as ``application/problem+json``. Every type Amtsweg
-answers on ``/fit-connect/`` starts with ``https://amtsweg.de/problems/fit-connect/``.
+``status``, ``detail``, ``instance``) as ``application/problem+json``. Where FITKO names a
+problem (:data:`FITKO_SLUGS`), Amtsweg answers FITKO's type
+(``https://schema.fitko.de/fit-connect/submission-api/problems/<slug>``: clients compare
+against it, e.g. ``submission-not-found``); every other type is Amtsweg's own and starts
+with ``https://amtsweg.de/problems/fit-connect/``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,22 @@ from fastapi.responses import JSONResponse
 from contracts.problems import problem_type
 
 PROBLEM_JSON = "application/problem+json"
+FITKO_PROBLEMS = "https://schema.fitko.de/fit-connect/submission-api/problems/"
+FITKO_SLUGS = frozenset(
+    {
+        "attachment-not-found",
+        "case-not-found",
+        "destination-not-found",
+        "destination-state-invalid",
+        "submission-not-found",
+    }
+)
+"""The problems FITKO's Zustelldienst answers under :data:`FITKO_PROBLEMS`."""
+
+
+def fit_connect_problem_type(slug: str) -> str:
+    """The ``type`` URI of a problem answered on ``/fit-connect``."""
+    return FITKO_PROBLEMS + slug if slug in FITKO_SLUGS else problem_type(f"fit-connect/{slug}")
 
 
 class FitConnectProblemError(Exception):
@@ -30,7 +49,7 @@ class FitConnectProblemError(Exception):
     ) -> None:
         super().__init__(title)
         self.status = status
-        self.type = problem_type(f"fit-connect/{slug}")
+        self.type = fit_connect_problem_type(slug)
         self.title = title
         self.detail = detail
         self.headers = dict(headers or {})

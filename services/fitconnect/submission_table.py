@@ -53,6 +53,10 @@ _OF_CASE = (
     "submitted, authentication_tags FROM amtsweg_fitconnect_submissions WHERE case_id = {p} "
     "ORDER BY created_at, submission_id"
 )
+_OPEN = (
+    "SELECT submission_id, created_at FROM amtsweg_fitconnect_submissions "
+    "WHERE destination_id = {p} AND submitted IS NULL ORDER BY created_at, submission_id"
+)
 _UPLOADED = (
     "SELECT attachment_id, blob, size FROM amtsweg_fitconnect_attachments WHERE submission_id = {p}"
 )
@@ -165,6 +169,14 @@ class SubmissionTable:
             cursor.execute(self._sql(_OF_CASE), (case_id,))
             rows = cursor.fetchall()
         return [_announcement(row) for row in rows]
+
+    def open_of_destination(self, destination_id: str) -> list[tuple[str, str]]:
+        """The destination's announced submissions not submitted yet, oldest first: their
+        ids and when they were announced (ISO 8601)."""
+        with self._db._transaction() as cursor:
+            cursor.execute(self._sql(_OPEN), (destination_id,))
+            rows = cursor.fetchall()
+        return [(str(row[0]), str(row[1])) for row in rows]
 
     def uploads(self, submission_id: str) -> dict[str, Upload]:
         """The attachments uploaded so far, by id."""

@@ -4,7 +4,8 @@
 ``submissionId`` and ``caseId``); ``PUT …/attachments/{attachmentId}`` stores one
 announced attachment's JWE as received (streamed into the vault, within the intake's part
 limit); ``PUT /v1/submissions/{id}`` decrypts metadata, data and attachments with the
-destination's private key and hands the submission to Amtsweg's intake (:mod:`handover`),
+destination's private key (each attachment streamed from its sealed JWE into a new sealed
+blob, never whole in memory) and hands the submission to Amtsweg's intake (:mod:`handover`),
 which checks the metadata and its hashes and records ``Received`` under the FIT-Connect
 submission id (202). A second submit answers the first one's answer and records nothing.
 Only the sender that announced a submission sees it; another's is ``404``.
@@ -12,6 +13,7 @@ Only the sender that announced a submission sees it; another's is ``404``.
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
 import asyncio
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +25,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.blobs import BlobTooLargeError
-from events.vault import Vault
+from events.vault import SealedPart, Vault
 from services.fitconnect.callback_table import Callback, CallbackTable, submission_owner
 from services.fitconnect.clients import ClientKind
 from services.fitconnect.destination_admin_http import CreateCallback
@@ -31,7 +33,13 @@ from services.fitconnect.destination_directory import LEIKA_URN, Destination, De
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import reaches
 from services.fitconnect.handover import Handover, HandoverRefusedError, Intake
-from services.fitconnect.jwe_decrypt import JweError, decrypt
+from services.fitconnect.jwe_decrypt import (
+    JweDecryptor,
+    JweError,
+    PrivateKeyOf,
+    decrypt,
+    decrypted_stream,
+)
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import SendScope
 from services.fitconnect.submission_table import (
@@ -214,7 +222,10 @@ def submissions_router(  # noqa: PLR0915 - one route each
             raise _unprocessable(
                 "missing-data", "Data missing", "encryptedData is required by Amtsweg."
             )
-        handover, tags = await asyncio.to_thread(_decrypted, announcement, uploads, body)
+        handover, tags = await asyncio.to_thread(_decrypted, announcement, body)
+        attachments, attachment_tags = await _streamed(announcement, uploads)
+        handover = dataclasses.replace(handover, attachments=attachments)
+        tags = dataclasses.replace(tags, attachments=attachment_tags)
         try:
             await ports.intake(handover)
         except HandoverRefusedError as refused:
@@ -238,11 +249,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
             )
         return found
 
-    def _decrypted(
-        announcement: Announcement, uploads: dict[str, Upload], body: SubmitSubmission
-    ) -> tuple[Handover, AuthenticationTags]:
-        """Every JWE decrypted with the destination's key (blocking: run it in a thread);
-        the handover and the JWEs' authentication tags."""
+    def _private_keys(announcement: Announcement) -> PrivateKeyOf:
         destination = uuid.UUID(announcement.destination_id)
         destination_keys = keys()
 
@@ -250,6 +257,14 @@ def submissions_router(  # noqa: PLR0915 - one route each
             found = destination_keys.private_key(destination, kid)
             return None if found is None else found.private_key
 
+        return private_key_of
+
+    def _decrypted(
+        announcement: Announcement, body: SubmitSubmission
+    ) -> tuple[Handover, AuthenticationTags]:
+        """Metadata and data decrypted with the destination's key (blocking: run it in a
+        thread); the handover (no attachments yet) and the JWEs' authentication tags."""
+        private_key_of = _private_keys(announcement)
         tags: dict[str, str] = {}
 
         def opened(compact: str, limit: int, what: str) -> bytes:
@@ -264,20 +279,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
 
         metadata_bytes = opened(body.encrypted_metadata, ports.max_metadata_bytes, "metadata")
         data = opened(body.encrypted_data or "", ports.max_part_bytes, "data")
-        vault = ports.vault()
-        attachments = {
-            attachment_id: opened(
-                vault.read(uuid.UUID(announcement.submission_id), upload.blob).decode("ascii"),
-                ports.max_part_bytes,
-                f"attachment {attachment_id}",
-            )
-            for attachment_id, upload in uploads.items()
-        }
-        received = AuthenticationTags(
-            metadata=tags["metadata"],
-            data=tags["data"],
-            attachments={a: tags[f"attachment {a}"] for a in uploads},
-        )
+        received = AuthenticationTags(metadata=tags["metadata"], data=tags["data"], attachments={})
         try:
             metadata = json.loads(metadata_bytes)
         except (ValueError, UnicodeDecodeError):
@@ -298,10 +300,40 @@ def submissions_router(  # noqa: PLR0915 - one route each
             portal_id=announcement.client_id,
             metadata=metadata,
             data=data,
-            attachments=attachments,
+            attachments={},
             correlation_id=f"fit-connect:{announcement.case_id}",
         )
         return handover, received
+
+    async def _streamed(
+        announcement: Announcement, uploads: dict[str, Upload]
+    ) -> tuple[dict[str, SealedPart], dict[str, str]]:
+        """Each attachment's JWE, as sealed on upload, decrypted as it streams into a new
+        sealed blob (none kept unless every one decrypted and verified); the blobs and the
+        JWEs' authentication tags."""
+        vault = ports.vault()
+        submission = uuid.UUID(announcement.submission_id)
+        private_key_of = _private_keys(announcement)
+        sealed: dict[str, SealedPart] = {}
+        tags: dict[str, str] = {}
+        try:
+            for attachment_id, upload in uploads.items():
+                decryptor = JweDecryptor(private_key_of, ports.max_part_bytes)
+                plaintext = decrypted_stream(vault.stream(submission, upload.blob), decryptor)
+                try:
+                    part = await vault.put_stream(submission, plaintext, ports.max_part_bytes)
+                except (JweError, BlobTooLargeError) as error:
+                    raise _unprocessable(
+                        "encryption-invalid",
+                        "Decryption failed",
+                        f"attachment {attachment_id}: {error}.",
+                    ) from None
+                sealed[attachment_id] = part
+                tags[attachment_id] = decryptor.authentication_tag
+        except BaseException:
+            await asyncio.to_thread(vault.discard, [part.blob for part in sealed.values()])
+            raise
+        return sealed, tags
 
     return router
 

@@ -33,14 +33,13 @@ from services.intake.domain import IncomingSubmission, submission_id_for
 from services.intake.errors import ProblemError
 from services.intake.openapi import (
     ACCEPTED_EXAMPLE,
-    JSON_REQUEST_EXAMPLE,
-    MULTIPART_REQUEST_EXAMPLE,
     PROBLEM_JSON,
     STATUS_EXAMPLE,
     TRAIL_EXAMPLE,
     install_openapi,
     json_schema_for_openapi,
     problem_responses,
+    submission_request_body,
 )
 from services.intake.parts import read_json, read_multipart
 from services.intake.receive import Arrival, GroupCommit
@@ -176,33 +175,7 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
             },
             **problem_responses(400, 401, 409, 413, 415, 422),
         },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": request_schema, "example": JSON_REQUEST_EXAMPLE},
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["metadata", "data"],
-                            "properties": {
-                                "metadata": {
-                                    "type": "string",
-                                    "description": "FIT-Connect metadata (JSON)",
-                                },
-                                "data": {"type": "string", "format": "binary"},
-                                "attachment": {
-                                    "type": "array",
-                                    "items": {"type": "string", "format": "binary"},
-                                },
-                                "routing": {"type": "string", "description": "routing hint (JSON)"},
-                            },
-                        },
-                        "example": MULTIPART_REQUEST_EXAMPLE,
-                    },
-                },
-            }
-        },
+        openapi_extra={"requestBody": submission_request_body(request_schema)},
     )
     async def post_submission(
         request: Request,

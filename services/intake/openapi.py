@@ -198,3 +198,33 @@ def _only_problems(responses: dict[str, Any]) -> None:
         content = response.get("content", {})
         if PROBLEM_JSON in content:
             content.pop("application/json", None)
+
+
+def submission_request_body(request_schema: dict[str, Any]) -> dict[str, Any]:
+    """The request body of ``POST /v1/submissions`` (and ``/v1/validations``): the JSON form
+    (``request_schema``) or multipart parts."""
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": request_schema, "example": JSON_REQUEST_EXAMPLE},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["metadata", "data"],
+                    "properties": {
+                        "metadata": {
+                            "type": "string",
+                            "description": "FIT-Connect metadata (JSON)",
+                        },
+                        "data": {"type": "string", "format": "binary"},
+                        "attachment": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                        "routing": {"type": "string", "description": "routing hint (JSON)"},
+                    },
+                },
+                "example": MULTIPART_REQUEST_EXAMPLE,
+            },
+        },
+    }

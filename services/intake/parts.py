@@ -118,13 +118,17 @@ async def read_json(
     request: Request, sink: PartSink, settings: IntakeSettings
 ) -> IncomingSubmission:
     """The JSON form (see :mod:`services.intake.json_form`), read within the body limit."""
+    return await store_json_form(sink, await read_json_form(request, settings))
+
+
+async def read_json_form(request: Request, settings: IntakeSettings) -> JsonForm:
+    """The JSON form decoded and checked, its parts in memory (nothing stored yet)."""
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > settings.max_json_body_bytes:
             raise body_too_large(settings)
-    form = await asyncio.to_thread(_parse_json, body, settings)  # CPU-bound: off the loop
-    return await store_json_form(sink, form)
+    return await asyncio.to_thread(_parse_json, body, settings)  # CPU-bound: off the loop
 
 
 def _parse_json(body: bytearray, settings: IntakeSettings) -> JsonForm:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 from events.blobs import check_size
-from events.vault import Vault
+from events.vault import SealedPart, Vault
 from services.intake.domain import IncomingSubmission, Part, hash_problems
 from services.intake.errors import ProblemError
 
@@ -35,6 +35,15 @@ class PartSink:
         if not self._keep:
             return Part(hashlib.sha512(content).hexdigest(), len(content))
         sealed = self._vault.put(self.submission_id, content)
+        self.written.append(sealed.blob)
+        return Part(sealed.sha512, sealed.size, sealed.blob)
+
+    def adopt(self, sealed: SealedPart) -> Part:
+        """A part sealed into the submission's vault before (streamed in elsewhere): kept
+        as this request's, or deleted at once when only its hash is needed."""
+        if not self._keep:
+            self._vault.discard([sealed.blob])
+            return Part(sealed.sha512, sealed.size)
         self.written.append(sealed.blob)
         return Part(sealed.sha512, sealed.size, sealed.blob)
 

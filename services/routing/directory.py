@@ -61,11 +61,13 @@ class Handover:
 @dataclass(frozen=True)
 class Channel:
     """How deliveries reach the authority: its Kafka topic (and a callback URL if it
-    wants one), or a handover to another Amtsweg instance."""
+    wants one), a handover to another Amtsweg instance, or FIT-Connect: the authority
+    picks its submissions up with its own FIT-Connect client (``fit_connect``)."""
 
     topic: str | None = None
     callback_url: str | None = None
     handover: Handover | None = None
+    fit_connect: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from services.routing.regions import RegionIndex
 
 _AREA_PATTERN = linear_regex.compile("|".join(f"[0-9]{{{length}}}" for length in AREA_LENGTHS))
 _LABEL_PATTERN = linear_regex.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_CHANNEL_KINDS = ("topic", "amtsweg", "fitConnect")
 
 
 class DirectoryError(Exception):
@@ -175,15 +176,18 @@ class _Checker:
 
     def channel(self, where: str, item: object, authority_id: object) -> Channel | None:
         channel = item if isinstance(item, dict) else {}
+        kinds = [kind for kind in _CHANNEL_KINDS if channel.get(kind) is not None]
+        if not kinds:
+            self.fail(where, "missing delivery channel (channel.topic, .amtsweg or .fitConnect)")
+            return None
+        if len(kinds) > 1:
+            self.fail(where, f"give one of channel.topic, .amtsweg or .fitConnect, not {kinds}")
+            return None
         topic, remote = channel.get("topic"), channel.get("amtsweg")
-        if topic is None and remote is None:
-            self.fail(where, "missing delivery channel (channel.topic or channel.amtsweg)")
-            return None
-        if topic is not None and remote is not None:
-            self.fail(where, "give channel.topic or channel.amtsweg, not both")
-            return None
         if remote is not None:
             return self.handover(f"{where}.amtsweg", remote, channel)
+        if topic is None:
+            return self.fit_connect(f"{where}.fitConnect", channel)
         if topic != f"{DELIVERY_TOPIC_PREFIX}{authority_id}":
             self.fail(f"{where}.topic", f"must be {DELIVERY_TOPIC_PREFIX}{authority_id}")
             return None
@@ -208,6 +212,15 @@ class _Checker:
             self.fail(where, "a handover has no callbackUrl (the other instance calls back)")
             return None
         return None if problems else Channel(handover=Handover(str(url).rstrip("/"), portal))
+
+    def fit_connect(self, where: str, channel: dict[str, Any]) -> Channel | None:
+        if channel["fitConnect"] != {}:
+            self.fail(where, "must be an empty object (the authority picks up with its client)")
+            return None
+        if "callbackUrl" in channel:
+            self.fail(where, "a FIT-Connect receiver has no channel.callbackUrl")
+            return None
+        return Channel(fit_connect=True)
 
     def keys(self, where: str, item: object) -> AuthorityKeys | None:
         if not isinstance(item, dict) or set(item) - {"encryption", "verification"}:

@@ -54,3 +54,45 @@ def test_every_bench_document_is_valid() -> None:
     for case in bench.cases():
         declared = Declared(case.leika_key, case.schema_uri, case.mime_type, bench.RECEIVED_AT)
         assert isinstance(decide(catalog, declared, case.data), Valid), case.name
+
+
+def test_bench_fit_connect_sends_both_ways_and_writes_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.bench import fitconnect  # noqa: PLC0415 - only this test needs it
+
+    monkeypatch.setattr(fitconnect, "console", Console(width=200))
+    out = tmp_path / "bench"
+    arguments = ["bench", "fit-connect", "--count", "3", "--warmup", "1"]
+
+    result = CliRunner().invoke(
+        app, [*arguments, "--attachment-bytes", "100000", "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "FIT-Connect / native" in result.output
+    report = json.loads((out / "fit-connect.json").read_text(encoding="utf-8"))
+    assert {path["n"] for path in report["paths"].values()} == {3}
+    assert set(report["fitConnectStepsP50Ms"]) == {"token", "announce", "attachment", "submit"}
+    assert (out / "fit-connect.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_validations_times_both_paths_and_writes_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.bench import validations  # noqa: PLC0415 - only this test needs it
+
+    monkeypatch.setattr(validations, "console", Console(width=200))
+    out = tmp_path / "bench"
+
+    result = CliRunner().invoke(
+        app, ["bench", "validations", "--count", "3", "--warmup", "1", "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "validations.json").read_text(encoding="utf-8"))
+    assert {path: figures["n"] for path, figures in report["paths"].items()} == {
+        "/v1/validations": 3,
+        "/v1/submissions": 3,
+    }
+    assert (out / "validations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -30,9 +30,14 @@ from services.intake.http import create_app
 from services.ops.app.bootstrap import Core
 from tests.support.authority import HANNOVER, KOELN
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
-from tests.support.fitconnect import FakeTokens, access_token, client_of, ports
+from tests.support.fitconnect import (
+    FakeTokens,
+    access_token,
+    assert_fit_connect_problem,
+    client_of,
+    ports,
+)
 from tests.support.fitconnect_spec import assert_answers_as_specified
-from tests.support.intake import assert_problem
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings, wiring
 
 DESTINATION = "/v1/destinations/{destinationId}"
@@ -150,7 +155,7 @@ async def test_a_subscriber_reads_only_its_own_destination(http: httpx.AsyncClie
 
     assert own.status_code == 200
     assert_answers_as_specified(other, DESTINATION)
-    assert_problem(other, 403, "fit-connect/forbidden")
+    assert_fit_connect_problem(other, 403, "forbidden")
 
 
 async def test_a_sender_limited_to_a_region_reads_only_destinations_serving_it(
@@ -162,7 +167,7 @@ async def test_a_sender_limited_to_a_region_reads_only_destinations_serving_it(
     outside = await http.get(url(DESTINATION, destination_id(HANNOVER)), headers=headers)
 
     assert inside.status_code == 200
-    assert_problem(outside, 403, "fit-connect/forbidden")
+    assert_fit_connect_problem(outside, 403, "forbidden")
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-token"}])
@@ -171,7 +176,7 @@ async def test_without_an_access_token_a_destination_is_401(
 ) -> None:
     answer = await http.get(url(DESTINATION, destination_id(KOELN)), headers=headers)
     assert_answers_as_specified(answer, DESTINATION)
-    assert_problem(answer, 401, "fit-connect/unauthorized")
+    assert_fit_connect_problem(answer, 401, "unauthorized")
 
 
 @pytest.mark.parametrize(
@@ -184,16 +189,16 @@ async def test_an_unknown_destination_is_404(http: httpx.AsyncClient, destinatio
     key = await http.get(url(KEY, destination, "c66e4423-e28d-4a1f-911d-818f9ab60221"))
 
     assert_answers_as_specified(answer, DESTINATION)
-    assert_problem(answer, 404, "fit-connect/destination-not-found")
+    assert_fit_connect_problem(answer, 404, "destination-not-found")
     assert_answers_as_specified(key, KEY)
-    assert_problem(key, 404, "fit-connect/destination-not-found")
+    assert_fit_connect_problem(key, 404, "destination-not-found")
 
 
 @pytest.mark.parametrize("key_id", ["c66e4423-e28d-4a1f-911d-818f9ab60221", "short", "k" * 37])
 async def test_an_unknown_key_is_404(http: httpx.AsyncClient, key_id: str) -> None:
     answer = await http.get(url(KEY, destination_id(KOELN), key_id))
     assert_answers_as_specified(answer, KEY)
-    assert_problem(answer, 404, "fit-connect/key-not-found")
+    assert_fit_connect_problem(answer, 404, "key-not-found")
 
 
 async def test_after_a_rotation_the_new_key_is_published_and_the_old_one_stays_fetchable(

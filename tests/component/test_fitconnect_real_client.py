@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from fitconnect.fitconnect import PROBLEM_PREFIX  # type: ignore[import-untyped]
 
 from events.ledger import Ledger
 from events.vault import Vault
@@ -29,7 +30,7 @@ from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
 from tests.support.authority import HANNOVER
-from tests.support.fitconnect import FakeTokens, ports
+from tests.support.fitconnect import FakeTokens, assert_fit_connect_problem, ports
 from tests.support.fitconnect_sending import (
     ATTACHMENT,
     DATA,
@@ -146,11 +147,8 @@ async def test_bad_input_answers_the_specs_problem_and_records_nothing(
         )
 
     assert unknown.status_code == 404
-    assert unknown.json()["type"].endswith("/fit-connect/destination-not-found")
-    assert early.status_code == 422
-    assert early.json()["type"].endswith("/fit-connect/missing-attachments")
-    assert not_announced.status_code == 422
-    assert not_announced.json()["type"].endswith("/fit-connect/attachment-not-announced")
-    assert tampered.status_code == 422
-    assert tampered.json()["type"].endswith("/fit-connect/encryption-invalid")
+    assert unknown.json()["type"] == PROBLEM_PREFIX + "destination-not-found"  # the client's
+    assert_fit_connect_problem(early, 422, "missing-attachments")
+    assert_fit_connect_problem(not_announced, 422, "attachment-not-announced")
+    assert_fit_connect_problem(tampered, 422, "encryption-invalid")
     assert not ledger.exists(uuid.UUID(submission))

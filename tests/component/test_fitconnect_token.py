@@ -20,8 +20,14 @@ from services.intake.http import create_app
 from services.ops.app.bootstrap import Core
 from tests.support.authority import KOELN
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
-from tests.support.fitconnect import TOKEN_URL, FakeTokens, access_token, client_of, ports
-from tests.support.intake import assert_problem
+from tests.support.fitconnect import (
+    TOKEN_URL,
+    FakeTokens,
+    access_token,
+    assert_fit_connect_problem,
+    client_of,
+    ports,
+)
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings, wiring
 
 PROBE = "/fit-connect/probe"
@@ -202,7 +208,7 @@ async def test_a_token_stops_working_when_it_expires(
     tokens.clock.now += 1
     expired = await http.get(PROBE, headers=headers)
 
-    assert_problem(expired, 401, "fit-connect/unauthorized")
+    assert_fit_connect_problem(expired, 401, "unauthorized")
     assert 'error="invalid_token"' in expired.headers["www-authenticate"]
 
 
@@ -218,7 +224,7 @@ async def test_without_an_access_token_a_route_answers_401(
     http: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
     answer = await http.get(PROBE, headers=headers)
-    assert_problem(answer, 401, "fit-connect/unauthorized")
+    assert_fit_connect_problem(answer, 401, "unauthorized")
     assert answer.headers["www-authenticate"].startswith("Bearer")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from services.ops.app import bootstrap
 from services.ops.app.bootstrap import log_key_coverage, recipients_from
 from services.ops.app.settings import RunSettings, Settings
 from services.routing.directory import Directory
-from services.routing.directory_file import load_directory
+from services.routing.directory_file import load_directory, parse_directory
 from services.routing.settings import RoutingSettings
 
 
@@ -81,3 +82,20 @@ def test_in_development_an_authority_gets_keys_when_first_delivered_to(
     assert [p.name for p in (tmp_path / "authority-keys").iterdir()] == [f"{first}.jwk.json"]
     assert known.has_encryption_key(second)  # would get keys, has none yet
     assert known.get(first) == recipient  # the same keys again
+
+
+def test_an_authority_whose_channel_is_fit_connect_is_delivered_to_by_pickup(
+    tmp_path: Path,
+) -> None:
+    document = json.loads(RoutingSettings().directory.read_text(encoding="utf-8"))
+    first, second = document["authorities"][:2]
+    first["channel"] = {"fitConnect": {}}
+
+    known = recipients_from(parse_directory(document), _settings(tmp_path, development=False))
+
+    picks_up, reads_topic = known.get(first["id"]), known.get(second["id"])
+    assert picks_up is not None
+    assert picks_up.fit_connect
+    assert picks_up.callback_url is None
+    assert reads_topic is not None
+    assert not reads_topic.fit_connect

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.http import FitConnectPorts
+from services.fitconnect.problems import PROBLEM_JSON, fit_connect_problem_type
 from services.fitconnect.token_keys import TokenKeys, new_token_key
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
@@ -82,3 +83,15 @@ async def access_token(http: httpx.AsyncClient, client_id: str, secret: str, **f
     assert answer.status_code == 200, answer.text
     token: str = answer.json()["access_token"]
     return token
+
+
+def assert_fit_connect_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    """The response is a FIT-Connect problem with this status and slug (FITKO's type where
+    FITKO names the problem, Amtsweg's otherwise); returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem: dict[str, Any] = response.json()
+    assert problem["type"] == fit_connect_problem_type(slug), problem
+    assert problem["status"] == status
+    assert problem["title"]
+    return problem

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from contracts import topics
 from contracts.envelope_signature import SIGNATURE_HEADER, keys_by_id, verify_envelope
 from contracts.messages import SubmissionEventMessage
 from events.outbox import messages_for
@@ -51,6 +52,21 @@ def test_every_notice_is_version_2_and_carries_no_fields_of_its_event(vault: Vau
         )
         for value in ("Mustermann", reference["blob"], reference["sha256"], "053150000000"):
             assert value.encode() not in notice.value
+
+
+def test_a_pickup_delivery_and_its_reminder_put_nothing_on_a_topic(vault: Vault) -> None:
+    submission = routed_submission(AUTHORITY)
+    reference = vault.put_envelope(submission.id, ENVELOPE)
+    submission.dispatch("d-1", AUTHORITY, topics.pickup_channel(AUTHORITY), reference)
+    submission.remind("d-1", 1, 3.0)
+    *_, dispatched, reminded = _events(submission)
+
+    published = [messages_for(event, vault.envelope) for event in (dispatched, reminded)]
+
+    assert [[m.topic for m in messages] for messages in published] == [
+        [topics.DISPATCHED],
+        [topics.submission_event_topic("Reminded")],
+    ]
 
 
 def test_the_message_for_a_dispatch_is_the_opened_envelope(vault: Vault) -> None:

@@ -99,6 +99,7 @@ def test_parsed_directory_has_authorities_groups_channels_and_an_index() -> None
     koeln = directory.authority("jobcenter-koeln")
     assert koeln is not None
     assert koeln.channel.topic == "amtsweg.delivery.jobcenter-koeln"
+    assert not koeln.channel.fit_connect
     assert koeln.contact.website == "https://example.org"
     remote = directory.authority("amtsweg-sachsen-anhalt")
     assert remote is not None
@@ -115,6 +116,19 @@ def test_parsed_directory_has_authorities_groups_channels_and_an_index() -> None
     assert grouped.level == "district"
     assert directory.competences_at(HLU, "15")[0].id == "st-everything"
     assert directory.services[BUERGERGELD] == "Bürgergeld"
+
+
+def test_a_fit_connect_receiver_has_neither_topic_nor_handover() -> None:
+    document = valid_document()
+    document["authorities"][0]["channel"] = {"fitConnect": {}}
+
+    koeln = parse_directory(document).authority("jobcenter-koeln")
+
+    assert koeln is not None
+    assert koeln.channel.fit_connect
+    assert koeln.channel.topic is None
+    assert koeln.channel.handover is None
+    assert koeln.channel.callback_url is None
 
 
 def test_the_version_is_the_label_and_a_hash_of_the_content() -> None:
@@ -209,7 +223,22 @@ BAD_DOCUMENTS: dict[str, tuple[Edit, str]] = {
     ),
     "topic and handover": (
         set_in(("authorities", 2, "channel", "topic"), "amtsweg.delivery.amtsweg-sachsen-anhalt"),
-        "give channel.topic or channel.amtsweg, not both",
+        "give one of channel.topic, .amtsweg or .fitConnect, not ['topic', 'amtsweg']",
+    ),
+    "topic and FIT-Connect": (
+        set_in(("authorities", 0, "channel", "fitConnect"), {}),
+        "not ['topic', 'fitConnect']",
+    ),
+    "FIT-Connect with settings": (
+        set_in(("authorities", 0, "channel"), {"fitConnect": {"url": "https://x.example"}}),
+        "channel.fitConnect: must be an empty object",
+    ),
+    "FIT-Connect with a callback": (
+        set_in(
+            ("authorities", 0, "channel"),
+            {"fitConnect": {}, "callbackUrl": "https://x.example/cb"},
+        ),
+        "a FIT-Connect receiver has no channel.callbackUrl",
     ),
     "handover over plain http": (
         set_in(("authorities", 2, "channel", "amtsweg", "url"), "http://amtsweg.st.example"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -47,6 +48,7 @@ from services.fitconnect.routing_api.documents import Instance
 from services.fitconnect.routing_api.http import routing_api_router
 from services.intake import handler as intake
 from services.intake.http import create_app
+from services.intake.validations_http import mount_validations
 from services.ops.actions.access_log import AccessLog
 from services.ops.actions.access_log import access_log as access_log_beside
 from services.ops.actions.dead_letter_store import dead_letter_actions
@@ -64,6 +66,7 @@ from services.ops.app.fitconnect_wiring import (
     submission_table,
 )
 from services.ops.app.settings import Settings
+from services.ops.app.validation_probe import content_check
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
 from services.ops.console.triage import triage_queue
@@ -284,12 +287,19 @@ class Wiring:
         a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
         app = create_app(self.ledger, self.vault, self.settings.intake)
+        probe = content_check(
+            functools.cache(self.catalog),
+            self.settings.validation.limits(),
+            functools.cache(lambda: self.routing_context(archived=False)),
+        )
+        mount_validations(app, self.settings.intake, probe)
         signer = self.envelope_signer
+        deliveries = self.deliveries()
         app.include_router(
             create_router(
                 self.ledger,
                 self.vault,
-                self.deliveries(),
+                deliveries,
                 self.recipients,
                 self.settings.delivery,
                 signer=signer,
@@ -304,6 +314,7 @@ class Wiring:
             vault=lambda: self.vault,
             intake=fit_connect_intake(self.ledger, self.vault, self.settings.intake),
             trail=ledger_trail(self.ledger),
+            pickup=(self.ledger, lambda: deliveries),
             ledger=self.ledger,
             recipients=self.recipients,
         )
@@ -440,6 +451,7 @@ def recipients_from(directory: Directory, settings: Settings) -> Recipients:
                 handover_url=handover.url if (handover := authority.channel.handover) else None,
                 handover_portal=handover.portal_id if handover else None,
                 handover_token=secret(delivery_settings.handover_tokens, authority.id),
+                fit_connect=authority.channel.fit_connect,
             )
             for authority in directory.authorities
         ),

@@ -3,7 +3,9 @@
 The same code path as ``POST /v1/submissions``: the metadata is checked against the
 FIT-Connect schema and Amtsweg's model, the parts are sealed into the vault, their hashes
 compared with the metadata's, and ``Received`` recorded once, under the FIT-Connect
-submission id (a second handover of the same submission is a retry: nothing new).
+submission id (a second handover of the same submission is a retry: nothing new). The
+attachments arrive sealed already (decrypted as they streamed into the vault): the intake
+adopts their blobs, or deletes them when it refuses the submission or has it already.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ def fit_connect_intake(ledger: Ledger, vault: Vault, settings: IntakeSettings) -
         submission_id = handover.submission_id
         recorded = ledger.exists(submission_id)
         sink = PartSink(vault, submission_id, keep=not recorded)
+        attachments = {key: sink.adopt(part) for key, part in handover.attachments.items()}
         try:
             metadata = parse_metadata(handover.metadata, settings)
             data = sink.put(handover.data)
-            attachments = {key: sink.put(part) for key, part in handover.attachments.items()}
             incoming = IncomingSubmission(
                 submission_id, metadata, handover.metadata, data, attachments, None
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from contracts.receipts import ReceiptMessage
 from events.ledger import Ledger, SubmissionNotFoundError, TrailEntry
 from events.submission import Submission
 from events.vault import KeyEncryptionKey, Vault
+from services.delivery.projector import DeliveryProjector
 from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
 from services.fitconnect.answers import AuthorityAnswer
@@ -47,6 +49,7 @@ from services.fitconnect.event_log import Trail
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.handover import Intake
 from services.fitconnect.http import FitConnectPorts
+from services.fitconnect.key_rotation import KeyRotation
 from services.fitconnect.key_table import KeyTable
 from services.fitconnect.set_keys import SetKeys, set_keys
 from services.fitconnect.submission_table import SubmissionTable
@@ -54,6 +57,7 @@ from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
+from services.ops.app.fitconnect_pickup import pickup_ports
 from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
@@ -203,19 +207,39 @@ def destination_directory(
     return lookup
 
 
-def key_table(settings: Settings) -> KeyTable:
-    """The destinations' key table, where the vault's key store is."""
+@dataclass(frozen=True)
+class TablePlace:
+    """Where the FIT-Connect tables live: a SQLite file, or a PostgreSQL schema."""
+
+    sqlite: Path | None = None
+    conninfo: str | None = None
+    schema: str = "public"
+
+
+def table_place(settings: Settings) -> TablePlace:
+    """Where the key store is, as the vault chooses it (``AMTSWEG_KEYSTORE_URL``, else beside
+    the ledger): ``keys.sqlite3`` beside a SQLite ledger, the ledger's PostgreSQL database
+    and schema, or the key store's own SQLite file or PostgreSQL database and schema."""
     url = settings.vault.keystore_url
     if url is None:
         path = settings.ledger.sqlite_path()
         if path is not None:
-            return KeyTable.sqlite(path.parent / "keys.sqlite3")
+            return TablePlace(sqlite=path.parent / "keys.sqlite3")
         assert settings.ledger.ledger_url is not None
-        return KeyTable.postgres(settings.ledger.ledger_url, settings.ledger.ledger_schema)
+        return TablePlace(conninfo=settings.ledger.ledger_url, schema=settings.ledger.ledger_schema)
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        return KeyTable.sqlite(Path(unquote(parts.path[1:])))
-    return KeyTable.postgres(url, settings.vault.keystore_schema)
+        return TablePlace(sqlite=Path(unquote(parts.path[1:])))
+    return TablePlace(conninfo=url, schema=settings.vault.keystore_schema)
+
+
+def key_table(settings: Settings) -> KeyTable:
+    """The destinations' key table, where the vault's key store is."""
+    place = table_place(settings)
+    if place.sqlite is not None:
+        return KeyTable.sqlite(place.sqlite)
+    assert place.conninfo is not None
+    return KeyTable.postgres(place.conninfo, place.schema)
 
 
 def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
@@ -223,19 +247,11 @@ def submission_table(settings: Settings) -> Callable[[], SubmissionTable]:
 
     @cache
     def table() -> SubmissionTable:
-        url = settings.vault.keystore_url
-        if url is None:
-            path = settings.ledger.sqlite_path()
-            if path is not None:
-                return SubmissionTable.sqlite(path.parent / "keys.sqlite3")
-            assert settings.ledger.ledger_url is not None
-            ledger = settings.ledger
-            assert ledger.ledger_url is not None
-            return SubmissionTable.postgres(ledger.ledger_url, ledger.ledger_schema)
-        parts = urlsplit(url)
-        if parts.scheme == "sqlite":
-            return SubmissionTable.sqlite(Path(unquote(parts.path[1:])))
-        return SubmissionTable.postgres(url, settings.vault.keystore_schema)
+        place = table_place(settings)
+        if place.sqlite is not None:
+            return SubmissionTable.sqlite(place.sqlite)
+        assert place.conninfo is not None
+        return SubmissionTable.postgres(place.conninfo, place.schema)
 
     return table
 
@@ -248,18 +264,11 @@ def callback_table(
 
     @cache
     def table() -> CallbackTable:
-        url = settings.vault.keystore_url
-        if url is None:
-            path = settings.ledger.sqlite_path()
-            if path is not None:
-                return CallbackTable.sqlite(path.parent / "keys.sqlite3", kek())
-            ledger = settings.ledger
-            assert ledger.ledger_url is not None
-            return CallbackTable.postgres(ledger.ledger_url, ledger.ledger_schema, kek())
-        parts = urlsplit(url)
-        if parts.scheme == "sqlite":
-            return CallbackTable.sqlite(Path(unquote(parts.path[1:])), kek())
-        return CallbackTable.postgres(url, settings.vault.keystore_schema, kek())
+        place = table_place(settings)
+        if place.sqlite is not None:
+            return CallbackTable.sqlite(place.sqlite, kek())
+        assert place.conninfo is not None
+        return CallbackTable.postgres(place.conninfo, place.schema, kek())
 
     return table
 
@@ -355,6 +364,11 @@ def destination_keys(
     return keys
 
 
+def key_rotation(settings: Settings, kek: Callable[[], KeyEncryptionKey]) -> KeyRotation:
+    """The destinations' keys with the announced submissions, for an operator's rotation."""
+    return KeyRotation(destination_keys(settings, kek)(), submission_table(settings)())
+
+
 def fit_connect_ports(
     settings: Settings,
     *,
@@ -364,15 +378,21 @@ def fit_connect_ports(
     vault: Callable[[], Vault] | None = None,
     intake: Intake | None = None,
     trail: Trail | None = None,
+    pickup: tuple[Ledger, Callable[[], DeliveryProjector]] | None = None,
     ledger: Ledger | None = None,
     recipients: Recipients | None = None,
 ) -> FitConnectPorts:
     """Everything the FIT-Connect routes need (sending only given a vault and an intake,
-    the event log only given the ledger's trails, subscribers' answers only given the
-    ledger and delivery's recipients)."""
+    the event log only given the ledger's trails, pickup only given a vault, the ledger
+    and delivery's read model, subscribers' answers only given the ledger and delivery's
+    recipients)."""
     table = submission_table(settings)
     sending = None
     event_log = None
+    subscribing = None
+    if pickup is not None and vault is not None:
+        pickup_ledger, projector = pickup
+        subscribing = pickup_ports(pickup_ledger, vault, projector, table)
     answers = None
     admin = None
     signing = None
@@ -413,6 +433,7 @@ def fit_connect_ports(
         set_keys=set_key_set(settings),
         event_log=event_log,
         signing_keys=signing,
+        pickup=subscribing,
         destination_admin=admin,
         answers=answers,
     )

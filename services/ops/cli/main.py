@@ -33,6 +33,11 @@ from services.ops.cli.authority import authority_app, deliveries
 from services.ops.cli.checkpoint import checkpoint_app
 from services.ops.cli.dlq import dlq_app
 from services.ops.cli.docs import docs
+from services.ops.cli.fitconnect_keys import (
+    list_destination_keys,
+    retire_destination_key,
+    rotate_destination_key,
+)
 from services.ops.cli.inspect import events_app, rebuild, submissions_app, verify
 from services.ops.cli.protection import erase, keys_app, retention_app
 from services.ops.cli.repair import redeliver, relay_app, replay
@@ -57,6 +62,9 @@ app.command("deliveries")(deliveries)
 app.command("docs")(docs)
 app.command("erase")(erase)
 app.add_typer(retention_app, name="retention")
+keys_app.command("list-destination-keys")(list_destination_keys)
+keys_app.command("rotate-destination-key")(rotate_destination_key)
+keys_app.command("retire-destination-key")(retire_destination_key)
 app.add_typer(keys_app, name="keys")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.command("access-log")(access_log)

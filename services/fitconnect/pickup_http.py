@@ -1,0 +1,204 @@
+"""Subscribing on the Submission API 1.1.3: authorities pick up their deliveries.
+
+An authority whose directory channel is FIT-Connect picks up with its own client:
+``GET /v1/submissions`` lists what is ready for pickup at its destination,
+``GET /v1/submissions/{id}`` answers the ``Submission`` (metadata and data as JWEs to the
+authority's own key), ``GET …/attachments/{attachmentId}`` one attachment's JWE
+(``application/jose``), made while the attachment streams. What is ready, and each
+delivery's pickup document (:mod:`contracts.pickup`), come from the composition root
+(:class:`PickupPorts`). Only subscribers pick up (a sender is ``403``); another
+destination's submission, an unknown one, and one whose content was erased are ``404``,
+as the spec has it (its 404 is "not found, or not in a state to be picked up").
+"""
+
+# No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from contracts.pickup import PickupDocument, attachment_jwe
+from services.fitconnect.clients import ClientKind
+from services.fitconnect.destination_directory import DestinationDirectory
+from services.fitconnect.destinations import destination_id
+from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
+from services.fitconnect.scopes import DestinationScope
+from services.fitconnect.submission_table import SubmissionTable
+from services.fitconnect.tokens import Access
+
+MAX_LIMIT = 500
+_CASE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://amtsweg.de/fit-connect/cases")
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """A submission's current delivery by pickup."""
+
+    authority_id: str
+    document: PickupDocument | None
+    """None once its content was erased (crypto-shredded): nothing left to pick up."""
+
+
+ReadyForPickup = Callable[[str, int, int], tuple[list[str], int]]
+"""(authority id, offset, limit) -> a page of submission ids ready for pickup, and the
+count of the authority's open deliveries."""
+
+PickupOf = Callable[[uuid.UUID], Pickup | None]
+"""The submission's current delivery by pickup, or None (no such submission, not
+delivered by pickup, or answered already)."""
+
+StreamBlob = Callable[[uuid.UUID, str], AsyncIterator[bytes]]
+"""The plaintext of one of the submission's sealed blobs, chunk by chunk."""
+
+
+@dataclass(frozen=True)
+class PickupPorts:
+    """What the pickup routes need besides tokens and destinations."""
+
+    ready: ReadyForPickup
+    pickup: PickupOf
+    stream: StreamBlob
+    table: Callable[[], SubmissionTable]
+    """Case and service of submissions sent over FIT-Connect."""
+
+
+def case_id_of(submission_id: str) -> str:
+    """The case of a submission not sent over FIT-Connect (one submission, one case)."""
+    return str(uuid.uuid5(_CASE_NAMESPACE, submission_id))
+
+
+def pickup_router(
+    directory: DestinationDirectory, access: Callable[..., Access], ports: PickupPorts
+) -> APIRouter:
+    """The pickup routes (mounted under ``/fit-connect``)."""
+    router = APIRouter(tags=["FIT-Connect: subscribing"])
+
+    @router.get("/v1/submissions")
+    async def get_submissions_for_pickup(
+        granted: Annotated[Access, Depends(access)],
+        destinationId: Annotated[str | None, Query()] = None,  # noqa: N803 - the spec's name
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> JSONResponse:
+        """The submissions ready for pickup at the client's destinations, oldest first."""
+        _subscriber(granted)
+        destinations = _subscribed(granted)
+        if destinationId is not None:
+            wanted = _uuid(destinationId)
+            if wanted not in destinations:
+                raise forbidden("The access token does not subscribe to this destination.")
+            destinations = [wanted]
+        listed: list[dict[str, str]] = []
+        total = 0
+        for destination in destinations:
+            found = directory(destination)
+            if found is None or found.authority_id is None:
+                continue
+            skip = max(0, offset - total)
+            ids, count = await asyncio.to_thread(
+                ports.ready, found.authority_id, skip, limit - len(listed)
+            )
+            cases = await asyncio.to_thread(_cases, ports.table(), ids)
+            listed += [
+                {"destinationId": str(destination), "submissionId": i, "caseId": cases[i]}
+                for i in ids
+            ]
+            total += count
+        body = {"count": len(listed), "offset": offset, "totalCount": total, "submissions": listed}
+        return JSONResponse(body)
+
+    @router.get("/v1/submissions/{submissionId}")
+    async def get_submission(
+        submissionId: str,  # noqa: N803
+        granted: Annotated[Access, Depends(access)],
+    ) -> JSONResponse:
+        """The submission: ids, service, attachment ids, metadata and data as JWEs."""
+        document = await _picked_up(granted, submissionId)
+        announced = await asyncio.to_thread(ports.table().get, document.submission_id)
+        body: dict[str, Any] = {
+            "destinationId": str(destination_id(document.authority_id)),
+            "submissionId": document.submission_id,
+            "caseId": announced.case_id if announced else case_id_of(document.submission_id),
+            "attachments": [a.attachment_id for a in document.attachments],
+            "serviceType": announced.service_type if announced else document.service_type,
+            "encryptedMetadata": document.encrypted_metadata,
+            "encryptedData": document.encrypted_data,
+        }
+        return JSONResponse(body)
+
+    @router.get(
+        "/v1/submissions/{submissionId}/attachments/{attachmentId}",
+        responses={200: {"content": {"application/jose": {"schema": {"type": "string"}}}}},
+        response_class=StreamingResponse,
+    )
+    async def get_submission_attachment(
+        submissionId: str,  # noqa: N803
+        attachmentId: str,  # noqa: N803
+        granted: Annotated[Access, Depends(access)],
+    ) -> StreamingResponse:
+        """One attachment as a JWE compact to the authority's key, streamed."""
+        document = await _picked_up(granted, submissionId)
+        attachment = document.attachment(str(_uuid(attachmentId)))
+        if attachment is None:
+            raise not_found(
+                "attachment-not-found",
+                "Attachment not found",
+                f"The submission has no attachment {attachmentId!r}.",
+            )
+        plaintext = ports.stream(uuid.UUID(document.submission_id), attachment.blob)
+        return StreamingResponse(
+            attachment_jwe(attachment, plaintext), media_type="application/jose"
+        )
+
+    async def _picked_up(granted: Access, submission_id: str) -> PickupDocument:
+        _subscriber(granted)
+        found = await asyncio.to_thread(ports.pickup, _uuid(submission_id))
+        if found is None or destination_id(found.authority_id) not in _subscribed(granted):
+            raise not_found(
+                "submission-not-found",
+                "Submission not found",
+                f"No submission {submission_id!r} ready for pickup.",
+            )
+        if found.document is None:
+            raise not_found(
+                "submission-not-found",
+                "Submission not found",
+                f"The content of submission {submission_id!r} was erased.",
+            )
+        return found.document
+
+    return router
+
+
+def _subscriber(granted: Access) -> None:
+    if granted.client.kind is not ClientKind.SUBSCRIBER:
+        raise forbidden("Only subscribers pick up submissions.")
+
+
+def _subscribed(granted: Access) -> list[uuid.UUID]:
+    return [
+        scope.destination_id
+        for scope in granted.scopes
+        if isinstance(scope, DestinationScope) and scope.action == "subscribe"
+    ]
+
+
+def _cases(table: SubmissionTable, submission_ids: list[str]) -> dict[str, str]:
+    cases = {}
+    for submission_id in submission_ids:
+        announced = table.get(submission_id)
+        cases[submission_id] = announced.case_id if announced else case_id_of(submission_id)
+    return cases
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise FitConnectProblemError(
+            400, "bad-request", "Bad request", f"{text!r} is not a UUID."
+        ) from None
