@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from contracts.topics import pickup_channel
 from events.ledger import Ledger
 from events.vault import Vault
 from services.delivery.recipients import Recipient, Recipients
@@ -33,12 +34,14 @@ from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.event_log import ACCEPT, REJECT, SUBMIT
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
 from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail, signing_keys
 from tests.support.authority import HANNOVER, KOELN, public, signing_key
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
+from tests.support.factories import routed_submission
 from tests.support.fitconnect import FakeTokens, access_token, ports
 from tests.support.fitconnect_sending import (
     ATTACHMENT,
@@ -244,6 +247,35 @@ async def test_a_submission_routed_to_the_authority_is_its_to_answer_and_to_read
     assert accepted.status_code == 204, accepted.text
     assert seen.status_code == 200
     assert seen.json()["eventLog"][-1] == accept
+
+
+async def test_a_submission_not_sent_over_fit_connect_is_answered_in_its_pickup_case(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    submission = routed_submission(HANNOVER)
+    ledger.save(submission)
+    submission_id = str(submission.id)
+    case_id = case_id_of(submission_id)
+    ledger.execute(
+        submission.id, lambda s: s.dispatch("d-7", HANNOVER, pickup_channel(HANNOVER), {})
+    )
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        hannover = await access_token(http, HANNOVER, AUTHORITY_TOKENS[HANNOVER])
+        koeln = await access_token(http, KOELN, AUTHORITY_TOKENS[KOELN])
+        accept = _set(HANNOVER_KEY, submission_id, case_id, ACCEPT, {})
+        elsewhere = await _post(
+            http,
+            str(uuid.uuid4()),
+            _set(HANNOVER_KEY, submission_id, str(uuid.uuid4()), ACCEPT, {}),
+            hannover,
+        )
+        not_koelns = await _post(http, case_id, accept, koeln)
+        accepted = await _post(http, case_id, accept, hannover)
+
+    assert (elsewhere.status_code, not_koelns.status_code) == (404, 404)
+    assert accepted.status_code == 204, accepted.text
+    (entry,) = [e for e in ledger.trail(submission.id) if e.event == "Accepted"]
+    assert entry.data["signed_receipt"] == accept
 
 
 _PROBLEM = {
