@@ -205,11 +205,11 @@ async def test_answers_are_as_specified_and_another_authority_sees_nothing(
     assert assert_answers_as_specified(others_filter, SUBMISSIONS)["type"].endswith("/forbidden")
     for answer in (others_get, unknown):
         assert assert_answers_as_specified(answer, SUBMISSION)["type"].endswith(
-            "/fit-connect/submission-not-found"
+            "/submission-not-found"
         )
     assert assert_answers_as_specified(others_part, ATTACHMENT)["status"] == 404
     assert assert_answers_as_specified(no_part, ATTACHMENT)["type"].endswith(
-        "/fit-connect/attachment-not-found"
+        "/attachment-not-found"
     )
     assert assert_answers_as_specified(senders, SUBMISSION)["status"] == 403
     assert assert_answers_as_specified(anonymous, SUBMISSIONS)["status"] == 401
