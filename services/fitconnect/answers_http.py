@@ -4,7 +4,9 @@ The subscriber sends a SET it signed (:mod:`answers`) accepting or rejecting a s
 of the case that was dispatched to it. In this order, each answer recording nothing:
 
 1. a sender, or a subscriber without its destination's scope: ``403``;
-2. a case without a submission the subscriber may see: ``404``;
+2. a case without a submission the subscriber may see: ``404`` (a submission not sent over
+   FIT-Connect has the case :func:`~services.fitconnect.pickup_http.case_id_of` gives it,
+   as its pickup answers);
 3. not a JWS: ``400``; not a SET of accept- or reject-submission, ``txn`` naming another
    case, ``sub`` a submission not in the case: ``422``;
 4. the submission dispatched to another authority: ``403``;
@@ -41,6 +43,7 @@ from services.fitconnect.answers import (
 )
 from services.fitconnect.clients import ClientKind
 from services.fitconnect.destinations import destination_id
+from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import DestinationScope
 from services.fitconnect.submission_table import Announcement, SubmissionTable
@@ -80,13 +83,9 @@ def answers_router(access: Callable[..., Access], ports: AnswerPorts) -> APIRout
         given = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if given != "application/jose":
             raise _problem(400, "bad-request", "Bad request", "Send the SET as application/jose.")
-        answer = _parsed(await _body(request), caseId)
-        announcement = next(
-            (a for a in announcements if a.submission_id == answer.submission_id), None
-        )
-        if announcement is None:
-            raise _unprocessable("submission-not-in-case", "The SET's sub is not in this case.")
+        answer = _parsed(await _body(request))
         submission = await asyncio.to_thread(ports.submission, uuid.UUID(answer.submission_id))
+        announcement = _in_case(announcements, answer, submission, caseId, authority)
         if submission is None or submission.authority_id is None:
             raise _conflict("The submission is not dispatched yet.")
         if submission.authority_id != authority:
@@ -98,7 +97,7 @@ def answers_router(access: Callable[..., Access], ports: AnswerPorts) -> APIRout
             raise _conflict(f"The submission was {before} before.")
         if not available_for_pickup(submission, authority) or submission.delivery_id is None:
             raise _conflict("The submission is not dispatched.")
-        if not answer.matches(announcement.authentication_tags):
+        if announcement is not None and not answer.matches(announcement.authentication_tags):
             raise _unprocessable(
                 "authentication-tags-mismatch", "The SET names other ciphertexts than received."
             )
@@ -126,16 +125,50 @@ def _subscriber(granted: Access) -> str:
 
 
 def _case(ports: AnswerPorts, text: str, authority: str) -> list[Announcement]:
-    """The case's submissions at the authority's destination or dispatched to it."""
+    """The case's submissions sent over FIT-Connect, if the authority may see one (at its
+    destination or dispatched to it); none for a case of a submission not sent over
+    FIT-Connect (:func:`_own_case` decides on that one once the SET names it)."""
     try:
         case_id = str(uuid.UUID(text))
     except ValueError:
-        case_id = None
-    announcements = ports.table().of_case(case_id) if case_id else []
+        raise not_found("case-not-found", "Case not found", f"No case {text!r}.") from None
+    announcements = ports.table().of_case(case_id)
     own = str(destination_id(authority))
-    if not any(a.destination_id == own or _dispatched(ports, a, authority) for a in announcements):
+    if announcements and not any(
+        a.destination_id == own or _dispatched(ports, a, authority) for a in announcements
+    ):
         raise not_found("case-not-found", "Case not found", f"No case {text!r}.")
     return announcements
+
+
+def _in_case(
+    announcements: list[Announcement],
+    answer: AuthorityAnswer,
+    submission: Submission | None,
+    case_text: str,
+    authority: str,
+) -> Announcement | None:
+    """The SET's submission as announced in the case (None: not sent over FIT-Connect);
+    ``404`` or ``422`` if the SET does not belong to this case."""
+    in_case = answer.case_id == str(uuid.UUID(case_text))
+    if not announcements and not (in_case and _own_case(submission, answer, authority)):
+        raise not_found("case-not-found", "Case not found", f"No case {case_text!r}.")
+    if not in_case:
+        raise _unprocessable("case-mismatch", "The SET's txn names another case.")
+    announcement = next((a for a in announcements if a.submission_id == answer.submission_id), None)
+    if announcement is None and announcements:
+        raise _unprocessable("submission-not-in-case", "The SET's sub is not in this case.")
+    return announcement
+
+
+def _own_case(submission: Submission | None, answer: AuthorityAnswer, authority: str) -> bool:
+    """Whether the case is that of a submission not sent over FIT-Connect (one submission,
+    one case) and the submission is the authority's."""
+    return (
+        submission is not None
+        and submission.authority_id == authority
+        and case_id_of(answer.submission_id) == answer.case_id
+    )
 
 
 def _dispatched(ports: AnswerPorts, announcement: Announcement, authority: str) -> bool:
@@ -152,16 +185,13 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def _parsed(raw: bytes, case_text: str) -> AuthorityAnswer:
+def _parsed(raw: bytes) -> AuthorityAnswer:
     try:
-        answer = parse_answer(raw)
+        return parse_answer(raw)
     except AnswerError as error:
         if error.malformed:
             raise _problem(400, "bad-request", "Bad request", error.detail) from None
         raise _unprocessable("event-invalid", error.detail) from None
-    if answer.case_id != str(uuid.UUID(case_text)):
-        raise _unprocessable("case-mismatch", "The SET's txn names another case.")
-    return answer
 
 
 def _problem(status: int, slug: str, title: str, detail: str) -> FitConnectProblemError:

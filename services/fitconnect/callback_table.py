@@ -190,19 +190,20 @@ class CallbackTable:
         row = self._one(_POSITION, (_POSITION_NAME,))
         return 0 if row is None else int(row[0])
 
-    def advance(self, position: int, notices: list[Notice]) -> None:
-        """Queue ``notices`` (each once) and store the new position, in one transaction."""
-        now = _now()
+    def advance(self, position: int, notices: list[Notice], now: datetime) -> None:
+        """Queue ``notices`` (each once, due ``now``) and store the new position, in one
+        transaction."""
+        due = _iso(now)
         with self._db._transaction() as cursor:
             for notice in notices:
-                values = (notice.notice_id, notice.owner, json.dumps(notice.body), now)
+                values = (notice.notice_id, notice.owner, json.dumps(notice.body), due)
                 cursor.execute(self._sql(_ENQUEUE), values)
             cursor.execute(self._sql(_ADVANCE), (_POSITION_NAME, position))
 
     def due(self, now: datetime, limit: int) -> list[Notice]:
         """Notices whose next attempt is due, oldest first."""
         with self._db._transaction() as cursor:
-            cursor.execute(self._sql(_DUE), (now.isoformat(), limit))
+            cursor.execute(self._sql(_DUE), (_iso(now), limit))
             rows = cursor.fetchall()
         return [Notice(row[0], row[1], json.loads(row[2]), int(row[3])) for row in rows]
 
@@ -210,7 +211,7 @@ class CallbackTable:
         self, notice_id: str, attempts: int, *, done: bool, due_at: datetime, failure: str | None
     ) -> None:
         """Record an attempt: delivered or given up (``done``), or due again at ``due_at``."""
-        values = (attempts, due_at.isoformat(), int(done), failure, notice_id)
+        values = (attempts, _iso(due_at), int(done), failure, notice_id)
         self._execute(self._sql(_ATTEMPTED), values)
 
     def notice(self, notice_id: str) -> Notice | None:
@@ -243,4 +244,9 @@ def _context(owner: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return _iso(datetime.now(UTC))
+
+
+def _iso(moment: datetime) -> str:
+    """UTC with microseconds always, so that the text sorts as the time does."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -4,8 +4,10 @@ Each tick the callback loop reads the ledger's notification log from the positio
 in the :class:`~services.fitconnect.callback_table.CallbackTable` and queues a notice for
 every event FIT-Connect calls back on, if its owner has a callback:
 
-- ``Dispatched`` of an announced submission: ``new-submissions`` to the subscriber of the
-  authority's destination (the submission is available for pickup there);
+- ``Dispatched`` of a submission sent over FIT-Connect, or dispatched to a FIT-Connect
+  pickup: ``new-submissions`` to the subscriber of the authority's destination (the
+  submission is available for pickup there; a submission not sent over FIT-Connect has the
+  case :func:`~services.fitconnect.pickup_http.case_id_of` gives it);
 - ``Accepted``, ``RefusedByAuthority`` (the authority's answer) and ``Rejected`` (Amtsweg's
   validation): ``new-events`` to the sender, if it gave a callback at announce.
 
@@ -37,6 +39,7 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 
 from contracts.callbacks import callback_headers
+from contracts.topics import is_pickup_channel
 from events.ledger import Ledger
 from events.submission import Submission
 from services.fitconnect.callback_table import (
@@ -46,6 +49,7 @@ from services.fitconnect.callback_table import (
     submission_owner,
 )
 from services.fitconnect.destinations import destination_id
+from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.submission_table import SubmissionTable
 from services.runtime.backoff import backoff
 
@@ -144,7 +148,8 @@ class FitConnectCallbacks:
                 notice = self._notice_of(event)
                 if notice is not None:
                     notices.append(notice)
-        self._callbacks.advance(notifications[-1].id, notices)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        self._callbacks.advance(notifications[-1].id, notices, now)
         return len(notifications)
 
     def _notice_of(self, event: Submission.Event) -> Notice | None:
@@ -153,15 +158,19 @@ class FitConnectCallbacks:
             return None
         submission_id = str(event.originator_id)
         announcement = self._submissions.get(submission_id)
-        if announcement is None:
-            return None  # not a FIT-Connect submission: its sender has no FIT-Connect callback
         if name == "Dispatched":
             authority: str = getattr(event, "authority_id", "")
+            topic: str = getattr(event, "topic", "")
+            if announcement is None and not is_pickup_channel(topic):
+                return None  # neither sent nor picked up over FIT-Connect
             owner = destination_owner(destination_id(authority))
             kind, destination = NEW_SUBMISSIONS, str(destination_id(authority))
+        elif announcement is None:
+            return None  # not sent over FIT-Connect: its sender has no FIT-Connect callback
         else:
             owner = submission_owner(submission_id)
             kind, destination = NEW_EVENTS, announcement.destination_id
+        case_id = announcement.case_id if announcement else case_id_of(submission_id)
         if self._callbacks.callback_url(owner) is None:
             return None
         body: dict[str, Any] = {
@@ -171,7 +180,7 @@ class FitConnectCallbacks:
                 {
                     "destinationId": destination,
                     "submissionId": submission_id,
-                    "caseId": announcement.case_id,
+                    "caseId": case_id,
                 }
             ],
         }

@@ -52,11 +52,18 @@ class InstanceCA:
     key: CAKey
 
     def certify(
-        self, public_key: rsa.RSAPublicKey, destination_id: uuid.UUID, days: int
+        self,
+        public_key: rsa.RSAPublicKey,
+        destination_id: uuid.UUID,
+        days: int,
+        *,
+        signing: bool = False,
     ) -> list[x509.Certificate]:
-        """A certificate for ``public_key`` (key encipherment), then the CA's."""
+        """A certificate for ``public_key`` (key encipherment; ``signing``: digital
+        signature, for the destination's signing key), then the CA's."""
         name = f"FIT-Connect destination {destination_id}"
-        return self._issue(public_key, name, _usage(key_encipherment=True), days)
+        usage = _usage(key_encipherment=not signing, digital_signature=signing)
+        return self._issue(public_key, name, usage, days)
 
     def certify_signing(
         self, public_key: rsa.RSAPublicKey, kid: str, days: int

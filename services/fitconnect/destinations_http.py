@@ -4,7 +4,9 @@ The destination (``PublicDestination``) needs an access token: a sender's send s
 must reach one of its services' regions, a subscriber may read only its own destination.
 Its ``encryptionKid`` is the published key, made on first request (seconds: RSA-4096).
 A key (``JWK``) is public: anyone may fetch it by the ``kid`` the destination names, older
-keys of the destination too. Both answer ``Cache-Control: no-cache``, as the spec requires.
+keys of the destination too, and its signing key (the authority's verification key in the
+directory, with which the SETs it answers with verify). Both answer
+``Cache-Control: no-cache``, as the spec requires.
 Ids that are not a destination's or key's (also malformed ones) are ``404``.
 """
 
@@ -31,12 +33,19 @@ from services.fitconnect.tokens import Access
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
+SigningKeys = Callable[[Destination, str], dict[str, Any] | None]
+"""(destination, kid) -> the destination's signing key (its authority's verification key in
+the directory, as a JWK with ``key_ops: ["verify"]`` and ``x5c``), or None."""
+
+
 def destinations_router(
     directory: DestinationDirectory,
     keys: Callable[[], DestinationKeys],
     access: Callable[..., Access],
+    signing_keys: SigningKeys | None = None,
 ) -> APIRouter:
-    """The destination routes (mounted under ``/fit-connect``)."""
+    """The destination routes (mounted under ``/fit-connect``); ``signing_keys``: the keys
+    endpoint answers the destination's signing key too (receivers' SETs verify with it)."""
     router = APIRouter(tags=["FIT-Connect: destinations"])
 
     @router.get("/v1/destinations/{destinationId}")
@@ -61,6 +70,10 @@ def destinations_router(
         found = None
         if 8 <= len(keyId) <= 36:
             found = await asyncio.to_thread(keys().find, destination.destination_id, keyId)
+        if found is None and signing_keys is not None and 8 <= len(keyId) <= 64:
+            signing = await asyncio.to_thread(signing_keys, destination, keyId)
+            if signing is not None:
+                return JSONResponse(signing, headers=NO_CACHE)
         if found is None:
             raise not_found(
                 "key-not-found", "Key not found", f"The destination has no key {keyId!r}."

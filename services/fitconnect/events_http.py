@@ -3,8 +3,8 @@
 The answer is the Submission API's ``EventLog``: ``eventLog`` the case's Security Event
 Tokens oldest first (:mod:`event_log`), paged by ``limit`` (1 to 500, default 100) and
 ``offset`` with ``count``, ``offset`` and ``totalCount``. A sender sees the events of its
-own submissions of the case, a subscriber those of its destination's; a case with none it
-may see is ``404`` (whether it exists is not told).
+own submissions of the case, a subscriber those of its destination's and those dispatched to
+its authority; a case with none it may see is ``404`` (whether it exists is not told).
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from services.fitconnect.clients import ClientKind
+from services.fitconnect.destinations import destination_id
 from services.fitconnect.event_log import Trail, case_events, signed
 from services.fitconnect.problems import not_found
 from services.fitconnect.scopes import DestinationScope
@@ -57,7 +58,9 @@ def events_router(
         except ValueError:
             case_id = None
         announcements = await asyncio.to_thread(ports.table().of_case, case_id) if case_id else []
-        visible = [a for a in announcements if _sees(granted, a)]
+        visible = [
+            a for a in announcements if await asyncio.to_thread(_sees, granted, a, ports.trail)
+        ]
         if case_id is None or not visible:
             raise not_found("case-not-found", "Case not found", f"No case {caseId!r}.")
         events = await asyncio.to_thread(case_events, visible, ports.trail)
@@ -75,11 +78,19 @@ def events_router(
     return router
 
 
-def _sees(granted: Access, announcement: Announcement) -> bool:
+def _sees(granted: Access, announcement: Announcement, trail: Trail) -> bool:
+    """A sender its own submissions; a subscriber those announced to its destination or
+    dispatched to its authority (sent to the routing destination, say)."""
     if granted.client.kind is ClientKind.SENDER:
         return announcement.client_id == granted.client.client_id
+    destinations = {
+        str(scope.destination_id) for scope in granted.scopes if isinstance(scope, DestinationScope)
+    }
+    if announcement.destination_id in destinations:
+        return True
+    if str(destination_id(granted.client.client_id)) not in destinations:
+        return False
     return any(
-        isinstance(scope, DestinationScope)
-        and str(scope.destination_id) == announcement.destination_id
-        for scope in granted.scopes
+        entry.event == "Dispatched" and entry.data.get("authority_id") == granted.client.client_id
+        for entry in trail(uuid.UUID(announcement.submission_id))
     )

@@ -22,7 +22,7 @@ from services.fitconnect.destination_admin_http import (
 )
 from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destination_keys import DestinationKeys
-from services.fitconnect.destinations_http import destinations_router
+from services.fitconnect.destinations_http import SigningKeys, destinations_router
 from services.fitconnect.events_http import EventLogPorts, events_router
 from services.fitconnect.pickup_http import PickupPorts, pickup_router
 from services.fitconnect.problems import install_problem_handler
@@ -53,6 +53,9 @@ class FitConnectPorts:
     """The event log's signing keys (read on first use; none: no JWKS, no event log)."""
     event_log: EventLogPorts | None = None
     """The case event log (mounted with ``set_keys``)."""
+    signing_keys: SigningKeys | None = None
+    """The destinations' signing keys, answered by the keys endpoint (none: only the
+    encryption keys)."""
     pickup: PickupPorts | None = None
     """Subscribers pick up their deliveries (none: those routes are not mounted)."""
     destination_admin: DestinationAdminPorts | None = None
@@ -67,7 +70,9 @@ def fit_connect_router(ports: FitConnectPorts) -> APIRouter:
     router = APIRouter(prefix=PREFIX)
     router.include_router(token_router(ports.tokens, ports.credentials, ports.sender_scopes))
     access = bearer_access(ports.tokens)
-    router.include_router(destinations_router(ports.destinations, ports.keys, access))
+    router.include_router(
+        destinations_router(ports.destinations, ports.keys, access, ports.signing_keys)
+    )
     if ports.sending is not None:
         router.include_router(
             submissions_router(ports.destinations, ports.keys, access, ports.sending)

@@ -10,6 +10,7 @@ status and records nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -17,24 +18,30 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from contracts.topics import pickup_channel
 from events.ledger import Ledger
 from events.vault import Vault
 from services.delivery.recipients import Recipient, Recipients
+from services.fitconnect.certificates import InstanceCA
 from services.fitconnect.destination_directory import directory_of
-from services.fitconnect.destinations import destination_id
+from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.event_log import ACCEPT, REJECT, SUBMIT
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
-from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail
+from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail, signing_keys
 from tests.support.authority import HANNOVER, KOELN, public, signing_key
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
+from tests.support.factories import routed_submission
 from tests.support.fitconnect import FakeTokens, access_token, ports
 from tests.support.fitconnect_sending import (
     ATTACHMENT,
@@ -51,8 +58,11 @@ from tests.support.fitconnect_spec import assert_answers_as_specified
 from tests.support.pipeline import PORTAL_TOKENS, intake_settings
 
 EVENTS_PATH = "/v1/cases/{caseId}/events"
+KEY_PATH = "/v1/destinations/{destinationId}/keys/{keyId}"
 ISSUER = "https://amtsweg.test/fit-connect"
-HANNOVER_KEY = signing_key("hannover-sig-1")
+HANNOVER_KEY = RSAKey.generate_key(4096, parameters={"kid": "hannover-sig-1"}).as_dict(
+    private=True
+)  # 4096 bits, as FIT-Connect requires of a key the keys endpoint answers
 FORGED_KEY = signing_key("hannover-sig-1-forged")
 
 
@@ -67,6 +77,7 @@ def app(ledger: Ledger, vault: Vault, table: SubmissionTable, tmp_path: Path) ->
     app = create_app(ledger, vault, settings)
     keys = destination_keys(tmp_path)
     set_keys = SetKeys({"keys": [new_set_key()]})
+    ca = InstanceCA.generate()
     known = Recipients(
         [
             Recipient(HANNOVER, verification_jwk=_json(public(HANNOVER_KEY))),
@@ -81,6 +92,7 @@ def app(ledger: Ledger, vault: Vault, table: SubmissionTable, tmp_path: Path) ->
         set_keys=lambda: set_keys,
         event_log=EventLogPorts(table=lambda: table, trail=ledger_trail(ledger), issuer=ISSUER),
         answers=answer_ports(lambda: table, ledger, known),
+        signing_keys=signing_keys(known, lambda: ca, 30),
     )
     mount_fit_connect(app, fit_ports)
     return app
@@ -142,6 +154,9 @@ async def test_an_accept_set_becomes_the_receipt_and_shows_in_the_event_log(
             f"/fit-connect/v1/cases/{case_id}/events", headers={"Authorization": f"Bearer {sender}"}
         )
         jwks = (await http.get("/fit-connect/.well-known/jwks.json")).json()
+        published = await http.get(
+            f"/fit-connect/v1/destinations/{destination_id(HANNOVER)}/keys/{HANNOVER_KEY['kid']}"
+        )
 
     assert too_early.status_code == 409, too_early.text
     statuses = {name: answer.status_code for name, answer in wrong.items()}
@@ -172,7 +187,14 @@ async def test_an_accept_set_becomes_the_receipt_and_shows_in_the_event_log(
     tokens = body["eventLog"]
     assert tokens[-1] == accept
     amtsweg_keys = KeySet.import_key_set(jwks)
-    authority_key = RSAKey.import_key(public(HANNOVER_KEY))
+    signing = assert_answers_as_specified(published, KEY_PATH)
+    assert signing["key_ops"] == ["verify"]
+    assert signing["n"] == HANNOVER_KEY["n"]
+    leaf = x509.load_der_x509_certificate(base64.b64decode(signing["x5c"][0]))
+    certified = leaf.public_key()
+    assert isinstance(certified, rsa.RSAPublicKey)
+    assert certified.public_numbers() == _numbers(HANNOVER_KEY)
+    authority_key = RSAKey.import_key(signing)  # the SETs verify with published keys only
     verified = [
         jwt.decode(token, authority_key if token == accept else amtsweg_keys, algorithms=["PS512"])
         for token in tokens
@@ -208,6 +230,54 @@ async def test_a_reject_set_refuses_with_its_problems(
     assert entry.data["outcome"] == "rejected"
 
 
+async def test_a_submission_routed_to_the_authority_is_its_to_answer_and_to_read(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        case_id, submission_id = await _sent(base, ROUTING_DESTINATION)
+        hannover = await access_token(http, HANNOVER, AUTHORITY_TOKENS[HANNOVER])
+        accept = _set(HANNOVER_KEY, submission_id, case_id, ACCEPT, {})
+        before = await _post(http, case_id, accept, hannover)
+        unseen = await _log(http, case_id, hannover)
+        _dispatch(ledger, submission_id)
+        accepted = await _post(http, case_id, accept, hannover)
+        seen = await _log(http, case_id, hannover)
+
+    assert (before.status_code, unseen.status_code) == (404, 404)
+    assert accepted.status_code == 204, accepted.text
+    assert seen.status_code == 200
+    assert seen.json()["eventLog"][-1] == accept
+
+
+async def test_a_submission_not_sent_over_fit_connect_is_answered_in_its_pickup_case(
+    app: FastAPI, ledger: Ledger
+) -> None:
+    submission = routed_submission(HANNOVER)
+    ledger.save(submission)
+    submission_id = str(submission.id)
+    case_id = case_id_of(submission_id)
+    ledger.execute(
+        submission.id, lambda s: s.dispatch("d-7", HANNOVER, pickup_channel(HANNOVER), {})
+    )
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        hannover = await access_token(http, HANNOVER, AUTHORITY_TOKENS[HANNOVER])
+        koeln = await access_token(http, KOELN, AUTHORITY_TOKENS[KOELN])
+        accept = _set(HANNOVER_KEY, submission_id, case_id, ACCEPT, {})
+        elsewhere = await _post(
+            http,
+            str(uuid.uuid4()),
+            _set(HANNOVER_KEY, submission_id, str(uuid.uuid4()), ACCEPT, {}),
+            hannover,
+        )
+        not_koelns = await _post(http, case_id, accept, koeln)
+        accepted = await _post(http, case_id, accept, hannover)
+
+    assert (elsewhere.status_code, not_koelns.status_code) == (404, 404)
+    assert accepted.status_code == 204, accepted.text
+    (entry,) = [e for e in ledger.trail(submission.id) if e.event == "Accepted"]
+    assert entry.data["signed_receipt"] == accept
+
+
 _PROBLEM = {
     "type": "https://schema.fitko.de/fit-connect/events/problems/technical-error",
     "title": "Technischer Fehler",
@@ -216,11 +286,11 @@ _PROBLEM = {
 }
 
 
-async def _sent(base: str) -> tuple[str, str]:
+async def _sent(base: str, destination: uuid.UUID | None = None) -> tuple[str, str]:
     client = python_client(base)
     answer = await asyncio.to_thread(
         client.submission,
-        str(destination_id(HANNOVER)),
+        str(destination or destination_id(HANNOVER)),
         f"urn:de:fim:leika:leistung:{LEIKA}",
         data=DATA,
         attachments=[ATTACHMENT],
@@ -266,12 +336,24 @@ def _set(
     return jwt.encode(header, claims, RSAKey.import_key(key), algorithms=["PS512"])
 
 
+async def _log(http: httpx.AsyncClient, case_id: str, bearer: str) -> httpx.Response:
+    return await http.get(
+        f"/fit-connect/v1/cases/{case_id}/events", headers={"Authorization": f"Bearer {bearer}"}
+    )
+
+
 async def _post(http: httpx.AsyncClient, case_id: str, token: str, bearer: str) -> httpx.Response:
     return await http.post(
         f"/fit-connect/v1/cases/{case_id}/events",
         content=token,
         headers={"Authorization": f"Bearer {bearer}", "Content-Type": "application/jose"},
     )
+
+
+def _numbers(jwk: dict[str, Any]) -> Any:
+    key = RSAKey.import_key(public(jwk)).raw_value
+    assert isinstance(key, rsa.RSAPublicKey)
+    return key.public_numbers()
 
 
 def _json(jwk: dict[str, Any]) -> str:

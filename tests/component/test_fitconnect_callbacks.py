@@ -9,6 +9,7 @@ loop built anew over the same tables (a restart) sends what was queued and repea
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from contracts.callbacks import verify_callback
+from contracts.topics import pickup_channel
 from events.ledger import Ledger
 from events.vault.kek import LocalKeyFile
 from services.fitconnect.callback_table import (
@@ -36,6 +38,7 @@ from services.fitconnect.callbacks import (
     HttpCallbackPoster,
 )
 from services.fitconnect.destinations import destination_id
+from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.submission_table import Announcement, SubmissionTable
 from tests.support.authority import HANNOVER
 from tests.support.factories import routed_submission
@@ -65,7 +68,7 @@ class Receiver:
                 request.headers.get("callback-timestamp"),
                 request.headers.get("callback-authentication"),
                 body,
-                float(request.headers["callback-timestamp"]),
+                time.time(),  # fresh: the test's clock runs at most a minute ahead
             ):
                 self.refused += 1
                 return Response(status_code=401)
@@ -80,7 +83,9 @@ class Receiver:
 
 @dataclass
 class Clock:
-    now: float = 1_800_000_000.0
+    """The callback loop's time, moved by the test (from now)."""
+
+    now: float = field(default_factory=time.time)
 
     def __call__(self) -> float:
         return self.now
@@ -176,6 +181,37 @@ async def test_a_callback_given_up_after_its_last_attempt_and_secrets_sealed(
     assert (notice.attempts, notice.done, notice.failure) == (2, True, "HTTP 401")
     stored = (tmp_path / "keys.sqlite3").read_bytes()
     assert SUBSCRIBER_SECRET.encode() not in stored
+
+
+async def test_a_submission_not_sent_over_fit_connect_is_announced_to_its_pickup(
+    ledger: Ledger, tables: tuple[SubmissionTable, CallbackTable]
+) -> None:
+    submissions, callbacks = tables
+    subscriber = Receiver(SUBSCRIBER_SECRET)
+    native = routed_submission(HANNOVER)
+    on_kafka = routed_submission(HANNOVER)
+    ledger.save(native, on_kafka)
+    async with served(subscriber.app()) as base, httpx.AsyncClient() as client:
+        owner = destination_owner(destination_id(HANNOVER))
+        callbacks.set_callback(owner, Callback(f"{base}/callback", SUBSCRIBER_SECRET))
+        loop = FitConnectCallbacks(ledger, submissions, callbacks, HttpCallbackPoster(client))
+        ledger.execute(
+            native.id, lambda s: s.dispatch("d-1", HANNOVER, pickup_channel(HANNOVER), {})
+        )
+        ledger.execute(
+            on_kafka.id, lambda s: s.dispatch("d-2", HANNOVER, f"amtsweg.delivery.{HANNOVER}", {})
+        )
+        sent = await loop.tick()
+
+    assert sent == 1  # the Kafka delivery is not FIT-Connect's to announce
+    (taken,) = subscriber.taken
+    assert taken["submissions"] == [
+        {
+            "destinationId": str(destination_id(HANNOVER)),
+            "submissionId": str(native.id),
+            "caseId": case_id_of(str(native.id)),
+        }
+    ]
 
 
 def _announced_and_routed(ledger: Ledger, submissions: SubmissionTable) -> tuple[str, str]:

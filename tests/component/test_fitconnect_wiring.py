@@ -49,5 +49,5 @@ async def test_the_served_app_answers_and_the_callback_loop_runs_until_stopped(
         await asyncio.wait_for(task, timeout=5)
 
     assert info.status_code == 200
-    assert answer.status_code == 404  # mounted: no such case
+    assert answer.status_code == 400  # mounted: not a SET
     assert task.exception() is None

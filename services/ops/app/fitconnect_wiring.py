@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc.jwk import RSAKey
 
 from contracts.messages import Receipt
 from contracts.problems import Problem
@@ -32,7 +33,7 @@ from services.delivery.recipients import Recipients
 from services.fitconnect.answers import AuthorityAnswer
 from services.fitconnect.answers_http import AnswerPorts
 from services.fitconnect.callback_table import CallbackTable
-from services.fitconnect.certificates import instance_ca, operator_key, x5c_of
+from services.fitconnect.certificates import InstanceCA, instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
 from services.fitconnect.destination_admin_http import DestinationAdminPorts
 from services.fitconnect.destination_directory import (
@@ -43,6 +44,7 @@ from services.fitconnect.destination_directory import (
     directory_of,
 )
 from services.fitconnect.destination_keys import DestinationKeys
+from services.fitconnect.destinations_http import SigningKeys
 from services.fitconnect.event_log import Trail
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.handover import Intake
@@ -60,6 +62,9 @@ from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
 from services.validation.entries import JSON, XML
+
+NO_EMAIL = "keine-angabe@amtsweg.invalid"
+"""A destination's contact e-mail where the directory has none (a reserved domain)."""
 
 
 def ledger_trail(ledger: Ledger) -> Trail:
@@ -284,23 +289,69 @@ def callback_table(
 def contact_information(
     directory: Callable[[], Directory], fallback_email: str = ""
 ) -> Callable[[str], dict[str, Any]]:
-    """An authority's ``ContactInformation`` from the directory (loaded on first use; empty
-    where it has none, the e-mail ``fallback_email``)."""
+    """An authority's ``ContactInformation`` from the directory (loaded on first use): empty
+    where it has none, and for an e-mail address it lacks ``fallback_email``
+    (``AMTSWEG_FITCONNECT_CONTACT_EMAIL``) or else :data:`NO_EMAIL` (a reserved
+    ``.invalid`` address, RFC 2606), since the spec requires one."""
+    fallback = fallback_email or NO_EMAIL
     loaded = cache(directory)
 
     def contact(authority_id: str) -> dict[str, Any]:
         found = loaded().authority(authority_id)
         if found is None:
-            return {"legalName": authority_id, "address": "", "phone": "", "email": fallback_email}
+            return {"legalName": authority_id, "address": "", "phone": "", "email": fallback}
         given = found.contact
         return {
             "legalName": found.name,
             "address": given.address or "",
             "phone": given.phone or "",
-            "email": given.email or fallback_email,
+            "email": given.email or fallback,
         }
 
     return contact
+
+
+def certificate_authority(settings: Settings) -> Callable[[], InstanceCA]:
+    """The instance CA, read (or made, in development) on first use."""
+    fitconnect = settings.fitconnect
+
+    @cache
+    def ca() -> InstanceCA:
+        return instance_ca(
+            fitconnect.ca_cert_file,
+            fitconnect.ca_key_file,
+            settings.run.data_dir,
+            development=settings.run.development,
+        )
+
+    return ca
+
+
+def signing_keys(recipients: Recipients, ca: Callable[[], InstanceCA], days: int) -> SigningKeys:
+    """A destination's signing key: its authority's verification key in the directory (RSA),
+    as the keys endpoint answers it (``alg: PS512``, ``key_ops: ["verify"]``, ``x5c`` the
+    directory's or, without one, a certificate of the instance CA), made once per kid."""
+    made: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+
+    def signing(destination: Destination, kid: str) -> dict[str, Any] | None:
+        recipient = recipients.get(destination.authority_id or "")
+        jwk = recipient.verification_key() if recipient is not None else None
+        if jwk is None or jwk.get("kty") != "RSA" or jwk.get("kid") != kid:
+            return None
+        cached = made.get((destination.destination_id, kid))
+        if cached is not None:
+            return cached
+        public: dict[str, Any] = {name: jwk[name] for name in ("kty", "n", "e") if name in jwk}
+        chain = jwk.get("x5c")
+        if not chain:
+            key = RSAKey.import_key({k: str(v) for k, v in public.items()}).raw_value
+            assert isinstance(key, rsa.RSAPublicKey)
+            chain = x5c_of(ca().certify(key, destination.destination_id, days, signing=True))
+        answer = public | {"kid": kid, "alg": "PS512", "key_ops": ["verify"], "x5c": chain}
+        made[(destination.destination_id, kid)] = answer
+        return answer
+
+    return signing
 
 
 def destination_keys(
@@ -308,15 +359,11 @@ def destination_keys(
 ) -> Callable[[], DestinationKeys]:
     """The destinations' keys, their table and CA opened on first use."""
     fitconnect = settings.fitconnect
+    authority = certificate_authority(settings)
 
     @cache
     def keys() -> DestinationKeys:
-        ca = instance_ca(
-            fitconnect.ca_cert_file,
-            fitconnect.ca_key_file,
-            settings.run.data_dir,
-            development=settings.run.development,
-        )
+        ca = authority()
 
         def material(
             destination: uuid.UUID,
@@ -365,10 +412,13 @@ def fit_connect_ports(
         subscribing = pickup_ports(pickup_ledger, vault, projector, table)
     answers = None
     admin = None
+    signing = None
     callbacks = callback_table(settings, kek)
     insecure = settings.run.development
     if ledger is not None and recipients is not None:
         answers = answer_ports(table, ledger, recipients)
+        authority = certificate_authority(settings)
+        signing = signing_keys(recipients, authority, settings.fitconnect.certificate_days)
         admin = DestinationAdminPorts(
             callbacks=callbacks,
             contact=contact_information(directory, settings.fitconnect.contact_email),
@@ -399,6 +449,7 @@ def fit_connect_ports(
         sending=sending,
         set_keys=set_key_set(settings),
         event_log=event_log,
+        signing_keys=signing,
         pickup=subscribing,
         destination_admin=admin,
         answers=answers,
