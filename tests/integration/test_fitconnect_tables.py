@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -18,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from events.settings import LedgerSettings
 from events.tables import PostgresTables, SQLiteTables
 from events.vault import LocalKeyFile, VaultSettings
-from services.fitconnect.callback_table import Callback, Notice, destination_owner
 from services.fitconnect.certificates import InstanceCA, x5c_of
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.key_rotation import KeyRotation, RetirementRefusedError
@@ -197,36 +195,3 @@ def test_announced_submissions_uploads_and_one_submit(
     assert [a.submission_id for a in table.of_case(case)] == [first, second]
     assert [s for s, _ in table.open_of_destination(str(DESTINATION))] == [second]
     assert table.get(str(uuid.uuid4())) is None
-
-
-def test_callbacks_secrets_contacts_and_the_outbox(
-    ledger_settings: LedgerSettings, tmp_path: Path
-) -> None:
-    kek = LocalKeyFile.create(tmp_path / "kek.json")
-    table = callback_table(_settings(ledger_settings, tmp_path), lambda: kek)()
-    owner = destination_owner(DESTINATION)
-    table.set_callback(owner, Callback("https://a.example/cb", "first-secret"))
-    table.set_callback(owner, Callback("https://b.example/cb", "second-secret"))  # replaced
-    assert table.callback(owner) == Callback("https://b.example/cb", "second-secret")
-    assert table.callback_url(owner) == "https://b.example/cb"
-    table.remove_callback(owner)
-    assert table.callback(owner) is None
-    table.set_contact(str(DESTINATION), {"address": {"city": "Köln"}})
-    table.set_contact(str(DESTINATION), {"address": {"city": "Hannover"}})
-    assert table.contact(str(DESTINATION)) == {"address": {"city": "Hannover"}}
-
-    assert table.position() == 0
-    notices = [Notice(f"n-{i}", owner, {"type": "new-submissions", "n": i}, 0) for i in range(3)]
-    table.advance(7, notices)
-    table.advance(9, notices[:1])  # queued once only
-    assert table.position() == 9
-    later = datetime.now(UTC) + timedelta(minutes=1)
-    assert [n.notice_id for n in table.due(later, 2)] == ["n-0", "n-1"]
-    table.attempted("n-0", 1, done=True, due_at=later, failure=None)
-    table.attempted("n-1", 1, done=False, due_at=later + timedelta(hours=1), failure="503")
-    assert [n.notice_id for n in table.due(later, 10)] == ["n-2"]
-    failed = table.notice("n-1")
-    assert failed is not None
-    assert (failed.attempts, failed.done, failed.failure) == (1, False, "503")
-    assert failed.body == {"type": "new-submissions", "n": 1}
-    assert table.notice("n-9") is None
