@@ -5,7 +5,6 @@ so the portal can store it or hand it to the applicant as it is; another portal'
 submission, or an unknown one, is not found.
 """
 
-
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
