@@ -9,8 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from events.chain import GENESIS
+from events.checkpoint import Checkpoint, Head, signed_document
+from events.checkpoint_keys import CheckpointSigner, public_jwk
 from events.ledger import Ledger
 from events.vault import Vault
 from services.ops.app.bootstrap import Core
@@ -98,3 +102,47 @@ async def test_a_tampered_confirmation_fails_the_cli(
     )
     assert result.exit_code == 1
     assert "refused" in result.output
+
+
+async def test_the_cli_follows_the_trail_to_a_signed_checkpoint(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    posted = await client.post("/v1/submissions", files=multipart(DATA), headers=auth())
+    submission_id = posted.json()["submissionId"]
+    answer = await client.get(posted.json()["_links"]["confirmation"]["href"], headers=auth())
+    trail = await client.get(f"/v1/submissions/{submission_id}/events", headers=auth())
+    head = trail.json()["events"][-1]
+    writer = CheckpointSigner(Ed25519PrivateKey.generate())
+    checkpoint = Checkpoint(
+        kid=writer.kid,
+        sequence=1,
+        created_at="2026-03-02T10:00:00+00:00",
+        position=1,
+        events=head["version"],
+        previous=GENESIS,
+        heads={submission_id: Head(head["version"], head["hash"])},
+    )
+    (tmp_path / "checkpoint.json").write_bytes(signed_document(checkpoint, writer.sign))
+    (tmp_path / "writer.jwks.json").write_text(json.dumps({"keys": [public_jwk(writer.public)]}))
+    (tmp_path / "receipt.jws").write_text(answer.text)
+    (tmp_path / "keys.json").write_text((await client.get("/v1/keys")).text)
+    (tmp_path / "trail.json").write_text(trail.text)
+    arguments = [
+        "portal",
+        "verify-receipt",
+        str(tmp_path / "receipt.jws"),
+        "--keys",
+        str(tmp_path / "keys.json"),
+        "--checkpoint",
+        str(tmp_path / "checkpoint.json"),
+        "--checkpoint-keys",
+        str(tmp_path / "writer.jwks.json"),
+    ]
+    result = CliRunner().invoke(cli, [*arguments, "--trail", str(tmp_path / "trail.json")])
+    assert result.exit_code == 0, result.output
+    assert "included in the checkpoints" in result.output
+    events = trail.json()
+    events["events"][0]["hash"] = "0" * 64
+    (tmp_path / "altered.json").write_text(json.dumps(events))
+    altered = CliRunner().invoke(cli, [*arguments, "--trail", str(tmp_path / "altered.json")])
+    assert altered.exit_code == 1
