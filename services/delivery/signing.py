@@ -27,6 +27,7 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from contracts.confirmation import Confirmation, sign_confirmation
 from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, sign_envelope
 from contracts.keys import public_half
 from services.runtime.key_files import create_key_set, read_or_create, rotate_key_set
@@ -63,6 +64,11 @@ class EnvelopeSigner:
     def sign(self, envelope: bytes) -> str:
         """The detached JWS of the envelope's bytes (``contracts.envelope_signature``)."""
         return sign_envelope(envelope, self._active)
+
+    def sign_confirmation(self, confirmation: Confirmation) -> str:
+        """The compact JWS of a proof of receipt (``contracts.confirmation``), by the same
+        key: a portal verifies it with the keys published for envelopes."""
+        return sign_confirmation(confirmation, self._active)
 
     def jwks(self) -> dict[str, Any]:
         """The public JWK Set: every key, the active one first."""

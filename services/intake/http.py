@@ -29,6 +29,8 @@ from events.submission import Submission
 from events.vault import Vault
 from services.intake import identifiers
 from services.intake.auth import authenticate
+from services.intake.confirmation import ConfirmationPorts
+from services.intake.confirmation_http import mount_confirmation
 from services.intake.domain import IncomingSubmission, submission_id_for
 from services.intake.errors import ProblemError
 from services.intake.openapi import (
@@ -70,13 +72,22 @@ def _problem_response(
     )
 
 
-def _links(submission_id: UUID) -> dict[str, Link]:
+def _links(submission_id: UUID, *, confirmation: bool) -> dict[str, Link]:
     base = f"/v1/submissions/{submission_id}"
-    return {"self": Link(href=base), "events": Link(href=f"{base}/events")}
+    links = {"self": Link(href=base), "events": Link(href=f"{base}/events")}
+    if confirmation:
+        links["confirmation"] = Link(href=f"{base}/confirmation")
+    return links
 
 
-def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAPI:  # noqa: PLR0915 - one route each
-    """The intake API, wired to a ledger and a vault."""
+def create_app(  # noqa: PLR0915 - one route each
+    ledger: Ledger,
+    vault: Vault,
+    settings: IntakeSettings,
+    confirmations: ConfirmationPorts | None = None,
+) -> FastAPI:
+    """The intake API, wired to a ledger and a vault; with ``confirmations``, it answers
+    the signed proof of receipt at ``GET /v1/submissions/{id}/confirmation``."""
     group_commit = GroupCommit(ledger, vault)
     app = FastAPI(
         title="Amtsweg",
@@ -216,7 +227,7 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
         body = SubmissionAccepted(
             submission_id=str(result.submission_id),
             status=result.status,
-            links=_links(result.submission_id),
+            links=_links(result.submission_id, confirmation=confirmations is not None),
         )
         return JSONResponse(
             body.model_dump(by_alias=True),
@@ -263,7 +274,7 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
             received_at=submission.created_on.isoformat(),
             updated_at=submission.updated_at_iso,
             problems=submission.problems,
-            links=_links(submission.id),
+            links=_links(submission.id, confirmation=confirmations is not None),
         ).model_dump(by_alias=True)
 
     @app.get(
@@ -301,6 +312,8 @@ def create_app(ledger: Ledger, vault: Vault, settings: IntakeSettings) -> FastAP
             ],
         ).model_dump(by_alias=True)
 
+    if confirmations is not None:
+        mount_confirmation(app, confirmations, ledger, portal, owned)
     return app
 
 

@@ -14,6 +14,7 @@ import contextlib
 import functools
 from dataclasses import dataclass
 from functools import cached_property
+from uuid import UUID
 
 import httpx
 import structlog
@@ -44,9 +45,11 @@ from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
 from services.fitconnect.callbacks import FitConnectCallbacks, HttpCallbackPoster
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.routing_api.documents import Instance
 from services.fitconnect.routing_api.http import routing_api_router
 from services.intake import handler as intake
+from services.intake.confirmation import ConfirmationPorts
 from services.intake.http import create_app
 from services.intake.validations_http import mount_validations
 from services.ops.actions.access_log import AccessLog
@@ -277,6 +280,19 @@ class Wiring:
             triage=triage_queue(self.ledger, lambda: replays.routing.directory),
         )
 
+    def confirmation_ports(self) -> ConfirmationPorts:
+        """The proof of receipt's ports: signed with the envelope signing key, the case
+        of a submission sent over FIT-Connect from its table, else the one derived from
+        its id (as FIT-Connect pickup names it)."""
+        table = submission_table(self.settings)
+        signer = self.envelope_signer
+
+        def case_of(submission_id: UUID) -> str:
+            announced = table().get(str(submission_id))
+            return announced.case_id if announced else case_id_of(str(submission_id))
+
+        return ConfirmationPorts(sign=signer.sign_confirmation, case_of=case_of)
+
     # -- what a process runs ----------------------------------------------------------
 
     def http_app(
@@ -286,7 +302,7 @@ class Wiring:
         (``/fit-connect``), the ops API and console (``/ops``), and ``/metrics`` when given
         a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
-        app = create_app(self.ledger, self.vault, self.settings.intake)
+        app = create_app(self.ledger, self.vault, self.settings.intake, self.confirmation_ports())
         probe = content_check(
             functools.cache(self.catalog),
             self.settings.validation.limits(),

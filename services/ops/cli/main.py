@@ -39,6 +39,7 @@ from services.ops.cli.fitconnect_keys import (
     rotate_destination_key,
 )
 from services.ops.cli.inspect import events_app, rebuild, submissions_app, verify
+from services.ops.cli.portal import portal_app
 from services.ops.cli.protection import erase, keys_app, retention_app
 from services.ops.cli.repair import redeliver, relay_app, replay
 from services.ops.cli.routing import directory_app, route_app, triage_app
@@ -67,6 +68,7 @@ keys_app.command("rotate-destination-key")(rotate_destination_key)
 keys_app.command("retire-destination-key")(retire_destination_key)
 app.add_typer(keys_app, name="keys")
 app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(portal_app, name="portal")
 app.command("access-log")(access_log)
 console = Console()
 
