@@ -12,6 +12,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from contracts.assurance import AssuranceLevel, PresentedLevel
 from events.ledger import Ledger
 from events.vault import Vault
 from services.ops.app.bootstrap import Core
@@ -96,7 +97,13 @@ async def test_an_invalid_document_gets_the_problems_the_pipeline_would_record(
     assert answer.status_code == 422, answer.text
     pipeline = decide(
         bundled_catalog(),
-        Declared(BUERGERGELD, XDOMEA_URI, "application/xml", received_at=datetime.now(UTC)),
+        Declared(
+            BUERGERGELD,
+            XDOMEA_URI,
+            "application/xml",
+            received_at=datetime.now(UTC),
+            assurance=PresentedLevel(AssuranceLevel.SUBSTANTIAL),
+        ),
         broken,
     )
     assert isinstance(pipeline, Invalid)
