@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts import linear_regex
+from contracts.assurance import PresentedLevel, presented_level
 
 LEIKA_URN = linear_regex.compile(r"^urn:de:fim:leika:leistung:(\d{14})$")
 """LeiKa (Leistungskatalog der öffentlichen Verwaltung): 14-digit keys of public services."""
@@ -106,6 +107,15 @@ class Metadata(BaseModel):
 
     public_service_type: PublicServiceType = Field(alias="publicServiceType")
     content_structure: ContentStructure = Field(alias="contentStructure")
+
+    @property
+    def assurance(self) -> PresentedLevel:
+        """The applicant's assurance level its ``authenticationInformation`` presents.
+
+        Only the level is read (:mod:`contracts.assurance`); the member itself stays as
+        sent, checked by the FIT-Connect schema only.
+        """
+        return presented_level((self.model_extra or {}).get("authenticationInformation"))
 
 
 class RoutingHint(BaseModel):

@@ -1,7 +1,8 @@
 """What a portal said about its submission, sealed in the vault beside the parts.
 
 The ledger's ``Received`` event names the dossier's blob; the stages read it from the
-vault when they need it: validation the data's media type and schema, routing the
+vault when they need it: validation the data's media type and schema and the applicant's
+assurance level, routing the
 routing hint, delivery the metadata and the parts' ids and file names. Validation's
 findings (the routing keys found in the data) are a sealed document of their own.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.assurance import PresentedLevel, presented_level
 from events.submission import Submission
 from events.vault import Vault
 
@@ -36,6 +38,11 @@ class Dossier:
     data: DeclaredPart
     attachments: tuple[DeclaredPart, ...]
     """In the order of the ``Received`` event's ``attachments``."""
+
+    @property
+    def assurance(self) -> PresentedLevel:
+        """The applicant's assurance level the metadata presents (only the level is read)."""
+        return presented_level(self.metadata.get("authenticationInformation"))
 
     def document(self) -> dict[str, Any]:
         """The JSON document sealed in the vault."""

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.assurance import EIDAS_SUBSTANTIAL, identification_report
 from harness.bench import documents as docs
 
 AUTHORITY = "jobcenter-koeln"
@@ -111,6 +112,8 @@ def _metadata(data: bytes, attachment: Attachment | None) -> dict[str, Any]:
             },
             "attachments": attachments,
         },
+        # Bürgergeld requires the applicant identified at "substantial" (the catalog says so)
+        "authenticationInformation": [identification_report(EIDAS_SUBSTANTIAL)],
     }
 
 

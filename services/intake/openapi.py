@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from contracts.assurance import EIDAS_SUBSTANTIAL, identification_report
 from contracts.problems import Problem, problem_type
 
 PROBLEM_JSON = "application/problem+json"
@@ -34,6 +35,8 @@ _EXAMPLE_METADATA: dict[str, Any] = {
         },
         "attachments": [],
     },
+    # Bürgergeld requires the applicant identified at "substantial" (an unsigned report here)
+    "authenticationInformation": [identification_report(EIDAS_SUBSTANTIAL)],
 }
 JSON_REQUEST_EXAMPLE: dict[str, Any] = {
     "metadata": _EXAMPLE_METADATA,

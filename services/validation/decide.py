@@ -1,7 +1,8 @@
 """The validation decision: a pure function of (declaration, data, catalog version).
 
 1. The service (LeiKa key) must be in the catalog, and must accept the declared schema
-   URI with the declared media type.
+   URI with the declared media type; when the service requires an assurance level for
+   the applicant's identity, the metadata must present at least that one.
 2. The data is parsed as hostile input (XML or JSON, with limits).
 3. It is checked against its schema, its XÖV message header (if the schema has one) and
    the service's business rules; every finding becomes an RFC 7807 problem, up to a limit.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from contracts.assurance import PresentedLevel
 from contracts.problems import Location, Problem
 from services.validation.budget import (
     DEFAULT_TIME_BUDGET,
@@ -28,7 +30,7 @@ from services.validation.budget import (
 )
 from services.validation.catalog import SchemaCatalog
 from services.validation.checks import Document, examine, routing_keys
-from services.validation.entries import SchemaEntry
+from services.validation.entries import SchemaEntry, ServiceEntry
 from services.validation.findings import Finding, redact_values
 from services.validation.hardened import (
     DEFAULT_LIMITS,
@@ -67,6 +69,8 @@ class Declared:
     mime_type: str
     received_at: datetime
     """Timezone-aware; "not in the future" means "not after this"."""
+    assurance: PresentedLevel
+    """The applicant's assurance level the metadata presents (``Metadata.assurance``)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,36 @@ def _entry(catalog: SchemaCatalog, declared: Declared) -> SchemaEntry | Problem:
             f"Schema {entry.schema_uri!r} describes {entry.mime_type}, not {declared.mime_type}."
         )
         return Finding("mime-type-mismatch", detail).problem()
-    return entry
+    problem = assurance_problem(service, declared.assurance)
+    return entry if problem is None else problem
+
+
+def assurance_problem(service: ServiceEntry, presented: PresentedLevel) -> Problem | None:
+    """Why the presented level does not meet the service's requirement (None if it does).
+
+    The detail names the required level and the presented one by their labels; an
+    unrecognised level string is the portal's free text and is not repeated.
+    """
+    required = service.assurance_level
+    if required is None:
+        return None
+    needs = f"Service {service.leika_key} requires assurance level {required.label!r} or higher"
+    if presented.unrecognised:
+        detail = (
+            f"{needs}; the metadata's identification report presents a level Amtsweg does not "
+            f"recognise (it knows the eIDAS and BSI level URIs for low, substantial and high)."
+        )
+        return Finding("assurance-level-unknown", detail).problem()
+    if presented.level is None:
+        detail = (
+            f"{needs}; the metadata presents none (authenticationInformation with an "
+            f"identificationReport, as FIT-Connect metadata 1.0.0 carries it)."
+        )
+        return Finding("assurance-level-missing", detail).problem()
+    if presented.level < required:
+        detail = f"{needs}; the metadata presents {presented.level.label!r}."
+        return Finding("assurance-level-too-low", detail).problem()
+    return None
 
 
 def _refused(

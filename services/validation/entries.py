@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from contracts.assurance import AssuranceLevel
 from services.validation.fields import Field
 from services.validation.header import HeaderSpec
 from services.validation.json_schemas import JsonSchemaChecker
@@ -64,3 +65,5 @@ class ServiceEntry:
     schemas: Mapping[str, SchemaEntry]
     retention: Retention | None = None
     """When its submissions' content is erased; None: only by an operator."""
+    assurance_level: AssuranceLevel | None = None
+    """The applicant's identity must be proven at least at this level; None: no requirement."""

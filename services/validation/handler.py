@@ -45,6 +45,7 @@ def validation_step(vault: Vault, catalog: SchemaCatalog, limits: Limits) -> Ste
             schema_uri=dossier.data.schema_uri,
             mime_type=dossier.data.mime_type,
             received_at=submission.created_on,
+            assurance=dossier.assurance,
         )
         data = vault.read(submission.id, submission.data["blob"])
         outcome = decide(catalog, declared, data, limits)

@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry
 
+from contracts.assurance import AssuranceLevel
 from services.validation.entries import XML, CatalogError, Retention, SchemaEntry, ServiceEntry
 from services.validation.fields import Field, FieldError, PointerField, XPathField
 from services.validation.hardened import XmlRejectedError, parse_untrusted
@@ -64,7 +65,12 @@ def read_service(path: Path, root: Path, registry: Registry[Any]) -> ServiceEntr
         placeholder_key=bool(document.get("placeholderKey", False)),
         schemas=schemas,
         retention=_retention(document.get("retention")),
+        assurance_level=_assurance(document.get("assuranceLevel")),
     )
+
+
+def _assurance(label: str | None) -> AssuranceLevel | None:
+    return None if label is None else AssuranceLevel.of_label(label)
 
 
 def _retention(spec: dict[str, Any] | None) -> Retention | None:

@@ -52,7 +52,9 @@ def test_every_bench_document_is_valid() -> None:
     catalog = bundled_catalog()
 
     for case in bench.cases():
-        declared = Declared(case.leika_key, case.schema_uri, case.mime_type, bench.RECEIVED_AT)
+        declared = Declared(
+            case.leika_key, case.schema_uri, case.mime_type, bench.RECEIVED_AT, bench.IDENTIFIED
+        )
         assert isinstance(decide(catalog, declared, case.data), Valid), case.name
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import topics
+from contracts.assurance import EIDAS_LOW, EIDAS_SUBSTANTIAL, identification_report
 from contracts.messages import SubmissionEventMessage
 from events.dossier import DeclaredPart, Dossier, routing_keys
 from events.ledger import Ledger
@@ -41,6 +42,7 @@ def _submit(
     mime_type: str = XML,
     schema_uri: str = XDOMEA_URI,
     leika: str = BUERGERGELD,
+    assurance: str | None = EIDAS_SUBSTANTIAL,
 ) -> SubmissionEventMessage:
     """A Received submission whose data (of ``mime_type``) and dossier are sealed in ``vault``.
 
@@ -48,7 +50,7 @@ def _submit(
     what validation reads from the dossier, so it is built the same way with ``mime_type``.
     """
     submission_id = uuid.uuid4()
-    metadata = metadata_for(content, leika=leika, schema_uri=schema_uri)
+    metadata = metadata_for(content, leika=leika, schema_uri=schema_uri, assurance=assurance)
     metadata["contentStructure"]["data"]["submissionSchema"]["mimeType"] = mime_type
     dossier = Dossier(
         metadata=metadata,
@@ -108,6 +110,27 @@ async def test_invalid_document_is_rejected_with_problems(ledger: Ledger, vault:
     assert submission.problems
     assert submission.problems[0]["type"].endswith("schema-violation")
     assert submission.problems[0]["location"]["line"] >= 1
+
+
+async def test_an_applicant_below_the_services_assurance_level_is_rejected_before_routing(
+    ledger: Ledger, vault: Vault
+) -> None:
+    too_low = _submit(ledger, vault, xdomea_sample(), assurance=EIDAS_LOW)
+    missing = _submit(ledger, vault, xdomea_sample(), assurance=None)
+    await _deliver(ledger, vault, too_low, missing)
+
+    slugs = {}
+    for message in (too_low, missing):
+        submission = ledger.get_submission(UUID(message.submission_id))
+        assert submission.status is Status.REJECTED
+        slugs[message.submission_id] = [p["type"].rsplit("/", 1)[1] for p in submission.problems]
+    assert slugs == {
+        too_low.submission_id: ["assurance-level-too-low"],
+        missing.submission_id: ["assurance-level-missing"],
+    }
+    trail = str([entry.data for entry in ledger.trail(UUID(too_low.submission_id))])
+    assert "'low'" in trail
+    assert identification_report(EIDAS_LOW)["content"] not in trail  # only the level's label
 
 
 async def test_hostile_document_is_rejected(ledger: Ledger, vault: Vault) -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from contracts.assurance import EIDAS_LOW, AssuranceLevel, PresentedLevel
 from events.ledger import Ledger
 from events.vault import Vault
 from services.ops.app.bootstrap import Core
@@ -96,7 +97,13 @@ async def test_an_invalid_document_gets_the_problems_the_pipeline_would_record(
     assert answer.status_code == 422, answer.text
     pipeline = decide(
         bundled_catalog(),
-        Declared(BUERGERGELD, XDOMEA_URI, "application/xml", received_at=datetime.now(UTC)),
+        Declared(
+            BUERGERGELD,
+            XDOMEA_URI,
+            "application/xml",
+            received_at=datetime.now(UTC),
+            assurance=PresentedLevel(AssuranceLevel.SUBSTANTIAL),
+        ),
         broken,
     )
     assert isinstance(pipeline, Invalid)
@@ -107,6 +114,22 @@ async def test_an_invalid_document_gets_the_problems_the_pipeline_would_record(
         (p["type"], p.get("location")) for p in expected
     ]
     assert submission_count(ledger) == 0
+
+
+async def test_an_assurance_level_below_the_services_is_the_pipelines_problem(
+    client: httpx.AsyncClient,
+) -> None:
+    requests = {
+        "assurance-level-too-low": json_request(DATA, routing=KOELN, assurance=EIDAS_LOW),
+        "assurance-level-missing": json_request(DATA, routing=KOELN, assurance=None),
+    }
+
+    for slug, request in requests.items():
+        answer = await client.post("/v1/validations", headers=auth(), json=request)
+        assert answer.status_code == 422, answer.text
+        problems = answer.json().get("errors", [answer.json()])
+        assert [p["type"].rsplit("/", 1)[1] for p in problems] == [slug]
+        assert "'substantial'" in problems[0]["detail"]
 
 
 async def test_a_wrong_data_hash_is_the_intakes_problem(client: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from contracts.assurance import EIDAS_SUBSTANTIAL, identification_report
 from events.chain_keys import ChainKeys
 from events.dossier import DeclaredPart, Dossier
 from events.submission import Submission
@@ -124,9 +125,15 @@ def metadata_for(
     leika: str = BUERGERGELD,
     schema_uri: str = XDOMEA_URI,
     attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+    assurance: str | None = EIDAS_SUBSTANTIAL,
 ) -> dict[str, Any]:
-    """FIT-Connect 1.0.0 metadata declaring ``data`` and ``attachments`` (id, bytes)."""
-    return {
+    """FIT-Connect 1.0.0 metadata declaring ``data`` and ``attachments`` (id, bytes).
+
+    The applicant is identified at ``assurance`` (a level URI; what the bundled
+    Sozialplattform services require), by an unsigned identification report; ``None``:
+    no ``authenticationInformation``.
+    """
+    metadata = {
         "publicServiceType": {"identifier": f"urn:de:fim:leika:leistung:{leika}"},
         "contentStructure": {
             "data": {
@@ -145,6 +152,9 @@ def metadata_for(
             ],
         },
     }
+    if assurance is not None:
+        metadata["authenticationInformation"] = [identification_report(assurance)]
+    return metadata
 
 
 def json_request(

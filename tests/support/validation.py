@@ -6,9 +6,13 @@ import functools
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contracts.assurance import AssuranceLevel, PresentedLevel
 from services.validation.catalog import SchemaCatalog, load_catalog
 from services.validation.decide import Declared, Invalid, Limits, Valid, decide
 from services.validation.settings import ValidationSettings
+
+IDENTIFIED = PresentedLevel(AssuranceLevel.HIGH)
+"""An applicant identified at the highest level: meets every service's requirement."""
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 XDOMEA_SAMPLES = DATA / "xoev" / "xdomea-3.0.0"
@@ -67,9 +71,11 @@ def run(
     *,
     received_at: datetime = RECEIVED_AT,
     limits: Limits | None = None,
+    assurance: PresentedLevel = IDENTIFIED,
 ) -> Valid | Invalid:
-    """The decision for ``data`` with the bundled catalog."""
-    declared = Declared(leika_key, schema_uri, mime_type, received_at)
+    """The decision for ``data`` with the bundled catalog (the applicant identified at
+    the highest level unless ``assurance`` says otherwise)."""
+    declared = Declared(leika_key, schema_uri, mime_type, received_at, assurance)
     return decide(bundled_catalog(), declared, data, limits or Limits())
 
 

@@ -12,6 +12,7 @@ from harness.chaos.load import ChaosPayloads, http_body, kafka_value
 from services.validation.catalog import load_catalog
 from services.validation.decide import Declared, Invalid, Valid, decide
 from services.validation.settings import ValidationSettings
+from tests.support.validation import IDENTIFIED
 
 KOELN = "053150000000"
 NOWHERE = "059990000000"
@@ -35,7 +36,9 @@ def test_an_invalid_submission_declares_its_own_hash_and_fails_the_schema() -> N
     payloads = ChaosPayloads(2_000, seed=1, invalid_share=1.0, unroutable_share=0.0)
     settings = ValidationSettings()
     catalog = load_catalog(settings.catalog, settings.regions)
-    declared = Declared(docs.BUERGERGELD, docs.XDOMEA_URI, "application/xml", datetime.now(UTC))
+    declared = Declared(
+        docs.BUERGERGELD, docs.XDOMEA_URI, "application/xml", datetime.now(UTC), IDENTIFIED
+    )
 
     invalid = payloads.build("one")
     valid = ChaosPayloads(2_000, seed=1, invalid_share=0.0, unroutable_share=0.0).build("one")

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from contracts.assurance import NOTHING_PRESENTED
 from services.validation.catalog import CatalogError, SchemaCatalog, load_catalog
 from services.validation.decide import Declared, Invalid, Valid, decide
 from services.validation.manifest import MANIFEST_SCHEMA
@@ -157,7 +158,9 @@ def extended(catalog_copy: Path) -> SchemaCatalog:
 
 
 def _decide(catalog: SchemaCatalog, data: bytes) -> Valid | Invalid:
-    declared = Declared(NEW_SERVICE, "urn:test:meldung", "application/xml", RECEIVED_AT)
+    declared = Declared(
+        NEW_SERVICE, "urn:test:meldung", "application/xml", RECEIVED_AT, NOTHING_PRESENTED
+    )
     return decide(catalog, declared, data)
 
 
@@ -327,7 +330,7 @@ def test_every_bundled_manifest_names_its_schema_files_inside_the_catalog() -> N
 def test_an_unknown_service_in_the_bundled_catalog_is_reported() -> None:
     outcome = decide(
         bundled_catalog(),
-        Declared(NEW_SERVICE, XDOMEA_URI, "application/xml", RECEIVED_AT),
+        Declared(NEW_SERVICE, XDOMEA_URI, "application/xml", RECEIVED_AT, NOTHING_PRESENTED),
         b"<x/>",
     )
 

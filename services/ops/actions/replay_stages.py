@@ -213,6 +213,7 @@ def _validation(submission: Submission, context: ReplayContext) -> Decision:
         schema_uri=dossier.data.schema_uri,
         mime_type=dossier.data.mime_type,
         received_at=submission.created_on,
+        assurance=dossier.assurance,
     )
     data = vault.read(submission.id, submission.data["blob"])
     outcome = decide(context.catalog, declared, data, context.limits)

@@ -31,6 +31,7 @@ def content_check(
             schema_uri=structure.data.submission_schema.schema_uri,
             mime_type=structure.data.submission_schema.mime_type,
             received_at=probe.received_at,
+            assurance=probe.metadata.assurance,
         )
         outcome = validate(catalog(), declared, probe.data, limits)
         if not isinstance(outcome, Valid):
