@@ -22,6 +22,12 @@ import structlog
 PORTAL = "bench-portal"
 
 
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
 @dataclass(frozen=True)
 class InProcess:
     """A client of the app and the bench portal's token."""

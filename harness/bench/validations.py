@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.bench.inprocess import InProcess, http_app
+from harness.bench.inprocess import InProcess, http_app, percentile
 from harness.bench.payloads import ROUTING, BenchSubmission, Payloads, multipart
 from harness.bench.session import machine
 from harness.plots import pyplot
@@ -31,17 +31,12 @@ from harness.plots import pyplot
 console = Console()
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-
-
 def _summary(wall_ms: list[float], cpu_ms: list[float]) -> dict[str, float]:
     return {
         "n": len(wall_ms),
         "p50Ms": statistics.median(wall_ms),
-        "p90Ms": _percentile(wall_ms, 0.90),
-        "p99Ms": _percentile(wall_ms, 0.99),
+        "p90Ms": percentile(wall_ms, 0.90),
+        "p99Ms": percentile(wall_ms, 0.99),
         "maxMs": max(wall_ms),
         "cpuMs": statistics.fmean(cpu_ms),
     }
