@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from uuid import UUID
@@ -48,6 +49,7 @@ from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.routing_api.documents import Instance
 from services.fitconnect.routing_api.http import routing_api_router
+from services.fitconnect.submission_table import SubmissionTable
 from services.intake import handler as intake
 from services.intake.confirmation import ConfirmationPorts
 from services.intake.http import create_app
@@ -280,11 +282,16 @@ class Wiring:
             triage=triage_queue(self.ledger, lambda: replays.routing.directory),
         )
 
+    @cached_property
+    def fit_connect_submissions(self) -> Callable[[], SubmissionTable]:
+        """The FIT-Connect submission table (opened on first use), one for every route."""
+        return submission_table(self.settings)
+
     def confirmation_ports(self) -> ConfirmationPorts:
         """The proof of receipt's ports: signed with the envelope signing key, the case
         of a submission sent over FIT-Connect from its table, else the one derived from
         its id (as FIT-Connect pickup names it)."""
-        table = submission_table(self.settings)
+        table = self.fit_connect_submissions
         signer = self.envelope_signer
 
         def case_of(submission_id: UUID) -> str:
@@ -333,6 +340,7 @@ class Wiring:
             pickup=(self.ledger, lambda: deliveries),
             ledger=self.ledger,
             recipients=self.recipients,
+            table=self.fit_connect_submissions,
         )
         mount_fit_connect(app, fit_connect)
         app.include_router(self.fit_connect_routing_router())

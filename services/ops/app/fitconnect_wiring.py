@@ -398,12 +398,13 @@ def fit_connect_ports(
     pickup: tuple[Ledger, Callable[[], DeliveryProjector]] | None = None,
     ledger: Ledger | None = None,
     recipients: Recipients | None = None,
+    table: Callable[[], SubmissionTable] | None = None,
 ) -> FitConnectPorts:
     """Everything the FIT-Connect routes need (sending only given a vault and an intake,
     the event log only given the ledger's trails, pickup only given a vault, the ledger
     and delivery's read model, subscribers' answers only given the ledger and delivery's
     recipients)."""
-    table = submission_table(settings)
+    table = table or submission_table(settings)
     sending = None
     event_log = None
     subscribing = None
