@@ -70,6 +70,16 @@ def portal_of_intake_topic(topic: str) -> str | None:
     return portal_id if _PORTAL_ID.fullmatch(portal_id) and portal_id != "dlq" else None
 
 
+PORTAL_PREFIX = f"{PREFIX}.portal."
+"""One topic per portal for what comes back to it: ``amtsweg.portal.<portal-id>`` (replies,
+overdue requests; only that portal may read it)."""
+
+
+def portal_topic(portal_id: str) -> str:
+    """The topic replies go to for one portal (the portal id as in its intake topic)."""
+    return PORTAL_PREFIX + portal_intake_topic(portal_id).removeprefix(PORTAL_INTAKE_PREFIX)
+
+
 def submission_event_topic(event_name: str) -> str:
     """The topic for a ledger event (``Received`` → ``amtsweg.submissions.received``)."""
     return SUBMISSION_EVENTS_PREFIX + event_name.lower()

@@ -142,6 +142,12 @@ _GRID = {
     "redeliver":                   "x   x   x   x   x   +   x   x   x   x   x",
     "requeue_callback":            "x   x   x   x   x   +   x   x   x   x   x",
     "erase":                       "+   +   +   +   +   +   +   +   +   +   +",
+    "reply":                       "x   x   x   x   x   +   +   x   x   x   x",
+    "mark_overdue":                ".   .   .   .   .   +   +   .   .   .   .",
+    "hand_in":                     "x   x   x   x   x   +   +   x   x   x   x",
+    "dispatch_supplement":         ".   .   .   .   .   +   +   .   .   .   .",
+    "acknowledge_supplement":      ".   .   .   .   .   +   +   .   .   .   .",
+    "record_portal_callback":      "+   +   +   +   +   +   +   +   +   +   +",
 }  # fmt: skip
 """One row per command. ``replay`` (an outcome of ``unchanged`` or ``differs``) is a record
 of a check, fitting any status; a replay that ``decided`` or ``changed`` a stage's decision
@@ -157,6 +163,8 @@ _REFUSALS = {
     "replay changed delivery": "{submission} is {status}: a replay cannot have changed it",
     "redeliver": "{submission} is {status}: no delivery awaits a receipt",
     "requeue_callback": "{submission} has no failed callback to retry",
+    "reply": "{submission} is {status}: it is not delivered, so no authority holds its case",
+    "hand_in": "{submission} is {status}: no authority holds its case",
 }
 """Messages other than "is <status>, not <the status the command takes effect in>"."""
 

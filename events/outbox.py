@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from contracts import replies
 from contracts.envelope_signature import SIGNATURE_HEADER
 from contracts.messages import SubmissionEventMessage
 from contracts.topics import is_pickup_channel, submission_event_topic
@@ -42,6 +43,10 @@ def messages_for(
     was erased before the relay got to it), signed by ``sign`` when it is given. An
     authority on a FIT-Connect pickup channel fetches its deliveries: nothing goes to a
     topic for it.
+
+    The case's messages follow the same rule: a reply's envelope goes to the portal's
+    topic, a supplement's follow-up delivery to the authority's, a request's passed
+    deadline as a notice to both (each with header ``amtsweg-message``).
     """
     name = type(event).__name__
     key = str(event.originator_id).encode()
@@ -61,6 +66,7 @@ def messages_for(
             headers,
         )
     ]
+    outbound.extend(_case_messages(event, open_envelope, sign, key, headers))
     if isinstance(event, Announcement) and not is_pickup_channel(event.topic):
         envelope = open_envelope(event.originator_id, event.envelope)
         if envelope is not None:
@@ -74,6 +80,7 @@ def messages_for(
                         *headers,
                         ("amtsweg-delivery-id", event.delivery_id.encode()),
                         ("amtsweg-notice", str(_notice(event)).encode()),
+                        (replies.MESSAGE_HEADER, replies.DELIVERY.encode()),
                         *signature,
                     ),
                 )
@@ -88,3 +95,55 @@ def _notice(event: Announcement) -> int:
     if isinstance(event, Submission.Redelivered):
         return event.notice
     return 0
+
+
+def _case_messages(
+    event: Submission.Event,
+    open_envelope: OpenEnvelope,
+    sign: SignEnvelope | None,
+    key: bytes,
+    headers: tuple[tuple[str, bytes], ...],
+) -> list[Outbound]:
+    """A reply to the portal's topic, a follow-up delivery to the authority's, an overdue
+    request's notice to both; nothing for other events (or once the content is erased)."""
+    if isinstance(event, Submission.Replied) and event.topic:
+        return _sealed(event.topic, replies.REPLY, event, open_envelope, sign, key, headers)
+    if isinstance(event, Submission.SupplementDispatched) and not is_pickup_channel(event.topic):
+        delivery = (*headers, ("amtsweg-delivery-id", event.delivery_id.encode()))
+        return _sealed(event.topic, replies.SUPPLEMENT, event, open_envelope, sign, key, delivery)
+    if isinstance(event, Submission.RequestOverdue):
+        notice = replies.RequestOverdueNotice(
+            reply_id=event.reply_id,
+            submission_id=str(event.originator_id),
+            case_id=event.case_id,
+            due=event.due,
+            recorded_at=event.timestamp.isoformat(),
+        )
+        body = notice.model_dump_json(by_alias=True).encode()
+        kind = ((replies.MESSAGE_HEADER, replies.REQUEST_OVERDUE.encode()),)
+        return [
+            Outbound(topic, key, body, (*headers, *kind))
+            for topic in (event.portal_topic, event.authority_topic)
+            if topic and not is_pickup_channel(topic)
+        ]
+    return []
+
+
+def _sealed(  # noqa: PLR0917 - one private step of _case_messages, called twice
+    topic: str,
+    kind: str,
+    event: Submission.Replied | Submission.SupplementDispatched,
+    open_envelope: OpenEnvelope,
+    sign: SignEnvelope | None,
+    key: bytes,
+    headers: tuple[tuple[str, bytes], ...],
+) -> list[Outbound]:
+    envelope = open_envelope(event.originator_id, event.envelope)
+    if envelope is None:
+        return []
+    signature = ((SIGNATURE_HEADER, sign(envelope).encode()),) if sign else ()
+    return [
+        Outbound(
+            topic, key, envelope, (*headers, (replies.MESSAGE_HEADER, kind.encode()), *signature)
+        )
+    ]

@@ -15,6 +15,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from contracts.cases import case_id_of
+from events.case import Reply, ReplyConflictError, ReplyKind, RequestState, Supplement
 from events.chain import GENESIS, ChainLink
 from events.chain_keys import ChainKeys
 from events.lifecycle import (
@@ -70,6 +72,9 @@ class Submission(Aggregate):
         correlation_id: str
         chain_kid: str | None = None
         """The id of the chain key this submission is hashed under (None: the unnamed key)."""
+        case_id: str | None = None
+        """The case the submission belongs to (FIT-Connect's ``caseId``); None in events
+        stored without it: then the case is ``contracts.cases.case_id_of`` its id."""
 
     def __init__(
         self,
@@ -83,6 +88,7 @@ class Submission(Aggregate):
         request_digest: str,
         correlation_id: str,
         chain_kid: str | None = None,
+        case_id: str | None = None,
     ) -> None:
         self.portal_id = portal_id
         self.service_identifier = service_identifier
@@ -93,6 +99,7 @@ class Submission(Aggregate):
         self.request_digest = request_digest
         self.correlation_id = correlation_id
         self.chain_kid = chain_kid
+        self.recorded_case_id = case_id
         self.status = Status.RECEIVED
         self.chain_head = GENESIS
         self.updated_at_iso = ""
@@ -121,13 +128,25 @@ class Submission(Aggregate):
         """The ledger's HMAC key for the events this submission records (never recorded).
 
         ``receive`` and the ledger that loads the submission set it."""
+        self.replies: dict[str, Reply] = {}
+        """The authority's replies to the applicant, by reply id, in the order received."""
+        self.supplements: dict[str, Supplement] = {}
+        """Documents handed in later, by supplement id, in the order received."""
+
+    @property
+    def case_id(self) -> str:
+        """The case this submission belongs to."""
+        return self.recorded_case_id or case_id_of(str(self.id))
 
     @classmethod
     def receive(cls, submission_id: UUID, *, chain: ChainKeys, **fields: Any) -> Submission:
         """Create a submission from a portal's request (first event of the chain), hashed
-        under ``chain``'s active key (whose id ``Received`` records)."""
+        under ``chain``'s active key (whose id ``Received`` records), in the case
+        ``case_id`` names (None: it opens a case of its own)."""
         chain_kid, chain_key = chain.for_new()
         fields["chain_kid"] = chain_kid
+        if fields.get("case_id") is None:  # it opens a case of its own
+            fields["case_id"] = case_id_of(str(submission_id))
         timestamp = cls.Received.create_timestamp()
         link = ChainLink(str(submission_id), 1, "Received", timestamp, GENESIS, fields)
         submission = cls._create(
@@ -734,6 +753,351 @@ class Submission(Aggregate):
         if authority_id != self.authority_id:
             msg = f"routed to {self.authority_id}, not to {authority_id}"
             raise InvalidTransitionError(msg)
+
+    # -- the case: replies to the applicant, documents handed in later --------------------
+
+    class Replied(Event):
+        """The authority replied to the applicant: a status message, a request for documents
+        (what is missing, by ``due``) or a decision with documents.
+
+        ``dossier`` names the sealed document of what the authority wrote (subject, text,
+        what it requests, the parts' file names); ``parts`` the sealed documents with the
+        SHA-512 and size of their plaintext. ``request_digest`` is the SHA-256 of the reply
+        as sent, ``signed_by`` the ``kid`` of the authority key that signed it (None:
+        unsigned). ``topic`` is the portal's own topic (``amtsweg.portal.<portal-id>``), or
+        None when the portal takes replies by callback and pull only; ``envelope`` the
+        sealed reply envelope for the portal, which the relay publishes there.
+        """
+
+        reply_id: str
+        kind: str
+        authority_id: str
+        delivery_id: str
+        dossier: str
+        parts: list[dict[str, Any]]
+        request_digest: str
+        due: str | None
+        signed_by: str | None
+        topic: str | None
+        envelope: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            kind = ReplyKind(self.kind)
+            submission.replies[self.reply_id] = Reply(
+                reply_id=self.reply_id,
+                kind=kind,
+                request_digest=self.request_digest,
+                delivery_id=self.delivery_id,
+                due=self.due,
+                state=RequestState.OPEN if kind is ReplyKind.REQUEST else None,
+            )
+
+    def reply(
+        self,
+        reply_id: str,
+        *,
+        kind: ReplyKind,
+        authority_id: str,
+        delivery_id: str,
+        dossier: str,
+        parts: list[dict[str, Any]],
+        request_digest: str,
+        due: str | None = None,
+        signed_by: str | None = None,
+        topic: str | None = None,
+        envelope: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record the authority's reply; False if this reply was recorded already.
+
+        Only the authority the submission was delivered to may reply, to one of its own
+        deliveries (the submission's or a follow-up one). ``ReplyConflictError`` if the
+        reply id was used for another reply; a request needs its deadline.
+        """
+        known = self.replies.get(reply_id)
+        if known is not None:
+            if known.request_digest != request_digest:
+                msg = f"reply {reply_id} was recorded with other content"
+                raise ReplyConflictError(msg)
+            return False
+        if not self._takes_effect("reply"):
+            return False
+        self._check_erased()
+        self._check_addressee(authority_id)
+        if delivery_id not in self.deliveries_of_case():
+            msg = f"delivery {delivery_id} is not one of submission {self.id}"
+            raise InvalidTransitionError(msg)
+        if (kind is ReplyKind.REQUEST) != (due is not None):
+            msg = "a request for documents needs a deadline, other replies have none"
+            raise InvalidTransitionError(msg)
+        self._append(
+            self.Replied,
+            reply_id=reply_id,
+            kind=str(kind),
+            authority_id=authority_id,
+            delivery_id=delivery_id,
+            dossier=dossier,
+            parts=parts,
+            request_digest=request_digest,
+            due=due,
+            signed_by=signed_by,
+            topic=topic,
+            envelope=envelope or {},
+        )
+        return True
+
+    def deliveries_of_case(self) -> list[str]:
+        """The current delivery and the follow-up deliveries of the case, oldest first."""
+        current = [self.delivery_id] if self.delivery_id else []
+        return current + [s.delivery_id for s in self.supplements.values() if s.delivery_id]
+
+    class RequestOverdue(Event):
+        """A request's deadline passed without an answer; both sides are told.
+
+        ``portal_topic`` and ``authority_topic`` are where the relay publishes the notice
+        (None: that side has no topic; the portal also sees it in its replies).
+        """
+
+        reply_id: str
+        due: str
+        case_id: str
+        portal_topic: str | None
+        authority_topic: str | None
+
+        def change(self, submission: Submission) -> None:
+            submission.replies[self.reply_id].state = RequestState.OVERDUE
+
+    def mark_overdue(
+        self, reply_id: str, *, portal_topic: str | None, authority_topic: str | None
+    ) -> bool:
+        """Record that an open request's deadline passed; False unless it is still open."""
+        if not self._takes_effect("mark_overdue"):
+            return False
+        request = self.replies.get(reply_id)
+        if request is None or request.kind is not ReplyKind.REQUEST:
+            msg = f"submission {self.id} has no request {reply_id}"
+            raise InvalidTransitionError(msg)
+        if request.state is not RequestState.OPEN:
+            return False
+        assert request.due is not None
+        self._append(
+            self.RequestOverdue,
+            reply_id=reply_id,
+            due=request.due,
+            case_id=self.case_id,
+            portal_topic=portal_topic,
+            authority_topic=authority_topic,
+        )
+        return True
+
+    def open_requests(self) -> list[Reply]:
+        """The requests for documents not yet answered (overdue ones included)."""
+        return [
+            reply
+            for reply in self.replies.values()
+            if reply.state in (RequestState.OPEN, RequestState.OVERDUE)
+        ]
+
+    class SupplementReceived(Event):
+        """The portal handed in documents later (Nachreichung), answering a request or not.
+
+        ``dossier`` names the sealed document of what the portal said (each part's id,
+        media type and file name, a note); ``parts`` the sealed documents with SHA-512
+        and size of their plaintext, in the dossier's order.
+        """
+
+        supplement_id: str
+        answers: str | None
+        dossier: str
+        parts: list[dict[str, Any]]
+        request_digest: str
+
+        def change(self, submission: Submission) -> None:
+            submission.supplements[self.supplement_id] = Supplement(
+                supplement_id=self.supplement_id,
+                request_digest=self.request_digest,
+                answers=self.answers,
+                parts=self.parts,
+            )
+            if self.answers is not None:
+                request = submission.replies[self.answers]
+                request.state = RequestState.ANSWERED
+                request.answered_by = self.supplement_id
+
+    def hand_in(
+        self,
+        supplement_id: str,
+        *,
+        answers: str | None,
+        dossier: str,
+        parts: list[dict[str, Any]],
+        request_digest: str,
+    ) -> bool:
+        """Record documents handed in later; False if this supplement was recorded already.
+
+        Only a case an authority holds takes them (``InvalidTransitionError`` for a rejected
+        or unroutable one, ``ContentErasedError`` once erased); ``answers`` must name one
+        of its requests for documents that is not answered yet.
+        """
+        known = self.supplements.get(supplement_id)
+        if known is not None:
+            if known.request_digest != request_digest:
+                msg = f"supplement {supplement_id} was recorded with other content"
+                raise ReplyConflictError(msg)
+            return False
+        if not self._takes_effect("hand_in"):
+            return False
+        self._check_erased()
+        if answers is not None:
+            request = self.replies.get(answers)
+            if request is None or request.kind is not ReplyKind.REQUEST:
+                msg = f"submission {self.id} has no request {answers}"
+                raise InvalidTransitionError(msg)
+            if request.state is RequestState.ANSWERED:
+                msg = f"request {answers} was answered by supplement {request.answered_by}"
+                raise InvalidTransitionError(msg)
+        self._append(
+            self.SupplementReceived,
+            supplement_id=supplement_id,
+            answers=answers,
+            dossier=dossier,
+            parts=parts,
+            request_digest=request_digest,
+        )
+        return True
+
+    class SupplementDispatched(Event):
+        """A supplement went to the authority that holds the case: a follow-up delivery.
+
+        ``delivery_id`` is the follow-up delivery's own id (its receipt names it),
+        ``refers_to`` the delivery it follows up; ``topic`` and ``envelope`` as in
+        ``Dispatched``.
+        """
+
+        supplement_id: str
+        delivery_id: str
+        refers_to: str
+        authority_id: str
+        topic: str
+        envelope: dict[str, Any]
+
+        def change(self, submission: Submission) -> None:
+            submission.supplements[self.supplement_id].delivery_id = self.delivery_id
+
+    def dispatch_supplement(
+        self, supplement_id: str, delivery_id: str, topic: str, envelope: dict[str, Any]
+    ) -> bool:
+        """Record the follow-up delivery of a supplement; False if it was dispatched already."""
+        if not self._takes_effect("dispatch_supplement"):
+            return False
+        supplement = self.supplements.get(supplement_id)
+        if supplement is None:
+            msg = f"submission {self.id} has no supplement {supplement_id}"
+            raise InvalidTransitionError(msg)
+        if supplement.delivery_id is not None:
+            return False
+        self._check_erased()
+        assert self.delivery_id is not None
+        assert self.authority_id is not None
+        self._append(
+            self.SupplementDispatched,
+            supplement_id=supplement_id,
+            delivery_id=delivery_id,
+            refers_to=self.delivery_id,
+            authority_id=self.authority_id,
+            topic=topic,
+            envelope=envelope,
+        )
+        return True
+
+    class SupplementAcknowledged(Event):
+        """The authority answered a follow-up delivery (``accepted`` or ``rejected``)."""
+
+        supplement_id: str
+        delivery_id: str
+        outcome: str
+        problems: list[dict[str, Any]]
+        signed_receipt: str | None
+
+        def change(self, submission: Submission) -> None:
+            submission.supplements[self.supplement_id].outcome = self.outcome
+
+    def acknowledge_supplement(
+        self,
+        delivery_id: str,
+        outcome: str,
+        problems: list[dict[str, Any]],
+        signed_receipt: str | None = None,
+    ) -> bool:
+        """Record the receipt of a follow-up delivery; False if it was recorded already."""
+        if not self._takes_effect("acknowledge_supplement"):
+            return False
+        supplement = self.supplement_of_delivery(delivery_id)
+        if supplement is None:
+            msg = f"delivery {delivery_id} is no follow-up delivery of submission {self.id}"
+            raise InvalidTransitionError(msg)
+        if supplement.outcome is not None:
+            return False
+        self._append(
+            self.SupplementAcknowledged,
+            supplement_id=supplement.supplement_id,
+            delivery_id=delivery_id,
+            outcome=outcome,
+            problems=problems,
+            signed_receipt=signed_receipt,
+        )
+        return True
+
+    def supplement_of_delivery(self, delivery_id: str) -> Supplement | None:
+        """The supplement a follow-up delivery carried, or None."""
+        return next((s for s in self.supplements.values() if s.delivery_id == delivery_id), None)
+
+    class PortalNotified(Event):
+        """A callback told the portal of a reply or an overdue request (``notice``)."""
+
+        notice: str
+        """What the callback announced: ``reply:<reply id>`` or ``overdue:<reply id>``."""
+        attempt: int
+        status_code: int
+
+    class PortalNotificationFailed(Event):
+        """A callback to the portal failed; ``retry_at`` the next attempt, None: it gave up
+        (a dead letter for operations: the portal still finds the reply by pulling)."""
+
+        notice: str
+        attempt: int
+        reason: str
+        retry_at: str | None
+
+    def record_portal_callback(
+        self,
+        notice: str,
+        attempt: int,
+        *,
+        status_code: int | None = None,
+        failure: str | None = None,
+        retry_at: str | None = None,
+    ) -> bool:
+        """Record one callback attempt to the portal (``status_code``: delivered)."""
+        if not self._takes_effect("record_portal_callback"):
+            return False
+        if failure is None:
+            assert status_code is not None
+            self._append(
+                self.PortalNotified, notice=notice, attempt=attempt, status_code=status_code
+            )
+        else:
+            self._append(
+                self.PortalNotificationFailed,
+                notice=notice,
+                attempt=attempt,
+                reason=failure,
+                retry_at=retry_at,
+            )
+        return True
+
+    def _check_erased(self) -> None:
+        if self.content_erased:
+            raise ContentErasedError(str(self.id))
 
     # -- operator actions: each names its actor and reason, and carries a request id ----
     # (the same request again changes nothing, so a retried command is harmless)

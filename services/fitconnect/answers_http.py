@@ -5,7 +5,7 @@ of the case that was dispatched to it. In this order, each answer recording noth
 
 1. a sender, or a subscriber without its destination's scope: ``403``;
 2. a case without a submission the subscriber may see: ``404`` (a submission not sent over
-   FIT-Connect has the case :func:`~services.fitconnect.pickup_http.case_id_of` gives it,
+   FIT-Connect has the case :func:`~contracts.cases.case_id_of` gives it,
    as its pickup answers);
 3. not a JWS: ``400``; not a SET of accept- or reject-submission, ``txn`` naming another
    case, ``sub`` a submission not in the case: ``422``;
@@ -31,6 +31,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from contracts.cases import case_id_of
 from events.submission import Submission
 from services.fitconnect.answers import (
     MAX_SET_BYTES,
@@ -43,7 +44,6 @@ from services.fitconnect.answers import (
 )
 from services.fitconnect.clients import ClientKind
 from services.fitconnect.destinations import destination_id
-from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import DestinationScope
 from services.fitconnect.submission_table import Announcement, SubmissionTable

@@ -7,7 +7,7 @@ every event FIT-Connect calls back on, if its owner has a callback:
 - ``Dispatched`` of a submission sent over FIT-Connect, or dispatched to a FIT-Connect
   pickup: ``new-submissions`` to the subscriber of the authority's destination (the
   submission is available for pickup there; a submission not sent over FIT-Connect has the
-  case :func:`~services.fitconnect.pickup_http.case_id_of` gives it);
+  case :func:`~contracts.cases.case_id_of` gives it);
 - ``Accepted``, ``RefusedByAuthority`` (the authority's answer) and ``Rejected`` (Amtsweg's
   validation): ``new-events`` to the sender, if it gave a callback at announce.
 
@@ -39,6 +39,7 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 
 from contracts.callbacks import callback_headers
+from contracts.cases import case_id_of
 from contracts.topics import is_pickup_channel
 from events.ledger import Ledger
 from events.submission import Submission
@@ -49,7 +50,6 @@ from services.fitconnect.callback_table import (
     submission_owner,
 )
 from services.fitconnect.destinations import destination_id
-from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.submission_table import SubmissionTable
 from services.runtime.backoff import backoff
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from contracts.cases import case_id_of
 from contracts.pickup import PickupDocument, attachment_jwe
 from services.fitconnect.clients import ClientKind
 from services.fitconnect.destination_directory import DestinationDirectory
@@ -31,7 +32,6 @@ from services.fitconnect.submission_table import SubmissionTable
 from services.fitconnect.tokens import Access
 
 MAX_LIMIT = 500
-_CASE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://amtsweg.de/fit-connect/cases")
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,6 @@ class PickupPorts:
     stream: StreamBlob
     table: Callable[[], SubmissionTable]
     """Case and service of submissions sent over FIT-Connect."""
-
-
-def case_id_of(submission_id: str) -> str:
-    """The case of a submission not sent over FIT-Connect (one submission, one case)."""
-    return str(uuid.uuid5(_CASE_NAMESPACE, submission_id))
 
 
 def pickup_router(

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from contracts.cases import case_id_of
 from contracts.topics import pickup_channel
 from events.ledger import Ledger
 from events.vault import Vault
@@ -34,7 +35,6 @@ from services.fitconnect.destinations import ROUTING_DESTINATION, destination_id
 from services.fitconnect.event_log import ACCEPT, REJECT, SUBMIT
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
-from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from contracts.callbacks import verify_callback
+from contracts.cases import case_id_of
 from contracts.topics import pickup_channel
 from events.ledger import Ledger
 from events.vault.kek import LocalKeyFile
@@ -38,7 +39,6 @@ from services.fitconnect.callbacks import (
     HttpCallbackPoster,
 )
 from services.fitconnect.destinations import destination_id
-from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.submission_table import Announcement, SubmissionTable
 from tests.support.authority import HANNOVER
 from tests.support.factories import routed_submission

@@ -13,12 +13,14 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from events.case import ReplyKind
 from events.outbox import messages_for
 from events.submission import Submission
 from tests.support.factories import dispatched_submission, new_submission, routed_submission
 
 AUTHORITY = "jc-koeln"
 DELIVERY_TOPIC = "amtsweg.delivery.jc-koeln"
+PORTAL_TOPIC = "amtsweg.portal.portal-1"
 
 EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "Received": (
@@ -117,6 +119,34 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
         "events.submission:Submission.ContentErased",
         ("amtsweg.submissions.contenterased",),
     ),
+    "Replied": (
+        "events.submission:Submission.Replied",
+        ("amtsweg.submissions.replied", PORTAL_TOPIC),
+    ),
+    "RequestOverdue": (
+        "events.submission:Submission.RequestOverdue",
+        ("amtsweg.submissions.requestoverdue", PORTAL_TOPIC, DELIVERY_TOPIC),
+    ),
+    "SupplementReceived": (
+        "events.submission:Submission.SupplementReceived",
+        ("amtsweg.submissions.supplementreceived",),
+    ),
+    "SupplementDispatched": (
+        "events.submission:Submission.SupplementDispatched",
+        ("amtsweg.submissions.supplementdispatched", DELIVERY_TOPIC),
+    ),
+    "SupplementAcknowledged": (
+        "events.submission:Submission.SupplementAcknowledged",
+        ("amtsweg.submissions.supplementacknowledged",),
+    ),
+    "PortalNotified": (
+        "events.submission:Submission.PortalNotified",
+        ("amtsweg.submissions.portalnotified",),
+    ),
+    "PortalNotificationFailed": (
+        "events.submission:Submission.PortalNotificationFailed",
+        ("amtsweg.submissions.portalnotificationfailed",),
+    ),
 }
 """Event name: (stored topic, Kafka topics of its messages in order)."""
 
@@ -188,10 +218,44 @@ def _every_event() -> list[Submission.Event]:
     withheld = _routed()
     withheld.withhold(AUTHORITY, "no-encryption-key")
 
-    trails = (followed_up, rejected, triaged, handover_refused, accepted, refused, withheld)
+    case = _case()
+    trails = (followed_up, rejected, triaged, handover_refused, accepted, refused, withheld, case)
     events = [event for trail in trails for event in trail.collect_events()]
     assert all(isinstance(event, Submission.Event) for event in events)
     return events  # type: ignore[return-value]
+
+
+def _case() -> Submission:
+    """A case: a request for documents, its deadline passed, a supplement, a decision."""
+    case = _dispatched()
+    common = {"authority_id": AUTHORITY, "delivery_id": "d-1", "parts": [], "signed_by": None}
+    reference = {"blob": "r", "sha256": "0" * 64}
+    case.reply(
+        "r-1",
+        kind=ReplyKind.REQUEST,
+        dossier="b-1",
+        request_digest="x",
+        due="2030-01-01T00:00:00+00:00",
+        topic=PORTAL_TOPIC,
+        envelope=reference,
+        **common,
+    )
+    case.mark_overdue("r-1", portal_topic=PORTAL_TOPIC, authority_topic=DELIVERY_TOPIC)
+    case.hand_in("s-1", answers="r-1", dossier="b-2", parts=[], request_digest="y")
+    case.dispatch_supplement("s-1", "d-2", DELIVERY_TOPIC, reference)
+    case.acknowledge_supplement("d-2", "accepted", [])
+    case.record_portal_callback("overdue:r-1", 1, failure="HTTP 503", retry_at=None)
+    case.record_portal_callback("overdue:r-1", 2, status_code=204)
+    case.reply(
+        "r-2",
+        kind=ReplyKind.DECISION,
+        dossier="b-3",
+        request_digest="z",
+        topic=PORTAL_TOPIC,
+        envelope=reference,
+        **common,
+    )
+    return case
 
 
 def test_every_event_class_is_pinned() -> None:

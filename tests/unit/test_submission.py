@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.cases import case_id_of
 from events.chain import GENESIS, ChainLink, first_break
 from events.chain_keys import ChainKeys
 from events.lifecycle import InvalidTransitionError, Status
@@ -184,7 +185,9 @@ def test_the_received_event_holds_facts_only_the_content_is_in_the_vault() -> No
         "request_digest",
         "correlation_id",
         "chain_kid",
+        "case_id",
     }
+    assert received.case_id == submission.case_id == case_id_of(str(submission.id))
     assert not fields & {"metadata", "routing_hint", "idempotency_key"}
     assert set(received.data) == {"blob", "sha512", "size"}  # no media type, schema, name
     for absent in ("metadata", "routing_hint", "idempotency_key", "routing_keys"):

@@ -7,11 +7,13 @@ appended) or raise ``InvalidTransitionError`` (nothing appended), as its row say
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from events.case import ReplyKind
 from events.lifecycle import TRANSITIONS, InvalidTransitionError, Status
 from events.submission import Submission
 from tests.support.factories import dispatched_submission, new_submission, routed_submission
@@ -79,8 +81,41 @@ def _dead_letter(submission: Submission) -> None:
     submission.record_callback(DELIVERY, 0, 1, failure="HTTP 503")  # a no-op unless dispatched
 
 
-PREPARE: dict[str, Callable[[Submission], None]] = {"requeue_callback": _dead_letter}
-"""What a row needs beside the status (a dead letter to requeue), done before the command."""
+def _request(submission: Submission) -> None:
+    with contextlib.suppress(InvalidTransitionError):  # only a delivered case takes one
+        submission.reply(
+            "r-request",
+            kind=ReplyKind.REQUEST,
+            authority_id=AUTHORITY,
+            delivery_id=DELIVERY,
+            dossier="blob-r",
+            parts=[],
+            request_digest="digest-r",
+            due="2030-01-01T00:00:00+00:00",
+        )
+
+
+def _supplement(submission: Submission) -> None:
+    with contextlib.suppress(InvalidTransitionError):  # only a delivered case takes one
+        submission.hand_in(
+            "s-1", answers=None, dossier="blob-s", parts=[], request_digest="digest-s"
+        )
+
+
+def _follow_up(submission: Submission) -> None:
+    _supplement(submission)
+    if "s-1" in submission.supplements:
+        submission.dispatch_supplement("s-1", "d-s", "amtsweg.delivery.jc-koeln", {})
+
+
+PREPARE: dict[str, Callable[[Submission], None]] = {
+    "requeue_callback": _dead_letter,
+    "mark_overdue": _request,
+    "dispatch_supplement": _supplement,
+    "acknowledge_supplement": _follow_up,
+}
+"""What a row needs beside the status (a dead letter to requeue, a request whose deadline
+passes, a supplement to dispatch or acknowledge), done before the command."""
 
 COMMANDS: list[tuple[str, Callable[[Submission], bool]]] = [
     ("validate", lambda s: s.validate("cat-2", "urn:y")),
@@ -116,6 +151,32 @@ COMMANDS: list[tuple[str, Callable[[Submission], bool]]] = [
     ("redeliver", lambda s: s.redeliver("q-redeliver", actor="erika", reason="lost")),
     ("requeue_callback", lambda s: s.requeue_callback("q-requeue", actor="erika", reason="ok")),
     ("erase", lambda s: s.erase(**ERASURE)),
+    (
+        "reply",
+        lambda s: s.reply(
+            "r-1",
+            kind=ReplyKind.STATUS,
+            authority_id=AUTHORITY,
+            delivery_id=DELIVERY,
+            dossier="blob-1",
+            parts=[],
+            request_digest="digest-1",
+        ),
+    ),
+    (
+        "mark_overdue",
+        lambda s: s.mark_overdue("r-request", portal_topic=None, authority_topic=None),
+    ),
+    (
+        "hand_in",
+        lambda s: s.hand_in("s-2", answers=None, dossier="b", parts=[], request_digest="d"),
+    ),
+    (
+        "dispatch_supplement",
+        lambda s: s.dispatch_supplement("s-1", "d-s", "amtsweg.delivery.jc-koeln", {}),
+    ),
+    ("acknowledge_supplement", lambda s: s.acknowledge_supplement("d-s", "accepted", [])),
+    ("record_portal_callback", lambda s: s.record_portal_callback("reply:r-1", 1, status_code=200)),
 ]
 """Each row's command, called so that every guard beside the status passes."""
 

@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from contracts import topics
+from contracts.cases import case_id_of
 from contracts.topics import submission_event_topic
 from events.blobs import open_blob_store
 from events.checkpoint_keys import PublicKeys
@@ -46,7 +47,6 @@ from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
 from services.fitconnect.callbacks import FitConnectCallbacks, HttpCallbackPoster
 from services.fitconnect.http import mount_fit_connect
-from services.fitconnect.pickup_http import case_id_of
 from services.fitconnect.routing_api.documents import Instance
 from services.fitconnect.routing_api.http import routing_api_router
 from services.fitconnect.submission_table import SubmissionTable

@@ -1,9 +1,10 @@
-"""Creating an authority's delivery topic when the relay first publishes to it.
+"""Creating a delivery or portal topic when the relay first publishes to it.
 
 The national directory names about two thousand authorities; creating all their topics
 at every start would cost minutes of broker start-up (and partitions nobody uses), so
-the relay creates a delivery topic on its first delivery, once per process. Every other
-topic is created at start-up.
+the relay creates a delivery topic on its first delivery, once per process; a portal's
+topic (``amtsweg.portal.<portal-id>``) likewise on its first reply. Every other topic is
+created at start-up.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from contracts import topics
 from contracts.kafka_security import KafkaSecurity
 from deploy.topics import ensure_topics
 
+_PREPARED = (topics.DELIVERY_PREFIX, topics.PORTAL_PREFIX)
+
 
 class TopicPreparer:
-    """Awaited by the relay with each topic before it sends; creates delivery topics."""
+    """Awaited by the relay with each topic before it sends; creates delivery and portal
+    topics."""
 
     def __init__(
         self,
@@ -40,7 +44,7 @@ class TopicPreparer:
         self._ready = {*known, topics.RECEIPTS}
 
     async def __call__(self, topic: str) -> None:
-        if topic in self._ready or not topic.startswith(topics.DELIVERY_PREFIX):
+        if topic in self._ready or not topic.startswith(_PREPARED):
             return
         await ensure_topics(
             self._bootstrap_servers,

@@ -32,6 +32,8 @@ DELIVERY_HEADERS = {
     **RELAY_HEADERS,
     "amtsweg-delivery-id": "The delivery id (stable across reminders and redeliveries).",
     "amtsweg-notice": "`0` for the delivery, `n` for its n-th announcement again.",
+    "amtsweg-message": "`delivery` (a message without it is one too), `supplement` or"
+    " `request-overdue`.",
     "amtsweg-signature": "Amtsweg's detached JWS (ES256, `kid`) over the message value;"
     " the keys are at `GET /v1/keys`. Receivers refuse an envelope without a valid one.",
 }
