@@ -228,7 +228,7 @@ def _every_event() -> list[Submission.Event]:
 def _case() -> Submission:
     """A case: a request for documents, its deadline passed, a supplement, a decision."""
     case = _dispatched()
-    common = {"authority_id": AUTHORITY, "delivery_id": "d-1", "parts": [], "signed_by": None}
+    common: dict[str, Any] = {"authority_id": AUTHORITY, "delivery_id": "d-1", "parts": []}
     reference = {"blob": "r", "sha256": "0" * 64}
     case.reply(
         "r-1",
