@@ -89,6 +89,7 @@ from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext
 from services.routing.directory import Directory
 from services.routing.directory_file import load_directory
+from services.runtime.portals import Portals
 from services.validation import handler as validation
 from services.validation.catalog import SchemaCatalog, load_catalog
 
@@ -190,6 +191,11 @@ class Wiring:
     def recipients(self) -> Recipients:
         """Delivery's view of the configured directory."""
         return recipients_from(load_directory(self.settings.routing.directory), self.settings)
+
+    @cached_property
+    def portals(self) -> Portals:
+        """Where replies reach the portals (``AMTSWEG_PORTALS_FILE``; read once)."""
+        return self.settings.portals.portals()
 
     # -- registration on a broker ---------------------------------------------------
 

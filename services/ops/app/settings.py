@@ -29,6 +29,7 @@ from services.intake.settings import IntakeSettings
 from services.ops.console.settings import OperatorSettings
 from services.ops.readmodels.metrics.settings import MetricsSettings
 from services.routing.settings import RoutingSettings
+from services.runtime.portals import PortalSettings
 from services.runtime.settings import StageSettings
 from services.validation.settings import ValidationSettings
 
@@ -118,6 +119,8 @@ class Settings:
     """Signed checkpoints: directory, keys, interval (``AMTSWEG_CHECKPOINT_…``)."""
     fitconnect: FitConnectSettings = field(default_factory=FitConnectSettings)
     """The FIT-Connect facade (``AMTSWEG_FITCONNECT_…``)."""
+    portals: PortalSettings = field(default_factory=PortalSettings)
+    """Where replies reach the portals (``AMTSWEG_PORTALS_…``)."""
 
     def fit_connect_url(self) -> str:
         """The public URL of the FIT-Connect API, or what this process listens on."""
@@ -146,6 +149,7 @@ class Settings:
             kafka=KafkaSecurity.from_environment(),
             checkpoint=CheckpointSettings(),
             fitconnect=FitConnectSettings(),
+            portals=PortalSettings(),
         )
 
     def check_message_limits(self) -> None:
