@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import mimetypes
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,11 +201,3 @@ def describe(answer: Answer) -> str:
     title = answer.document.get("title", "refused")
     detail = answer.document.get("detail")
     return f"HTTP {answer.status}: {title}" + (f" ({detail})" if detail else "")
-
-
-def documents(paths: Sequence[Path]) -> tuple[Path, ...]:
-    """The documents as given (each must be a file)."""
-    for path in paths:
-        if not path.is_file():
-            raise ReceiverError(f"{path}: not a file")
-    return tuple(paths)

@@ -125,7 +125,8 @@ def _check(
     refused = check_addressing(submission, message, sender)
     if refused is not None:
         return refused
-    signature = check_signature(ports.recipients, message.authority_id, arrived.jws)
+    max_bytes = ports.settings.reply_max_bytes
+    signature = check_signature(ports.recipients, message.authority_id, arrived.jws, max_bytes)
     if isinstance(signature, Refused):
         return signature
     repeat = check_repeat(submission, message, digest)

@@ -91,10 +91,10 @@ def check_addressing(
 
 
 def check_signature(
-    recipients: Recipients, authority_id: str, jws: str | None
+    recipients: Recipients, authority_id: str, jws: str | None, max_bytes: int
 ) -> Refused | str | None:
     """Step 2: the ``kid`` that signed it (a str), None for a plain reply that may count
-    unsigned, or the refusal."""
+    unsigned, or the refusal (``max_bytes``: the largest reply taken)."""
     recipient = recipients.get(authority_id)
     key: dict[str, Any] | None = recipient.verification_key() if recipient else None
     if key is None:
@@ -102,7 +102,7 @@ def check_signature(
     if jws is None:
         return Refused(ReplyRefusal.SIGNATURE_REQUIRED, "the reply must be signed")
     try:
-        verify_signed_receipt(jws, key)
+        verify_signed_receipt(jws, key, max_payload_bytes=max_bytes)
     except SignatureError:
         return Refused(ReplyRefusal.SIGNATURE_INVALID, "the signature is not valid")
     return str(key.get("kid") or authority_id)
