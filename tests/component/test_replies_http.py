@@ -314,3 +314,15 @@ async def test_an_authority_without_verification_key_may_reply_unsigned(
     assert replied["kind"] == "request"
     assert replied["due"] == request(submission)["due"]
     assert ledger.get_submission(submission.id).open_requests()[0].reply_id == "q-1"
+
+
+def test_the_route_is_documented_with_its_bodies_and_answers(ledger: Ledger, vault: Vault) -> None:
+    app = create_app(ledger, vault, intake_settings(port=0))
+    app.include_router(replies_router(ports(ledger, vault, recipients())))
+    operation = app.openapi()["paths"]["/v1/deliveries/{delivery_id}/replies"]["post"]
+    body = operation["requestBody"]["content"]
+    assert set(body) == {"application/json", "application/jose"}
+    assert "$defs" not in json.dumps(body)  # sub-models written in place
+    assert body["application/json"]["schema"]["properties"]["parts"]["items"]["properties"]
+    answers = {int(status) for status in operation["responses"]}
+    assert answers == {200, 201, 400, 401, 403, 404, 409, 410, 413, 422}
