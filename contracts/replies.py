@@ -40,6 +40,8 @@ ReplyKindName = Literal["status", "request", "decision"]
 MAX_REPLY_PARTS: Final = 20
 MAX_REPLY_TEXT: Final = 20_000
 """Characters of a reply's subject and text together."""
+SAFE_ID: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+"""A reply's and a part's id: one path segment of the portal's URLs (never ``.`` or ``..``)."""
 
 
 class ReplyPart(BaseModel):
@@ -47,7 +49,7 @@ class ReplyPart(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    part_id: str = Field(alias="partId", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    part_id: str = Field(alias="partId", min_length=1, max_length=64, pattern=SAFE_ID)
     mime_type: str = Field(alias="mimeType", max_length=255, pattern=r"^[-\w.]+/[-\w.+]+$")
     filename: str | None = Field(default=None, max_length=255)
     hash: Hash = Field(description="SHA-512 of the plaintext: Amtsweg checks it")
@@ -68,7 +70,7 @@ class ReplyMessage(BaseModel):
 
     schema_version: Literal[1] = Field(default=1, alias="schemaVersion")
     type: Literal["reply"] = "reply"
-    reply_id: str = Field(alias="replyId", min_length=1, max_length=100)
+    reply_id: str = Field(alias="replyId", min_length=1, max_length=100, pattern=SAFE_ID)
     delivery_id: str = Field(alias="deliveryId", min_length=1, max_length=100)
     submission_id: str = Field(alias="submissionId", min_length=1, max_length=100)
     authority_id: str = Field(alias="authorityId", min_length=1, max_length=100)

@@ -53,6 +53,17 @@ class Inbox:
             ).fetchone()
         return Handled(row[0], row[1], row[2], bytes(row[3]), bool(row[4])) if row else None
 
+    def find(self, identifier: str) -> Handled | None:
+        """The delivery with this delivery id, else the latest one of this submission."""
+        with closing(self._connection.cursor()) as cursor:
+            row = cursor.execute(
+                "SELECT delivery_id, submission_id, outcome, receipt, sent FROM handled "
+                "WHERE delivery_id = ? OR submission_id = ? "
+                "ORDER BY delivery_id = ? DESC, handled_at DESC LIMIT 1",
+                (identifier, identifier, identifier),
+            ).fetchone()
+        return Handled(row[0], row[1], row[2], bytes(row[3]), bool(row[4])) if row else None
+
     def record(self, delivery_id: str, submission_id: str, outcome: str, receipt: bytes) -> None:
         """Remember a handled delivery and its receipt (before sending it)."""
         with self._connection:

@@ -45,16 +45,25 @@ class JweSealer:
         return jwe.encrypt_compact(header, plaintext, self._key, algorithms=JWE_ALGORITHMS)
 
 
-def verify_signed_receipt(compact: str, jwk: dict[str, Any]) -> bytes:
-    """The payload of a receipt JWS if ``jwk`` verifies it; ``SignatureError`` otherwise."""
+def verify_signed_receipt(
+    compact: str, jwk: dict[str, Any], max_payload_bytes: int | None = None
+) -> bytes:
+    """The payload of a receipt JWS if ``jwk`` verifies it; ``SignatureError`` otherwise.
+
+    ``max_payload_bytes``: the largest payload taken (joserfc's default, 128 000 bytes of
+    base64url, is enough for a receipt; a reply with documents needs more).
+    """
     allowed = [jwk["alg"]] if "alg" in jwk else RECEIPT_SIGNATURE_ALGORITHMS
     algorithms = [a for a in allowed if a in RECEIPT_SIGNATURE_ALGORITHMS]
+    registry = jws.JWSRegistry(algorithms=algorithms)
+    if max_payload_bytes is not None:
+        registry.max_payload_length = (max_payload_bytes * 4 + 2) // 3  # as base64url
     try:
         key = RSAKey.import_key(jwk) if jwk.get("kty") == "RSA" else ECKey.import_key(jwk)
-        header = jws.extract_compact(compact.encode()).protected
+        header = jws.extract_compact(compact.encode(), registry=registry).protected
         if "kid" in header and header["kid"] != jwk.get("kid"):
             raise SignatureError("signed with another key (kid)")
-        return jws.deserialize_compact(compact, key, algorithms=algorithms).payload
+        return jws.deserialize_compact(compact, key, registry=registry).payload
     except JoseError as error:
         raise SignatureError(error.error) from error
 

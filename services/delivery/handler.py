@@ -14,8 +14,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from contracts import topics
+from contracts import replies, topics
 from contracts.receipts import MalformedReceiptError, parse_receipt_message
+from contracts.reply_wire import MalformedReplyError, is_reply, parse_reply
 from events.dossier import Dossier
 from events.ledger import Ledger
 from events.lifecycle import Status
@@ -31,8 +32,10 @@ from services.delivery.handover import (
 from services.delivery.pickup import pickup_document
 from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
+from services.delivery.replies import ReplyPorts, take_reply
 from services.delivery.settings import DeliverySettings
 from services.runtime.batch import Outcome, Step, perform_one
+from services.runtime.portals import Portals
 from services.runtime.settings import StageSettings
 from services.runtime.worker import BatchWorker, subscription
 
@@ -226,11 +229,14 @@ def register(
     *,
     stage_settings: StageSettings,
     handover_transport: httpx.AsyncBaseTransport | None = None,
+    portals: Portals | None = None,
 ) -> None:
     """Subscribe the delivery worker and the receipt consumer to the broker.
 
     The worker delivers on every routing decision: Routed, Forwarded (after a decline)
-    and Assigned (triage). ``handover_transport`` is for tests (an app in-process).
+    and Assigned (triage). The receipt consumer takes the authorities' replies on the
+    same topic too (``portals``: where they reach the portals). ``handover_transport``
+    is for tests (an app in-process).
     """
     known = recipients or Recipients()
 
@@ -251,6 +257,9 @@ def register(
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_receipt(raw: KafkaMessage) -> None:
+        if is_reply(raw.body, _header(raw, replies.MESSAGE_HEADER)):
+            await on_reply(raw)
+            return
         try:
             message = parse_receipt_message(raw.body)
         except MalformedReceiptError as error:  # an authority's malformed message must not block
@@ -264,3 +273,27 @@ def register(
             stage="receipt",
         ):
             await asyncio.to_thread(record_receipt, ledger, known, message)
+
+    reply_ports = ReplyPorts(ledger, vault, known, portals or Portals({}), settings)
+
+    async def on_reply(raw: KafkaMessage) -> None:
+        """A reply on the receipts topic; a malformed or refused one is logged and skipped."""
+        record = raw.raw_message
+        assert not isinstance(record, tuple)  # a single-message subscriber
+        try:
+            arrived = parse_reply(raw.body, settings.reply_max_bytes)
+        except MalformedReplyError as error:
+            log.warning("reply.malformed", error=str(error)[:200], offset=record.offset)
+            return
+        with structlog.contextvars.bound_contextvars(
+            submission_id=arrived.message.submission_id,
+            causation_id=f"kafka:{record.topic}/{record.partition}/{record.offset}",
+            stage="reply",
+        ):
+            await asyncio.to_thread(take_reply, reply_ports, arrived)
+
+
+def _header(raw: KafkaMessage, name: str) -> str | None:
+    """A header's value (FastStream decodes them as text), or None."""
+    value = raw.headers.get(name)
+    return value if isinstance(value, str) else None

@@ -7,7 +7,20 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.replies import MAX_REPLY_PARTS
+
 DAY = 24 * 3600.0
+MIB = 1024 * 1024
+REPLY_MEDIA_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/xml",
+    "text/xml",
+    "application/json",
+    "text/plain",
+)
+"""What a reply's documents may be by default: PDF, PNG, JPEG, XML, JSON, plain text."""
 
 
 class DeliverySettings(BaseSettings):
@@ -53,3 +66,14 @@ class DeliverySettings(BaseSettings):
     """Since dispatch: when to escalate to operations without a receipt."""
     tick_seconds: float = Field(default=5.0, gt=0)
     """How often the notifier looks for due callbacks, reminders and escalations."""
+
+    reply_max_bytes: int = Field(default=64 * MIB, gt=0)
+    """The largest reply an authority may send, as sent (JSON or JWS, parts in base64).
+    On Kafka the broker's message limit (1 MiB by default) is lower: large decisions go
+    over HTTP."""
+    reply_max_part_bytes: int = Field(default=20 * MIB, gt=0)
+    """The largest document of a reply (decoded)."""
+    reply_max_parts: int = Field(default=MAX_REPLY_PARTS, ge=0, le=MAX_REPLY_PARTS)
+    """At most this many documents per reply."""
+    reply_media_types: list[str] = Field(default_factory=lambda: list(REPLY_MEDIA_TYPES))
+    """The media types a reply's documents may have (compared without case)."""

@@ -43,6 +43,8 @@ from services.delivery.keys_http import keys_router
 from services.delivery.notifier import Notifier
 from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
+from services.delivery.replies import ReplyPorts
+from services.delivery.reply_http import replies_router
 from services.delivery.signing import EnvelopeSigner, envelope_signer
 from services.delivery.store import delivery_store
 from services.fitconnect.callbacks import FitConnectCallbacks, HttpCallbackPoster
@@ -227,6 +229,7 @@ class Wiring:
                 settings.delivery,
                 self.recipients,
                 stage_settings=stage,
+                portals=self.portals,
             )
         return needed
 
@@ -306,6 +309,11 @@ class Wiring:
 
         return ConfirmationPorts(sign=signer.sign_confirmation, case_of=case_of)
 
+    def reply_ports(self) -> ReplyPorts:
+        """What taking the authorities' replies over HTTP needs."""
+        settings = self.settings
+        return ReplyPorts(self.ledger, self.vault, self.recipients, self.portals, settings.delivery)
+
     # -- what a process runs ----------------------------------------------------------
 
     def http_app(
@@ -335,6 +343,7 @@ class Wiring:
             )
         )
         app.include_router(keys_router(signer))
+        app.include_router(replies_router(self.reply_ports()))
         fit_connect = fit_connect_ports(
             self.settings,
             directory=lambda: load_directory(self.settings.routing.directory),

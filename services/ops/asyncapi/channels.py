@@ -14,12 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import headers, topics
+from contracts import headers, replies, topics
 from contracts.messages import DeliveryEnvelope, Receipt, SubmissionEventMessage
+from contracts.replies import ReplyEnvelope, ReplyMessage, RequestOverdueNotice
 from contracts.submission import IntakeMessage
 
 DELIVERY_CHANNEL = f"{topics.DELIVERY_PREFIX}{{authorityId}}"
 """The authorities' topics, one channel with the authority id as a parameter."""
+PORTAL_CHANNEL = f"{topics.PORTAL_PREFIX}{{portalId}}"
+"""The portals' topics (replies, overdue requests), one channel with the portal id."""
 
 RELAY = "amtsweg-relay"
 """The sender of every ledger event and delivery (the transactional outbox)."""
@@ -36,6 +39,17 @@ DELIVERY_HEADERS = {
     " `request-overdue`.",
     "amtsweg-signature": "Amtsweg's detached JWS (ES256, `kid`) over the message value;"
     " the keys are at `GET /v1/keys`. Receivers refuse an envelope without a valid one.",
+}
+
+PORTAL_HEADERS = {
+    **RELAY_HEADERS,
+    replies.MESSAGE_HEADER: "`reply` (a `ReplyEnvelope`) or `request-overdue` (a"
+    " `RequestOverdueNotice`).",
+}
+REPLY_HEADERS = {
+    **PORTAL_HEADERS,
+    "amtsweg-signature": "Amtsweg's detached JWS (ES256, `kid`) over the message value;"
+    " the keys are at `GET /v1/keys`.",
 }
 
 
@@ -58,6 +72,13 @@ class ChannelDoc:
     sender: str = RELAY
     models: tuple[type[BaseModel], ...] = ()
     """Models the payload refers to (a model payload is included anyway)."""
+    others: tuple[ChannelDoc, ...] = ()
+    """Further messages on the same topic (told apart by ``amtsweg-message``)."""
+
+    @property
+    def messages(self) -> tuple[ChannelDoc, ...]:
+        """Every message of the topic, this one first."""
+        return (self, *self.others)
 
 
 def channel_doc(topic: str) -> ChannelDoc:
@@ -111,6 +132,7 @@ def channel_doc(topic: str) -> ChannelDoc:
             "The submission id.",
             sender="authority",
             models=(Receipt,),
+            others=(_reply_message(),),
         )
     if topic == DELIVERY_CHANNEL:
         return ChannelDoc(
@@ -123,6 +145,8 @@ def channel_doc(topic: str) -> ChannelDoc:
             DELIVERY_HEADERS,
             tuple(DELIVERY_HEADERS),
         )
+    if topic == PORTAL_CHANNEL:
+        return _portal_channel()
     if topic.startswith(topics.SUBMISSION_EVENTS_PREFIX):
         return ChannelDoc(
             "SubmissionEvent",
@@ -135,3 +159,53 @@ def channel_doc(topic: str) -> ChannelDoc:
             tuple(RELAY_HEADERS),
         )
     raise UndocumentedTopicError(f"document topic {topic!r} in {__name__}")
+
+
+def _reply_message() -> ChannelDoc:
+    return ChannelDoc(
+        "ReplyMessage",
+        "An authority's reply to the applicant",
+        "Beside the receipts: a status message, a request for documents or a decision with"
+        " documents, as JSON or a JWS compact serialization whose payload is that JSON (a"
+        " signature is required when the directory holds the authority's verification key)."
+        " Told from a receipt by the header `amtsweg-message: reply` or its `type`. A Kafka"
+        " message is at most 1 MiB unless the cluster allows more: send larger decisions to"
+        " `POST /v1/deliveries/{deliveryId}/replies`. A malformed or refused reply is"
+        " logged (never its content) and skipped.",
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/ReplyMessage"},
+                {"type": "string", "description": "JWS compact, its payload a ReplyMessage."},
+            ]
+        },
+        "The submission id.",
+        {replies.MESSAGE_HEADER: "`reply` (without it, the `type` of the JSON decides)."},
+        sender="authority",
+        models=(ReplyMessage,),
+    )
+
+
+def _portal_channel() -> ChannelDoc:
+    overdue = ChannelDoc(
+        "RequestOverdueNotice",
+        "A request's deadline passed without an answer",
+        "To the portal and to the authority: the request (its `replyId`) is overdue; a"
+        " later supplement still answers it.",
+        RequestOverdueNotice,
+        "The submission id.",
+        PORTAL_HEADERS,
+        tuple(PORTAL_HEADERS),
+    )
+    return ChannelDoc(
+        "ReplyEnvelope",
+        "An authority's reply, for the portal that submitted",
+        "One topic per portal (only that portal may read it). The reply's content, or with"
+        " the portal's encryption key only its JWE; documents by reference"
+        " (`GET /v1/submissions/{id}/replies/{replyId}/parts/{partId}` with the portal's"
+        " token). In order per case; dedupe on `replyId`.",
+        ReplyEnvelope,
+        "The submission id.",
+        REPLY_HEADERS,
+        tuple(REPLY_HEADERS),
+        others=(overdue,),
+    )

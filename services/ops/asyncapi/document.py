@@ -17,8 +17,14 @@ from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 
 from contracts.messages import DeliveryEnvelope, SubmissionEventMessage
+from contracts.replies import ReplyEnvelope
 from services.ops.app.bootstrap import WORKERS, Wiring, submission_event_topics
-from services.ops.asyncapi.channels import DELIVERY_CHANNEL, ChannelDoc, channel_doc
+from services.ops.asyncapi.channels import (
+    DELIVERY_CHANNEL,
+    PORTAL_CHANNEL,
+    ChannelDoc,
+    channel_doc,
+)
 
 SERVER = "kafka"
 BINDING_VERSION = "0.5.0"
@@ -36,6 +42,7 @@ def documentation_broker(wiring: Wiring) -> KafkaBroker:
     for topic in submission_event_topics():
         broker.publisher(topic, title=topic, schema=SubmissionEventMessage)
     broker.publisher(DELIVERY_CHANNEL, title=DELIVERY_CHANNEL, schema=DeliveryEnvelope)
+    broker.publisher(PORTAL_CHANNEL, title=PORTAL_CHANNEL, schema=ReplyEnvelope)
     return broker
 
 
@@ -73,9 +80,10 @@ def complete(generated: dict[str, Any], groups: dict[str, str]) -> dict[str, Any
     messages: dict[str, Any] = {}
     for topic in sorted(set(topic_of.values())):
         doc = channel_doc(topic)
-        for model in (*doc.models, *_model(doc.payload)):
-            _add_schemas(schemas, model)
-        messages[doc.message] = _message(doc)
+        for message in doc.messages:
+            for model in (*message.models, *_model(message.payload)):
+                _add_schemas(schemas, model)
+            messages[message.message] = _message(message)
         channels[_channel_key(topic)] = _channel(topic, doc)
     operations: dict[str, Any] = {}
     for operation in generated["operations"].values():
@@ -114,11 +122,17 @@ def _channel(topic: str, doc: ChannelDoc) -> dict[str, Any]:
         "summary": doc.summary,
         "description": doc.description,
         "servers": [{"$ref": f"#/servers/{SERVER}"}],
-        "messages": {doc.message: {"$ref": f"#/components/messages/{doc.message}"}},
+        "messages": {
+            m.message: {"$ref": f"#/components/messages/{m.message}"} for m in doc.messages
+        },
     }
     if topic == DELIVERY_CHANNEL:
         channel["parameters"] = {
             "authorityId": {"description": "The receiving authority's id in the directory."}
+        }
+    if topic == PORTAL_CHANNEL:
+        channel["parameters"] = {
+            "portalId": {"description": "The portal's id (as its token and intake topic name)."}
         }
     return channel
 
@@ -156,7 +170,7 @@ def _operation(topic: str, action: str, group: str | None) -> tuple[str, dict[st
     operation: dict[str, Any] = {
         "action": action,
         "channel": {"$ref": f"#/channels/{key}"},
-        "messages": [{"$ref": f"#/channels/{key}/messages/{doc.message}"}],
+        "messages": [{"$ref": f"#/channels/{key}/messages/{m.message}"} for m in doc.messages],
     }
     if action == "receive":
         assert group is not None, f"no consumer group for {topic}"

@@ -6,10 +6,14 @@ import asyncio
 import json
 import os
 import shlex
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +22,20 @@ from contracts.kafka_security import KafkaSecurity, KafkaSecurityError
 from contracts.keys import generate_keys
 from contracts.limits import MAX_PART_BYTES
 from receiver.consume import ReceiverConfig, consume
-from receiver.keys import KeyFileError, read_private_jwk
+from receiver.inbox import INBOX_FILE, Inbox
+from receiver.keys import KeyFileError, Signer, read_private_jwk
+from receiver.origin import ApiOrigin
+from receiver.reply import (
+    Addressee,
+    Answer,
+    ReplyDraft,
+    build_reply,
+    delivery_of,
+    describe,
+    post_reply,
+    produce_reply,
+    reply_body,
+)
 from receiver.unpack import ReceiverError
 from services.delivery.dev_keys import DevelopmentKeyError, DevelopmentKeyPair, DevelopmentKeys
 from services.delivery.signing import DEVELOPMENT_FILE, EnvelopeSigner, SigningKeyError
@@ -154,6 +171,150 @@ def _development_keys(authority_id: str) -> DevelopmentKeyPair | None:
     if pair is not None:
         console.print(f"Using the development keys in {keys.path(authority_id)}")
     return pair
+
+
+class ReplyKindChoice(StrEnum):
+    """What a reply is."""
+
+    STATUS = "status"
+    REQUEST = "request"
+    DECISION = "decision"
+
+
+@authority_app.command("reply")
+def authority_reply(  # noqa: PLR0917 - typer options
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="SUBMISSION_OR_DELIVERY",
+            help="the delivery id (or the submission id, when --inbox knows its delivery)",
+        ),
+    ],
+    authority: Annotated[str, typer.Option(help="your authority id (as in the directory)")],
+    kind: Annotated[ReplyKindChoice, typer.Option(help="status, request or decision")],
+    subject: Annotated[str, typer.Option(help="the reply's subject line")],
+    text: Annotated[str, typer.Option(help="the message to the applicant")] = "",
+    requested: Annotated[
+        list[str] | None, typer.Option(help="what is missing (a request; repeat the option)")
+    ] = None,
+    due: Annotated[
+        str | None, typer.Option(help="a request's deadline, ISO 8601 with zone")
+    ] = None,
+    reference: Annotated[str | None, typer.Option(help="your file number")] = None,
+    part: Annotated[
+        list[Path] | None, typer.Option(help="a document (e.g. the Bescheid as PDF); repeatable")
+    ] = None,
+    sign_with: Annotated[
+        Path | None, typer.Option(help="private JWK file: sign the reply", exists=True)
+    ] = None,
+    reply_id: Annotated[
+        str | None, typer.Option(help="your id of the reply (the same id again: a retry)")
+    ] = None,
+    inbox: Annotated[
+        Path | None, typer.Option(help="the receiver's --out folder: knows your deliveries")
+    ] = None,
+    api: Annotated[str | None, typer.Option(help="Amtsweg's HTTP API")] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="AMTSWEG_AUTHORITY_TOKEN", help="your API token")
+    ] = None,
+    kafka: Annotated[
+        bool, typer.Option("--kafka", help="send on amtsweg.delivery.receipts, not over HTTP")
+    ] = False,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap")
+    ] = None,
+) -> None:
+    """Reply to the applicant: a status message, a request for documents, or a decision.
+
+    Over HTTP (--api, the token from AMTSWEG_AUTHORITY_TOKEN) by default; with --kafka on
+    the receipts topic (up to Kafka's message size: large decisions go over HTTP). Signed
+    with --sign-with, or else with your development signing key where there is one.
+    """
+    if kafka and not bootstrap_servers:
+        raise typer.BadParameter("--kafka needs --bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS")
+    draft = ReplyDraft(
+        kind=kind.value,
+        subject=subject,
+        text=text,
+        requested=tuple(requested or ()),
+        due=due,
+        reference=reference,
+        documents=tuple(part or ()),
+    )
+    try:
+        signing = read_private_jwk(sign_with) if sign_with else None
+        if signing is None:
+            development = _development_keys(authority)
+            signing = development.signing if development else None
+        if signing is None:
+            console.print("[yellow]No signing key: the reply goes unsigned[/yellow]")
+        answer = asyncio.run(
+            _send_reply(
+                target,
+                authority,
+                draft,
+                reply_id or str(uuid.uuid4()),
+                Signer(signing) if signing else None,
+                _ReplyRoute(inbox, api, token, bootstrap_servers if kafka else None),
+            )
+        )
+    except (ReceiverError, KeyFileError, DevelopmentKeyError, KafkaSecurityError) as error:
+        console.print(f"[red]Stopped: {error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(describe(answer) if isinstance(answer, Answer) else answer)
+    if isinstance(answer, Answer) and not answer.ok:
+        raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class _ReplyRoute:
+    """Where a reply's delivery is looked up and where the reply goes."""
+
+    inbox: Path | None
+    api: str | None
+    token: str | None
+    bootstrap_servers: str | None
+    """Set: on the receipts topic."""
+
+
+async def _send_reply(  # noqa: PLR0917 - one step of authority_reply
+    target: str,
+    authority: str,
+    draft: ReplyDraft,
+    reply_id: str,
+    signer: Signer | None,
+    route: _ReplyRoute,
+) -> Answer | str:
+    origin = ApiOrigin.of(route.api) if route.api else None
+    headers = {"Authorization": f"Bearer {route.token}"} if route.token else {}
+    async with httpx.AsyncClient(headers=headers, timeout=60, follow_redirects=False) as http:
+        addressee = _known_delivery(route.inbox, target, authority)
+        if addressee is None:
+            if origin is None:
+                raise ReceiverError("give --inbox (the receiver's folder) or --api to find it")
+            addressee = await delivery_of(http, origin, target)
+        body = reply_body(build_reply(reply_id, addressee, draft), signer)
+        if route.bootstrap_servers is not None:
+            options = KafkaSecurity.from_environment().client_options()
+            await produce_reply(route.bootstrap_servers, options, addressee.submission_id, body)
+            return f"reply {reply_id}: sent on the receipts topic"
+        if origin is None:
+            raise ReceiverError("give --api (or --kafka) to send the reply")
+        return await post_reply(
+            http, origin, addressee.delivery_id, body, signed=signer is not None
+        )
+
+
+def _known_delivery(inbox: Path | None, target: str, authority: str) -> Addressee | None:
+    """The delivery the receiver handled under this delivery or submission id."""
+    if inbox is None or not (inbox / INBOX_FILE).exists():
+        return None
+    handled = Inbox(inbox)
+    try:
+        found = handled.find(target)
+    finally:
+        handled.close()
+    return Addressee(found.delivery_id, found.submission_id, authority) if found else None
 
 
 @authority_app.command("keys")
