@@ -330,6 +330,8 @@ def _public(data: dict[str, Any]) -> dict[str, object]:
         shown["data"] = _part(data["data"])
     if isinstance(data.get("attachments"), list):
         shown["attachments"] = [_part(a) for a in data["attachments"] if isinstance(a, dict)]
+    if isinstance(data.get("parts"), list):  # a reply's or a supplement's documents
+        shown["parts"] = [_part(p) for p in data["parts"] if isinstance(p, dict)]
     return shown
 
 
