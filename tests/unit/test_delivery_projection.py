@@ -81,6 +81,7 @@ def test_a_follow_up_delivery_has_a_row_of_its_own_without_reminders() -> None:
     submission.acknowledge_supplement("follow-up-1", "accepted", [])
     rows: dict[str, DeliveryRow | None] = {}
     for event in submission.collect_events():
+        assert isinstance(event, Submission.Event)
         delivery_id = getattr(event, "delivery_id", None)
         if isinstance(delivery_id, str):
             rows[delivery_id] = apply(rows.get(delivery_id), event, lambda _authority: True)
