@@ -4,14 +4,17 @@ the authority that holds the case, encrypted to it; its receipt is recorded."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 from uuid import uuid4
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from contracts import replies, topics
@@ -23,7 +26,10 @@ from events.relay import Relay
 from events.relay_store import relay_store
 from events.submission import Submission
 from events.vault import Vault
+from receiver.consume import Receiver, ReceiverConfig
+from receiver.inbox import Inbox
 from receiver.keys import Decrypter, Signer
+from receiver.trust import EnvelopeVerifier
 from services.delivery import handler as delivery
 from services.delivery.follow_up import SUPPLEMENT_RECEIVED, follow_up_delivery_id
 from services.delivery.http import create_router
@@ -35,7 +41,7 @@ from services.runtime.settings import StageSettings
 from tests.support.authority import KOELN, amtsweg_signer, encryption_key, signing_key
 from tests.support.delivery import TOKENS, dispatched, koeln, recipients, settings
 from tests.support.factories import sha512
-from tests.support.pipeline import intake_settings
+from tests.support.pipeline import auth, intake_settings
 
 SMALL = b"%PDF-1.7 small (synthetic)"
 LARGE = b"%PDF-1.7 " + b"Lohnabrechnung (synthetic) " * 40  # beyond the inline limit
@@ -103,21 +109,32 @@ class Collected:
 
 async def _published(ledger: Ledger, vault: Vault, topic: str) -> list[Outbound]:
     collected = Collected()
-    relay = Relay(ledger, relay_store(ledger.settings), collected, envelopes=vault.envelope)
+    relay = Relay(
+        ledger,
+        relay_store(ledger.settings),
+        collected,
+        envelopes=vault.envelope,
+        sign_envelopes=amtsweg_signer().sign,
+    )
     while await relay.publish_batch():
         pass
     return [o for o in collected.sent if o.topic == topic]
 
 
 @pytest.fixture
-async def authority_api(ledger: Ledger, vault: Vault) -> AsyncIterator[httpx.AsyncClient]:
+def transport(ledger: Ledger, vault: Vault) -> httpx.ASGITransport:
+    """The intake app (portals' routes) with the authorities' routes."""
     known = recipients()
     app = create_app(ledger, vault, intake_settings(port=0))
     projector = DeliveryProjector(ledger, delivery_store(ledger.settings), known.has_callback)
     app.include_router(
         create_router(ledger, vault, projector, known, settings(), signer=amtsweg_signer())
     )
-    transport = httpx.ASGITransport(app=app)
+    return httpx.ASGITransport(app=app)
+
+
+@pytest.fixture
+async def authority_api(transport: httpx.ASGITransport) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 
@@ -276,3 +293,82 @@ def test_follow_up_ids_are_stable_and_distinct() -> None:
     assert one == follow_up_delivery_id(submission_id, "s-1", KOELN)
     assert one != follow_up_delivery_id(submission_id, "s-2", KOELN)
     assert one != follow_up_delivery_id(submission_id, "s-1", "jobcenter-region-hannover")
+
+
+class Receipts:
+    """The receiver's producer: keeps the receipts it sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> None:
+        assert topic == topics.RECEIPTS
+        self.sent.append(value)
+
+
+async def test_a_portal_hands_in_and_the_reference_receiver_takes_it(
+    ledger: Ledger,
+    vault: Vault,
+    transport: httpx.ASGITransport,
+    authority_api: httpx.AsyncClient,
+    tmp_path: Path,
+) -> None:
+    """POST → follow-up delivery → relay → reference receiver → receipt → accepted."""
+    known = recipients()
+    submission = dispatched(ledger, vault, known)
+    body = {
+        "note": "Nachreichung (synthetic)",
+        "attachments": [
+            {
+                "attachmentId": "payslip",
+                "mimeType": "application/pdf",
+                "filename": "Lohnabrechnung.pdf",
+                "hash": {"type": "sha512", "content": sha512(LARGE)},
+                "content": base64.b64encode(LARGE).decode(),
+            }
+        ],
+    }
+    posted = await authority_api.post(
+        f"/v1/submissions/{submission.id}/supplements", json=body, headers=auth()
+    )
+    assert posted.status_code == 202, posted.text
+    sid = posted.json()["supplementId"]
+    await _deliver(ledger, vault, known, _notice(ledger, submission))
+    status = await authority_api.get(posted.json()["_links"]["self"]["href"], headers=auth())
+    assert status.json()["status"] == "dispatched"
+
+    follow_up = (await _published(ledger, vault, topics.delivery_topic(KOELN)))[-1]
+    receipts = Receipts()
+    config = ReceiverConfig(
+        KOELN,
+        "unused:9092",
+        tmp_path / "inbox",
+        decryption_key=encryption_key(),
+        signing_key=signing_key(),
+        api="http://test",
+        token=TOKENS[KOELN],
+    )
+    (tmp_path / "inbox").mkdir()
+    verifier = EnvelopeVerifier({amtsweg_signer().kid: amtsweg_signer().jwks()["keys"][0]})
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=_bearer()
+    ) as http:
+        receiver = Receiver(
+            config,
+            Inbox(tmp_path / "inbox"),
+            cast(AIOKafkaProducer, receipts),
+            http,
+            verifier,
+        )
+        await receiver.handle(follow_up.value, follow_up.headers)
+    written = tmp_path / "inbox" / str(submission.delivery_id) / "supplements" / sid
+    assert (written / "payslip.pdf").read_bytes() == LARGE
+    assert json.loads((written / "supplement.json").read_text())["note"] == body["note"]
+    (receipt,) = receipts.sent
+
+    broker = KafkaBroker()
+    delivery.register(broker, ledger, vault, settings(), known, stage_settings=StageSettings())
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(receipt, topics.RECEIPTS)
+    status = await authority_api.get(posted.json()["_links"]["self"]["href"], headers=auth())
+    assert status.json()["status"] == "accepted"
