@@ -11,6 +11,11 @@ and service, the SHA-512 and size of every part, and the ``Received`` event's ve
 and chain hash, which leads through the submission's trail to a signed checkpoint.
 The claims are a function of the ``Received`` event alone: the same for a submission
 every time it is asked for (the ECDSA signature itself differs).
+
+Documents handed in later (a supplement) get a confirmation of their own: the same
+claims with ``supplementId`` (and ``answers``, the request it answers), no ``data``, the
+supplement's documents as ``attachments``, and its ``SupplementReceived`` event's version
+and chain hash as ``received``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, Final
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG
 from contracts.receipts import MalformedReceiptError, b64url_decode
@@ -80,13 +85,32 @@ class Confirmation(BaseModel):
     portal_id: str = Field(alias="portalId", min_length=1, max_length=200)
     service_identifier: str = Field(alias="serviceIdentifier", max_length=200)
     leika_key: str = Field(alias="leikaKey", pattern=r"^[0-9]{14}$")
-    data: ReceivedPart
+    data: ReceivedPart | None = None
+    """The submission's data document (a supplement's confirmation has none)."""
     attachments: list[ReceivedPart]
     received: ReceivedEvent
+    """The confirmed event: the submission's ``Received`` (version 1), or the
+    ``SupplementReceived`` of the supplement it confirms."""
+    supplement_id: str | None = Field(
+        default=None, alias="supplementId", min_length=1, max_length=100
+    )
+    """Set when it confirms documents handed in later (then ``attachments`` are those)."""
+    answers: str | None = Field(default=None, min_length=1, max_length=100)
+    """The request for documents (its reply id) the supplement answers, if any."""
+
+    @model_validator(mode="after")
+    def _a_submission_or_a_supplement(self) -> Confirmation:
+        if (self.supplement_id is None) == (self.data is None):
+            msg = "a submission's confirmation names its data, a supplement's its supplementId"
+            raise ValueError(msg)
+        if self.supplement_id is None and (self.answers is not None or self.received.version != 1):
+            msg = "a submission's confirmation names its Received event (version 1)"
+            raise ValueError(msg)
+        return self
 
     def claims(self) -> dict[str, Any]:
-        """The JSON object that is signed."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The JSON object that is signed (a submission's without the supplement's fields)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _registry() -> jws.JWSRegistry:

@@ -25,7 +25,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.messages import DeliveryLinks, Encryption, PayloadPart
+from contracts.messages import DeliveryLinks, Encryption, Href, PayloadPart
 from contracts.submission import Hash
 
 MESSAGE_HEADER: Final = "amtsweg-message"
@@ -215,6 +215,58 @@ class SupplementRequest(BaseModel):
             msg = "attachmentId values must be unique"
             raise ValueError(msg)
         return self
+
+
+SupplementState = Literal["received", "dispatched", "accepted", "rejected"]
+"""Where documents handed in later stand: recorded, sent to the authority as a follow-up
+delivery, and the authority's receipt of it."""
+
+
+class SupplementLinks(BaseModel):
+    """Where the portal finds the supplement and its proof of receipt."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    self_: Href = Field(alias="self")
+    confirmation: Href | None = None
+
+
+class SupplementAccepted(BaseModel):
+    """The answer to ``POST /v1/submissions/{id}/supplements`` (202; 200 for a retry)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    supplement_id: str = Field(alias="supplementId")
+    status: SupplementState
+    links: SupplementLinks = Field(alias="_links")
+
+
+class SupplementPart(BaseModel):
+    """One document as received: its id, the SHA-512 and size of its bytes."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    part_id: str = Field(alias="partId")
+    sha512: str
+    size: int
+
+
+class SupplementStatus(BaseModel):
+    """``GET /v1/submissions/{id}/supplements/{supplementId}``."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    supplement_id: str = Field(alias="supplementId")
+    submission_id: str = Field(alias="submissionId")
+    case_id: str = Field(alias="caseId")
+    status: SupplementState
+    answers: str | None = None
+    received_at: str = Field(alias="receivedAt")
+    delivery_id: str | None = Field(
+        default=None, alias="deliveryId", description="its follow-up delivery, once dispatched"
+    )
+    parts: list[SupplementPart]
+    links: SupplementLinks = Field(alias="_links")
 
 
 class SupplementEnvelope(BaseModel):

@@ -9,6 +9,12 @@ only then commit the offset. A wrong key, an unreachable API or a failing comman
 receiver with an error (nothing is committed, so a restart picks the message up again);
 a part whose SHA-512 does not match is answered with a "rejected" receipt.
 
+The header ``amtsweg-message`` says what a message is (``contracts.replies``): a delivery
+(also without the header), a supplement (a follow-up delivery: documents handed in later,
+verified, decrypted and checked alike, written next to its case, ``receiver.folder``, and
+answered with a receipt) or an overdue request (noted in ``<out>/notices/`` and logged;
+it carries ids and a date only, unsigned).
+
 Parts are fetched only under the configured API (``receiver.origin``), redirects are not
 followed, so the authority's token goes nowhere else.
 """
@@ -33,12 +39,20 @@ from contracts.envelope_signature import SIGNATURE_HEADER, EnvelopeSignatureErro
 from contracts.limits import MAX_PART_BYTES
 from contracts.messages import DeliveryEnvelope, DeliveryEnvelopeV1, Receipt, parse_envelope
 from contracts.problems import Problem
-from receiver.folder import write_application
+from contracts.replies import (
+    DELIVERY,
+    MESSAGE_HEADER,
+    REQUEST_OVERDUE,
+    SUPPLEMENT,
+    RequestOverdueNotice,
+    SupplementEnvelope,
+)
+from receiver.folder import write_application, write_notice, write_supplement
 from receiver.inbox import Inbox
 from receiver.keys import Decrypter, Signer
 from receiver.origin import ApiOrigin, ForeignReferenceError
 from receiver.trust import EnvelopeVerifier, KeySource
-from receiver.unpack import HashMismatchError, ReceiverError, unpack
+from receiver.unpack import HashMismatchError, ReceiverError, unpack, unpack_supplement
 
 log = structlog.get_logger(__name__)
 
@@ -87,6 +101,10 @@ class Summary:
     skipped: int = 0
     refused: int = 0
     """Envelopes without a valid signature by Amtsweg."""
+    supplements: int = 0
+    """Follow-up deliveries (documents handed in later) written and accepted."""
+    notices: int = 0
+    """Overdue requests noted."""
 
 
 class Receiver:
@@ -115,7 +133,16 @@ class Receiver:
         self.summary = Summary()
 
     async def handle(self, value: bytes, headers: Sequence[tuple[str, bytes]] = ()) -> None:
-        """One message of the delivery topic (its value and headers)."""
+        """One message of the delivery topic (its value and headers), by its kind (header
+        ``amtsweg-message``: a delivery, a supplement or an overdue request)."""
+        kind = _header(headers, MESSAGE_HEADER) or DELIVERY
+        if kind == REQUEST_OVERDUE:  # ids and a date only: nothing to verify or decrypt
+            self._note_overdue(value)
+            return
+        if kind not in (DELIVERY, SUPPLEMENT):
+            log.warning("receiver.unknown_message", kind=kind[:40])
+            self.summary.skipped += 1
+            return
         signature = _header(headers, SIGNATURE_HEADER)
         try:
             kid = await self._verifier.verify(value, signature)
@@ -124,6 +151,10 @@ class Receiver:
             self.summary.refused += 1
             return
         log.debug("receiver.envelope_verified", kid=kid)
+        await (self._supplement if kind == SUPPLEMENT else self._delivery)(value)
+
+    async def _delivery(self, value: bytes) -> None:
+        """A delivery: the application written to its folder, answered by a receipt."""
         try:
             envelope = parse_envelope(value)
         except (ValidationError, ValueError) as error:
@@ -159,9 +190,66 @@ class Receiver:
         self._inbox.record(envelope.delivery_id, envelope.submission_id, outcome, receipt)
         await self._send(envelope.submission_id, envelope.delivery_id, receipt)
 
+    async def _supplement(self, value: bytes) -> None:
+        """A follow-up delivery: documents written next to the case, answered by a receipt."""
+        try:
+            envelope = SupplementEnvelope.model_validate_json(value)
+        except ValidationError as error:
+            log.warning("receiver.malformed_envelope", error=type(error).__name__)
+            self.summary.skipped += 1
+            return
+        if envelope.authority_id != self._config.authority_id:
+            log.warning("receiver.not_addressed_to_us", delivery_id=envelope.delivery_id)
+            self.summary.skipped += 1
+            return
+        handled = self._inbox.get(envelope.delivery_id)
+        if handled is not None:
+            self.summary.duplicates += 1
+            log.info("receiver.duplicate", delivery_id=envelope.delivery_id, resent=True)
+            await self._send(envelope.submission_id, envelope.delivery_id, handled.receipt)
+            return
+        try:
+            documents = await unpack_supplement(envelope, self._decrypter, self._fetch)
+        except HashMismatchError as error:
+            problem = Problem.of(
+                "hash-mismatch", "A part does not match its hash", detail=str(error)
+            )
+            outcome = "rejected"
+            receipt = self._receipt(envelope, outcome, None, [problem])
+            self.summary.rejected += 1
+        else:
+            folder = write_supplement(self._config.out, documents)
+            outcome = "accepted"
+            receipt = self._receipt(envelope, outcome, None, [])
+            self.summary.supplements += 1
+            log.info(
+                "receiver.supplement_written",
+                delivery_id=envelope.delivery_id,
+                refers_to=envelope.refers_to,
+                folder=folder.name,
+            )
+        self._inbox.record(envelope.delivery_id, envelope.submission_id, outcome, receipt)
+        await self._send(envelope.submission_id, envelope.delivery_id, receipt)
+
+    def _note_overdue(self, value: bytes) -> None:
+        try:
+            notice = RequestOverdueNotice.model_validate_json(value)
+        except ValidationError as error:
+            log.warning("receiver.malformed_notice", error=type(error).__name__)
+            self.summary.skipped += 1
+            return
+        write_notice(self._config.out, "overdue", notice.reply_id, notice.model_dump(by_alias=True))
+        self.summary.notices += 1
+        log.info(
+            "receiver.request_overdue",
+            submission_id=notice.submission_id,
+            reply_id=notice.reply_id,
+            due=notice.due,
+        )
+
     def _receipt(
         self,
-        envelope: DeliveryEnvelope | DeliveryEnvelopeV1,
+        envelope: DeliveryEnvelope | DeliveryEnvelopeV1 | SupplementEnvelope,
         outcome: str,
         reference: str | None,
         problems: list[Problem],

@@ -1,4 +1,8 @@
-"""From an envelope to the application: decrypt, fetch referenced parts, check every hash."""
+"""From an envelope to the application: decrypt, fetch referenced parts, check every hash.
+
+A follow-up delivery (documents handed in later, ``contracts.replies.SupplementEnvelope``)
+is unpacked the same way (:func:`unpack_supplement`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.messages import DeliveryEnvelope, DeliveryEnvelopeV1, PayloadPart, PayloadPartV1
+from contracts.replies import SupplementEnvelope
 from receiver.keys import Decrypter, DecryptionError
 
 Fetch = Callable[[str], Awaitable[bytes]]
@@ -70,6 +75,41 @@ async def unpack(
         filename = part.filename or filenames.get(part.part_id)
         parts.append(Part(part.part_id, part.mime_type, part.sha512, content, filename))
     return Application(envelope, metadata, parts)
+
+
+@dataclass(frozen=True)
+class SupplementDocuments:
+    """Documents handed in later, decrypted and checked."""
+
+    envelope: SupplementEnvelope
+    metadata: dict[str, Any]
+    """The portal's note, the request it answers and each document's file name."""
+    parts: list[Part]
+
+
+async def unpack_supplement(
+    envelope: SupplementEnvelope, decrypter: Decrypter | None, fetch: Fetch
+) -> SupplementDocuments:
+    """Decrypt and check a follow-up delivery; ``HashMismatchError`` or ``ReceiverError``."""
+    encrypted = envelope.encryption is not None
+    if encrypted and decrypter is None:
+        raise ReceiverError(f"delivery {envelope.delivery_id} is encrypted: give --key")
+    opener = _Opener(envelope.delivery_id, decrypter if encrypted else None)
+    if envelope.encrypted_metadata is not None:
+        metadata = json.loads(opener.open(envelope.encrypted_metadata))
+    else:
+        metadata = dict(envelope.metadata or {})
+    if not isinstance(metadata, dict):
+        raise ReceiverError(f"delivery {envelope.delivery_id}: the metadata is not an object")
+    attachments = metadata.get("attachments")
+    filenames = _filenames({"contentStructure": {"attachments": attachments or []}})
+    parts = []
+    for part in envelope.attachments:
+        content = await _content(part, opener, fetch)
+        _check(part, content)
+        filename = part.filename or filenames.get(part.part_id)
+        parts.append(Part(part.part_id, part.mime_type, part.sha512, content, filename))
+    return SupplementDocuments(envelope, metadata, parts)
 
 
 class _Opener:

@@ -24,6 +24,7 @@ from events.submission import Submission
 from events.vault import Vault
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, build_envelope, delivery_id_for
+from services.delivery.follow_up import register_follow_up
 from services.delivery.handover import (
     HandoverUnavailableError,
     hand_over_submission,
@@ -231,7 +232,8 @@ def register(
     handover_transport: httpx.AsyncBaseTransport | None = None,
     portals: Portals | None = None,
 ) -> None:
-    """Subscribe the delivery worker and the receipt consumer to the broker.
+    """Subscribe the delivery worker, the follow-up delivery worker (documents handed in
+    later, ``services.delivery.follow_up``) and the receipt consumer to the broker.
 
     The worker delivers on every routing decision: Routed, Forwarded (after a decline)
     and Assigned (triage). The receipt consumer takes the authorities' replies on the
@@ -249,6 +251,7 @@ def register(
         auto_offset_reset="earliest",
         **subscription(stage_settings),
     )(BatchWorker(ledger, "delivery", lambda _message: step).handle)
+    register_follow_up(broker, ledger, vault, settings, known, stage_settings=stage_settings)
 
     @broker.subscriber(
         topics.RECEIPTS,

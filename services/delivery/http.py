@@ -33,6 +33,7 @@ from events.submission import Submission
 from events.vault import ContentErasedError, Vault
 from services.delivery.auth import authority_for
 from services.delivery.crypto import JweSealer
+from services.delivery.follow_up import dispatched_envelope, follow_up_part
 from services.delivery.projector import DeliveryProjector
 from services.delivery.receipts import Refusal, record_receipt
 from services.delivery.recipients import Recipients
@@ -120,7 +121,16 @@ def create_router(  # noqa: PLR0915 - one route each
         if row is None or authority_id not in (None, row.authority_id):
             return None
         submission = ledger.get_submission(UUID(row.submission_id))
-        return submission if submission.delivery_id == delivery_id else None
+        if submission.delivery_id == delivery_id:
+            return submission
+        # a follow-up delivery (documents handed in later) of the case
+        return submission if submission.supplement_of_delivery(delivery_id) else None
+
+    def envelope_of(submission: Submission, delivery_id: str) -> tuple[dict[str, Any], str] | None:
+        """The sealed envelope's reference and the channel of the delivery or follow-up."""
+        if submission.delivery_id == delivery_id:
+            return submission.envelope, submission.delivery_topic or ""
+        return dispatched_envelope(ledger, submission, delivery_id)
 
     @router.get(
         "/{delivery_id}",
@@ -147,9 +157,12 @@ def create_router(  # noqa: PLR0915 - one route each
         if authority_id is None:
             return unauthorized()
         submission = await run_in_threadpool(find, delivery_id, authority_id)
-        if submission is None or topics.is_pickup_channel(submission.delivery_topic or ""):
+        found = (
+            await run_in_threadpool(envelope_of, submission, delivery_id) if submission else None
+        )
+        if submission is None or found is None or topics.is_pickup_channel(found[1]):
             return not_found()  # picked up over FIT-Connect: there is no envelope
-        envelope = await run_in_threadpool(vault.envelope, submission.id, submission.envelope)
+        envelope = await run_in_threadpool(vault.envelope, submission.id, found[0])
         if envelope is None:
             return erased()
         signature = signer.sign(envelope)
@@ -176,7 +189,9 @@ def create_router(  # noqa: PLR0915 - one route each
         if key is None:
             return problem(409, "key-unavailable", "The authority has no encryption key now")
         try:
-            sealed = await run_in_threadpool(_seal, vault, submission, part_id, key)
+            sealed = await run_in_threadpool(
+                _seal, ledger, vault, submission, delivery_id, part_id, key
+            )
         except ContentErasedError:
             return erased()
         except BlobNotFoundError:
@@ -230,8 +245,18 @@ def create_router(  # noqa: PLR0915 - one route each
     return router
 
 
-def _seal(vault: Vault, submission: Submission, part_id: str, key: dict[str, Any]) -> str | None:
-    """The part's bytes as JWE to the authority; None if the submission has no such part."""
+def _seal(  # noqa: PLR0917 - one private step of get_part
+    ledger: Ledger,
+    vault: Vault,
+    submission: Submission,
+    delivery_id: str,
+    part_id: str,
+    key: dict[str, Any],
+) -> str | None:
+    """The part's bytes as JWE to the authority; None if the delivery has no such part."""
+    if submission.delivery_id != delivery_id:  # a follow-up delivery: a supplement's part
+        found = follow_up_part(ledger, vault, submission, delivery_id, part_id)
+        return JweSealer(key).seal(found[0], found[1]) if found else None
     for declared, sealed in Dossier.of(vault, submission).parts(submission):
         if declared.part_id == part_id:
             content = vault.read(submission.id, sealed["blob"])

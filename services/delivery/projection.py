@@ -15,6 +15,9 @@ from datetime import datetime
 from events.submission import Submission
 
 OPEN, ACCEPTED, REFUSED, DECLINED, ERASED = "open", "accepted", "refused", "declined", "erased"
+FOLLOW_UP = "follow-up"
+"""A follow-up delivery (documents handed in later): found by its id, no reminders or
+callbacks (the supplement's own state says where it stands)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,16 @@ def apply(
             state=OPEN,
             dispatched_at=at,
             callback_due=at if has_callback(event.authority_id) else None,
+            updated_at=at,
+        )
+    if isinstance(event, Submission.SupplementDispatched):
+        return DeliveryRow(
+            delivery_id=event.delivery_id,
+            submission_id=str(event.originator_id),
+            authority_id=event.authority_id,
+            version=event.originator_version,
+            state=FOLLOW_UP,
+            dispatched_at=at,
             updated_at=at,
         )
     if row is None or event.originator_version <= row.version:

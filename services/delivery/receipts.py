@@ -6,6 +6,8 @@ authority without one is refused, unless the recipients accept unsigned receipts
 in development, where development keys usually stand in anyway). A receipt that is
 not taken leaves a ``ReceiptRefused`` event in the trail (at most a few per submission),
 so operations see forged or misdirected receipts next to the delivery they concern.
+A receipt of a follow-up delivery (documents handed in later) follows the same rules and
+records ``SupplementAcknowledged``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def record_receipt(
     refusal = check_receipt(submission, recipients, message, sender)
     if refusal is not None:
         return _refuse(ledger, submission, message, refusal)
+    if submission.supplement_of_delivery(receipt.delivery_id) is not None:
+        return _acknowledge_supplement(ledger, submission, message)
 
     def record(current: Submission) -> bool:
         if receipt.outcome == "accepted":
@@ -105,6 +109,36 @@ def record_receipt(
             ledger, submission, message, Refusal.OTHER_DELIVERY if known else Refusal.NOT_DISPATCHED
         )
     log.info("receipt.recorded", outcome=receipt.outcome, changed=changed, signed=bool(message.jws))
+    return ReceiptResult(recorded=changed)
+
+
+def _acknowledge_supplement(
+    ledger: Ledger, submission: Submission, message: ReceiptMessage
+) -> ReceiptResult:
+    """The receipt of a follow-up delivery: the supplement ``accepted`` or ``rejected``.
+
+    "Not responsible" cannot move a case that the authority holds: for documents handed
+    in later it counts as ``rejected`` (its problems say why).
+    """
+    receipt = message.receipt
+    outcome = "accepted" if receipt.outcome == "accepted" else "rejected"
+    problems = [p.model_dump(exclude_none=True) for p in receipt.problems]
+    try:
+        changed = ledger.execute(
+            submission.id,
+            lambda current: current.acknowledge_supplement(
+                receipt.delivery_id, outcome, problems, message.jws
+            ),
+        )
+    except InvalidTransitionError:
+        return _refuse(ledger, submission, message, Refusal.OTHER_DELIVERY)
+    log.info(
+        "receipt.supplement_recorded",
+        delivery_id=receipt.delivery_id,
+        outcome=outcome,
+        changed=changed,
+        signed=bool(message.jws),
+    )
     return ReceiptResult(recorded=changed)
 
 

@@ -62,3 +62,28 @@ def confirmation_of(
 
 def _part(part: dict[str, Any]) -> ReceivedPart:
     return ReceivedPart(sha512=str(part["sha512"]), size=int(part["size"]))
+
+
+def supplement_confirmation_of(
+    submission_id: UUID, received: TrailEntry, handed_in: TrailEntry, case_id: str, issuer: str
+) -> Confirmation:
+    """The confirmation of the supplement whose ``SupplementReceived`` event is ``handed_in``
+    (portal and service from the submission's ``received``)."""
+    submission = confirmation_of(submission_id, received, case_id, issuer)
+    if handed_in.event != "SupplementReceived":
+        raise NotReceivedError(str(submission_id))
+    data = handed_in.data
+    received_at = datetime.fromisoformat(handed_in.timestamp)
+    answers = data.get("answers")
+    return Confirmation.model_validate(
+        submission.model_dump()
+        | {
+            "issued_at": int(received_at.timestamp()),
+            "received_at": received_at,
+            "data": None,
+            "attachments": [_part(part) for part in data["parts"]],
+            "received": ReceivedEvent(version=handed_in.version, hash=handed_in.hash),
+            "supplement_id": str(data["supplement_id"]),
+            "answers": str(answers) if answers is not None else None,
+        }
+    )

@@ -47,6 +47,7 @@ from services.intake.parts import read_json, read_multipart
 from services.intake.receive import Arrival, GroupCommit
 from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
+from services.intake.supplements_http import mount_supplements
 from services.intake.upload import body_limit, check_declared_length
 from services.intake.web.docs_page import mount_docs
 from services.intake.web.header_limit import HeaderLimit
@@ -314,6 +315,7 @@ def create_app(  # noqa: PLR0915 - one route each
 
     if confirmations is not None:
         mount_confirmation(app, confirmations, ledger, portal, owned)
+    mount_supplements(app, ledger, vault, settings, portal, owned, confirmations)
     return app
 
 
@@ -328,6 +330,8 @@ def _public(data: dict[str, Any]) -> dict[str, object]:
         shown["data"] = _part(data["data"])
     if isinstance(data.get("attachments"), list):
         shown["attachments"] = [_part(a) for a in data["attachments"] if isinstance(a, dict)]
+    if isinstance(data.get("parts"), list):  # a reply's or a supplement's documents
+        shown["parts"] = [_part(p) for p in data["parts"] if isinstance(p, dict)]
     return shown
 
 

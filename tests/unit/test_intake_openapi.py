@@ -17,6 +17,12 @@ ERRORS = {
     ("post", "/v1/submissions"): {"400", "401", "409", "413", "415", "422"},
     ("get", "/v1/submissions/{submission_id}"): {"400", "401", "404"},
     ("get", "/v1/submissions/{submission_id}/events"): {"400", "401", "404"},
+    ("post", "/v1/submissions/{submission_id}/supplements"): {
+        *("400", "401", "404", "409", "410", "413", "415", "422"),
+    },
+    ("get", "/v1/submissions/{submission_id}/supplements/{supplement_id}"): {
+        *("400", "401", "404"),
+    },
 }
 
 

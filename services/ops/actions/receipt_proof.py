@@ -6,7 +6,8 @@ version 1 and its chain hash. The submission's trail as the portal read it
 links every later event to the one before; a signed checkpoint names the submission's
 head (version, hash) at its time. The confirmation is *included* when the trail begins
 with its ``Received`` event, is linked without a gap, and holds the head the checkpoints
-name. Offline, the hashes themselves cannot be recomputed (they are keyed with the
+name (a supplement's confirmation names its ``SupplementReceived`` event: the trail must
+hold it). Offline, the hashes themselves cannot be recomputed (they are keyed with the
 ledger's chain key); the checkpoint's signature is what makes the head trustworthy.
 """
 
@@ -77,6 +78,9 @@ def included(
     if head is None:
         problem = "no checkpoint given names this submission yet (write or fetch a newer one)"
         return Inclusion(included=False, problem=problem, covered=False)
+    if head.version < confirmation.received.version:
+        problem = "the checkpoints given are older than the confirmed event (fetch a newer one)"
+        return Inclusion(included=False, problem=problem, head=head, covered=False)
     if not any(link.version == head.version and link.hash == head.hash for link in links):
         problem = (
             f"the checkpoint's head (version {head.version}) is not in the trail: the trail "
@@ -91,7 +95,12 @@ def _unlinked(confirmation: Confirmation, links: Sequence[Link]) -> str | None:
     if not links or links[0].version != 1:
         return "the trail does not begin with version 1"
     first, received = links[0], confirmation.received
-    if first.hash != received.hash or received.version != 1:
+    if confirmation.supplement_id is not None:  # a supplement's: its event further on
+        if not any(
+            link.version == received.version and link.hash == received.hash for link in links
+        ):
+            return "the trail does not hold the SupplementReceived event this confirmation names"
+    elif first.hash != received.hash or received.version != 1:
         return "the trail's first event is not the Received event this confirmation names"
     if first.prev_hash != GENESIS:
         return "the trail's first event has a predecessor"

@@ -134,7 +134,8 @@ def authority_consume(  # noqa: PLR0917 - typer options
     console.print(
         f"handed over {summary.handed_over}, rejected {summary.rejected}, "
         f"duplicates {summary.duplicates}, skipped {summary.skipped}, "
-        f"refused (not signed by Amtsweg) {summary.refused}"
+        f"refused (not signed by Amtsweg) {summary.refused}, "
+        f"supplements {summary.supplements}, overdue notices {summary.notices}"
     )
 
 

@@ -87,8 +87,11 @@ def verify_receipt(
         kid, confirmation = verify_confirmation(token, published)
     except ConfirmationError as error:
         raise out.fail(f"refused: {error}") from None
+    what = f"submission {confirmation.submission_id}"
+    if confirmation.supplement_id is not None:
+        what = f"supplement {confirmation.supplement_id} to {what}"
     summary = (
-        f"verified: submission {confirmation.submission_id} (case {confirmation.case_id}) "
+        f"verified: {what} (case {confirmation.case_id}) "
         f"received {confirmation.received_at.isoformat()}, signed by {kid}"
     )
     if checkpoint is not None:
