@@ -27,12 +27,15 @@ class ReplyPart:
     content: bytes
 
 
-def delivered_case(ledger: Ledger, vault: Vault, portal_id: str = "portal-a") -> Submission:
-    """A submission of ``portal_id``, sealed, routed and dispatched to the authority, saved."""
+def delivered_case(
+    ledger: Ledger, vault: Vault, portal_id: str = "portal-a", topic: str | None = None
+) -> Submission:
+    """A submission of ``portal_id``, sealed, routed and dispatched to the authority (on
+    its topic, or ``topic``), saved."""
     submission = sealed_submission(vault, xdomea_sample(), portal_id=portal_id)
     submission.validate("cat-1", "urn:x")
     submission.route(AUTHORITY, "053150000000", "05315", "dir-1")
-    topic = f"amtsweg.delivery.{AUTHORITY}"
+    topic = topic or f"amtsweg.delivery.{AUTHORITY}"
     submission.dispatch(DELIVERY, AUTHORITY, topic, {"deliveryId": DELIVERY})
     ledger.save(submission)
     return submission
