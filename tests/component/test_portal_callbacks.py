@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -30,8 +32,11 @@ from services.delivery.portal_store import (
     PortalStore,
 )
 from services.delivery.settings import DeliverySettings
+from services.ops.actions.dead_letters import PORTAL, NotRetryableError
 from services.ops.actions.erasure import erase
+from services.ops.app.bootstrap import Core
 from services.runtime.portals import Portal, Portals
+from tests.support.pipeline import intake_settings, wiring
 from tests.support.portal_replies import AUTHORITY, delivered_case, record_reply
 
 SECRET = "portal-a-callback-secret"
@@ -300,3 +305,64 @@ async def test_a_pickup_channel_gets_no_overdue_topic(
     await start().tick()
     [overdue] = _events(ledger, case, "RequestOverdue")
     assert (overdue["portal_topic"], overdue["authority_topic"]) == (None, None)
+
+
+async def test_two_processes_record_a_passed_deadline_once(
+    ledger: Ledger, vault: Vault, start: Start, clock: Clock
+) -> None:
+    case = delivered_case(ledger, vault)
+    record_reply(ledger, vault, case.id, "r-1", kind=ReplyKind.REQUEST, due=_in(60))
+    clock.now += 120
+    await asyncio.gather(start().tick(), start().tick())
+    assert len(_events(ledger, case, "RequestOverdue")) == 1
+
+
+async def test_amtsweg_run_starts_the_portals_follow_up(
+    ledger: Ledger, vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMTSWEG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AMTSWEG_DEVELOPMENT", "1")
+    case = delivered_case(ledger, vault, portal_id="portal-b")
+    record_reply(ledger, vault, case.id, "r-1", kind=ReplyKind.REQUEST, due=_in(-1))
+    stop = asyncio.Event()
+    async with contextlib.AsyncExitStack() as stack:
+        task = await wiring(intake_settings(port=0), Core(ledger, vault)).start_portal_callbacks(
+            stack, stop
+        )
+        for _ in range(100):
+            if _events(ledger, case, "RequestOverdue"):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await task
+    [overdue] = _events(ledger, case, "RequestOverdue")
+    assert overdue["portal_topic"] == topics.portal_topic("portal-b")
+
+
+async def test_a_given_up_callback_is_an_ops_dead_letter_to_drop(
+    ledger: Ledger,
+    vault: Vault,
+    receiver: Receiver,
+    start: Start,
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AMTSWEG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AMTSWEG_DEVELOPMENT", "1")
+    receiver.statuses = [500]
+    case = delivered_case(ledger, vault)
+    record_reply(ledger, vault, case.id, "r-1")
+    await start(max_attempts=1).tick()
+    letters = wiring(intake_settings(port=0), Core(ledger, vault)).dead_letters(None)
+    [letter] = await letters.waiting(PORTAL)
+    assert (letter.submission_id, letter.portal_id, letter.retryable) == (
+        str(case.id),
+        "portal-a",
+        False,
+    )
+    assert (await letters.counts())[PORTAL] == 1
+    with pytest.raises(NotRetryableError):
+        await letters.retry(letter.letter_id, actor="op", reason="test")
+    await letters.drop(letter.letter_id, actor="op", reason="portal told by phone")
+    assert await letters.waiting(PORTAL) == []

@@ -272,7 +272,12 @@ class Wiring:
         actions = dead_letter_actions(self.settings.ledger)
         parking = parking_lot(self.settings.ledger)
         return DeadLetters(
-            actions, self.deliveries(), bootstrap_servers, parking, security=self.settings.kafka
+            actions,
+            self.deliveries(),
+            bootstrap_servers,
+            parking,
+            security=self.settings.kafka,
+            portals=self.portal_follow_up(),
         )
 
     def access_log(self) -> AccessLog:
