@@ -158,3 +158,23 @@ async def test_reading_replies_records_nothing(
     for path in ("", "/r-1", "/r-1/parts/bescheid"):
         assert (await client.get(_base(case.id) + path, headers=auth())).status_code == 200
     assert len(ledger.trail(case.id)) == before
+
+
+async def test_a_case_without_replies_lists_none_and_an_answered_request_names_its_answer(
+    client: httpx.AsyncClient, ledger: Ledger, vault: Vault
+) -> None:
+    case = delivered_case(ledger, vault)
+    empty = await client.get(_base(case.id), headers=auth())
+    assert empty.json() == {"caseId": case.case_id, "replies": [], "requests": []}
+    due = "2026-03-16T23:59:59+01:00"
+    record_reply(ledger, vault, case.id, "r-1", kind=ReplyKind.REQUEST, due=due)
+    ledger.execute(
+        case.id,
+        lambda s: s.hand_in(
+            "s-1", answers="r-1", dossier=f"{case.id}/x", parts=[], request_digest="e" * 64
+        ),
+    )
+    answered = await client.get(_base(case.id), headers=auth())
+    assert answered.json()["requests"] == [
+        {"replyId": "r-1", "due": due, "state": "answered", "answeredBy": "s-1"}
+    ]
