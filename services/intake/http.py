@@ -45,6 +45,7 @@ from services.intake.openapi import (
 )
 from services.intake.parts import read_json, read_multipart
 from services.intake.receive import Arrival, GroupCommit
+from services.intake.replies_http import ReplyPorts, mount_replies
 from services.intake.sealing import PartSink
 from services.intake.settings import IntakeSettings
 from services.intake.supplements_http import mount_supplements
@@ -86,9 +87,11 @@ def create_app(  # noqa: PLR0915 - one route each
     vault: Vault,
     settings: IntakeSettings,
     confirmations: ConfirmationPorts | None = None,
+    replies: ReplyPorts | None = None,
 ) -> FastAPI:
     """The intake API, wired to a ledger and a vault; with ``confirmations``, it answers
-    the signed proof of receipt at ``GET /v1/submissions/{id}/confirmation``."""
+    the signed proof of receipt at ``GET /v1/submissions/{id}/confirmation``, with
+    ``replies`` the authority's replies at ``GET /v1/submissions/{id}/replies``."""
     group_commit = GroupCommit(ledger, vault)
     app = FastAPI(
         title="Amtsweg",
@@ -316,6 +319,8 @@ def create_app(  # noqa: PLR0915 - one route each
     if confirmations is not None:
         mount_confirmation(app, confirmations, ledger, portal, owned)
     mount_supplements(app, ledger, vault, settings, portal, owned, confirmations)
+    if replies is not None:
+        mount_replies(app, replies, ledger=ledger, vault=vault, portal=portal, owned=owned)
     return app
 
 

@@ -7,6 +7,11 @@
   on the submission (the notifier makes one more attempt); drop records that operations
   dealt with it otherwise. The envelope stays on the authority's topic either way.
 
+- ``portal-<submission id>-<notice>-<attempts>``: a callback to a portal that gave up
+  (``PortalNotificationFailed`` without a next attempt; the portals' follow-up read model).
+  It is not retried from here (the portal still finds the reply by pulling it); drop
+  records that operations told the portal otherwise.
+
 - ``parked-<stage|relay>-<place>-<source>``: a message a stage's step still failed on, or
   an event the relay could not publish, parked with its cause (:mod:`events.parking`).
   It is not retried from here: once the cause is dealt with, ``amtsweg replay <stage>``
@@ -28,6 +33,7 @@ from uuid import UUID
 from contracts import headers, topics
 from contracts.kafka_security import KafkaSecurity
 from events.parking import RELAY, Parked, ParkingLot
+from services.delivery.portal_store import PortalNotice, PortalProjector
 from services.delivery.projection import DeliveryRow
 from services.delivery.projector import DeliveryProjector
 from services.ops.actions.dead_letter_store import DeadLetterActions
@@ -40,8 +46,8 @@ from services.ops.actions.intake_dlq import (
 )
 from services.ops.actions.operator_actions import retry_callback
 
-INTAKE, DELIVERY, PARKED = "intake", "delivery", "parked"
-KINDS = (INTAKE, DELIVERY, PARKED)
+INTAKE, DELIVERY, PARKED, PORTAL = "intake", "delivery", "parked", "portal"
+KINDS = (INTAKE, DELIVERY, PARKED, PORTAL)
 MAX_DELIVERY_LETTERS = 1000
 
 
@@ -127,6 +133,27 @@ def _delivery_letter(row: DeliveryRow) -> DeadLetter:
     )
 
 
+def portal_letter_id(notice: PortalNotice) -> str:
+    """The id of a portal callback's dead letter."""
+    return f"{PORTAL}-{notice.submission_id}-{notice.notice}-{notice.attempts}"
+
+
+def _portal_letter(notice: PortalNotice) -> DeadLetter:
+    return DeadLetter(
+        letter_id=portal_letter_id(notice),
+        kind=PORTAL,
+        at=datetime.fromtimestamp(notice.updated_at, UTC).isoformat(timespec="seconds"),
+        problem="portal-callback-failed",
+        title="Portal callback gave up",
+        detail=f"{notice.notice}: no callback answered after {notice.attempts} attempts "
+        f"({notice.failure}); the portal still finds it by pulling",
+        source=f"portal:{notice.portal_id}",
+        retryable=False,
+        portal_id=notice.portal_id,
+        submission_id=notice.submission_id,
+    )
+
+
 def _parked_letter(parked: Parked) -> DeadLetter:
     what = "event" if parked.kind == RELAY else "message"
     hint = "amtsweg redeliver" if parked.kind == RELAY else f"amtsweg replay {parked.place}"
@@ -155,9 +182,12 @@ class DeadLetters:
         parking: ParkingLot | None = None,
         *,
         security: KafkaSecurity | None = None,
+        portals: PortalProjector | None = None,
     ) -> None:
         """``bootstrap_servers``: None when no broker is reachable (intake letters then
-        stay out of sight); ``security``: its clients' TLS and SASL (None: environment)."""
+        stay out of sight); ``security``: its clients' TLS and SASL (None: environment);
+        ``portals``: the portals' follow-up (None: their callbacks are not listed)."""
+        self._portals = portals
         self._actions = actions
         self._deliveries = deliveries
         self._bootstrap = bootstrap_servers
@@ -179,6 +209,9 @@ class DeadLetters:
             letters.extend(_delivery_letter(row) for row in rows)
         if kind in (None, PARKED):
             letters.extend(_parked_letter(p) for p in await asyncio.to_thread(self._parked))
+        if kind in (None, PORTAL):
+            notices = await asyncio.to_thread(self._portal_notices)
+            letters.extend(_portal_letter(notice) for notice in notices)
         handled = await asyncio.to_thread(self._actions.handled, "")
         return [letter for letter in letters if letter.letter_id not in handled]
 
@@ -193,16 +226,18 @@ class DeadLetters:
             intake = max(0, on_topic - sum(1 for h in handled if h.startswith(INTAKE)))
         parked = await asyncio.to_thread(self._parked)
         waiting_parked = sum(1 for p in parked if p.letter not in handled)
+        notices = await asyncio.to_thread(self._portal_notices)
         return {
             INTAKE: intake if intake is not None else -1,
             DELIVERY: len(deliveries),
             PARKED: waiting_parked,
+            PORTAL: sum(1 for n in notices if portal_letter_id(n) not in handled),
         }
 
     async def retry(self, letter_id: str, *, actor: str, reason: str) -> DeadLetter:
         """Retry a dead letter (see the module); returns it."""
         letter, source = await self._find(letter_id)
-        if letter.kind == PARKED:
+        if letter.kind in (PARKED, PORTAL):
             raise NotRetryableError(f"{letter_id}: {letter.detail}")
         if not letter.retryable:
             raise NotRetryableError(f"{letter_id}: its value was too large to be kept")
@@ -238,8 +273,14 @@ class DeadLetters:
         )
         return letter
 
-    async def _find(self, letter_id: str) -> tuple[DeadLetter, IntakeLetter | DeliveryRow | Parked]:
-        if letter_id.startswith(f"{PARKED}-"):
+    async def _find(
+        self, letter_id: str
+    ) -> tuple[DeadLetter, IntakeLetter | DeliveryRow | Parked | PortalNotice]:
+        if letter_id.startswith(f"{PORTAL}-"):
+            for notice in await asyncio.to_thread(self._portal_notices):
+                if portal_letter_id(notice) == letter_id:
+                    return await self._unhandled(_portal_letter(notice)), notice
+        elif letter_id.startswith(f"{PARKED}-"):
             for parked in await asyncio.to_thread(self._parked):
                 if parked.letter == letter_id:
                     return await self._unhandled(_parked_letter(parked)), parked
@@ -273,6 +314,12 @@ class DeadLetters:
 
     def _parked(self) -> list[Parked]:
         return self._parking.parked() if self._parking is not None else []
+
+    def _portal_notices(self) -> list[PortalNotice]:
+        if self._portals is None:
+            return []
+        self._portals.catch_up()
+        return self._portals.store.dead_letters(MAX_DELIVERY_LETTERS)
 
     def _delivery_rows(self) -> list[DeliveryRow]:
         self._deliveries.catch_up()

@@ -41,6 +41,10 @@ from services.delivery.dev_keys import DevelopmentKeys
 from services.delivery.http import create_router
 from services.delivery.keys_http import keys_router
 from services.delivery.notifier import Notifier
+from services.delivery.overdue import OverdueRequests
+from services.delivery.portal_callbacks import PortalCallbacks
+from services.delivery.portal_sealing import seal_to_portal
+from services.delivery.portal_store import PortalProjector, PortalStore
 from services.delivery.projector import DeliveryProjector
 from services.delivery.recipients import Recipient, Recipients
 from services.delivery.replies import ReplyPorts
@@ -55,6 +59,7 @@ from services.fitconnect.submission_table import SubmissionTable
 from services.intake import handler as intake
 from services.intake.confirmation import ConfirmationPorts
 from services.intake.http import create_app
+from services.intake.replies_http import ReplyPorts as PortalReplyPorts
 from services.intake.validations_http import mount_validations
 from services.ops.actions.access_log import AccessLog
 from services.ops.actions.access_log import access_log as access_log_beside
@@ -270,7 +275,12 @@ class Wiring:
         actions = dead_letter_actions(self.settings.ledger)
         parking = parking_lot(self.settings.ledger)
         return DeadLetters(
-            actions, self.deliveries(), bootstrap_servers, parking, security=self.settings.kafka
+            actions,
+            self.deliveries(),
+            bootstrap_servers,
+            parking,
+            security=self.settings.kafka,
+            portals=self.portal_follow_up(),
         )
 
     def access_log(self) -> AccessLog:
@@ -314,6 +324,25 @@ class Wiring:
         settings = self.settings
         return ReplyPorts(self.ledger, self.vault, self.recipients, self.portals, settings.delivery)
 
+    def portal_reply_ports(self) -> PortalReplyPorts:
+        """The portals' reply routes' ports: the portal's encryption key, JWE to it."""
+        portals = self.portals
+        return PortalReplyPorts(
+            encryption_key=lambda portal_id: portals.get(portal_id).encryption_jwk,
+            seal=seal_to_portal,
+        )
+
+    def portal_follow_up(self) -> PortalProjector:
+        """The portals' follow-up read model (callbacks to make, open requests) beside
+        the ledger."""
+        portals = self.portals
+        return PortalProjector(
+            self.ledger,
+            PortalStore.beside(self.settings.ledger),
+            lambda portal_id: bool(portals.get(portal_id).callback_url),
+            self.settings.delivery.public_base_url,
+        )
+
     # -- what a process runs ----------------------------------------------------------
 
     def http_app(
@@ -323,7 +352,13 @@ class Wiring:
         (``/fit-connect``), the ops API and console (``/ops``), and ``/metrics`` when given
         a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
-        app = create_app(self.ledger, self.vault, self.settings.intake, self.confirmation_ports())
+        app = create_app(
+            self.ledger,
+            self.vault,
+            self.settings.intake,
+            self.confirmation_ports(),
+            self.portal_reply_ports(),
+        )
         probe = content_check(
             functools.cache(self.catalog),
             self.settings.validation.limits(),
@@ -384,6 +419,22 @@ class Wiring:
         )
         notifier = Notifier(projector, self.recipients, settings, HttpCallbackSender(client))
         return asyncio.create_task(notifier.run(stop), name="notifier")
+
+    async def start_portal_callbacks(
+        self, stack: contextlib.AsyncExitStack, stop: asyncio.Event
+    ) -> asyncio.Task[None]:
+        """Run the portals' follow-up (request deadlines, callbacks of replies) until ``stop``."""
+        projector = await asyncio.to_thread(self.portal_follow_up)
+        settings = self.settings.delivery
+        timeout = httpx.Timeout(settings.callback_timeout_seconds)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        )
+        overdue = OverdueRequests(self.ledger, projector.store, self.portals)
+        loop = PortalCallbacks(
+            projector, self.portals, settings, HttpCallbackSender(client), overdue=overdue
+        )
+        return asyncio.create_task(loop.run(stop), name="portal-callbacks")
 
     async def start_fit_connect_callbacks(
         self, stack: contextlib.AsyncExitStack, stop: asyncio.Event

@@ -142,6 +142,7 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
     if "notifier" in services:
         tasks.append(await wiring.start_notifier(stack, stop))
         tasks.append(await wiring.start_fit_connect_callbacks(stack, stop))
+        tasks.append(await wiring.start_portal_callbacks(stack, stop))
     if "retention" in services:
         tasks.append(await wiring.start_retention(stop))
     if "checkpoint" in services:
