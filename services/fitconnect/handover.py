@@ -31,6 +31,8 @@ class Handover:
     of the submission (the intake adopts the blobs, or discards them when it refuses or
     the submission was recorded before)."""
     correlation_id: str
+    case_id: str | None = None
+    """The case the sender announced the submission in (FIT-Connect's ``caseId``)."""
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,19 @@ def submissions_router(  # noqa: PLR0915 - one route each
     """The sending routes (mounted under ``/fit-connect``)."""
     router = APIRouter(tags=["FIT-Connect: sending"])
 
+    async def _check_case(case_id: str, granted: Access, destination_id: str) -> None:
+        """A submission in an existing case (FIT-Connect's "Reply" within a case) only
+        from the sender that opened it, to the same destination."""
+        earlier = await asyncio.to_thread(ports.table().of_case, case_id)
+        if any(
+            a.client_id != granted.client.client_id or a.destination_id != destination_id
+            for a in earlier
+        ):
+            raise forbidden(
+                "The case belongs to another sender or destination: a submission in an"
+                " existing case comes from the sender that opened it, to the same destination."
+            )
+
     @router.post("/v1/submissions", status_code=201)
     async def create_submission(
         body: CreateSubmission, granted: Annotated[Access, Depends(access)]
@@ -149,6 +162,8 @@ def submissions_router(  # noqa: PLR0915 - one route each
                 f"announcedAttachments names {twice} more than once: every attachment needs "
                 "its own id (the uploads and the metadata's hashes go by id).",
             )
+        if body.case_id is not None:
+            await _check_case(str(body.case_id), granted, str(destination.destination_id))
         announcement = Announcement(
             submission_id=str(uuid.uuid4()),
             destination_id=str(destination.destination_id),
@@ -322,6 +337,7 @@ def submissions_router(  # noqa: PLR0915 - one route each
             data=data,
             attachments={},
             correlation_id=f"fit-connect:{announcement.case_id}",
+            case_id=announcement.case_id,
         )
         return handover, received
 

@@ -38,6 +38,8 @@ class Arrival:
     portal_id: str
     idempotency_key: str | None
     correlation_id: str
+    case_id: str | None = None
+    """The case the submission belongs to (None: it opens one of its own)."""
 
 
 def receive(ledger: Ledger, vault: Vault, arrival: Arrival) -> IntakeResult:
@@ -63,7 +65,7 @@ def _receive(ledger: Ledger, arrival: Arrival) -> IntakeResult:
     submission_id = incoming.submission_id
     if arrival.idempotency_key is not None and ledger.exists(submission_id):
         return _replayed(ledger, submission_id, incoming)
-    submission = _new_submission(ledger, incoming, arrival.portal_id, arrival.correlation_id)
+    submission = _new_submission(ledger, arrival)
     try:
         ledger.save(submission)
     except RecordConflictError:
@@ -73,17 +75,17 @@ def _receive(ledger: Ledger, arrival: Arrival) -> IntakeResult:
     return IntakeResult(submission_id, submission.status.value, created=True)
 
 
-def _new_submission(
-    ledger: Ledger, incoming: IncomingSubmission, portal_id: str, correlation_id: str
-) -> Submission:
+def _new_submission(ledger: Ledger, arrival: Arrival) -> Submission:
     """The Received submission (its parts and dossier are sealed already)."""
+    incoming = arrival.incoming
     if incoming.dossier is None:
         msg = f"submission {incoming.submission_id}: its parts were not sealed"
         raise ValueError(msg)
     return Submission.receive(
         incoming.submission_id,
         chain=ledger.chain_keys,
-        **received_fields(incoming, portal_id, correlation_id),
+        case_id=arrival.case_id,
+        **received_fields(incoming, arrival.portal_id, arrival.correlation_id),
     )
 
 
@@ -133,9 +135,7 @@ def _receive_pending(ledger: Ledger, arrival: Arrival, new: dict[UUID, Submissio
         return _same_request(pending, arrival.incoming, submission_id)
     if arrival.idempotency_key is not None and ledger.exists(submission_id):
         return _replayed(ledger, submission_id, arrival.incoming)
-    new[submission_id] = _new_submission(
-        ledger, arrival.incoming, arrival.portal_id, arrival.correlation_id
-    )
+    new[submission_id] = _new_submission(ledger, arrival)
     return IntakeResult(submission_id, new[submission_id].status.value, created=True)
 
 

@@ -210,4 +210,43 @@ async def test_a_fit_connect_submission_answers_on_the_native_api_with_its_case(
     (received,) = trail.json()["events"]
     assert received["event"] == "Received"
     assert received["data"]["correlation_id"] == f"fit-connect:{answer['caseId']}"
+    assert received["data"]["case_id"] == answer["caseId"]  # the case is recorded
     assert other.status_code == 404
+
+
+async def _announce(
+    http: httpx.AsyncClient, token: str, case_id: str | None, destination: str
+) -> httpx.Response:
+    body: dict[str, Any] = {
+        "destinationId": destination,
+        "announcedAttachments": [],
+        "serviceType": {"name": "Test", "identifier": f"urn:de:fim:leika:leistung:{LEIKA}"},
+    }
+    if case_id is not None:
+        body["caseId"] = case_id
+    return await http.post(
+        "/fit-connect/v1/submissions", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def test_a_submission_in_an_existing_case_comes_only_from_the_sender_that_opened_it(
+    app: FastAPI,
+) -> None:
+    """FIT-Connect's "Reply": a second submission announced with the case's id joins it;
+    another sender naming the case is refused, and nothing is announced for it."""
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        sender = await access_token(http, "portal-a", PORTAL_TOKENS["portal-a"])
+        other = await access_token(http, "portal-b", PORTAL_TOKENS["portal-b"])
+        first = await _announce(http, sender, None, destination)
+        case_id = first.json()["caseId"]
+        second = await _announce(http, sender, case_id, destination)
+        foreign = await _announce(http, other, case_id, destination)
+        log = await _events(http, case_id, other)
+
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    assert second.json()["caseId"] == case_id
+    assert second.json()["submissionId"] != first.json()["submissionId"]
+    assert foreign.status_code == 403, foreign.text
+    assert_answers_as_specified(foreign, "/v1/submissions", "post")
+    assert log.status_code == 404  # the other sender sees nothing of the case either

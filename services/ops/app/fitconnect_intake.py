@@ -42,7 +42,11 @@ def fit_connect_intake(ledger: Ledger, vault: Vault, settings: IntakeSettings) -
             sink.discard()
             raise _refused(problem) from None
         arrival = Arrival(
-            sealed, handover.portal_id, f"fit-connect:{submission_id}", handover.correlation_id
+            sealed,
+            handover.portal_id,
+            f"fit-connect:{submission_id}",
+            handover.correlation_id,
+            case_id=handover.case_id,
         )
         try:
             result = receive(ledger, vault, arrival)
