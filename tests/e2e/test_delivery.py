@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from typer.testing import CliRunner
 
 from contracts import topics
@@ -33,7 +32,7 @@ from tests.support.authority import (
 )
 from tests.support.callbacks import callback_receiver
 from tests.support.factories import json_request, xdomea_sample
-from tests.support.pipeline import auth, running
+from tests.support.pipeline import auth, messages_on, running, trail_of, until_event
 
 SECRET = "callback-secret-e2e"
 TOKEN = "authority-token-e2e"
@@ -69,57 +68,6 @@ def _document(marker: str) -> bytes:
     sample = xdomea_sample()
     declaration, _, rest = sample.partition(b"?>")
     return declaration + b"?>\n<!-- " + marker.encode() + b" -->" + rest
-
-
-async def _trail(client: httpx.AsyncClient, submission_id: str) -> list[dict[str, Any]]:
-    page = await client.get(f"/v1/submissions/{submission_id}/events?limit=500", headers=auth())
-    events: list[dict[str, Any]] = page.json()["events"]
-    return events
-
-
-async def _until(
-    client: httpx.AsyncClient, submission_id: str, event: str, count: int = 1, timeout: float = 60
-) -> list[dict[str, Any]]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        trail = await _trail(client, submission_id)
-        if sum(e["event"] == event for e in trail) >= count:
-            return trail
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"no {event} x{count} in time: {[e['event'] for e in trail]}")
-        await asyncio.sleep(0.1)
-
-
-async def _raw_messages(
-    bootstrap: str, names: list[str]
-) -> list[tuple[str, bytes, dict[str, bytes]]]:
-    """Every message on the topics ``names`` up to now, in order per partition."""
-    consumer = AIOKafkaConsumer(
-        *names,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    messages: list[tuple[str, bytes, dict[str, bytes]]] = []
-
-    async def read() -> None:
-        batch = await consumer.getmany(timeout_ms=200)
-        for records in batch.values():
-            messages.extend((r.topic, r.value, dict(r.headers)) for r in records)
-
-    try:
-        async with asyncio.timeout(60):
-            while {tp.topic for tp in consumer.assignment()} != set(names):
-                await read()
-            wanted = sorted(consumer.assignment())
-            ends = await consumer.end_offsets(wanted)
-            while any([await consumer.position(tp) < ends[tp] for tp in wanted]):
-                await read()
-    finally:
-        await consumer.stop()
-    return messages
 
 
 async def _post(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
@@ -159,9 +107,9 @@ async def test_encrypted_delivery_is_received_checked_and_accepted_with_a_signed
                 client,
                 json_request(document, routing={"ars": "053150000000"}, attachments=attachments),
             )
-            await _until(client, submission_id, "CallbackDelivered")
+            await until_event(client, submission_id, "CallbackDelivered")
 
-            messages = await _raw_messages(
+            messages = await messages_on(
                 kafka.bootstrap_servers,
                 [topics.delivery_topic(authority), *submission_event_topics()],
             )
@@ -187,7 +135,7 @@ async def test_encrypted_delivery_is_received_checked_and_accepted_with_a_signed
             )
             summary = await consume(config)
             assert (summary.handed_over, summary.rejected, summary.duplicates) == (1, 0, 0)
-            trail = await _until(client, submission_id, "Accepted")
+            trail = await until_event(client, submission_id, "Accepted")
 
             again = await consume(
                 ReceiverConfig(**{**config.__dict__, "group_id": "second-reading"})
@@ -206,7 +154,7 @@ async def test_encrypted_delivery_is_received_checked_and_accepted_with_a_signed
                     )
                 )
             await asyncio.sleep(1)
-            final = await _trail(client, submission_id)
+            final = await trail_of(client, submission_id)
 
     folder = out / envelopes[0]["deliveryId"]
     assert (folder / "data.xml").read_bytes() == document
@@ -258,10 +206,10 @@ async def test_unanswered_delivery_dead_letters_its_callback_is_reminded_and_esc
             submission_id = await _post(
                 client, json_request(xdomea_sample(), routing={"ars": "032410001001"})
             )
-            trail = await _until(client, submission_id, "Escalated", timeout=60)
+            trail = await until_event(client, submission_id, "Escalated", timeout=60)
             await asyncio.sleep(1)  # nothing follows an escalation
-            final = await _trail(client, submission_id)
-            messages = await _raw_messages(
+            final = await trail_of(client, submission_id)
+            messages = await messages_on(
                 kafka.bootstrap_servers, [topics.delivery_topic(authority)]
             )
 

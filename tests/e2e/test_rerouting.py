@@ -9,7 +9,6 @@ consumer groups. Its own validation and routing are then run on its ledger direc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -45,31 +44,13 @@ from tests.support.pipeline import (
     running,
     send_receipt,
     topic_reader,
+    until_event,
 )
 from tests.support.routing import authority, national_context, write_directory
 
 KOELN = "053150000000"
 WERNIGERODE = "150850370370"
 HANDOVER_TOKEN = "portal-token-of-nrw-at-st"
-
-
-async def _trail(client: httpx.AsyncClient, submission_id: str) -> list[dict[str, Any]]:
-    page = await client.get(f"/v1/submissions/{submission_id}/events?limit=500", headers=auth())
-    events: list[dict[str, Any]] = page.json()["events"]
-    return events
-
-
-async def _until(
-    client: httpx.AsyncClient, submission_id: str, event: str, count: int = 1
-) -> list[dict[str, Any]]:
-    deadline = asyncio.get_running_loop().time() + 60
-    while True:
-        trail = await _trail(client, submission_id)
-        if sum(e["event"] == event for e in trail) >= count:
-            return trail
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"no {event} x{count} in time: {[e['event'] for e in trail]}")
-        await asyncio.sleep(0.1)
 
 
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) -> None:
@@ -134,7 +115,7 @@ async def test_not_responsible_forwards_then_triage_assigns_and_the_trail_is_one
         assert second["deliveryId"] != first["deliveryId"]  # a new delivery, a new id
 
         await _not_responsible(bootstrap, second)
-        await _until(client, submission_id, "Unroutable")
+        await until_event(client, submission_id, "Unroutable")
         status = (await client.get(f"/v1/submissions/{submission_id}", headers=auth())).json()
         assert status["status"] == "unroutable"
 
@@ -161,7 +142,7 @@ async def test_not_responsible_forwards_then_triage_assigns_and_the_trail_is_one
                 "reference": "AZ-2026-5",
             },
         )
-        trail = await _until(client, submission_id, "Accepted")
+        trail = await until_event(client, submission_id, "Accepted")
 
     assert [e["event"] for e in trail] == [
         "Received",
@@ -223,7 +204,7 @@ async def test_a_submission_for_another_state_is_handed_over_to_its_instance(
                 body = json_request(xdomea_sample(), routing={"ars": WERNIGERODE})
                 answer = await client.post("/v1/submissions", json=body, headers=auth())
                 submission_id = answer.json()["submissionId"]
-                trail = await _until(client, submission_id, "HandedOver")
+                trail = await until_event(client, submission_id, "HandedOver")
                 status = await client.get(f"/v1/submissions/{submission_id}", headers=auth())
         assert status.json()["status"] == "handed-over"
         assert [e["event"] for e in trail] == ["Received", "Validated", "Routed", "HandedOver"]

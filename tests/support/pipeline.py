@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts import topics
@@ -116,3 +118,58 @@ async def send_receipt(bootstrap_servers: str, receipt: dict[str, Any]) -> None:
         await producer.send_and_wait(topics.RECEIPTS, signed, key=receipt["submissionId"].encode())
     finally:
         await producer.stop()
+
+
+Message = tuple[str, bytes, dict[str, bytes]]
+"""A message as read: topic, value, headers."""
+
+
+async def trail_of(client: httpx.AsyncClient, submission_id: str) -> list[dict[str, Any]]:
+    """The submission's events, as the portal reads them."""
+    page = await client.get(f"/v1/submissions/{submission_id}/events?limit=500", headers=auth())
+    events: list[dict[str, Any]] = page.json()["events"]
+    return events
+
+
+async def until_event(
+    client: httpx.AsyncClient, submission_id: str, event: str, count: int = 1, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """The trail once it holds ``event`` ``count`` times (fails the test after ``timeout``)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        trail = await trail_of(client, submission_id)
+        if sum(e["event"] == event for e in trail) >= count:
+            return trail
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"no {event} x{count} in time: {[e['event'] for e in trail]}")
+        await asyncio.sleep(0.1)
+
+
+async def messages_on(bootstrap_servers: str, names: list[str]) -> list[Message]:
+    """Every message on the topics ``names`` up to now, in order per partition."""
+    consumer = AIOKafkaConsumer(
+        *names,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    messages: list[Message] = []
+
+    async def read() -> None:
+        batch = await consumer.getmany(timeout_ms=200)
+        for records in batch.values():
+            messages.extend((r.topic, r.value, dict(r.headers)) for r in records)
+
+    try:
+        async with asyncio.timeout(60):
+            while {tp.topic for tp in consumer.assignment()} != set(names):
+                await read()
+            wanted = sorted(consumer.assignment())
+            ends = await consumer.end_offsets(wanted)
+            while any([await consumer.position(tp) < ends[tp] for tp in wanted]):
+                await read()
+    finally:
+        await consumer.stop()
+    return messages
