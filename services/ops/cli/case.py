@@ -40,10 +40,11 @@ def _zone(name: str) -> tzinfo:
         raise typer.BadParameter(f"unknown time zone {name!r} (e.g. UTC, Europe/Berlin)") from None
 
 
-def local_time(iso: str, zone: tzinfo) -> str:
-    """An ISO 8601 time in ``zone``, to the second, with the zone's abbreviation."""
+def local_time(iso: str, zone: tzinfo, *, named: bool = True) -> str:
+    """An ISO 8601 time in ``zone``, to the second (``named``: with the zone's abbreviation)."""
     moment = datetime.fromisoformat(iso).astimezone(zone)
-    return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()}"
+    shown = f"{moment:%Y-%m-%d %H:%M:%S}"
+    return f"{shown} {moment.tzname()}" if named else shown
 
 
 @case_app.command("show")
@@ -68,10 +69,10 @@ def show(
     if as_json:
         out.print_json(case.as_json())
         return
-    print_case(case, shown_in)
+    print_case(case, shown_in, zone)
 
 
-def print_case(case: CaseView, zone: tzinfo) -> None:
+def print_case(case: CaseView, zone: tzinfo, zone_name: str = "UTC") -> None:
     """The case as text: its submissions, its requests, then the timeline as a table."""
     width = min(out.console.width, WIDTH)
     out.console.print(f"[b]Case {case.case_id}[/b]", soft_wrap=True)
@@ -81,7 +82,7 @@ def print_case(case: CaseView, zone: tzinfo) -> None:
         erased = ", content erased" if submission.content_erased else ""
         out.console.print(
             f"  {numbers[submission.submission_id]}. submission {submission.submission_id}: "
-            f"{submission.status}{erased}; portal {submission.portal_id} → "
+            f"{submission.status}{erased}\n     portal {submission.portal_id} → "
             f"{submission.authority_id or '-'}; deliveries {deliveries}",
             highlight=False,
             width=width,
@@ -95,16 +96,16 @@ def print_case(case: CaseView, zone: tzinfo) -> None:
             width=width,
         )
     several = len(case.submissions) > 1
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
+    table = Table(box=box.SIMPLE_HEAD, padding=0, pad_edge=False, expand=True)
     if several:
         table.add_column("#", no_wrap=True)
-    table.add_column("time", no_wrap=True)
-    table.add_column("event", overflow="fold", max_width=24)
-    table.add_column("who", overflow="fold", max_width=22)
+    table.add_column(f"time ({zone_name})", no_wrap=True)
+    table.add_column("event", no_wrap=True)
+    table.add_column("who", overflow="fold", max_width=16)
     table.add_column("details", overflow="fold", ratio=1)
     for entry in case.timeline:
         cells = [
-            local_time(entry.time, zone),
+            local_time(entry.time, zone, named=False),
             entry.event,
             escape(entry.actor),
             escape(entry.details),
