@@ -28,7 +28,7 @@ from contracts.envelope_signature import EnvelopeSignatureError, keys_by_id
 from events.checkpoint import CheckpointError, Head, fold, read_document
 from events.checkpoint_keys import CheckpointKeyError, PublicKeys
 from events.checkpoint_store import CheckpointDirectory
-from receiver.keys import Decrypter, KeyFileError, read_private_jwk
+from receiver.keys import Decrypter, DecryptionError, KeyFileError, read_private_jwk
 from services.ops.actions.receipt_proof import TrailFormatError, included, trail_links
 from services.ops.cli import support as out
 from services.ops.cli.portal_client import (
@@ -324,9 +324,11 @@ def watch(  # noqa: PLR0917 - typer options
                 out.console.print(event_line(event), soft_wrap=True, highlight=False)
             replies = seen.new_replies(listing)
             for reply in replies:
-                out.console.print(
-                    "reply " + reply_line(reply, decrypt), soft_wrap=True, highlight=False
-                )
+                try:
+                    line = reply_line(reply, decrypt)
+                except DecryptionError as error:
+                    raise out.fail(f"cannot decrypt with --key: {error}") from None
+                out.console.print("reply " + line, soft_wrap=True, highlight=False)
             for request in seen.changed_requests(listing):
                 out.console.print(
                     f"request {request.get('replyId')} due {request.get('due')}: "
@@ -365,6 +367,7 @@ def replies(  # noqa: PLR0917 - typer options
     with _client(api, token, token_file) as client:
         try:
             listing = client.replies(submission_id)
+            shown = [reply_line(reply, decrypt) for reply in listing.get("replies") or []]
             written = []
             if save is not None:
                 for reply in listing.get("replies") or []:
@@ -373,6 +376,8 @@ def replies(  # noqa: PLR0917 - typer options
             raise _refused(error) from None
         except PartHashError as error:
             raise out.fail(f"refused a part: {error}") from None
+        except DecryptionError as error:
+            raise out.fail(f"cannot decrypt with --key: {error}") from None
     if as_json:
         out.print_json({**listing, "saved": [str(path) for path in written]})
         return
@@ -380,8 +385,8 @@ def replies(  # noqa: PLR0917 - typer options
         f"case {listing.get('caseId')}: {len(listing.get('replies') or [])} reply(ies)",
         highlight=False,
     )
-    for reply in listing.get("replies") or []:
-        out.console.print("  " + reply_line(reply, decrypt), soft_wrap=True, highlight=False)
+    for line in shown:
+        out.console.print("  " + line, soft_wrap=True, highlight=False)
     for request in listing.get("requests") or []:
         answered = f" by {request['answeredBy']}" if request.get("answeredBy") else ""
         out.console.print(
