@@ -78,7 +78,7 @@ class FakeAmtsweg:
             submission_id=SUBMISSION,
             case_id=CASE,
             authority_id="jobcenter-koeln",
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             replied_at=f"2026-03-0{len(self.replies) + 2}T09:00:00+00:00",
             due=due,
             signed=True,
