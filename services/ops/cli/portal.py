@@ -279,7 +279,7 @@ def status(
     out.console.print("\n".join(lines), soft_wrap=True, highlight=False)
 
 
-_ENDED = frozenset({"rejected", "refused", "unroutable-given-up"})
+_ENDED = frozenset({"rejected", "refused"})
 """Statuses after which neither an acceptance nor a decision comes."""
 
 
