@@ -33,6 +33,7 @@ class Read(StrEnum):
     """What an operator read."""
 
     TRAIL = "trail"  # a submission's status and its event trail (timeline)
+    CASE = "case"  # a case's timeline: one entry for each of its submissions
     VERIFY = "verify"  # the hash chain check of one submission (none: of every submission)
     LIST = "list"  # the submissions overview, by filters
     TRIAGE = "triage"  # the unroutable submissions waiting for an operator

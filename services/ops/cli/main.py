@@ -30,6 +30,7 @@ from services.ops.app.settings import MessageLimitError, Settings
 from services.ops.cli import support
 from services.ops.cli.access_log import access_log
 from services.ops.cli.authority import authority_app, deliveries
+from services.ops.cli.case import case_app
 from services.ops.cli.checkpoint import checkpoint_app
 from services.ops.cli.dlq import dlq_app
 from services.ops.cli.docs import docs
@@ -69,6 +70,7 @@ keys_app.command("retire-destination-key")(retire_destination_key)
 app.add_typer(keys_app, name="keys")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(portal_app, name="portal")
+app.add_typer(case_app, name="case")
 app.command("access-log")(access_log)
 console = Console()
 

@@ -47,6 +47,7 @@ from services.ops.actions.verify import check_submission
 from services.ops.console.access_log import Purpose, create_access_log_router, record_read
 from services.ops.console.settings import OperatorSettings
 from services.ops.console.triage import TriageQueue
+from services.ops.readmodels.case_timeline import CaseNotFoundError, load_case
 from services.ops.readmodels.overview.projector import OverviewProjector
 from services.ops.readmodels.overview.rows import Filters, SubmissionRow
 from services.ops.readmodels.timeline import timeline
@@ -154,13 +155,14 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         service: str | None = None,
         authority: str | None = None,
         portal: str | None = None,
+        case: Annotated[str | None, Query(description="the submissions of this case")] = None,
         since: Annotated[float | None, Query(description="seconds since the epoch")] = None,
         until: Annotated[float | None, Query(description="seconds since the epoch")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         """Submissions matching the filters, newest first."""
-        filters = Filters(status, service, authority, portal, since, until)
+        filters = Filters(status, service, authority, portal, since, until, case)
         projector = await caught_up()
         rows = await run_in_threadpool(projector.store.select, filters, limit, offset)
         total = await run_in_threadpool(projector.store.count, filters)
@@ -188,8 +190,26 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             "receivedAt": submission.created_on.isoformat(),
             "updatedAt": submission.updated_at_iso,
             "problems": submission.problems,
+            "caseId": submission.case_id,
             "timeline": [_camel(dataclasses.asdict(line)) for line in timeline(trail)],
         }
+
+    @router.get("/v1/cases/{case_ref}")
+    async def get_case(case_ref: UUID, reader: Operator, purpose: Purpose) -> dict[str, Any]:
+        """A case on one timeline (``case_ref``: the case id, or the id of one of its
+        submissions): its submissions, its requests for documents (``openRequests``: not
+        answered yet) and the events of every submission, merged by time. Ids, kinds,
+        states and deadlines only, never content. Each submission's trail read is an
+        access log entry."""
+        try:
+            case = await run_in_threadpool(load_case, deps.ledger, deps.overview, case_ref)
+        except CaseNotFoundError:
+            raise _not_found(f"No case or submission {case_ref}.") from None
+        for submission in case.submissions:
+            await record_read(
+                deps.access_log, reader, Read.CASE, purpose, UUID(submission.submission_id)
+            )
+        return case.as_json()
 
     @router.get("/submissions/{submission_id}/verify")
     async def verify(submission_id: UUID, reader: Operator, purpose: Purpose) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The details summarise each event without personal data (the events hold none: co
 sealed in the vault) and without the vault's blob names and hashes or the receipt JWS
 (``events show --json`` has them).
 Events this module does not know are summarised from their short scalar fields, so new
-event types show up without a change here.
+event types show up without a change here. The case's events (replies, requests and their
+deadlines, supplements, portal callbacks) show ids, kinds, states and deadlines only: what
+the authority wrote and the portal handed in is sealed, as a submission's content.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ _STAGE_ACTORS = {
     "Forwarded": "routing",
     "HandedOver": "delivery",
     "HandoverRefused": "delivery",
+    "RequestOverdue": "notifier",
+    "SupplementDispatched": "delivery",
+    "PortalNotified": "notifier",
+    "PortalNotificationFailed": "notifier",
 }
 
 
@@ -109,8 +115,88 @@ _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def actor_of(entry: TrailEntry) -> str:
-    """Who caused the event: a portal, a stage, an authority or an operator."""
+def _parts(parts: list[dict[str, Any]] | None) -> str:
+    count = len(parts or [])
+    size = sum(int(part.get("size") or 0) for part in parts or [])
+    return f"{count} part(s), {size} bytes" if count else "no parts"
+
+
+def _replied(d: dict[str, Any]) -> str:
+    kind = d.get("kind")
+    due = f" due {d.get('due')}" if kind == "request" else ""
+    signed = f", signed by {d.get('signed_by')}" if d.get("signed_by") else ", unsigned"
+    channel = f"on {d.get('topic')}" if d.get("topic") else "callback/pull only"
+    return (
+        f"{kind} {d.get('reply_id')}{due} to delivery {d.get('delivery_id')}, "
+        f"{_parts(d.get('parts'))}{signed}; {channel}"
+    )
+
+
+def _portal_callback(d: dict[str, Any]) -> str:
+    attempt = f"notice {d.get('notice')}, attempt {d.get('attempt')}"
+    if "status_code" in d:
+        return f"{attempt}: HTTP {d.get('status_code')}"
+    then = f"next {d.get('retry_at')}" if d.get("retry_at") else "gave up (dead letter)"
+    return f"{attempt}: {d.get('reason')}; {then}"
+
+
+def _overdue(d: dict[str, Any]) -> str:
+    topics = [str(t) for t in (d.get("portal_topic"), d.get("authority_topic")) if t]
+    told = ", ".join(topics) or "no topic (the portal sees it in its replies)"
+    return f"request {d.get('reply_id')} overdue (due {d.get('due')}); told {told}"
+
+
+def _acknowledged(d: dict[str, Any]) -> str:
+    problems = d.get("problems") or []
+    why = f": {_problems(problems)}" if problems else ""
+    return (
+        f"supplement {d.get('supplement_id')}, delivery {d.get('delivery_id')}: "
+        f"{d.get('outcome')}{why}"
+    )
+
+
+_DETAILS.update(
+    {
+        "Replied": _replied,
+        "RequestOverdue": _overdue,
+        "SupplementReceived": lambda d: (
+            f"supplement {d.get('supplement_id')}, "
+            + (f"answers request {d.get('answers')}" if d.get("answers") else "answers no request")
+            + f", {_parts(d.get('parts'))}"
+        ),
+        "SupplementDispatched": lambda d: (
+            f"supplement {d.get('supplement_id')} as delivery {d.get('delivery_id')} "
+            f"(follows {d.get('refers_to')}) to {d.get('authority_id')} on {d.get('topic')}"
+        ),
+        "SupplementAcknowledged": _acknowledged,
+        "PortalNotified": _portal_callback,
+        "PortalNotificationFailed": _portal_callback,
+    }
+)
+
+
+_PORTAL_EVENTS = frozenset({"Received", "SupplementReceived"})
+_AUTHORITY_EVENTS = frozenset(
+    {
+        "Accepted",
+        "RefusedByAuthority",
+        "ReceiptRefused",
+        "Declined",
+        "Replied",
+        "SupplementAcknowledged",
+    }
+)
+
+
+def actor_of(
+    entry: TrailEntry, *, portal_id: str | None = None, authority_id: str | None = None
+) -> str:
+    """Who caused the event: a portal, a stage, an authority or an operator.
+
+    ``portal_id`` names the submission's portal and ``authority_id`` the authority it was
+    last delivered to, for the events that do not name them (receipts, documents handed
+    in later).
+    """
     data = entry.data
     if entry.event == "ContentErased" and data.get("rule"):
         return "retention"
@@ -118,11 +204,13 @@ def actor_of(entry: TrailEntry) -> str:
         if isinstance(data.get(field), str) and data[field]:
             return f"operator {data[field]}"
     if entry.event == "Received":
-        return f"portal {data.get('portal_id')}"
-    if entry.event in {"Accepted", "RefusedByAuthority"}:
-        return "authority"
-    if entry.event in {"ReceiptRefused", "Declined"}:
-        return f"authority {data.get('authority_id')}"
+        portal_id = str(data.get("portal_id"))
+    elif entry.event in {"ReceiptRefused", "Declined", "Replied"}:
+        authority_id = str(data.get("authority_id"))
+    if entry.event in _PORTAL_EVENTS:
+        return f"portal {portal_id}" if portal_id else "portal"
+    if entry.event in _AUTHORITY_EVENTS:
+        return f"authority {authority_id}" if authority_id else "authority"
     return _STAGE_ACTORS.get(entry.event, "amtsweg")
 
 
@@ -138,16 +226,33 @@ def details_of(entry: TrailEntry) -> str:
     )
 
 
+def portal_of(trail: list[TrailEntry]) -> str | None:
+    """The portal that posted the submission (its ``Received`` event names it)."""
+    first = trail[0] if trail else None
+    if first is not None and first.event == "Received":
+        return str(first.data.get("portal_id") or "") or None
+    return None
+
+
+_DELIVERIES = frozenset({"Dispatched", "SupplementDispatched", "HandedOver"})
+
+
 def timeline(trail: list[TrailEntry]) -> list[TimelineEntry]:
     """The trail, one readable line per event, in order."""
-    return [
-        TimelineEntry(
-            version=entry.version,
-            time=entry.timestamp,
-            event=entry.event,
-            actor=actor_of(entry),
-            details=details_of(entry),
-            hash=entry.hash,
+    portal_id = portal_of(trail)
+    authority_id: str | None = None
+    lines = []
+    for entry in trail:
+        if entry.event in _DELIVERIES and entry.data.get("authority_id"):
+            authority_id = str(entry.data["authority_id"])
+        lines.append(
+            TimelineEntry(
+                version=entry.version,
+                time=entry.timestamp,
+                event=entry.event,
+                actor=actor_of(entry, portal_id=portal_id, authority_id=authority_id),
+                details=details_of(entry),
+                hash=entry.hash,
+            )
         )
-        for entry in trail
-    ]
+    return lines

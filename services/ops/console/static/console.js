@@ -148,6 +148,9 @@ async function showSubmission(id) {
     ["authority", submission.authorityId || "–"], ["delivery", submission.deliveryId || "–"],
     ["received", submission.receivedAt], ["updated", submission.updatedAt]];
   $("#facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  const caseLink = $("#case-link");
+  caseLink.textContent = `Case ${submission.caseId}: its replies, requests and supplements`;
+  caseLink.setAttribute("href", `#/cases/${submission.caseId}`);
   $("#problems").replaceChildren(...(submission.problems || []).map((problem) =>
     el("p", { class: "error" }, `${problem.title || problem.reason || ""} ${problem.detail || ""}`)));
   $("#timeline tbody").replaceChildren(...submission.timeline.map((line) => el("tr",
@@ -191,6 +194,40 @@ async function onRedeliver(event) {
     { method: "POST", body: JSON.stringify({ reason: form.get("reason") }) });
   await showSubmission(currentSubmission());
   $("#redeliver-result").textContent = "recorded: the relay publishes the delivery again";
+}
+
+// -- a case: its submissions, requests and one timeline ------------------------------------
+
+function isoTime(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "–"; }
+
+async function showCase(id) {
+  const found = await api(`/v1/cases/${id}`);
+  $("#case-id").textContent = found.caseId;
+  const numbers = new Map(found.submissions.map((s, index) => [s.submissionId, index + 1]));
+  $("#case-submissions tbody").replaceChildren(...found.submissions.map((s) => el("tr",
+    { "data-submission": s.submissionId },
+    el("td", {}, numbers.get(s.submissionId)),
+    el("td", {}, el("a", { href: `#/submissions/${s.submissionId}` },
+      el("code", {}, s.submissionId))),
+    el("td", {}, el("span", { class: `badge ${s.status}` }, s.status),
+      s.contentErased ? " content erased" : ""),
+    el("td", {}, s.portalId), el("td", {}, s.authorityId || "–"),
+    el("td", {}, s.deliveries.join(", ") || "–"), el("td", {}, isoTime(s.receivedAt)))));
+  const open = found.openRequests.length;
+  $("#case-requests-note").textContent = found.requests.length
+    ? `${found.requests.length} request(s), ${open} not answered` : "No request for documents.";
+  $("#case-requests tbody").replaceChildren(...found.requests.map((r) => el("tr",
+    { "data-request": r.replyId, class: r.state === "overdue" ? "alert" : null },
+    el("td", {}, el("code", {}, r.replyId)), el("td", {}, isoTime(r.due)),
+    el("td", {}, el("span", { class: `badge ${r.state}` }, r.state)),
+    el("td", {}, r.answeredBy || "–"), el("td", {}, r.deliveryId))));
+  $("#case-timeline tbody").replaceChildren(...found.timeline.map((line) => el("tr",
+    { "data-event": line.event, "data-submission": line.submissionId,
+      class: line.actor.startsWith("operator") ? "event-operator" : null },
+    el("td", { title: line.submissionId }, `${numbers.get(line.submissionId)}.${line.version}`),
+    el("td", {}, line.time.replace("T", " ").slice(0, 23)),
+    el("td", {}, el("b", {}, line.event)), el("td", {}, line.actor),
+    el("td", {}, line.details))));
 }
 
 // -- triage and dead letters --------------------------------------------------------------
@@ -252,7 +289,7 @@ async function route() {
   showError(null);
   const hash = window.location.hash || "#/submissions";
   const [, tab, id] = hash.split("/");
-  const view = id && tab === "submissions" ? "submission" : tab;
+  const view = id && tab === "submissions" ? "submission" : id && tab === "cases" ? "case" : tab;
   for (const section of document.querySelectorAll(".view")) {
     section.hidden = section.id !== `view-${view}`;
   }
@@ -261,6 +298,7 @@ async function route() {
   }
   try {
     if (view === "submission") await showSubmission(id);
+    else if (view === "case") await showCase(id);
     else if (view === "triage") await showTriage();
     else if (view === "dead-letters") await showDeadLetters();
     else await showSubmissions();

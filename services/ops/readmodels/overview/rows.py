@@ -1,7 +1,7 @@
 """The submissions overview: one row per submission, for lists, filters and counters.
 
-A row is what operations filter on (status, service, authority, portal, time of receipt)
-and nothing personal: no metadata, no data, no applicant. It is read from the aggregate
+A row is what operations filter on (status, service, authority, portal, time of receipt,
+case) and nothing personal: no metadata, no data, no applicant. It is read from the aggregate
 itself, so events added later (triage, forwarding …) show their effect without changes
 here.
 """
@@ -33,6 +33,8 @@ class SubmissionRow:
     escalated: bool
     dead_letter: bool
     content_erased: bool = False
+    case_id: str | None = None
+    """The case the submission belongs to (``Submission.case_id``)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Filters:
     portal: str | None = None
     since: float | None = None
     until: float | None = None
+    case_id: str | None = None
+    """The submissions of one case."""
 
     @property
     def leika_key(self) -> str | None:
@@ -70,6 +74,7 @@ def row_for(submission: Submission, last_event: str) -> SubmissionRow:
         escalated=bool(submission.escalated),
         dead_letter=bool(submission.delivery_failed),
         content_erased=bool(submission.content_erased),
+        case_id=submission.case_id,
     )
 
 

@@ -1,6 +1,7 @@
 """Where the submissions overview lives: tables next to the ledger (SQLite or PostgreSQL).
 
-``amtsweg_ops_submissions`` holds one row per submission, ``amtsweg_ops_throughput``
+``amtsweg_ops_submissions`` holds one row per submission (with its case, so a case's
+submissions are found by its id), ``amtsweg_ops_throughput``
 the number of events per minute and event name. Both move with the projection's
 position in one transaction that first checks the position is still the one the batch
 was read from (compare and set): a second projector, or a rebuild meanwhile, makes the
@@ -26,7 +27,8 @@ _TABLES = (
         "authority_id TEXT, delivery_id TEXT, received_at DOUBLE PRECISION NOT NULL, "
         "updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
         "last_event TEXT NOT NULL, problem TEXT, escalated BOOLEAN NOT NULL, "
-        "dead_letter BOOLEAN NOT NULL, content_erased BOOLEAN NOT NULL DEFAULT FALSE)"
+        "dead_letter BOOLEAN NOT NULL, content_erased BOOLEAN NOT NULL DEFAULT FALSE, "
+        "case_id TEXT)"
     ),
     (
         "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_settled "
@@ -39,6 +41,10 @@ _TABLES = (
     (
         "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_status "
         "ON amtsweg_ops_submissions (status, received_at)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_case "
+        "ON amtsweg_ops_submissions (case_id, received_at)"
     ),
     (
         "CREATE TABLE IF NOT EXISTS amtsweg_ops_throughput (minute BIGINT NOT NULL, "
@@ -69,6 +75,7 @@ _MOVE = (
     "UPDATE amtsweg_projection_position SET position = {p} "
     "WHERE projection = {p} AND position = {p}"
 )
+_ADD_CASE_COLUMN = "ALTER TABLE amtsweg_ops_submissions ADD COLUMN case_id TEXT"
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM amtsweg_ops_submissions"  # noqa: S608
 _WHERE = (
     ("status", "status = {p}"),
@@ -77,6 +84,7 @@ _WHERE = (
     ("portal", "portal_id = {p}"),
     ("since", "received_at >= {p}"),
     ("until", "received_at < {p}"),
+    ("case_id", "case_id = {p}"),
 )
 
 
@@ -102,10 +110,34 @@ class OverviewStore:
             cursor.execute(sql.format(p=self.placeholder), tuple(params))
             return list(cursor.fetchall())
 
+    _COLUMNS_SQL = ""
+    """The names of the overview table's columns (each dialect asks its own catalog)."""
+
     def _create(self) -> None:
         with self._transaction() as cursor:
-            for statement in _TABLES:
+            cursor.execute(_TABLES[0])
+        added = self._add_case_column()
+        with self._transaction() as cursor:
+            for statement in _TABLES[1:]:
                 cursor.execute(statement)
+        if added:  # an overview from before cases knows no case: read the ledger again
+            self.reset()
+
+    def _column_names(self) -> set[str]:
+        return {str(row[0]) for row in self._query(self._COLUMNS_SQL)}
+
+    def _add_case_column(self) -> bool:
+        """Add ``case_id`` to an overview table made before cases; True if it was added."""
+        if "case_id" in self._column_names():
+            return False
+        try:
+            with self._transaction() as cursor:
+                cursor.execute(_ADD_CASE_COLUMN)
+        except Exception:
+            if "case_id" in self._column_names():  # another process added it meanwhile
+                return False
+            raise
+        return True
 
     def position(self) -> int:
         """The ledger position the overview reflects."""
@@ -190,6 +222,7 @@ class OverviewStore:
             "portal": filters.portal,
             "since": filters.since,
             "until": filters.until,
+            "case_id": filters.case_id,
         }
         clauses = [clause for name, clause in _WHERE if values[name] is not None]
         params = [values[name] for name, _ in _WHERE if values[name] is not None]
@@ -210,6 +243,8 @@ def _move(cursor: Any, sql: str, params: tuple[Any, ...]) -> None:
 class SQLiteOverviewStore(SQLiteTables, OverviewStore):
     """The overview in the ledger's SQLite file."""
 
+    _COLUMNS_SQL = "SELECT name FROM pragma_table_info('amtsweg_ops_submissions')"
+
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self._create()
@@ -217,6 +252,11 @@ class SQLiteOverviewStore(SQLiteTables, OverviewStore):
 
 class PostgresOverviewStore(PostgresTables, OverviewStore):
     """The overview in the ledger's PostgreSQL database and schema."""
+
+    _COLUMNS_SQL = (
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'amtsweg_ops_submissions'"
+    )
 
     def __init__(self, conninfo: str, schema: str) -> None:
         super().__init__(conninfo, schema)
