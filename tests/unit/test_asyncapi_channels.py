@@ -54,6 +54,7 @@ def _documented(topic: str, kind: bytes | None) -> ChannelDoc:
     by_kind = {
         replies.REPLY.encode(): "ReplyEnvelope",
         replies.REQUEST_OVERDUE.encode(): "RequestOverdueNotice",
+        replies.SUPPLEMENT.encode(): "SupplementEnvelope",
     }
     name = by_kind.get(kind or b"", doc.message)
     return next(message for message in doc.messages if message.message == name)
@@ -95,3 +96,33 @@ def test_a_reply_on_the_receipts_topic_is_documented_beside_the_receipt() -> Non
     reply = doc.messages[1]
     assert replies.MESSAGE_HEADER in reply.headers
     assert "1 MiB" in reply.description  # large decisions go over HTTP
+
+
+def test_the_delivery_channel_documents_follow_ups_and_notices_the_relay_writes() -> None:
+    submission = dispatched_submission("jobcenter-koeln", "d-1")
+    delivery = topics.delivery_topic("jobcenter-koeln")
+    reference = {"blob": f"{submission.id}/e", "sha256": "0" * 64}
+    submission.reply(
+        "q-1",
+        kind=ReplyKind.REQUEST,
+        authority_id="jobcenter-koeln",
+        delivery_id="d-1",
+        dossier=f"{submission.id}/dossier",
+        parts=[],
+        request_digest="a" * 64,
+        due="2027-01-01T00:00:00+00:00",
+    )
+    submission.mark_overdue("q-1", portal_topic=None, authority_topic=delivery)
+    submission.hand_in("s-1", answers="q-1", dossier="b", parts=[], request_digest="b" * 64)
+    submission.dispatch_supplement("s-1", "d-2", delivery, reference)
+    seen = set()
+    for event in submission.collect_events():
+        assert isinstance(event, Submission.Event)
+        for outbound in messages_for(event, _open_envelope, amtsweg_signer().sign):
+            if outbound.topic != delivery:
+                continue
+            headers = dict(outbound.headers)
+            doc = _documented(DELIVERY_CHANNEL, headers.get(replies.MESSAGE_HEADER))
+            assert set(headers) == set(doc.headers) == set(doc.required_headers), doc.message
+            seen.add(doc.message)
+    assert seen == {"DeliveryEnvelope", "SupplementEnvelope", "RequestOverdueNotice"}

@@ -16,7 +16,12 @@ from pydantic import BaseModel
 
 from contracts import headers, replies, topics
 from contracts.messages import DeliveryEnvelope, Receipt, SubmissionEventMessage
-from contracts.replies import ReplyEnvelope, ReplyMessage, RequestOverdueNotice
+from contracts.replies import (
+    ReplyEnvelope,
+    ReplyMessage,
+    RequestOverdueNotice,
+    SupplementEnvelope,
+)
 from contracts.submission import IntakeMessage
 
 DELIVERY_CHANNEL = f"{topics.DELIVERY_PREFIX}{{authorityId}}"
@@ -39,6 +44,10 @@ DELIVERY_HEADERS = {
     " `request-overdue`.",
     "amtsweg-signature": "Amtsweg's detached JWS (ES256, `kid`) over the message value;"
     " the keys are at `GET /v1/keys`. Receivers refuse an envelope without a valid one.",
+}
+
+SUPPLEMENT_HEADERS = {
+    name: text for name, text in DELIVERY_HEADERS.items() if name != "amtsweg-notice"
 }
 
 PORTAL_HEADERS = {
@@ -144,6 +153,7 @@ def channel_doc(topic: str) -> ChannelDoc:
             "The submission id.",
             DELIVERY_HEADERS,
             tuple(DELIVERY_HEADERS),
+            others=_follow_ups(),
         )
     if topic == PORTAL_CHANNEL:
         return _portal_channel()
@@ -183,6 +193,30 @@ def _reply_message() -> ChannelDoc:
         sender="authority",
         models=(ReplyMessage,),
     )
+
+
+def _follow_ups() -> tuple[ChannelDoc, ...]:
+    supplement = ChannelDoc(
+        "SupplementEnvelope",
+        "Documents handed in later: a follow-up delivery",
+        "The portal handed in documents for the case (answering a request, or not): its own"
+        " `deliveryId` (answer it with a receipt), `refersTo` the delivery it follows up."
+        " Encrypted and signed like a delivery.",
+        SupplementEnvelope,
+        "The submission id.",
+        SUPPLEMENT_HEADERS,
+        tuple(SUPPLEMENT_HEADERS),
+    )
+    overdue = ChannelDoc(
+        "RequestOverdueNotice",
+        "A request's deadline passed without an answer",
+        "The authority's request (its `replyId`) is overdue; the portal is told too.",
+        RequestOverdueNotice,
+        "The submission id.",
+        PORTAL_HEADERS,
+        tuple(PORTAL_HEADERS),
+    )
+    return (supplement, overdue)
 
 
 def _portal_channel() -> ChannelDoc:
