@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,19 @@ from contracts import topics
 from contracts.limits import MAX_METADATA_BYTES, MAX_PART_BYTES
 
 MiB = 1024 * 1024
+
+
+SUPPLEMENT_MEDIA_TYPES: Final = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "application/xml",
+    "text/xml",
+    "application/json",
+    "text/plain",
+)
+"""What documents handed in later may be unless ``AMTSWEG_SUPPLEMENT_MEDIA_TYPES`` says."""
 
 
 class IntakeSettings(BaseSettings):
@@ -45,6 +59,13 @@ class IntakeSettings(BaseSettings):
     """How deeply arrays and objects may nest in the metadata and routing hint
     (``AMTSWEG_MAX_METADATA_DEPTH``); a JSON body may nest two levels more."""
     max_json_body_bytes: int = 64 * MiB
+    supplement_media_types: list[str] = Field(default_factory=lambda: list(SUPPLEMENT_MEDIA_TYPES))
+    """What documents handed in later may be (``AMTSWEG_SUPPLEMENT_MEDIA_TYPES``, a JSON
+    list); the validation catalog names no media types for attachments."""
+
+    def supplement_media_type_set(self) -> frozenset[str]:
+        """The supplements' allow-list, lower case."""
+        return frozenset(media_type.lower() for media_type in self.supplement_media_types)
 
     def portal_topics(self) -> list[str]:
         """Each configured portal's own intake topic (``amtsweg.intake.<portal-id>``).

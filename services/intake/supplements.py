@@ -24,9 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID, uuid4, uuid5
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from contracts import linear_regex
 from contracts.replies import SupplementRequest
 from events.case import ReplyKind, RequestState, Supplement
@@ -37,35 +34,12 @@ from services.intake.settings import IntakeSettings
 
 SUPPLEMENT_NAMESPACE: Final = UUID("0c6f1f0e-7d1c-4b0e-9d59-2a3e5b7c8d41")
 
-DEFAULT_MEDIA_TYPES: Final = (
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-    "image/tiff",
-    "application/xml",
-    "text/xml",
-    "application/json",
-    "text/plain",
-)
-"""What documents handed in later may be unless ``AMTSWEG_SUPPLEMENT_MEDIA_TYPES`` says."""
 
 _PART_ID = linear_regex.compile(r"^[A-Za-z0-9._-]{1,64}$")
 """An ``attachmentId`` becomes a part id in a URL path (``…/parts/{partId}``)."""
 
 DELIVERED: Final = frozenset({Status.DISPATCHED, Status.ACCEPTED})
 """Where a case takes documents: an authority holds it."""
-
-
-class SupplementSettings(BaseSettings):
-    """Which media types documents handed in later may have (environment, ``AMTSWEG_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="AMTSWEG_", extra="ignore")
-
-    supplement_media_types: list[str] = Field(default_factory=lambda: list(DEFAULT_MEDIA_TYPES))
-
-    def allowed(self) -> frozenset[str]:
-        """The allow-list, lower case."""
-        return frozenset(media_type.lower() for media_type in self.supplement_media_types)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,6 @@ from services.intake.openapi import (
 from services.intake.settings import IntakeSettings
 from services.intake.supplements import (
     Document,
-    SupplementSettings,
     check_case,
     decode_documents,
     dossier_document,
@@ -129,11 +128,10 @@ def mount_supplements(  # noqa: PLR0915, PLR0917 - one route each, its ports wir
     portal: Callable[..., str],
     owned: Callable[[UUID, str], Submission],
     confirmations: ConfirmationPorts | None = None,
-    supplement_settings: SupplementSettings | None = None,
 ) -> None:
     """Add the supplement routes; ``portal`` authenticates, ``owned`` finds the portal's
     own submission (or raises its not-found problem)."""
-    media_types = (supplement_settings or SupplementSettings()).allowed()
+    media_types = settings.supplement_media_type_set()
     signed = confirmations is not None
     request_schema, definitions = json_schema_for_openapi(SupplementRequest)
     install_openapi(app, definitions)
