@@ -63,6 +63,7 @@ def test_a_fit_connect_receiver_gets_a_pickup_document_on_its_pickup_channel(
     assert not topics.is_pickup_channel(topics.delivery_topic(KOELN))
     assert document.delivery_id == dispatch.delivery_id
     assert document.kid == "koeln-enc-1"
+    assert document.encrypted_data is not None
     assert _open(document.encrypted_data) == DATA
     metadata = json.loads(_open(document.encrypted_metadata))
     declared = metadata["contentStructure"]["attachments"][0]
