@@ -22,7 +22,7 @@ import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from fitconnect import Environment, FITConnectClient  # type: ignore[import-untyped]
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import RSAKey
 from jwcrypto import jwk as jwcrypto_jwk  # type: ignore[import-untyped]
 
@@ -38,12 +38,14 @@ from services.delivery.recipients import Recipient, Recipients
 from services.delivery.store import delivery_store
 from services.fitconnect.destination_directory import directory_of
 from services.fitconnect.destinations import destination_id
-from services.fitconnect.event_log import ACCEPT
+from services.fitconnect.event_log import ACCEPT, SUBMIT
+from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
+from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
 from services.ops.app.fitconnect_pickup import pickup_ports
-from services.ops.app.fitconnect_wiring import answer_ports
+from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail
 from services.runtime.settings import StageSettings
 from tests.support.authority import HANNOVER, encryption_key, public, signing_key
 from tests.support.delivery import TOKENS as AUTHORITY_TOKENS
@@ -89,6 +91,7 @@ def app(ledger: Ledger, vault: Vault, tmp_path: Path, recipients: Recipients) ->
     app = create_app(ledger, vault, settings)
     keys = destination_keys(tmp_path)
     table = SubmissionTable.sqlite(tmp_path / "fit-connect.sqlite3")
+    set_keys = SetKeys({"keys": [new_set_key()]})
     projector = DeliveryProjector(ledger, delivery_store(ledger.settings), lambda _a: False)
     fit_ports = ports(
         FakeTokens(),
@@ -97,6 +100,10 @@ def app(ledger: Ledger, vault: Vault, tmp_path: Path, recipients: Recipients) ->
         sending=sending_ports(ledger, vault, table, settings),
         pickup=pickup_ports(ledger, lambda: vault, lambda: projector, lambda: table),
         answers=answer_ports(lambda: table, ledger, recipients, lambda: projector),
+        set_keys=lambda: set_keys,
+        event_log=EventLogPorts(
+            table=lambda: table, trail=ledger_trail(ledger), issuer="https://amtsweg.test/fc"
+        ),
     )
     mount_fit_connect(app, fit_ports)
     return app
@@ -161,6 +168,7 @@ async def test_a_supplement_is_a_new_submission_within_the_case_for_the_subscrib
         after = (await http.get(status_url, headers=auth())).json()
         gone = await http.get(f"/fit-connect/v1/submissions/{follow_up}", headers=bearer)
         listed_after = await asyncio.to_thread(client.available_submissions)
+        log = await http.get(f"/fit-connect/v1/cases/{case_id}/events", headers=bearer)
 
     assert assert_answers_as_specified(nothing_yet, SUBMISSIONS)["submissions"] == []
     assert listed == [{"destinationId": destination, "submissionId": follow_up, "caseId": case_id}]
@@ -194,6 +202,16 @@ async def test_a_supplement_is_a_new_submission_within_the_case_for_the_subscrib
     assert acknowledged[0].data["signed_receipt"] == accept
     assert assert_answers_as_specified(gone, SUBMISSION)["status"] == 404
     assert listed_after == []
+    tokens = assert_answers_as_specified(log, EVENTS)["eventLog"]
+    of_follow_up = [t for t in tokens if _claims(t)["sub"] == f"submission:{follow_up}"]
+    assert [list(_claims(t)["events"]) for t in of_follow_up] == [[SUBMIT], [ACCEPT]]
+    assert of_follow_up[-1] == accept  # the authority's own SET, as received
+    assert {_claims(t)["txn"] for t in tokens} == {f"case:{case_id}"}
+
+
+def _claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = json.loads(jws.extract_compact(token.encode()).payload)
+    return claims
 
 
 def _supplement() -> dict[str, Any]:
