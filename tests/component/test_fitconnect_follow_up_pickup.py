@@ -38,12 +38,13 @@ from services.delivery.recipients import Recipient, Recipients
 from services.delivery.store import delivery_store
 from services.fitconnect.destination_directory import directory_of
 from services.fitconnect.destinations import destination_id
-from services.fitconnect.event_log import ACCEPT, SUBMIT
+from services.fitconnect.event_log import ACCEPT, REJECT, SUBMIT
 from services.fitconnect.events_http import EventLogPorts
 from services.fitconnect.http import mount_fit_connect
 from services.fitconnect.set_keys import SetKeys, new_set_key
 from services.fitconnect.submission_table import SubmissionTable
 from services.intake.http import create_app
+from services.ops.actions.erasure import erase
 from services.ops.app.fitconnect_pickup import pickup_ports
 from services.ops.app.fitconnect_wiring import answer_ports, ledger_trail
 from services.runtime.settings import StageSettings
@@ -209,6 +210,62 @@ async def test_a_supplement_is_a_new_submission_within_the_case_for_the_subscrib
     assert {_claims(t)["txn"] for t in tokens} == {f"case:{case_id}"}
 
 
+async def test_a_rejected_follow_up_and_an_erased_case_are_no_longer_picked_up(
+    app: FastAPI, ledger: Ledger, vault: Vault, recipients: Recipients
+) -> None:
+    destination = str(destination_id(HANNOVER))
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as http:
+        hannover = await access_token(http, HANNOVER, AUTHORITY_TOKENS[HANNOVER])
+        bearer = {"Authorization": f"Bearer {hannover}"}
+        follow_ups = []
+        for key in ("one", "two"):
+            sent = await asyncio.to_thread(
+                python_client(base).submission,
+                destination,
+                f"urn:de:fim:leika:leistung:{LEIKA}",
+                data=DATA,
+                attachments=[ATTACHMENT],
+            )
+            _delivered(ledger, vault, recipients, sent["submissionId"])
+            posted = await http.post(
+                f"/v1/submissions/{sent['submissionId']}/supplements",
+                json=_supplement(),
+                headers=auth() | {"Idempotency-Key": key},
+            )
+            assert posted.status_code == 202, posted.text
+            await _follow_up(ledger, vault, recipients, sent["submissionId"])
+            sid = posted.json()["supplementId"]
+            follow_up = follow_up_delivery_id(uuid.UUID(sent["submissionId"]), sid, HANNOVER)
+            follow_ups.append((sent["caseId"], sent["submissionId"], follow_up, posted))
+        listed = await http.get(f"/fit-connect{SUBMISSIONS}", headers=bearer)
+        (case_id, _sub, rejected, posted), (_case, erased, forgotten, _p) = follow_ups
+        reject = _set(rejected, case_id, event=REJECT, payload={"problems": [_PROBLEM]})
+        answered = await _post(http, case_id, reject, hannover)
+        accept_after = await _post(http, case_id, _set(rejected, case_id), hannover)
+        status = (await http.get(posted.json()["_links"]["self"]["href"], headers=auth())).json()
+        erase(ledger, vault, uuid.UUID(erased), by="operator", legal_basis="test", reason="test")
+        listed_after = await http.get(f"/fit-connect{SUBMISSIONS}", headers=bearer)
+        gone = await http.get(f"/fit-connect/v1/submissions/{forgotten}", headers=bearer)
+
+    ids = {
+        s["submissionId"] for s in assert_answers_as_specified(listed, SUBMISSIONS)["submissions"]
+    }
+    assert {rejected, forgotten} <= ids
+    assert answered.status_code == 204
+    assert assert_answers_as_specified(accept_after, EVENTS, "post")["status"] == 409
+    assert status["status"] == "rejected"
+    after = assert_answers_as_specified(listed_after, SUBMISSIONS)["submissions"]
+    assert not {rejected, forgotten} & {s["submissionId"] for s in after}
+    assert assert_answers_as_specified(gone, SUBMISSION)["status"] == 404
+
+
+_PROBLEM = {
+    "type": "https://schema.fitko.de/fit-connect/events/problems/technical-error",
+    "title": "Nicht lesbar",
+    "instance": "attachment",
+}
+
+
 def _claims(token: str) -> dict[str, Any]:
     claims: dict[str, Any] = json.loads(jws.extract_compact(token.encode()).payload)
     return claims
@@ -280,7 +337,14 @@ def _retrieve(client: Any, submission_id: str) -> dict[str, Any]:
     return submission
 
 
-def _set(submission_id: str, case_id: str, *, key: dict[str, Any] | None = None) -> str:
+def _set(
+    submission_id: str,
+    case_id: str,
+    *,
+    key: dict[str, Any] | None = None,
+    event: str = ACCEPT,
+    payload: dict[str, Any] | None = None,
+) -> str:
     claims = {
         "$schema": "https://schema.fitko.de/fit-connect/set-payload/1.2.0/set-payload.schema.json",
         "iss": str(destination_id(HANNOVER)),
@@ -288,7 +352,7 @@ def _set(submission_id: str, case_id: str, *, key: dict[str, Any] | None = None)
         "jti": str(uuid.uuid4()),
         "sub": f"submission:{submission_id}",
         "txn": f"case:{case_id}",
-        "events": {ACCEPT: {}},
+        "events": {event: payload or {}},
     }
     header = {"typ": "secevent+jwt", "alg": "PS512", "kid": "hannover-sig-1"}
     signer = RSAKey.import_key(key or HANNOVER_SIGNING)
