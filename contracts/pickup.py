@@ -9,6 +9,10 @@ be many MB, so its JWE is made while it is streamed (:func:`attachment_jwe`): AE
 incrementally and JWE compact ends with the tag. The content key and IV are fixed at
 dispatch, so every download of an attachment is the same JWE, byte for byte (the same
 plaintext under the same key and IV; nothing else is ever encrypted with them).
+
+A follow-up delivery (documents handed in later) to such an authority is a new submission
+within the same case, as FIT-Connect has it: its document has no data, metadata whose
+``contentStructure`` lists the attachments only, and ``supplementId`` set.
 """
 
 from __future__ import annotations
@@ -62,8 +66,17 @@ class PickupDocument(BaseModel):
     service_type: dict[str, str] = Field(alias="serviceType")
     """FIT-Connect's ``ServiceType``: ``identifier``, and ``name`` if known."""
     encrypted_metadata: str = Field(alias="encryptedMetadata")
-    encrypted_data: str = Field(alias="encryptedData")
+    encrypted_data: str | None = Field(default=None, alias="encryptedData")
+    """None for a follow-up delivery: documents handed in later carry no data."""
     attachments: tuple[PickupAttachment, ...]
+    supplement_id: str | None = Field(default=None, alias="supplementId")
+    """Set for a follow-up delivery (documents handed in later): a submission of its own
+    within the case, its FIT-Connect ``submissionId`` the follow-up delivery's id."""
+
+    @property
+    def pickup_id(self) -> str:
+        """The ``submissionId`` FIT-Connect knows this delivery by."""
+        return self.submission_id if self.supplement_id is None else self.delivery_id
 
     def attachment(self, attachment_id: str) -> PickupAttachment | None:
         """The attachment with this id, if the delivery has it."""

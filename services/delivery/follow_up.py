@@ -7,7 +7,9 @@ yet dispatched, encrypted like a delivery envelope (the note and file names only
 ``/v1/deliveries/{followUpDeliveryId}/parts/{partId}``), seals it in the vault and records
 ``dispatch_supplement`` with the authority's topic, which the relay publishes it on
 (header ``amtsweg-message: supplement``). An authority that picks up over FIT-Connect gets
-its pickup channel recorded instead: nothing is published.
+its pickup channel recorded instead, and a pickup document (:mod:`services.delivery.pickup`)
+sealed where the envelope would be: nothing is published, its client picks the follow-up
+up as a new submission within the case.
 
 The follow-up delivery's id is derived from the submission, the supplement and the
 authority, so a notice delivered again builds the same delivery and records nothing new.
@@ -32,6 +34,7 @@ from faststream.kafka import KafkaBroker
 
 from contracts import topics
 from contracts.messages import DeliveryLinks, Encryption, Href, PayloadPart
+from contracts.pickup import PickupDocument
 from contracts.replies import SupplementEnvelope
 from events.case import Supplement
 from events.ledger import Ledger, TrailEntry
@@ -40,6 +43,7 @@ from events.submission import Submission
 from events.vault import Vault
 from services.delivery.crypto import JweSealer
 from services.delivery.envelope import InlinePolicy, Sealer, delivery_path
+from services.delivery.pickup import follow_up_pickup_document
 from services.delivery.recipients import Recipients
 from services.delivery.settings import DeliverySettings
 from services.runtime.batch import Outcome, Step
@@ -188,18 +192,25 @@ def follow_up_step(
             delivery_id = follow_up_delivery_id(
                 submission.id, supplement.supplement_id, authority_id
             )
-            envelope = build_supplement_envelope(
-                submission,
-                supplement,
-                handed_in(ledger, vault, submission, supplement.supplement_id),
-                delivery_id,
-                lambda blob: vault.read(submission.id, blob),
-                inline=InlinePolicy(settings.inline_limit_bytes, settings.inline_total_bytes),
-                now=datetime.now(UTC),
-                sealer=JweSealer(key),
-                base_url=settings.public_base_url,
-            )
-            published = envelope.model_dump_json(by_alias=True, exclude_none=True).encode()
+            said = handed_in(ledger, vault, submission, supplement.supplement_id)
+            document: SupplementEnvelope | PickupDocument
+            if pickup:
+                document = follow_up_pickup_document(
+                    submission, supplement, said.declared, delivery_id, JweSealer(key)
+                )
+            else:
+                document = build_supplement_envelope(
+                    submission,
+                    supplement,
+                    said,
+                    delivery_id,
+                    lambda blob: vault.read(submission.id, blob),
+                    inline=InlinePolicy(settings.inline_limit_bytes, settings.inline_total_bytes),
+                    now=datetime.now(UTC),
+                    sealer=JweSealer(key),
+                    base_url=settings.public_base_url,
+                )
+            published = document.model_dump_json(by_alias=True, exclude_none=True).encode()
             reference = vault.put_envelope(submission.id, published)
             if submission.dispatch_supplement(
                 supplement.supplement_id, delivery_id, channel, reference

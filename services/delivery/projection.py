@@ -16,8 +16,9 @@ from events.submission import Submission
 
 OPEN, ACCEPTED, REFUSED, DECLINED, ERASED = "open", "accepted", "refused", "declined", "erased"
 FOLLOW_UP = "follow-up"
-"""A follow-up delivery (documents handed in later): found by its id, no reminders or
-callbacks (the supplement's own state says where it stands)."""
+"""A follow-up delivery (documents handed in later) not answered yet: found by its id, no
+reminders or callbacks (the supplement's own state says where it stands); its receipt
+makes it ``accepted`` or ``refused``."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def _change(
         case Submission.CallbackRequeued():  # an operator's one more attempt after giving up
             due = at if has_callback(row.authority_id) else None
             changes = {"callback_due": due, "dead_letter": False}
+        case Submission.SupplementAcknowledged(outcome=outcome):  # a follow-up answered
+            changes = {"state": ACCEPTED if outcome == "accepted" else REFUSED}
         case Submission.Escalated():
             changes = {"escalated": True}
         case Submission.CallbackDelivered(attempt=attempt):

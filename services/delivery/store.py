@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from events.settings import LedgerSettings
 from events.tables import PostgresTables, SQLiteTables
-from services.delivery.projection import OPEN, DeliveryRow
+from services.delivery.projection import FOLLOW_UP, OPEN, DeliveryRow
 
 COLUMNS = (
     "delivery_id",
@@ -77,12 +77,13 @@ _AWAITING_DEADLINE = (
     "AND (dispatched_at > {p} OR (dispatched_at = {p} AND delivery_id > {p})) "
     "ORDER BY dispatched_at, delivery_id LIMIT {p}"
 )
+_OPEN_STATES = f"state IN ('{OPEN}', '{FOLLOW_UP}')"
 _OPEN_OF = (
-    f"{_SELECT} WHERE authority_id = {{p}} AND state = '{OPEN}' "
+    f"{_SELECT} WHERE authority_id = {{p}} AND {_OPEN_STATES} "
     "ORDER BY dispatched_at, delivery_id LIMIT {p} OFFSET {p}"
 )
 _OPEN_COUNT = (
-    f"SELECT COUNT(*) FROM amtsweg_deliveries WHERE authority_id = {{p}} AND state = '{OPEN}'"  # noqa: S608
+    f"SELECT COUNT(*) FROM amtsweg_deliveries WHERE authority_id = {{p}} AND {_OPEN_STATES}"  # noqa: S608
 )
 PROJECTION = "deliveries"
 
@@ -187,7 +188,8 @@ class _SqlStore:
         return [_row(values) for values in self._query(_AWAITING_DEADLINE, params)]
 
     def open_of(self, authority_id: str, offset: int, limit: int) -> tuple[list[DeliveryRow], int]:
-        """A page of the authority's open deliveries, oldest dispatch first, and their count."""
+        """A page of the authority's open deliveries and follow-up deliveries not answered
+        yet, oldest dispatch first, and their count."""
         with self._transaction() as cursor:  # one transaction: the page and the count agree
             cursor.execute(_OPEN_OF.format(p=self.placeholder), (authority_id, limit, offset))
             page = [_row(values) for values in cursor.fetchall()]

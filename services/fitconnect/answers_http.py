@@ -18,13 +18,18 @@ of the case that was dispatched to it. In this order, each answer recording noth
 Then the answer is recorded as a native receipt would be (``record``: ``Accepted`` or
 ``RefusedByAuthority`` with the problems, the SET as the receipt's proof) and answered
 ``204``. A refusal of that recording (another delivery meanwhile) is ``409``.
+
+A SET whose ``sub`` is a follow-up delivery picked up over FIT-Connect (documents handed
+in later, a submission of its own within the case) answers that follow-up: the same
+checks in the same order, then recorded as its native receipt would be
+(``SupplementAcknowledged`` on the case's submission); the same answer again is ``204``.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import structlog
@@ -56,6 +61,18 @@ RecordAnswer = Callable[[AuthorityAnswer, str, str], str | None]
 
 
 @dataclass(frozen=True)
+class FollowUpAnswered:
+    """What the answer route needs to know of a follow-up delivery picked up."""
+
+    submission_id: str
+    """The submission (Amtsweg's) whose case it belongs to."""
+    case_id: str
+    authority_id: str
+    outcome: str | None
+    """``accepted`` or ``rejected`` once answered."""
+
+
+@dataclass(frozen=True)
 class AnswerPorts:
     """What the answer route needs of the ledger and the directory."""
 
@@ -65,6 +82,8 @@ class AnswerPorts:
     verification_key: Callable[[str], dict[str, Any] | None]
     """Authority id -> its verification JWK in the directory, or None."""
     record: RecordAnswer
+    follow_up: Callable[[uuid.UUID], FollowUpAnswered | None] = lambda _id: None
+    """A follow-up delivery on the pickup channel by its id, or None."""
 
 
 def answers_router(access: Callable[..., Access], ports: AnswerPorts) -> APIRouter:
@@ -84,6 +103,11 @@ def answers_router(access: Callable[..., Access], ports: AnswerPorts) -> APIRout
         if given != "application/jose":
             raise _problem(400, "bad-request", "Bad request", "Send the SET as application/jose.")
         answer = _parsed(await _body(request))
+        follow_up = await asyncio.to_thread(ports.follow_up, uuid.UUID(answer.submission_id))
+        if follow_up is not None:
+            return await _follow_up(
+                ports, answer, follow_up, announcements, case_text=caseId, authority=authority
+            )
         submission = await asyncio.to_thread(ports.submission, uuid.UUID(answer.submission_id))
         announcement = _in_case(announcements, answer, submission, caseId, authority)
         if submission is None or submission.authority_id is None:
@@ -113,6 +137,43 @@ def answers_router(access: Callable[..., Access], ports: AnswerPorts) -> APIRout
         return Response(status_code=204)
 
     return router
+
+
+async def _follow_up(
+    ports: AnswerPorts,
+    answer: AuthorityAnswer,
+    follow_up: FollowUpAnswered,
+    announcements: list[Announcement],
+    *,
+    case_text: str,
+    authority: str,
+) -> Response:
+    """The answer to a follow-up delivery (documents handed in later) of the case."""
+    case_id = str(uuid.UUID(case_text))
+    if follow_up.case_id != case_id or (not announcements and follow_up.authority_id != authority):
+        if not announcements:
+            raise not_found("case-not-found", "Case not found", f"No case {case_text!r}.")
+        raise _unprocessable("submission-not-in-case", "The SET's sub is not in this case.")
+    if answer.case_id != case_id:
+        raise _unprocessable("case-mismatch", "The SET's txn names another case.")
+    if follow_up.authority_id != authority:
+        raise forbidden("The submission is not dispatched to this authority.")
+    if follow_up.outcome == answer.outcome:
+        return Response(status_code=204)  # the same answer again: nothing changes
+    if follow_up.outcome is not None:
+        raise _conflict(f"The submission was {follow_up.outcome} before.")
+    key = ports.verification_key(authority)
+    if key is None:
+        raise _unprocessable("no-verification-key", "The directory holds no key for the SET.")
+    if not verify_answer(answer, key):
+        log.warning("fit_connect.answer_refused", reason="signature-invalid")
+        raise _unprocessable("signature-invalid", "The SET's signature does not verify.")
+    delivery_id = answer.submission_id  # a follow-up's submissionId is its delivery id
+    of_case = replace(answer, submission_id=follow_up.submission_id)
+    refusal = await asyncio.to_thread(ports.record, of_case, authority, delivery_id)
+    if refusal is not None:
+        raise _conflict(f"The answer was not taken ({refusal}).")
+    return Response(status_code=204)
 
 
 def _subscriber(granted: Access) -> str:

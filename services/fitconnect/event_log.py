@@ -7,7 +7,12 @@ event for becomes one SET (RFC 8417), signed PS512 by the event token key
 - ``Received`` → ``submit-submission`` (the received JWEs' authentication tags);
 - ``Accepted`` → ``accept-submission`` (the tags);
 - ``Rejected`` and ``RefusedByAuthority`` → ``reject-submission`` (the tags and the
-  problems as FIT-Connect's reject reasons).
+  problems as FIT-Connect's reject reasons);
+- documents handed in later and picked up over FIT-Connect, a submission of their own
+  within the case (``sub`` the follow-up delivery's id): ``SupplementDispatched`` on the
+  pickup channel → ``submit-submission``, its ``SupplementAcknowledged`` →
+  ``accept-submission`` or ``reject-submission`` (the authority's own SET, if it answered
+  with one).
 
 An ``Accepted`` or ``RefusedByAuthority`` whose proof is a SET the authority signed (its
 answer on ``POST /v1/cases/{caseId}/events``, :mod:`answers_http`) is that SET as received,
@@ -30,6 +35,7 @@ from typing import Any
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
+from contracts.topics import is_pickup_channel
 from events.ledger import TrailEntry
 from services.fitconnect.set_keys import SET_ALG, SetKeys
 from services.fitconnect.submission_table import Announcement, AuthenticationTags
@@ -71,6 +77,14 @@ def case_events(announcements: Iterable[Announcement], trail: Trail) -> list[Cas
             for entry in entries
             if (event := _event(announcement.submission_id, entry, tags)) is not None
         ]
+        picked_up = {
+            str(e.data["delivery_id"])
+            for e in entries
+            if e.event == "SupplementDispatched" and is_pickup_channel(str(e.data.get("topic")))
+        }
+        found += [
+            event for entry in entries if (event := _follow_up_event(entry, picked_up)) is not None
+        ]
     return sorted(found, key=lambda e: (datetime.fromisoformat(e.timestamp), e.version))
 
 
@@ -110,6 +124,23 @@ def _event(
     if entry.event in {"Accepted", "RefusedByAuthority"}:
         original = _authority_set(entry.data.get("signed_receipt"))
     return CaseEvent(submission_id, entry.version, entry.timestamp, uri, payload, original)
+
+
+def _follow_up_event(entry: TrailEntry, picked_up: set[str]) -> CaseEvent | None:
+    """A follow-up delivery picked up over FIT-Connect: a submission of its own."""
+    delivery_id = str(entry.data.get("delivery_id"))
+    if delivery_id not in picked_up:
+        return None
+    if entry.event == "SupplementDispatched":
+        return CaseEvent(delivery_id, entry.version, entry.timestamp, SUBMIT, {})
+    if entry.event != "SupplementAcknowledged":
+        return None
+    original = _authority_set(entry.data.get("signed_receipt"))
+    if entry.data.get("outcome") == "accepted":
+        uri, payload = ACCEPT, {}
+    else:
+        uri, payload = REJECT, {"problems": _problems(entry, "technical-error")}
+    return CaseEvent(delivery_id, entry.version, entry.timestamp, uri, payload, original)
 
 
 def _authority_set(proof: Any) -> str | None:

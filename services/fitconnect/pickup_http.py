@@ -9,6 +9,9 @@ delivery's pickup document (:mod:`contracts.pickup`), come from the composition 
 (:class:`PickupPorts`). Only subscribers pick up (a sender is ``403``); another
 destination's submission, an unknown one, and one whose content was erased are ``404``,
 as the spec has it (its 404 is "not found, or not in a state to be picked up").
+Documents handed in later to a case are a new submission within the same case (the
+spec's ``caseId``: "innerhalb eines bestehenden Vorgangs eine neue Einreichung"): listed
+and answered with the case's ``caseId``, their own ``submissionId`` and no data.
 """
 
 # No ``from __future__ import annotations``: FastAPI must see the dependency ``access``.
@@ -41,11 +44,25 @@ class Pickup:
     authority_id: str
     document: PickupDocument | None
     """None once its content was erased (crypto-shredded): nothing left to pick up."""
+    case_id: str | None = None
+    """The submission's case, where the submission table announced none."""
 
 
-ReadyForPickup = Callable[[str, int, int], tuple[list[str], int]]
-"""(authority id, offset, limit) -> a page of submission ids ready for pickup, and the
-count of the authority's open deliveries."""
+@dataclass(frozen=True)
+class ReadyItem:
+    """One submission ready for pickup."""
+
+    submission_id: str
+    """FIT-Connect's ``submissionId``: the submission's, or a follow-up delivery's id."""
+    of: str
+    """The submission (Amtsweg's) whose case it belongs to."""
+    case_id: str
+    """That submission's case, where the submission table announced none."""
+
+
+ReadyForPickup = Callable[[str, int, int], tuple[list[ReadyItem], int]]
+"""(authority id, offset, limit) -> a page of submissions ready for pickup, and the
+count of the authority's open deliveries and follow-up deliveries."""
 
 PickupOf = Callable[[uuid.UUID], Pickup | None]
 """The submission's current delivery by pickup, or None (no such submission, not
@@ -94,13 +111,17 @@ def pickup_router(
             if found is None or found.authority_id is None:
                 continue
             skip = max(0, offset - total)
-            ids, count = await asyncio.to_thread(
+            items, count = await asyncio.to_thread(
                 ports.ready, found.authority_id, skip, limit - len(listed)
             )
-            cases = await asyncio.to_thread(_cases, ports.table(), ids)
+            cases = await asyncio.to_thread(_cases, ports.table(), items)
             listed += [
-                {"destinationId": str(destination), "submissionId": i, "caseId": cases[i]}
-                for i in ids
+                {
+                    "destinationId": str(destination),
+                    "submissionId": item.submission_id,
+                    "caseId": case,
+                }
+                for item, case in zip(items, cases, strict=True)
             ]
             total += count
         body = {"count": len(listed), "offset": offset, "totalCount": total, "submissions": listed}
@@ -112,17 +133,21 @@ def pickup_router(
         granted: Annotated[Access, Depends(access)],
     ) -> JSONResponse:
         """The submission: ids, service, attachment ids, metadata and data as JWEs."""
-        document = await _picked_up(granted, submissionId)
+        found = await _picked_up(granted, submissionId)
+        document = found.document
+        assert document is not None
         announced = await asyncio.to_thread(ports.table().get, document.submission_id)
+        case_id = found.case_id or case_id_of(document.submission_id)
         body: dict[str, Any] = {
             "destinationId": str(destination_id(document.authority_id)),
-            "submissionId": document.submission_id,
-            "caseId": announced.case_id if announced else case_id_of(document.submission_id),
+            "submissionId": document.pickup_id,
+            "caseId": announced.case_id if announced else case_id,
             "attachments": [a.attachment_id for a in document.attachments],
             "serviceType": announced.service_type if announced else document.service_type,
             "encryptedMetadata": document.encrypted_metadata,
-            "encryptedData": document.encrypted_data,
         }
+        if document.encrypted_data is not None:  # a follow-up delivery has no data
+            body["encryptedData"] = document.encrypted_data
         return JSONResponse(body)
 
     @router.get(
@@ -136,7 +161,8 @@ def pickup_router(
         granted: Annotated[Access, Depends(access)],
     ) -> StreamingResponse:
         """One attachment as a JWE compact to the authority's key, streamed."""
-        document = await _picked_up(granted, submissionId)
+        document = (await _picked_up(granted, submissionId)).document
+        assert document is not None
         attachment = document.attachment(str(_uuid(attachmentId)))
         if attachment is None:
             raise not_found(
@@ -149,7 +175,7 @@ def pickup_router(
             attachment_jwe(attachment, plaintext), media_type="application/jose"
         )
 
-    async def _picked_up(granted: Access, submission_id: str) -> PickupDocument:
+    async def _picked_up(granted: Access, submission_id: str) -> Pickup:
         _subscriber(granted)
         found = await asyncio.to_thread(ports.pickup, _uuid(submission_id))
         if found is None or destination_id(found.authority_id) not in _subscribed(granted):
@@ -164,7 +190,7 @@ def pickup_router(
                 "Submission not found",
                 f"The content of submission {submission_id!r} was erased.",
             )
-        return found.document
+        return found
 
     return router
 
@@ -182,11 +208,12 @@ def _subscribed(granted: Access) -> list[uuid.UUID]:
     ]
 
 
-def _cases(table: SubmissionTable, submission_ids: list[str]) -> dict[str, str]:
-    cases = {}
-    for submission_id in submission_ids:
-        announced = table.get(submission_id)
-        cases[submission_id] = announced.case_id if announced else case_id_of(submission_id)
+def _cases(table: SubmissionTable, items: list[ReadyItem]) -> list[str]:
+    """Each item's case: as announced when sent over FIT-Connect, else its submission's."""
+    cases = []
+    for item in items:
+        announced = table.get(item.of)
+        cases.append(announced.case_id if announced else item.case_id)
     return cases
 
 

@@ -7,18 +7,23 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from joserfc import jwe
 from joserfc.jwk import RSAKey
+from jsonschema import Draft202012Validator, FormatChecker
 
 from contracts import topics
 from contracts.pickup import PickupDocument, attachment_jwe
+from events.case import Supplement
 from events.submission import Submission
 from events.vault import Vault
+from services.delivery.crypto import JweSealer
 from services.delivery.handler import NO_ENCRYPTION_KEY, Dispatch, Withhold, prepare_dispatch
+from services.delivery.pickup import follow_up_pickup_document, pickup_attachment_id
 from services.delivery.recipients import Recipients
-from tests.support.authority import KOELN, encryption_key
+from tests.support.authority import KOELN, encryption_key, public
 from tests.support.delivery import koeln, settings
 from tests.support.factories import sealed_submission
 
@@ -26,6 +31,9 @@ DATA = b"<antrag>secret-data-marker</antrag>"
 ATTACHMENT = b"%PDF " + bytes(range(256)) * 40 + b"secret-attachment-marker"
 ATTACHMENT_ID = "8b0d2e71-5c44-4e2a-b1f6-0c9d8e7f6a52"
 ALGORITHMS = ["RSA-OAEP-256", "A256GCM"]
+METADATA_1_0_0 = (
+    Path(__file__).parents[2] / "contracts/schemas/fit-connect/metadata.schema.v1.0.0.json"
+)
 
 
 def _on_fit_connect(*, encrypted: bool = True) -> Recipients:
@@ -63,6 +71,7 @@ def test_a_fit_connect_receiver_gets_a_pickup_document_on_its_pickup_channel(
     assert not topics.is_pickup_channel(topics.delivery_topic(KOELN))
     assert document.delivery_id == dispatch.delivery_id
     assert document.kid == "koeln-enc-1"
+    assert document.encrypted_data is not None
     assert _open(document.encrypted_data) == DATA
     metadata = json.loads(_open(document.encrypted_metadata))
     declared = metadata["contentStructure"]["attachments"][0]
@@ -103,3 +112,37 @@ async def test_the_streamed_attachment_is_a_jwe_of_its_bytes_whatever_the_chunks
     again = b"".join([part async for part in attachment_jwe(attachment, chunks())])
     assert again == compact  # the same JWE at every download
     assert b"secret-attachment-marker" not in compact
+
+
+def test_a_follow_up_pickup_document_has_no_data_and_lists_its_documents(vault: Vault) -> None:
+    submission = _routed(vault)
+    sealed = vault.put(submission.id, ATTACHMENT)
+    parts: list[dict[str, object]] = [
+        {"partId": p, "blob": sealed.blob, "sha512": sealed.sha512, "size": sealed.size}
+        for p in ("payslip", ATTACHMENT_ID)
+    ]
+    supplement = Supplement("s-1", "d" * 64, None, parts)
+    declared = {"payslip": {"mimeType": "application/pdf", "filename": "Lohn.pdf"}}
+    sealer = JweSealer(public(encryption_key()))
+    delivery_id = "0521e281-2f1d-5525-9572-717072772674"
+
+    document = follow_up_pickup_document(submission, supplement, declared, delivery_id, sealer)
+    again = follow_up_pickup_document(submission, supplement, declared, delivery_id, sealer)
+
+    assert document.encrypted_data is None
+    assert (document.supplement_id, document.pickup_id) == ("s-1", delivery_id)
+    assert document.submission_id == str(submission.id)  # its blobs are the case's
+    metadata = json.loads(_open(document.encrypted_metadata))
+    schema = json.loads(METADATA_1_0_0.read_text(encoding="utf-8"))
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(metadata)
+    listed = metadata["contentStructure"]["attachments"]
+    derived = pickup_attachment_id(delivery_id, "payslip")
+    assert [a["attachmentId"] for a in listed] == [derived, ATTACHMENT_ID]
+    assert [a.attachment_id for a in document.attachments] == [derived, ATTACHMENT_ID]
+    assert [a.attachment_id for a in again.attachments] == [derived, ATTACHMENT_ID]  # stable
+    assert listed[0]["filename"] == "Lohn.pdf"
+    assert "filename" not in listed[1]
+    assert listed[1]["mimeType"] == "application/octet-stream"  # none declared
+    assert {a["hash"]["content"] for a in listed} == {hashlib.sha512(ATTACHMENT).hexdigest()}
+    assert {a["purpose"] for a in listed} == {"attachment"}
+    assert "data" not in metadata["contentStructure"]

@@ -74,18 +74,21 @@ def test_an_erasure_ends_the_open_delivery_so_nothing_more_is_announced() -> Non
     assert row.label() == "erased"
 
 
-def test_a_follow_up_delivery_has_a_row_of_its_own_without_reminders() -> None:
+def test_a_follow_up_delivery_has_a_row_of_its_own_without_reminders_until_answered() -> None:
     submission = dispatched()
     submission.hand_in("s-1", answers=None, dossier="x/y", parts=[], request_digest="d")
     submission.dispatch_supplement("s-1", "follow-up-1", "amtsweg.delivery.x", {})
-    submission.acknowledge_supplement("follow-up-1", "accepted", [])
     rows: dict[str, DeliveryRow | None] = {}
-    for event in submission.collect_events():
-        assert isinstance(event, Submission.Event)
-        delivery_id = getattr(event, "delivery_id", None)
-        if isinstance(delivery_id, str):
-            rows[delivery_id] = apply(rows.get(delivery_id), event, lambda _authority: True)
-    follow_up = rows["follow-up-1"]
+
+    def project() -> DeliveryRow | None:
+        for event in submission.collect_events():
+            assert isinstance(event, Submission.Event)
+            delivery_id = getattr(event, "delivery_id", None)
+            if isinstance(delivery_id, str):
+                rows[delivery_id] = apply(rows.get(delivery_id), event, lambda _authority: True)
+        return rows["follow-up-1"]
+
+    follow_up = project()
     assert follow_up is not None
     assert (follow_up.state, follow_up.callback_due, follow_up.label()) == (
         "follow-up",
@@ -93,6 +96,10 @@ def test_a_follow_up_delivery_has_a_row_of_its_own_without_reminders() -> None:
         "follow-up",
     )
     assert follow_up.submission_id == str(submission.id)
+    submission.acknowledge_supplement("follow-up-1", "accepted", [])
+    answered = project()
+    assert answered is not None
+    assert (answered.state, answered.callback_due) == ("accepted", None)  # no longer waits
     main = rows[DELIVERY]
     assert main is not None
     assert main.state == "open"  # the case's own delivery is untouched

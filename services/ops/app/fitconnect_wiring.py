@@ -31,7 +31,7 @@ from services.delivery.projector import DeliveryProjector
 from services.delivery.receipts import record_receipt
 from services.delivery.recipients import Recipients
 from services.fitconnect.answers import AuthorityAnswer
-from services.fitconnect.answers_http import AnswerPorts
+from services.fitconnect.answers_http import AnswerPorts, FollowUpAnswered
 from services.fitconnect.callback_table import CallbackTable
 from services.fitconnect.certificates import InstanceCA, instance_ca, operator_key, x5c_of
 from services.fitconnect.clients import Client, ClientCredentials, ClientKind
@@ -57,7 +57,7 @@ from services.fitconnect.submissions_http import SendingPorts
 from services.fitconnect.token_keys import token_keys
 from services.fitconnect.tokens import Tokens
 from services.intake.auth import token_hash
-from services.ops.app.fitconnect_pickup import pickup_ports
+from services.ops.app.fitconnect_pickup import follow_up_of, pickup_ports
 from services.ops.app.settings import Settings
 from services.routing.directory import Directory
 from services.validation.catalog import SchemaCatalog
@@ -80,9 +80,13 @@ def ledger_trail(ledger: Ledger) -> Trail:
 
 
 def answer_ports(
-    table: Callable[[], SubmissionTable], ledger: Ledger, recipients: Recipients
+    table: Callable[[], SubmissionTable],
+    ledger: Ledger,
+    recipients: Recipients,
+    projector: Callable[[], DeliveryProjector] | None = None,
 ) -> AnswerPorts:
-    """Subscribers' SETs recorded as delivery records a native receipt (``record_receipt``)."""
+    """Subscribers' SETs recorded as delivery records a native receipt (``record_receipt``);
+    given delivery's read model, also those answering a follow-up delivery picked up."""
 
     def submission(submission_id: uuid.UUID) -> Submission | None:
         try:
@@ -106,8 +110,25 @@ def answer_ports(
         result = record_receipt(ledger, recipients, message, authority_id)
         return None if result.refusal is None else result.refusal.value
 
+    def follow_up(delivery_id: uuid.UUID) -> FollowUpAnswered | None:
+        found = None if projector is None else follow_up_of(ledger, projector)(delivery_id)
+        parent = None if found is None else found.submission
+        if found is None or parent is None or parent.authority_id is None:
+            return None
+        announced = table().get(str(parent.id))
+        return FollowUpAnswered(
+            submission_id=str(parent.id),
+            case_id=announced.case_id if announced else parent.case_id,
+            authority_id=parent.authority_id,
+            outcome=found.outcome,
+        )
+
     return AnswerPorts(
-        table=table, submission=submission, verification_key=verification_key, record=record
+        table=table,
+        submission=submission,
+        verification_key=verification_key,
+        record=record,
+        follow_up=follow_up,
     )
 
 
@@ -417,7 +438,7 @@ def fit_connect_ports(
     callbacks = callback_table(settings, kek)
     insecure = settings.run.development
     if ledger is not None and recipients is not None:
-        answers = answer_ports(table, ledger, recipients)
+        answers = answer_ports(table, ledger, recipients, pickup[1] if pickup else None)
         authority = certificate_authority(settings)
         signing = signing_keys(recipients, authority, settings.fitconnect.certificate_days)
         admin = DestinationAdminPorts(
