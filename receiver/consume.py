@@ -161,15 +161,7 @@ class Receiver:
             log.warning("receiver.malformed_envelope", error=type(error).__name__)
             self.summary.skipped += 1
             return
-        if envelope.authority_id != self._config.authority_id:
-            log.warning("receiver.not_addressed_to_us", delivery_id=envelope.delivery_id)
-            self.summary.skipped += 1
-            return
-        handled = self._inbox.get(envelope.delivery_id)
-        if handled is not None:
-            self.summary.duplicates += 1
-            log.info("receiver.duplicate", delivery_id=envelope.delivery_id, resent=True)
-            await self._send(envelope.submission_id, envelope.delivery_id, handled.receipt)
+        if await self._not_ours_or_seen(envelope):
             return
         try:
             application = await unpack(envelope, self._decrypter, self._fetch)
@@ -190,6 +182,23 @@ class Receiver:
         self._inbox.record(envelope.delivery_id, envelope.submission_id, outcome, receipt)
         await self._send(envelope.submission_id, envelope.delivery_id, receipt)
 
+    async def _not_ours_or_seen(
+        self, envelope: DeliveryEnvelope | DeliveryEnvelopeV1 | SupplementEnvelope
+    ) -> bool:
+        """True (and handled) if the envelope is for another authority, or was taken before:
+        then its receipt is sent again."""
+        if envelope.authority_id != self._config.authority_id:
+            log.warning("receiver.not_addressed_to_us", delivery_id=envelope.delivery_id)
+            self.summary.skipped += 1
+            return True
+        handled = self._inbox.get(envelope.delivery_id)
+        if handled is None:
+            return False
+        self.summary.duplicates += 1
+        log.info("receiver.duplicate", delivery_id=envelope.delivery_id, resent=True)
+        await self._send(envelope.submission_id, envelope.delivery_id, handled.receipt)
+        return True
+
     async def _supplement(self, value: bytes) -> None:
         """A follow-up delivery: documents written next to the case, answered by a receipt."""
         try:
@@ -198,15 +207,7 @@ class Receiver:
             log.warning("receiver.malformed_envelope", error=type(error).__name__)
             self.summary.skipped += 1
             return
-        if envelope.authority_id != self._config.authority_id:
-            log.warning("receiver.not_addressed_to_us", delivery_id=envelope.delivery_id)
-            self.summary.skipped += 1
-            return
-        handled = self._inbox.get(envelope.delivery_id)
-        if handled is not None:
-            self.summary.duplicates += 1
-            log.info("receiver.duplicate", delivery_id=envelope.delivery_id, resent=True)
-            await self._send(envelope.submission_id, envelope.delivery_id, handled.receipt)
+        if await self._not_ours_or_seen(envelope):
             return
         try:
             documents = await unpack_supplement(envelope, self._decrypter, self._fetch)
