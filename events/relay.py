@@ -50,6 +50,7 @@ class Relay:
         batch_size: int = 500,
         stop_at: int | None = None,
         parking: ParkingLot | None = None,
+        token: int | None = None,
     ) -> None:
         self._ledger = ledger
         self._store = store
@@ -65,15 +66,25 @@ class Relay:
         self._parking = parking
         """Where unpublishable events are parked; None: the table beside the ledger,
         opened when the first one is parked."""
+        self._token = token
+        """The fencing token of this relay's term as leader (:mod:`events.lease`): its
+        position writes are refused once a newer term exists. None: not elected (a replay)."""
         self.position = store.position(name)
         self.published = 0
         self.parked = 0
+
+    def resume(self, token: int | None) -> None:
+        """Begin a term as the elected relay (blocking): from the position the previous
+        leader stored, its position writes fenced by ``token``."""
+        self._token = token
+        self.position = self._store.position(self.name)
 
     async def publish_batch(self) -> int:
         """Publish the next batch of notifications; return how many were published.
 
         Raises ``PublishError`` when the broker fails; the position is then unchanged, so
-        the next call publishes the same batch again.
+        the next call publishes the same batch again. Raises ``StaleLeaderError`` when
+        another relay has taken over its lease: this one must stop.
         """
         notifications: Sequence[Notification] = await asyncio.to_thread(
             self._ledger.recorder.select_notifications,
@@ -96,7 +107,9 @@ class Relay:
         if parked:
             await asyncio.to_thread(self._park, parked)
         position = notifications[-1].id
-        await asyncio.to_thread(self._store.advance, self.name, position, witnesses.values())
+        await asyncio.to_thread(
+            self._store.advance, self.name, position, witnesses.values(), self._token
+        )
         self.position = position
         self.published += len(notifications) - len(parked)
         log.debug("relay.published", count=len(notifications), position=position)

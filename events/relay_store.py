@@ -3,6 +3,10 @@
 The witness keeps, per submission, the newest version and hash the relay has
 published. ``verify`` compares the ledger with it, so an event deleted from the end
 of a chain after it was published is found too.
+
+``advance`` with a fencing token (the relay's term of its lease, :mod:`events.lease`)
+moves position and witness only if no newer term of the relay's lease exists: the check
+and the writes are one transaction, so a takeover cannot slip between them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Protocol
 
 import psycopg
 
+from events.lease import LEASE_TABLE, NEWEST_TERM, StaleLeaderError, stale
 from events.settings import LedgerSettings
 
 _TABLES = (
@@ -26,6 +31,7 @@ _TABLES = (
         "CREATE TABLE IF NOT EXISTS amtsweg_chain_witness "
         "(submission_id TEXT PRIMARY KEY, version INTEGER NOT NULL, hash TEXT NOT NULL)"
     ),
+    LEASE_TABLE,
 )
 _UPSERT_POSITION = (
     "INSERT INTO amtsweg_relay_position (relay, position) VALUES ({p}, {p}) "
@@ -52,7 +58,12 @@ class RelayStore(Protocol):
 
     def position(self, relay: str) -> int: ...
 
-    def advance(self, relay: str, position: int, witnesses: Iterable[Witness]) -> None: ...
+    def advance(
+        self, relay: str, position: int, witnesses: Iterable[Witness], token: int | None = None
+    ) -> None:
+        """Store the new position and witnesses; with ``token``, only while it is the newest
+        term of the lease named ``relay`` (``StaleLeaderError`` otherwise)."""
+        ...
 
     def witness(self, submission_id: str) -> Witness | None: ...
 
@@ -72,8 +83,15 @@ class SQLiteRelayStore:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def advance(self, relay: str, position: int, witnesses: Iterable[Witness]) -> None:
+    def advance(
+        self, relay: str, position: int, witnesses: Iterable[Witness], token: int | None = None
+    ) -> None:
         with self._connection:
+            if token is not None:
+                self._connection.execute("BEGIN IMMEDIATE")  # the file's write lock first
+                row = self._connection.execute(NEWEST_TERM.format(p="?"), (relay,)).fetchone()
+                if stale(row and row[0], token):
+                    raise StaleLeaderError(relay)
             self._connection.execute(_UPSERT_POSITION.format(p="?"), (relay, position))
             self._connection.executemany(
                 _UPSERT_WITNESS.format(p="?"),
@@ -110,8 +128,16 @@ class PostgresRelayStore:
             ).fetchone()
         return int(str(row[0])) if row else 0
 
-    def advance(self, relay: str, position: int, witnesses: Iterable[Witness]) -> None:
+    def advance(
+        self, relay: str, position: int, witnesses: Iterable[Witness], token: int | None = None
+    ) -> None:
         with closing(self._connect()) as connection, connection.transaction():
+            if token is not None:  # FOR SHARE: a takeover waits until this write is done
+                row = connection.execute(
+                    NEWEST_TERM.format(p="%s") + " FOR SHARE", (relay,)
+                ).fetchone()
+                if stale(row and row[0], token):
+                    raise StaleLeaderError(relay)
             connection.execute(_UPSERT_POSITION.format(p="%s"), (relay, position))
             with connection.cursor() as cursor:
                 cursor.executemany(

@@ -16,10 +16,12 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from deploy.topics import await_group_coordinator, ensure_topics
+from events.lease import Tenure
 from events.relay import Relay
 from events.relay_store import relay_store
 from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import WORKERS, Wiring, log_key_coverage
+from services.ops.app.singletons import Singletons
 from services.ops.app.topic_preparer import TopicPreparer
 from services.ops.readmodels.metrics.registry import (
     RelayFigures,
@@ -135,18 +137,19 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
     registry: CollectorRegistry,
 ) -> list[asyncio.Task[None]]:
     """Start the named parts that run beside the workers: relay, notifier, retention,
-    checkpoint, metrics."""
+    checkpoint (singletons: each under its lease), metrics."""
     tasks: list[asyncio.Task[None]] = []
+    singletons = Singletons(wiring, registry)
     if "relay" in services:
-        tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
+        tasks.append(
+            await _start_relay(stack, wiring, bootstrap_servers, stop, registry, singletons)
+        )
     if "notifier" in services:
-        tasks.append(await wiring.start_notifier(stack, stop))
-        tasks.append(await wiring.start_fit_connect_callbacks(stack, stop))
-        tasks.append(await wiring.start_portal_callbacks(stack, stop))
+        tasks.append(await singletons.start("notifier", singletons.notifier, stop))
     if "retention" in services:
-        tasks.append(await wiring.start_retention(stop))
+        tasks.append(await singletons.start("retention", singletons.retention, stop))
     if "checkpoint" in services:
-        tasks.append(await wiring.start_checkpoint(stop, registry))
+        tasks.append(await singletons.start("checkpoint", await singletons.checkpoint(), stop))
     if "metrics" in services:
         tasks.append(
             await wiring.start_deployment_metrics(
@@ -177,12 +180,13 @@ async def _until_the_broker_answers(
             return
 
 
-async def _start_relay(
+async def _start_relay(  # noqa: PLR0917 - what the relay needs
     stack: contextlib.AsyncExitStack,
     wiring: Wiring,
     bootstrap_servers: str,
     stop: asyncio.Event,
     registry: CollectorRegistry,
+    singletons: Singletons,
 ) -> asyncio.Task[None]:
     producer = relay_producer(
         bootstrap_servers,
@@ -208,7 +212,12 @@ async def _start_relay(
         sign_envelopes=wiring.envelope_signer.sign,
     )
     registry.register(RelayFigures(relay))
-    return asyncio.create_task(run_relay(relay, stop), name="relay")
+
+    async def publish(tenure: Tenure, part_stop: asyncio.Event) -> None:
+        await asyncio.to_thread(relay.resume, tenure.token)
+        await run_relay(relay, part_stop)
+
+    return await singletons.start(relay.name, publish, stop)
 
 
 async def _wait(stop: asyncio.Event) -> None:

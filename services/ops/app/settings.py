@@ -30,7 +30,7 @@ from services.ops.console.settings import OperatorSettings
 from services.ops.readmodels.metrics.settings import MetricsSettings
 from services.routing.settings import RoutingSettings
 from services.runtime.portals import PortalSettings
-from services.runtime.settings import StageSettings
+from services.runtime.settings import LeaseSettings, StageSettings
 from services.validation.settings import ValidationSettings
 
 HOUR = 3600
@@ -121,6 +121,8 @@ class Settings:
     """The FIT-Connect facade (``AMTSWEG_FITCONNECT_…``)."""
     portals: PortalSettings = field(default_factory=PortalSettings)
     """Where replies reach the portals (``AMTSWEG_PORTALS_…``)."""
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
+    """The singletons' leases (``AMTSWEG_LEASE_SECONDS``)."""
 
     def fit_connect_url(self) -> str:
         """The public URL of the FIT-Connect API, or what this process listens on."""
@@ -150,6 +152,7 @@ class Settings:
             checkpoint=CheckpointSettings(),
             fitconnect=FitConnectSettings(),
             portals=PortalSettings(),
+            lease=LeaseSettings(),
         )
 
     def check_message_limits(self) -> None:

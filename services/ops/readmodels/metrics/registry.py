@@ -1,8 +1,9 @@
-"""Each process's own metrics: one registry per run, FastStream's middleware, the relay."""
+"""Each process's own metrics: one registry per run, FastStream's middleware, the relay,
+the checkpoint writer and the singletons' leases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import (
@@ -15,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from events.checkpoint_writer import CheckpointWriter
+from events.lease import Tenure
 from events.relay import Relay
 
 
@@ -73,3 +75,33 @@ class CheckpointFigures(Collector):
             "Rounds in which the checkpoint writer could not write a checkpoint",
             value=self._writer.failures,
         )
+
+
+class LeaderFigures(Collector):
+    """Which singletons this process leads: ``amtsweg_leader{lease}`` 1 leading, 0 standing by.
+
+    Summed over the processes started for a lease it is 1 while the singleton runs; 0 for
+    longer than a lease is an outage, 2 a split that fencing must absorb.
+    """
+
+    def __init__(self) -> None:
+        self._terms: dict[str, Tenure | None] = {}
+
+    def observer(self, lease: str) -> Callable[[Tenure | None], None]:
+        """What ``run_as_leader`` tells of lease ``lease``'s terms (standing by until then)."""
+        self._terms[lease] = None
+
+        def observe(tenure: Tenure | None) -> None:
+            self._terms[lease] = tenure
+
+        return observe
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "amtsweg_leader",
+            "1 while this process holds the lease and runs its singleton, 0 while it stands by",
+            labels=["lease"],
+        )
+        for lease, tenure in sorted(self._terms.items()):
+            family.add_metric([lease], 0.0 if tenure is None else 1.0)
+        yield family
