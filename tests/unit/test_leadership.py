@@ -134,7 +134,13 @@ async def test_stop_ends_the_part_gently_releases_the_lease_and_tells_the_observ
     lease, part, stop = FakeLease(), Part(), asyncio.Event()
     seen: list[int | None] = []
     loop = asyncio.create_task(
-        run_as_leader(lease, part, stop, pace=QUICK, observe=lambda t: seen.append(t and t.token))
+        run_as_leader(
+            lease,
+            part,
+            stop,
+            pace=QUICK,
+            observe=lambda t: seen.append(None if t is None else t.token),
+        )
     )
     await part.next_term()
     assert lease.held
