@@ -1,0 +1,1 @@
+"""``amtsweg failover``: SIGKILL the active singletons under load, measure the takeovers."""
