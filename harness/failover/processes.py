@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+READY = b'"amtsweg.ready"'
 STANDBY = b'"leader.standby"'
 ACQUIRED = b'"leader.acquired"'
 
@@ -24,12 +25,16 @@ class SingletonProcesses:
         self._services = services
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self) -> None:
-        """Start both processes of every service (the first of each a moment earlier)."""
+    async def start(self, limit_s: float) -> None:
+        """Start the first process of every service, once they are ready the second ones
+        (a fresh database's tables are created by the first, not by two at once)."""
         self._logs.mkdir(parents=True, exist_ok=True)
-        for service in self._services:
-            for side in ("a", "b"):
-                self.spawn(f"{service}-{side}")
+        for side in ("a", "b"):
+            names = [f"{service}-{side}" for service in self._services]
+            for name in names:
+                self.spawn(name)
+            for name in names:
+                await self.logged(name, READY, 0, limit_s)
 
     def spawn(self, name: str) -> int:
         """Start child ``name`` (again); the log offset its new lines come after."""

@@ -149,7 +149,7 @@ async def run_failover(
     reader = asyncio.create_task(read_published(consumer, run.published))
     stop_load = asyncio.Event()
     try:
-        processes.start()
+        await processes.start(plan.limit_s)
         await run.until_elected()
         load = asyncio.create_task(append_steadily(ledger, plan.rate, stop_load))
         takeovers = [
