@@ -62,7 +62,7 @@ def _cluster(root: Path) -> Iterator[str]:
         subprocess.run([*run_as, str(bindir / program), *args], check=True, capture_output=True)  # noqa: S603 - PostgreSQL's own programs
 
     run("initdb", f"--pgdata={data}", "--username=postgres", f"--pwfile={password_file}",
-        "--auth=scram-sha-256", "--locale=C", "--no-sync")  # fmt: skip
+        "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")  # fmt: skip
     password_file.unlink()
     options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
     options += " -c fsync=off -c synchronous_commit=off"
