@@ -40,7 +40,7 @@ class Plan:
     rate: float
     calm_s: float = 2.0
     """Seconds between the killed process's return as standby and the next kill."""
-    limit_s: float = 90.0
+    limit_s: float = 240.0
     """Seconds a takeover or the final catching up may take before the run fails."""
 
 
