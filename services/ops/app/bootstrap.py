@@ -86,7 +86,6 @@ from services.ops.readmodels.metrics.collector import DeploymentMetrics
 from services.ops.readmodels.metrics.figures import SubmissionFigures
 from services.ops.readmodels.metrics.kafka import KafkaOffsets
 from services.ops.readmodels.metrics.projector import StageProjector
-from services.ops.readmodels.metrics.registry import CheckpointFigures
 from services.ops.readmodels.metrics.server import mount_metrics
 from services.ops.readmodels.metrics.store import metrics_store
 from services.ops.readmodels.overview.projector import OverviewProjector
@@ -476,17 +475,6 @@ class Wiring:
         else:
             keys = PublicKeys({})
         return CheckpointWriter(self.ledger, directory, signer, keys)
-
-    async def start_checkpoint(
-        self, stop: asyncio.Event, registry: CollectorRegistry | None = None
-    ) -> asyncio.Task[None]:
-        """Write a checkpoint every ``AMTSWEG_CHECKPOINT_INTERVAL_SECONDS`` until ``stop``;
-        its figures on ``registry`` (the process's ``/metrics``)."""
-        writer = await asyncio.to_thread(self.checkpoint_writer)
-        if registry is not None:
-            registry.register(CheckpointFigures(writer))
-        interval = self.settings.checkpoint.interval_seconds
-        return asyncio.create_task(writer.run(stop, interval), name="checkpoint")
 
     async def start_deployment_metrics(
         self,
