@@ -3,25 +3,29 @@
 Neither needs a container engine: the compose file is parsed (three KRaft brokers,
 every service of ``SERVICES`` in its own container, nobody as root, no secret in it),
 the Containerfile's final stage is read for its user, health check and what it
-installs, and the script that picks the product's share of the lock is run.
+installs, and its scripts (the product's share of the lock, the health check) are run.
 """
 
 from __future__ import annotations
 
+import http.server
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from deploy.net import free_tcp_port
 from services.ops.app.bootstrap import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose" / "compose.yaml"
 CONTAINERFILE = ROOT / "deploy" / "container" / "Containerfile"
 RUNTIME_LOCK = ROOT / "deploy" / "container" / "runtime_lock.py"
+HEALTHCHECK = ROOT / "deploy" / "container" / "healthcheck.py"
 BUILD_TOOLS = ("gcc", "g++", "build-essential", "make", "clang", "python3-dev", "libpq-dev")
 SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 
@@ -171,3 +175,40 @@ def test_the_runtime_lock_is_the_products_share_of_the_lock() -> None:
     for block in blocks:
         assert "\n".join(block) in lock  # unchanged
         assert len(block) > 1, block[0]  # and hash-checked
+
+
+def _healthcheck(metrics_port: int, http_port: int) -> int:
+    """The image's HEALTHCHECK command run here: its exit code."""
+    environment = {"AMTSWEG_METRICS_PORT": str(metrics_port), "AMTSWEG_HTTP_PORT": str(http_port)}
+    return subprocess.run(
+        [sys.executable, str(HEALTHCHECK)], env=environment, check=False, timeout=30
+    ).returncode
+
+
+def _serving(status: int) -> tuple[http.server.HTTPServer, threading.Thread]:
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status if self.path in {"/readyz", "/healthz"} else 404)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            return
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
+def test_the_health_check_reports_the_services_readiness(status: int, healthy: bool) -> None:
+    server, thread = _serving(status)
+    port = server.server_address[1]
+    try:
+        as_worker = _healthcheck(metrics_port=port, http_port=free_tcp_port())
+        as_intake = _healthcheck(metrics_port=free_tcp_port(), http_port=port)
+    finally:
+        server.shutdown()
+        thread.join()
+    assert (as_worker == 0, as_intake == 0) == (healthy, healthy)
+    assert _healthcheck(free_tcp_port(), free_tcp_port()) == 1  # nothing answers
