@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import cast
@@ -25,6 +26,7 @@ from services.ops.readmodels.metrics.figures import (
     SnapshotCollector,
     age_cutoffs,
 )
+from services.ops.readmodels.metrics.health import Health
 from services.ops.readmodels.metrics.kafka import KafkaOffsets
 from services.ops.readmodels.metrics.projector import StageProjector
 from services.ops.readmodels.metrics.registry import process_registry
@@ -65,6 +67,39 @@ async def test_the_metrics_server_answers_metrics_and_health() -> None:
     assert answer.headers["content-type"].startswith("text/plain")
     assert value(parse(answer.text), "process_cpu_seconds_total") is not None
     assert health.status_code == 200
+
+
+async def test_probes_alive_while_waiting_ready_once_started_neither_after_a_part_ended() -> None:
+    health = Health()
+    url, task, running = await server.start_metrics_server(
+        process_registry(), MetricsSettings(port=0), health
+    )
+    base = url.removesuffix("/metrics")
+    release = asyncio.Event()
+
+    async def running_part() -> None:
+        await release.wait()
+
+    part = asyncio.create_task(running_part())
+
+    async def probes(client: httpx.AsyncClient) -> tuple[int, int, int]:
+        answers = [await client.get(f"{base}{path}") for path in ("/livez", "/readyz", "/healthz")]
+        return answers[0].status_code, answers[1].status_code, answers[2].status_code
+
+    try:
+        async with httpx.AsyncClient() as client:
+            waiting = await probes(client)  # e.g. for the broker
+            health.started([part])
+            started = await probes(client)
+            release.set()
+            await part
+            ended = await probes(client)
+    finally:
+        running.should_exit = True
+        await task
+    assert waiting == (200, 503, 503)
+    assert started == (200, 200, 200)
+    assert ended == (503, 503, 503)
 
 
 def test_a_snapshot_shows_deliveries_by_age_and_the_relay_lag() -> None:

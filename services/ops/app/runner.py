@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +24,7 @@ from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import WORKERS, Wiring, log_key_coverage
 from services.ops.app.singletons import Singletons
 from services.ops.app.topic_preparer import TopicPreparer
+from services.ops.readmodels.metrics.health import Health
 from services.ops.readmodels.metrics.registry import (
     RelayFigures,
     broker_middleware,
@@ -84,7 +86,13 @@ async def serve(
         )
         await await_group_coordinator(bootstrap_servers, security=security)
 
-    await _until_the_broker_answers(prepare_topics, stop)
+    health = Health()  # without the HTTP intake: probes beside /metrics, up from here on
+    metrics_url, metrics_task, metrics_server = await _start_probes(
+        wiring, services, registry, health
+    )
+    await _until_the_broker_answers(
+        prepare_topics, stop, functools.partial(_stop_server, metrics_server, metrics_task)
+    )
 
     async with contextlib.AsyncExitStack() as stack:
         tasks = await _start_background(stack, wiring, services, bootstrap_servers, stop, registry)
@@ -92,18 +100,15 @@ async def serve(
             await broker.start()
             stack.push_async_callback(broker.stop)
         server: uvicorn.Server | None = None
-        metrics_server: uvicorn.Server | None = None
         if "intake" in services:
             app = wiring.http_app(registry, bootstrap_servers=bootstrap_servers)
             server, task = await _start_http(app, settings.intake)
             tasks.append(task)
             app.state.ready = True
             metrics_url = f"http://{server.config.host}:{server.config.port}/metrics"
-        else:
-            metrics_url, task, metrics_server = await start_metrics_server(
-                registry, settings.metrics
-            )
-            tasks.append(task)
+        if metrics_task is not None:
+            health.started(list(tasks))
+            tasks.append(metrics_task)
         log.info(
             "amtsweg.ready",
             services=sorted(services),
@@ -160,10 +165,13 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
 
 
 async def _until_the_broker_answers(
-    prepare: Callable[[], Awaitable[None]], stop: asyncio.Event
+    prepare: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    give_up: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run ``prepare`` until the broker answers: a service started during a broker outage
-    waits for it (logging each attempt) instead of exiting."""
+    waits for it (logging each attempt) instead of exiting; ``give_up`` runs when it is
+    told to stop first."""
     attempt = 0
     while True:
         try:
@@ -174,6 +182,8 @@ async def _until_the_broker_answers(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
             if stop.is_set():  # told to stop while waiting: give up with the broker's error
+                if give_up is not None:
+                    await give_up()
                 raise
             attempt += 1
         else:
@@ -222,6 +232,23 @@ async def _start_relay(  # noqa: PLR0917 - what the relay needs
 
 async def _wait(stop: asyncio.Event) -> None:
     await stop.wait()
+
+
+async def _start_probes(
+    wiring: Wiring, services: set[str], registry: CollectorRegistry, health: Health
+) -> tuple[str, asyncio.Task[None] | None, uvicorn.Server | None]:
+    """``/metrics`` and the probes of a process without the HTTP intake (which answers
+    them itself), started before the broker is waited for: alive, not yet ready."""
+    if "intake" in services:
+        return "", None, None
+    return await start_metrics_server(registry, wiring.settings.metrics, health)
+
+
+async def _stop_server(server: uvicorn.Server | None, task: asyncio.Task[None] | None) -> None:
+    """Let ``server`` (if one was started) finish serving."""
+    if server is not None and task is not None:
+        server.should_exit = True
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -4,7 +4,7 @@ A process that runs the HTTP intake answers ``/metrics`` on its HTTP port. Any o
 process serves it on ``AMTSWEG_METRICS_HOST``:``AMTSWEG_METRICS_PORT`` (default
 127.0.0.1:9464); with the port unset and 9464 taken (several processes on one machine)
 it takes a free port and logs it in ``amtsweg.ready``. A port that is set is used as it
-is, or the process stops.
+is, or the process stops. The same server answers the process's probes (``health``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from services.ops.readmodels.metrics.health import Health, health_routes
 from services.ops.readmodels.metrics.settings import DEFAULT_PORT, MetricsSettings
 
 log = structlog.get_logger(__name__)
@@ -72,14 +73,15 @@ def bind(settings: MetricsSettings) -> socket.socket:
 
 
 async def start_metrics_server(
-    registry: CollectorRegistry, settings: MetricsSettings
+    registry: CollectorRegistry, settings: MetricsSettings, health: Health | None = None
 ) -> tuple[str, asyncio.Task[None], uvicorn.Server]:
-    """Serve ``/metrics`` (and ``/healthz``) until the server is told to exit."""
-
-    async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    app = Starlette(routes=[metrics_route(registry), Route("/healthz", healthz)])
+    """Serve ``/metrics`` and the probes of ``health`` (``/livez``, ``/readyz``,
+    ``/healthz``) until the server is told to exit; without ``health``, the process is
+    taken as started."""
+    if health is None:
+        health = Health()
+        health.started([])
+    app = Starlette(routes=[metrics_route(registry), *health_routes(health)])
     sock = bind(settings)
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
