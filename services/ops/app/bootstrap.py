@@ -81,6 +81,7 @@ from services.ops.app.settings import Settings
 from services.ops.app.validation_probe import content_check
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
+from services.ops.console.scoping import Scoping
 from services.ops.console.triage import triage_queue
 from services.ops.readmodels.metrics.collector import DeploymentMetrics
 from services.ops.readmodels.metrics.figures import SubmissionFigures
@@ -91,6 +92,9 @@ from services.ops.readmodels.metrics.server import mount_metrics
 from services.ops.readmodels.metrics.store import metrics_store
 from services.ops.readmodels.overview.projector import OverviewProjector
 from services.ops.readmodels.overview.store import overview_store
+from services.ops.tenants.model import Tenancy
+from services.ops.tenants.tenants_file import load_tenancy
+from services.ops.tenants.view import TenantView
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext
@@ -283,6 +287,24 @@ class Wiring:
             portals=self.portal_follow_up(),
         )
 
+    @cached_property
+    def tenancy(self) -> Tenancy:
+        """The platform's tenants (``AMTSWEG_TENANTS_FILE``), read and checked once."""
+        return load_tenancy(self.settings.operator.tenants_file)
+
+    def tenants(self, directory: Callable[[], Directory] | None = None) -> TenantView:
+        """The tenants with the operators' scopes; ``directory`` gives the authorities'
+        states (default: the configured directory, loaded when first needed)."""
+        loaded = directory or functools.cache(
+            lambda: load_directory(self.settings.routing.directory)
+        )
+        return TenantView(
+            self.tenancy,
+            self.settings.operator.operator_scopes,
+            loaded,
+            development=self.settings.run.development,
+        )
+
     def access_log(self) -> AccessLog:
         """Who read which submission, what and why: the append-only log next to the ledger."""
         return access_log_beside(self.settings.ledger)
@@ -298,6 +320,7 @@ class Wiring:
             replay_context=replays,
             settings=self.settings.operator,
             access_log=self.access_log(),
+            scoping=Scoping(self.tenants(lambda: replays.routing.directory), self.ledger),
             triage=triage_queue(self.ledger, lambda: replays.routing.directory),
         )
 
