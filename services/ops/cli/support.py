@@ -3,6 +3,7 @@ and the access log entry of a read."""
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -21,6 +22,7 @@ from services.ops.actions.access_log import Channel, Read
 from services.ops.app.bootstrap import Wiring
 from services.ops.app.logs import configure_logging
 from services.ops.app.settings import RunSettings, Settings
+from services.ops.readmodels.overview.rows import Filters
 from services.ops.tenants.scope import OperatorScope, ScopeMissingError
 
 console = Console()
@@ -85,6 +87,12 @@ def require_in_scope(wiring: Wiring, submission_id: UUID, actor: str | None = No
         return
     if not wiring.tenants().sees(scope, submission.portal_id, submission.authority_id):
         raise fail(f"No submission {submission_id}.")
+
+
+def scoped_filters(wiring: Wiring, filters: Filters, actor: str | None = None) -> Filters:
+    """``filters`` narrowed to the operator's tenants."""
+    among = wiring.tenants().among(actor_scope(wiring, actor))
+    return filters if among is None else dataclasses.replace(filters, among=among)
 
 
 PurposeOption = Annotated[
