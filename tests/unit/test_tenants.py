@@ -165,8 +165,8 @@ def test_the_selection_of_a_scope() -> None:
     assert st.portals == {"sozialplattform"}
     assert st.authorities == {"jobcenter-dessau"}
     # st is the operator's tenant: it also sees what no other tenant claims
-    assert st.claimed_authorities == {"jobcenter-koeln", "jobcenter-halle"}
-    assert st.claimed_portals == {"sozialplattform"}
+    assert st.claimed_authorities == frozenset({"jobcenter-koeln", "jobcenter-halle"})
+    assert st.claimed_portals == frozenset({"sozialplattform"})
     assert among(OperatorScope("root"), TENANCY, listed) is None
 
 
