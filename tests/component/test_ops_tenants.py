@@ -139,6 +139,10 @@ async def test_a_foreign_submission_answers_as_an_unknown_one(
         assert details <= {"No submission ID.", "No case or submission ID."}
     own = await ops.get(f"/ops/submissions/{submissions['dessau']}", headers=erika)
     assert own.status_code == 200
+    assert own.json()["tenants"] == ["st"]
+    rows = (await ops.get("/ops/submissions", headers=_bearer("root"))).json()["submissions"]
+    shown = {row["submissionId"]: row["tenants"] for row in rows}
+    assert shown[str(foreign)] == ["nw", "platform"]
     assert (await ops.get(f"/ops/submissions/{foreign}", headers=_bearer("max"))).status_code == 200
     assert (
         await ops.get(f"/ops/submissions/{foreign}", headers=_bearer("root"))

@@ -187,7 +187,14 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         rows = await run_in_threadpool(projector.store.select, filters, limit, offset)
         total = await run_in_threadpool(projector.store.count, filters)
         await record_read(deps.access_log, reader, Read.LIST, purpose)
-        return {"total": total, "offset": offset, "submissions": [row_json(r) for r in rows]}
+        tenants = scoping.tenants
+
+        def listed(row: SubmissionRow) -> dict[str, Any]:
+            of = tenants.of(row.portal_id, row.authority_id)
+            return {**row_json(row), "tenants": sorted(of.all)}
+
+        listing = await run_in_threadpool(lambda: [listed(r) for r in rows])
+        return {"total": total, "offset": offset, "submissions": listing}
 
     @router.get("/submissions/{submission_id}")
     async def get_submission(
@@ -211,6 +218,9 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             "updatedAt": submission.updated_at_iso,
             "problems": submission.problems,
             "caseId": submission.case_id,
+            "tenants": sorted(
+                scoping.tenants.of(submission.portal_id, submission.authority_id).all
+            ),
             "timeline": [_camel(dataclasses.asdict(line)) for line in timeline(trail)],
         }
 
