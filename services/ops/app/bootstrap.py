@@ -90,6 +90,7 @@ from services.ops.readmodels.metrics.projector import StageProjector
 from services.ops.readmodels.metrics.registry import CheckpointFigures
 from services.ops.readmodels.metrics.server import mount_metrics
 from services.ops.readmodels.metrics.store import metrics_store
+from services.ops.readmodels.metrics.tenants import tenant_statuses
 from services.ops.readmodels.overview.projector import OverviewProjector
 from services.ops.readmodels.overview.store import overview_store
 from services.ops.tenants.model import Tenancy
@@ -537,9 +538,23 @@ class Wiring:
             offsets=offsets,
             registry=registry,
             parking=parking,
+            tenants=await asyncio.to_thread(self.tenant_figures),
         )
         interval = self.settings.metrics.interval_seconds
         return asyncio.create_task(collector.run(stop, interval), name="metrics")
+
+    def tenant_figures(self) -> Callable[[], dict[tuple[str, str], int]] | None:
+        """Submissions per (tenant, status) from the caught-up overview; None without a
+        tenants file (one tenant: ``amtsweg_submissions`` says it all)."""
+        if self.tenancy.digest is None:
+            return None
+        overview, tenants = self.overview(), self.tenants()
+
+        def figures() -> dict[tuple[str, str], int]:
+            overview.catch_up()
+            return tenant_statuses(overview.store.owner_counts(), tenants.of)
+
+        return figures
 
 
 def recipients_from(directory: Directory, settings: Settings) -> Recipients:

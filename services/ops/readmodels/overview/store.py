@@ -207,6 +207,17 @@ class OverviewStore:
         sql = f"SELECT status, COUNT(*) FROM amtsweg_ops_submissions{where} GROUP BY status"  # noqa: S608
         return {str(status): int(count) for status, count in self._query(sql, params)}
 
+    def owner_counts(self) -> list[tuple[str, str, str | None, int]]:
+        """(status, portal id, authority id, submissions): what tenant figures are made of."""
+        sql = (
+            "SELECT status, portal_id, authority_id, COUNT(*) FROM amtsweg_ops_submissions "
+            "GROUP BY status, portal_id, authority_id"
+        )
+        return [
+            (str(s), str(p), None if a is None else str(a), int(n))
+            for s, p, a, n in self._query(sql)
+        ]
+
     def throughput(self, since_minute: int) -> list[tuple[int, str, int]]:
         """(minute, event, count) from ``since_minute`` on (minutes since the epoch)."""
         sql = (
