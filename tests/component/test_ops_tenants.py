@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from events.ledger import Ledger
+from events.parking import Parked, parking_lot
 from events.submission import Submission
 from events.vault import Vault
 from services.ops.app.bootstrap import Core
@@ -172,3 +173,25 @@ async def test_an_operator_without_a_scope_is_refused(
     assert answer.status_code == 403
     assert "AMTSWEG_OPERATOR_SCOPES" in answer.json()["detail"]
     assert (await ops.get("/ops/counters", headers=_bearer("otto"))).status_code == 403
+
+
+async def test_dead_letters_are_scoped(
+    ops: httpx.AsyncClient, ledger: Ledger, submissions: dict[str, UUID]
+) -> None:
+    koeln = submissions["koeln"]
+    parked = Parked.of(
+        "stage", "routing", "amtsweg.submissions.validated/0/3", str(koeln),
+        "Validated", RecursionError("deep"),
+    )  # fmt: skip
+    parking_lot(ledger.settings).park(parked)
+    letter_id = "parked-stage-routing-amtsweg.submissions.validated-0-3"
+    for operator, shown in (("max", [letter_id]), ("erika", []), ("root", [letter_id])):
+        listed = (await ops.get("/ops/dead-letters", headers=_bearer(operator))).json()
+        assert [letter["letterId"] for letter in listed["letters"]] == shown, operator
+        counters = (await ops.get("/ops/counters", headers=_bearer(operator))).json()
+        assert counters["deadLetters"]["parked"] == len(shown), operator
+    url = f"/ops/dead-letters/{letter_id}/drop"
+    refused = await ops.post(url, json={"reason": "not mine"}, headers=_bearer("erika"))
+    assert refused.status_code == 404
+    dropped = await ops.post(url, json={"reason": "replayed"}, headers=_bearer("max"))
+    assert dropped.status_code == 200, dropped.text
