@@ -40,6 +40,9 @@ class TriageItem:
     reason: str
     detail: str
     declined_by: tuple[str, ...]
+    portal_id: str = ""
+    authority_id: str | None = None
+    """The authority it was routed to before (one that declined it), if any."""
 
 
 def _unroutable_ids(ledger: Ledger) -> Iterator[UUID]:
@@ -73,6 +76,8 @@ def triage_queue(ledger: Ledger) -> list[TriageItem]:
                 reason=str(problem.get("reason", "")),
                 detail=str(problem.get("detail", "")),
                 declined_by=tuple(submission.declined_by),
+                portal_id=submission.portal_id,
+                authority_id=submission.authority_id,
             )
         )
     return sorted(items, key=lambda item: item.since)

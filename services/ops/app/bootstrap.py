@@ -81,6 +81,7 @@ from services.ops.app.settings import Settings
 from services.ops.app.validation_probe import content_check
 from services.ops.console.api import OpsDependencies
 from services.ops.console.mount import mount_console
+from services.ops.console.scoping import Scoping
 from services.ops.console.triage import triage_queue
 from services.ops.readmodels.metrics.collector import DeploymentMetrics
 from services.ops.readmodels.metrics.figures import SubmissionFigures
@@ -88,8 +89,12 @@ from services.ops.readmodels.metrics.kafka import KafkaOffsets
 from services.ops.readmodels.metrics.projector import StageProjector
 from services.ops.readmodels.metrics.server import mount_metrics
 from services.ops.readmodels.metrics.store import metrics_store
+from services.ops.readmodels.metrics.tenants import tenant_statuses
 from services.ops.readmodels.overview.projector import OverviewProjector
 from services.ops.readmodels.overview.store import overview_store
+from services.ops.tenants.model import Tenancy
+from services.ops.tenants.tenants_file import load_tenancy
+from services.ops.tenants.view import TenantView
 from services.routing import handler as routing
 from services.routing.archive import DirectoryArchive
 from services.routing.context import RoutingContext
@@ -282,6 +287,24 @@ class Wiring:
             portals=self.portal_follow_up(),
         )
 
+    @cached_property
+    def tenancy(self) -> Tenancy:
+        """The platform's tenants (``AMTSWEG_TENANTS_FILE``), read and checked once."""
+        return load_tenancy(self.settings.operator.tenants_file)
+
+    def tenants(self, directory: Callable[[], Directory] | None = None) -> TenantView:
+        """The tenants with the operators' scopes; ``directory`` gives the authorities'
+        states (default: the configured directory, loaded when first needed)."""
+        loaded = directory or functools.cache(
+            lambda: load_directory(self.settings.routing.directory)
+        )
+        return TenantView(
+            self.tenancy,
+            self.settings.operator.operator_scopes,
+            loaded,
+            development=self.settings.run.development,
+        )
+
     def access_log(self) -> AccessLog:
         """Who read which submission, what and why: the append-only log next to the ledger."""
         return access_log_beside(self.settings.ledger)
@@ -297,6 +320,7 @@ class Wiring:
             replay_context=replays,
             settings=self.settings.operator,
             access_log=self.access_log(),
+            scoping=Scoping(self.tenants(lambda: replays.routing.directory), self.ledger),
             triage=triage_queue(self.ledger, lambda: replays.routing.directory),
         )
 
@@ -502,9 +526,23 @@ class Wiring:
             offsets=offsets,
             registry=registry,
             parking=parking,
+            tenants=await asyncio.to_thread(self.tenant_figures),
         )
         interval = self.settings.metrics.interval_seconds
         return asyncio.create_task(collector.run(stop, interval), name="metrics")
+
+    def tenant_figures(self) -> Callable[[], dict[tuple[str, str], int]] | None:
+        """Submissions per (tenant, status) from the caught-up overview; None without a
+        tenants file (one tenant: ``amtsweg_submissions`` says it all)."""
+        if self.tenancy.digest is None:
+            return None
+        overview, tenants = self.overview(), self.tenants()
+
+        def figures() -> dict[tuple[str, str], int]:
+            overview.catch_up()
+            return tenant_statuses(overview.store.owner_counts(), tenants.of)
+
+        return figures
 
 
 def recipients_from(directory: Directory, settings: Settings) -> Recipients:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from services.ops.app.bootstrap import LEDGER_WRITERS, SIGNING_SERVICES
 from services.ops.app.settings import Settings
+from services.ops.tenants.scope import SETTING as SCOPES_SETTING
+from services.ops.tenants.scope import unscoped as unscoped_operators
 
 INTAKE = "intake"
 CHECKPOINT = "checkpoint"
@@ -107,7 +109,25 @@ def missing_settings(settings: Settings, services: AbstractSet[str]) -> list[Mis
             )
     if INTAKE in services:
         missing += _fit_connect_missing(settings)
+        missing += _scopes_missing(settings)
     return missing
+
+
+def _scopes_missing(settings: Settings) -> list[Missing]:
+    """Operators of the ops API (in the intake's HTTP process) without a tenant scope."""
+    operator = settings.operator
+    if operator.tenants_file is None:
+        return []
+    unscoped = unscoped_operators(operator.operator_tokens, operator.operator_scopes)
+    if not unscoped:
+        return []
+    return [
+        Missing(
+            f"{SCOPES_SETTING} ({', '.join(unscoped)})",
+            'JSON: operator name -> the tenant ids it sees, ["*"] for the platform operator; '
+            "with AMTSWEG_TENANTS_FILE every operator needs one",
+        )
+    ]
 
 
 def refuse_unless_configured(settings: Settings, services: AbstractSet[str]) -> None:

@@ -57,9 +57,16 @@ def show(
     """A case on one timeline: time, event, who, details."""
     shown_in = _zone(zone)
     wiring = out.wiring()
+    scope = out.actor_scope(wiring)
+    tenants = wiring.tenants()
     ledger = wiring.ledger
     try:
-        case = load_case(ledger, wiring.overview(), reference)
+        case = load_case(
+            ledger,
+            wiring.overview(),
+            reference,
+            lambda s: tenants.sees(scope, s.portal_id, s.authority_id),
+        )
         for submission in case.submissions:
             out.record_read(wiring, Read.CASE, purpose, UUID(submission.submission_id))
     except CaseNotFoundError:

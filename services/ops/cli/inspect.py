@@ -35,6 +35,7 @@ def events_show(
 ) -> None:
     """A submission's trail as a timeline: time, event, actor, details."""
     wiring = out.wiring()
+    out.require_in_scope(wiring, submission_id)
     ledger = wiring.ledger
     try:
         trail = ledger.trail(submission_id)
@@ -84,6 +85,7 @@ def submissions_list(  # noqa: PLR0917 - typer options
         status, service, authority, portal, out.parse_time(since), out.parse_time(until)
     )
     wiring = out.wiring()
+    filters = out.scoped_filters(wiring, filters)
     ledger = wiring.ledger
     try:
         projector = wiring.overview()
@@ -122,7 +124,8 @@ def submissions_counts(as_json: JsonOption = False) -> None:
     try:
         projector = wiring.overview()
         projector.catch_up()
-        counts = projector.store.status_counts()
+        scope = out.actor_scope(wiring)
+        counts = projector.store.status_counts(wiring.tenants().among(scope))
     finally:
         ledger.close()
     if as_json:
@@ -167,6 +170,11 @@ def verify(
     if (submission_id is None) == (not all_):
         raise typer.BadParameter("give a submission id or --all")
     wiring = out.wiring()
+    scope = out.actor_scope(wiring)
+    if submission_id is not None:
+        out.require_in_scope(wiring, submission_id)
+    elif not scope.everything:
+        raise out.fail(f"--all covers every tenant; operator {scope.operator!r} has a scope", 2)
     ledger = wiring.ledger
     store = relay_store(ledger.settings)
     broken: list[dict[str, Any]] = []

@@ -44,6 +44,8 @@ from services.ops.cli.portal import portal_app
 from services.ops.cli.protection import erase, keys_app, retention_app
 from services.ops.cli.repair import redeliver, relay_app, replay
 from services.ops.cli.routing import directory_app, route_app, triage_app
+from services.ops.cli.usage import usage
+from services.ops.tenants.tenants_file import TenantConfigError
 
 app = typer.Typer(
     help="Amtsweg: submission backbone for German e-government.", no_args_is_help=True
@@ -72,6 +74,7 @@ app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(portal_app, name="portal")
 app.add_typer(case_app, name="case")
 app.command("access-log")(access_log)
+app.command("usage")(usage)
 console = Console()
 
 PLUGINS = "amtsweg.cli"
@@ -160,11 +163,12 @@ REFUSALS = (
     StartRefusedError,
     ChainKeyError,
     CheckpointKeyError,
+    TenantConfigError,
 )
 """Why Amtsweg does not start: secrets missing outside development mode, a ledger of the
 old format, a wrong KEK, chain keys or Kafka security settings that contradict each other,
 limits that would accept submissions the relay cannot publish, unusable envelope signing
-keys or checkpoint keys."""
+keys or checkpoint keys, a tenants file or operator scopes that cannot be used."""
 
 
 def _open_or_refuse(settings: Settings, services: AbstractSet[str] = frozenset(SERVICES)) -> None:
@@ -175,6 +179,7 @@ def _open_or_refuse(settings: Settings, services: AbstractSet[str] = frozenset(S
     wiring = Wiring(settings)
     try:
         wiring.core  # noqa: B018 - opening is the check
+        wiring.tenants()  # reading the tenants file and checking the scopes is the check
         if services & SIGNING_SERVICES:
             wiring.envelope_signer  # noqa: B018 - reading is the check
     finally:

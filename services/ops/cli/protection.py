@@ -43,6 +43,7 @@ def erase(
     if not reason.strip() or not legal_basis.strip():
         raise typer.BadParameter("--reason and --legal-basis are recorded: give both")
     wiring = out.wiring()
+    out.require_in_scope(wiring, submission_id, by)
     try:
         erased = erase_content(
             wiring.ledger,

@@ -88,6 +88,9 @@ def replay(  # noqa: PLR0917 - typer options
     request = request_id or str(uuid.uuid4())
     who = actor or out.default_actor()
     wiring = out.wiring()
+    for submission_id in submission_ids or []:
+        out.require_in_scope(wiring, submission_id, who)
+    filters = out.scoped_filters(wiring, filters, who)
     ledger = wiring.ledger
     try:
         ids = list(submission_ids or []) or _select(wiring, filters, limit)
@@ -200,6 +203,7 @@ def redeliver(
     """
     request = request_id or str(uuid.uuid4())
     wiring = out.wiring()
+    out.require_in_scope(wiring, submission_id, actor)
     ledger = wiring.ledger
     try:
         recorded = record_redelivery(

@@ -11,7 +11,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
-from events.ledger import Ledger, SubmissionNotFoundError
+from events.ledger import SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
 from services.ops.actions.access_log import Read
 from services.ops.actions.triage import UnknownAuthorityError, assign, triage_queue
@@ -147,10 +147,6 @@ def check(
     )
 
 
-def _ledger() -> Ledger:
-    return support.wiring().ledger
-
-
 @triage_app.command("list")
 def triage_list(
     purpose: support.PurposeOption = None,
@@ -158,8 +154,14 @@ def triage_list(
 ) -> None:
     """Unroutable submissions, oldest first (from the ledger; recorded in the access log)."""
     wiring = support.wiring()
+    scope = support.actor_scope(wiring)
+    tenants = wiring.tenants()
     try:
-        items = triage_queue(wiring.ledger)
+        items = [
+            item
+            for item in triage_queue(wiring.ledger)
+            if tenants.sees(scope, item.portal_id, item.authority_id)
+        ]
         support.record_read(wiring, Read.TRIAGE, purpose)
     finally:
         wiring.close()
@@ -189,7 +191,9 @@ def triage_assign(
     if not by.strip() or not reason.strip():
         raise typer.BadParameter("--by and --reason must not be empty")
     context = _context(directory, RoutingSettings())
-    ledger = _ledger()
+    wiring = support.wiring()
+    support.require_in_scope(wiring, submission_id, by)
+    ledger = wiring.ledger
     try:
         changed = assign(ledger, context.directory, submission_id, authority, by=by, reason=reason)
     except (UnknownAuthorityError, SubmissionNotFoundError, InvalidTransitionError) as error:

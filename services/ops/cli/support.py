@@ -3,6 +3,7 @@ and the access log entry of a read."""
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -16,10 +17,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from contracts import linear_regex
+from events.ledger import SubmissionNotFoundError
 from services.ops.actions.access_log import Channel, Read
 from services.ops.app.bootstrap import Wiring
 from services.ops.app.logs import configure_logging
 from services.ops.app.settings import RunSettings, Settings
+from services.ops.readmodels.overview.rows import Filters
+from services.ops.tenants.scope import OperatorScope, ScopeMissingError
 
 console = Console()
 """Standard output of the commands (tests make it wide)."""
@@ -60,6 +64,35 @@ def require_broker(run: RunSettings) -> str:
 def default_actor() -> str:
     """Who an operator action is recorded for: ``AMTSWEG_OPERATOR``, else the login name."""
     return os.environ.get("AMTSWEG_OPERATOR") or getpass.getuser()
+
+
+def actor_scope(wiring: Wiring, actor: str | None = None) -> OperatorScope:
+    """The tenants the operator may see (``actor``, else :func:`default_actor`), from
+    ``AMTSWEG_OPERATOR_SCOPES``; exit 2 naming the setting when it needs one and has none."""
+    try:
+        return wiring.tenants().scope(actor or default_actor())
+    except ScopeMissingError as error:
+        raise fail(str(error), 2) from None
+
+
+def require_in_scope(wiring: Wiring, submission_id: UUID, actor: str | None = None) -> None:
+    """Exit 1 with ``No submission …`` (as for an unknown one) unless the operator's scope
+    holds the submission; an unknown one is left to the command."""
+    scope = actor_scope(wiring, actor)
+    if scope.everything:
+        return
+    try:
+        submission = wiring.ledger.get_submission(submission_id)
+    except SubmissionNotFoundError:
+        return
+    if not wiring.tenants().sees(scope, submission.portal_id, submission.authority_id):
+        raise fail(f"No submission {submission_id}.")
+
+
+def scoped_filters(wiring: Wiring, filters: Filters, actor: str | None = None) -> Filters:
+    """``filters`` narrowed to the operator's tenants."""
+    among = wiring.tenants().among(actor_scope(wiring, actor))
+    return filters if among is None else dataclasses.replace(filters, among=among)
 
 
 PurposeOption = Annotated[

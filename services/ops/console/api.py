@@ -1,8 +1,10 @@
 """The ops HTTP API (``/ops/…``) behind the web console; for operators only.
 
 Every route needs an operator's bearer token (``AMTSWEG_OPERATOR_TOKENS`` holds their
-SHA-256); actions are recorded with that operator's name as actor, reads of submissions
-(a submission, its verification, the lists) in the access log with the stated purpose.
+SHA-256) and answers within the operator's tenants (``AMTSWEG_OPERATOR_SCOPES``, see
+:mod:`services.ops.console.scoping`): a submission out of scope is not found. Actions
+are recorded with that operator's name as actor, reads of submissions (a submission, its
+verification, the lists) in the access log with the stated purpose.
 Errors are RFC 7807 problems. Lists and counters come from the overview read model,
 caught up on each call.
 """
@@ -45,12 +47,14 @@ from services.ops.actions.replay import (
 from services.ops.actions.replay_stages import Against, ReplayContext, Stage
 from services.ops.actions.verify import check_submission
 from services.ops.console.access_log import Purpose, create_access_log_router, record_read
+from services.ops.console.scoping import Scoping
 from services.ops.console.settings import OperatorSettings
 from services.ops.console.triage import TriageQueue
 from services.ops.readmodels.case_timeline import CaseNotFoundError, load_case
 from services.ops.readmodels.overview.projector import OverviewProjector
 from services.ops.readmodels.overview.rows import Filters, SubmissionRow
 from services.ops.readmodels.timeline import timeline
+from services.ops.tenants.scope import OperatorScope
 
 operator_bearer = HTTPBearer(
     auto_error=False,
@@ -70,6 +74,7 @@ class OpsDependencies:
     replay_context: ReplayContext
     settings: OperatorSettings
     access_log: AccessLog
+    scoping: Scoping
     triage: TriageQueue | None = None
 
 
@@ -140,8 +145,21 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
     ) -> str:
         return authenticate(request.headers.get("authorization"), deps.settings.operator_tokens)
 
-    router = APIRouter(prefix="/ops", tags=["operations"], dependencies=[Depends(operator)])
     Operator = Annotated[str, Depends(operator)]  # noqa: N806 - a type alias
+    scoping = deps.scoping
+
+    def scoped(name: Operator) -> OperatorScope:
+        return scoping.scope(name)
+
+    Scope = Annotated[OperatorScope, Depends(scoped)]  # noqa: N806 - a type alias
+
+    def visible(submission_id: UUID, scope: Scope) -> UUID:
+        if not scoping.sees_submission(scope, submission_id):
+            raise _not_found(f"No submission {submission_id}.")
+        return submission_id
+
+    Visible = Annotated[UUID, Depends(visible)]  # noqa: N806 - a type alias
+    router = APIRouter(prefix="/ops", tags=["operations"], dependencies=[Depends(scoped)])
 
     async def caught_up() -> OverviewProjector:
         await run_in_threadpool(deps.overview.catch_up)
@@ -150,6 +168,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
     @router.get("/submissions")
     async def list_submissions(  # noqa: PLR0917 - query parameters
         reader: Operator,
+        scope: Scope,
         purpose: Purpose,
         status: str | None = None,
         service: str | None = None,
@@ -163,15 +182,23 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
     ) -> dict[str, Any]:
         """Submissions matching the filters, newest first."""
         filters = Filters(status, service, authority, portal, since, until, case)
+        filters = await run_in_threadpool(scoping.filters, scope, filters)
         projector = await caught_up()
         rows = await run_in_threadpool(projector.store.select, filters, limit, offset)
         total = await run_in_threadpool(projector.store.count, filters)
         await record_read(deps.access_log, reader, Read.LIST, purpose)
-        return {"total": total, "offset": offset, "submissions": [row_json(r) for r in rows]}
+        tenants = scoping.tenants
+
+        def listed(row: SubmissionRow) -> dict[str, Any]:
+            of = tenants.of(row.portal_id, row.authority_id)
+            return {**row_json(row), "tenants": sorted(of.all)}
+
+        listing = await run_in_threadpool(lambda: [listed(r) for r in rows])
+        return {"total": total, "offset": offset, "submissions": listing}
 
     @router.get("/submissions/{submission_id}")
     async def get_submission(
-        submission_id: UUID, reader: Operator, purpose: Purpose
+        submission_id: Visible, reader: Operator, purpose: Purpose
     ) -> dict[str, Any]:
         """A submission's status and its trail as a timeline."""
         try:
@@ -191,18 +218,27 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             "updatedAt": submission.updated_at_iso,
             "problems": submission.problems,
             "caseId": submission.case_id,
+            "tenants": sorted(
+                scoping.tenants.of(submission.portal_id, submission.authority_id).all
+            ),
             "timeline": [_camel(dataclasses.asdict(line)) for line in timeline(trail)],
         }
 
     @router.get("/v1/cases/{case_ref}")
-    async def get_case(case_ref: UUID, reader: Operator, purpose: Purpose) -> dict[str, Any]:
+    async def get_case(
+        case_ref: UUID, reader: Operator, scope: Scope, purpose: Purpose
+    ) -> dict[str, Any]:
         """A case on one timeline (``case_ref``: the case id, or the id of one of its
         submissions): its submissions, its requests for documents (``openRequests``: not
         answered yet) and the events of every submission, merged by time. Ids, kinds,
         states and deadlines only, never content. Each submission's trail read is an
-        access log entry."""
+        access log entry; an operator sees the submissions of its tenants only."""
+
+        def keep(submission: Any) -> bool:
+            return scoping.tenants.sees(scope, submission.portal_id, submission.authority_id)
+
         try:
-            case = await run_in_threadpool(load_case, deps.ledger, deps.overview, case_ref)
+            case = await run_in_threadpool(load_case, deps.ledger, deps.overview, case_ref, keep)
         except CaseNotFoundError:
             raise _not_found(f"No case or submission {case_ref}.") from None
         for submission in case.submissions:
@@ -212,7 +248,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         return case.as_json()
 
     @router.get("/submissions/{submission_id}/verify")
-    async def verify(submission_id: UUID, reader: Operator, purpose: Purpose) -> dict[str, Any]:
+    async def verify(submission_id: Visible, reader: Operator, purpose: Purpose) -> dict[str, Any]:
         """Check the submission's hash chain and the relay's witness."""
         try:
             link = await run_in_threadpool(
@@ -229,7 +265,9 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         }
 
     @router.post("/submissions/{submission_id}/replay")
-    async def replay(submission_id: UUID, body: ReplayRequest, actor: Operator) -> dict[str, Any]:
+    async def replay(
+        submission_id: Visible, body: ReplayRequest, actor: Operator
+    ) -> dict[str, Any]:
         """Run a stage again (``dryRun``: only show what would change)."""
         if not body.dry_run and not body.reason.strip():
             raise ProblemError.single(
@@ -276,7 +314,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
 
     @router.post("/submissions/{submission_id}/redeliver")
     async def redeliver_submission(
-        submission_id: UUID, body: ActionRequest, actor: Operator
+        submission_id: Visible, body: ActionRequest, actor: Operator
     ) -> dict[str, Any]:
         """Announce the open delivery again (same delivery id, a new notice)."""
         request_id = body.request_id or str(uuid.uuid4())
@@ -299,11 +337,16 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         return {"submissionId": str(submission_id), "written": written, "requestId": request_id}
 
     @router.get("/counters")
-    async def counters() -> dict[str, Any]:
-        """Submissions per status, dead letters and triage waiting, relay position."""
+    async def counters(scope: Scope) -> dict[str, Any]:
+        """Submissions per status, dead letters and triage waiting (of the operator's
+        tenants), relay position."""
         projector = await caught_up()
-        statuses = await run_in_threadpool(projector.store.status_counts)
-        letters = await _letter_counts(deps.dead_letters)
+        among = await run_in_threadpool(scoping.tenants.among, scope)
+        statuses = await run_in_threadpool(projector.store.status_counts, among)
+        if scope.everything:
+            letters = await _letter_counts(deps.dead_letters)
+        else:
+            letters = await _scoped_letter_counts(deps.dead_letters, scoping, scope)
         head = await run_in_threadpool(projector.head)
         relay = await run_in_threadpool(deps.relay_store.position, MAIN_RELAY)
         return {
@@ -331,7 +374,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
 
     @router.get("/dead-letters")
     async def list_dead_letters(
-        reader: Operator, purpose: Purpose, kind: str | None = None
+        reader: Operator, scope: Scope, purpose: Purpose, kind: str | None = None
     ) -> dict[str, Any]:
         """Dead letters waiting for an operator (intake, delivery, parked)."""
         letters = deps.dead_letters
@@ -342,14 +385,15 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
                 503, "broker-unavailable", "Broker unavailable", str(error)
             ) from None
         await record_read(deps.access_log, reader, Read.DEAD_LETTERS, purpose)
+        seen = [w for w in waiting if await run_in_threadpool(scoping.sees_letter, scope, w)]
         return {
             "intakeAvailable": letters.has_broker,
-            "letters": [letter.as_json() for letter in waiting],
+            "letters": [letter.as_json() for letter in seen],
         }
 
     @router.post("/dead-letters/{letter_id}/{action}")
     async def handle_dead_letter(
-        letter_id: str, action: str, body: ActionRequest, actor: Operator
+        letter_id: str, action: str, body: ActionRequest, actor: Operator, scope: Scope
     ) -> dict[str, Any]:
         """``retry`` or ``drop`` a dead letter."""
         letters = deps.dead_letters
@@ -357,6 +401,8 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             raise _not_found(f"No action {action!r}: retry or drop.")
         handle = letters.retry if action == "retry" else letters.drop
         try:
+            if not scope.everything:
+                await _require_letter(letters, scoping, scope, letter_id)
             letter = await handle(letter_id, actor=actor, reason=body.reason)
         except LetterNotFoundError as error:
             raise _not_found(f"No dead letter waiting: {error}.") from None
@@ -370,17 +416,23 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
 
     @router.get("/triage")
     async def triage(
-        reader: Operator, purpose: Purpose, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+        reader: Operator,
+        scope: Scope,
+        purpose: Purpose,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> dict[str, Any]:
         """Unroutable submissions waiting for an operator (routing's triage queue)."""
         if deps.triage is None:
             return {"available": False, "submissions": []}
-        waiting = await run_in_threadpool(deps.triage.waiting, limit)
+        keep = None if scope.everything else scoping.keep(scope)
+        waiting = await run_in_threadpool(deps.triage.waiting, limit, keep)
         await record_read(deps.access_log, reader, Read.TRIAGE, purpose)
         return {"available": True, "submissions": waiting}
 
     @router.post("/triage/{submission_id}/assign")
-    async def assign(submission_id: UUID, body: AssignRequest, actor: Operator) -> dict[str, Any]:
+    async def assign(
+        submission_id: Visible, body: AssignRequest, actor: Operator
+    ) -> dict[str, Any]:
         """Assign an authority to an unroutable submission (routing records it)."""
         queue = deps.triage
         if queue is None:
@@ -398,8 +450,37 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         except (InvalidTransitionError, LookupError) as error:
             raise _conflict(str(error)) from None
 
-    router.include_router(create_access_log_router(deps.access_log, operator))
+    router.include_router(create_access_log_router(deps.access_log, operator, scoping))
     return router
+
+
+async def _require_letter(
+    letters: DeadLetters, scoping: Scoping, scope: OperatorScope, letter_id: str
+) -> None:
+    """``LetterNotFoundError`` unless a waiting letter with this id is in scope."""
+    for letter in await letters.waiting():
+        if letter.letter_id == letter_id and scoping.sees_letter(scope, letter):
+            return
+    raise LetterNotFoundError(letter_id)
+
+
+async def _scoped_letter_counts(
+    letters: DeadLetters, scoping: Scoping, scope: OperatorScope
+) -> dict[str, int | None]:
+    """The waiting letters of the scope's tenants, per kind (read, not from offsets)."""
+    try:
+        async with asyncio.timeout(10):
+            waiting = await letters.waiting()
+    except (TimeoutError, BrokerUnavailableError):
+        return {"intake": None, "delivery": None, "parked": None}
+    counts = {"intake": 0, "delivery": 0, "parked": 0}
+    for letter in waiting:
+        if letter.kind in counts and scoping.sees_letter(scope, letter):
+            counts[letter.kind] += 1
+    return {
+        "intake": counts["intake"] if letters.has_broker else None,
+        **{kind: counts[kind] for kind in ("delivery", "parked")},
+    }
 
 
 async def _letter_counts(letters: DeadLetters) -> dict[str, int | None]:

@@ -17,12 +17,15 @@ from events.ledger import Ledger
 from services.ops.actions import triage
 from services.routing.directory import Directory
 
+Keep = Callable[[str | None, str | None], bool]
+
 
 class TriageQueue(Protocol):
     """Unroutable submissions waiting for an operator, and the assign action."""
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
-        """The queue, oldest first: JSON objects with at least ``submissionId``."""
+    def waiting(self, limit: int, keep: Keep | None = None) -> list[dict[str, Any]]:
+        """The queue, oldest first: JSON objects with at least ``submissionId``; ``keep``
+        (portal id, authority id): only those it keeps (an operator's tenants)."""
         ...
 
     def assign(
@@ -39,8 +42,11 @@ class RoutingTriage:
         self._ledger = ledger
         self._directory = directory
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
+    def waiting(self, limit: int, keep: Keep | None = None) -> list[dict[str, Any]]:
         """The queue, oldest first."""
+        queue = triage.triage_queue(self._ledger)
+        if keep is not None:
+            queue = [item for item in queue if keep(item.portal_id, item.authority_id)]
         return [
             {
                 "submissionId": item.submission_id,
@@ -50,7 +56,7 @@ class RoutingTriage:
                 "detail": item.detail,
                 "declinedBy": list(item.declined_by),
             }
-            for item in triage.triage_queue(self._ledger)[:limit]
+            for item in queue[:limit]
         ]
 
     def assign(

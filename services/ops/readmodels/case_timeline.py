@@ -16,6 +16,7 @@ the overview read model (by case id, or by the id of one of its submissions).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -209,15 +210,23 @@ def case_submission_ids(
     return case_id, ids
 
 
-def load_case(ledger: Ledger, overview: OverviewProjector, reference: UUID) -> CaseView:
-    """The case ``reference`` names (see :func:`case_submission_ids`), from the ledger."""
+def load_case(
+    ledger: Ledger,
+    overview: OverviewProjector,
+    reference: UUID,
+    keep: Callable[[Submission], bool] | None = None,
+) -> CaseView:
+    """The case ``reference`` names (see :func:`case_submission_ids`), from the ledger;
+    ``keep``: only the submissions it keeps (an operator's tenants), none kept: not found."""
     case_id, ids = case_submission_ids(ledger, overview, reference)
     loaded = []
     for submission_id in ids:
         try:
-            loaded.append((ledger.get_submission(submission_id), ledger.trail(submission_id)))
+            submission = ledger.get_submission(submission_id)
         except SubmissionNotFoundError:  # the overview names what the ledger no longer has
             continue
+        if keep is None or keep(submission):
+            loaded.append((submission, ledger.trail(submission_id)))
     if not loaded:
         raise CaseNotFoundError(str(reference))
     return case_view(case_id, loaded)

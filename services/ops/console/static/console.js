@@ -134,6 +134,7 @@ async function showSubmissions() {
     el("td", {}, row.leikaKey),
     el("td", {}, row.portalId),
     el("td", {}, row.authorityId || ""),
+    el("td", {}, (row.tenants || []).join(", ")),
     el("td", {}, [row.problem, row.deadLetter ? "dead letter" : "", row.escalated ? "escalated" : ""]
       .filter(Boolean).join(", ")))));
 }
@@ -145,7 +146,8 @@ async function showSubmission(id) {
   badge.textContent = submission.status;
   badge.className = `badge ${submission.status}`;
   const facts = [["portal", submission.portalId], ["service", submission.serviceIdentifier],
-    ["authority", submission.authorityId || "–"], ["delivery", submission.deliveryId || "–"],
+    ["authority", submission.authorityId || "–"], ["tenants", (submission.tenants || []).join(", ")],
+    ["delivery", submission.deliveryId || "–"],
     ["received", submission.receivedAt], ["updated", submission.updatedAt]];
   $("#facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const caseLink = $("#case-link");

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import psycopg
@@ -57,6 +57,7 @@ class DeploymentMetrics:
         *,
         offsets: KafkaOffsets | None,
         parking: ParkingLot | None = None,
+        tenants: Callable[[], Mapping[tuple[str, str], int]] | None = None,
         registry: CollectorRegistry,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -66,6 +67,8 @@ class DeploymentMetrics:
         self._relays = relays
         self._offsets = offsets
         self._parking = parking
+        self._tenants = tenants
+        """Submissions per (tenant, status), read each interval (None: one tenant)."""
         self._clock = clock
         self.collector = SnapshotCollector()
         registry.register(self.collector)
@@ -118,6 +121,7 @@ class DeploymentMetrics:
             relay_positions={relay: self._relays.position(relay) for relay in RELAYS},
             deliveries=self._deliveries.store.open_deliveries(age_cutoffs(now)),
             parked=self._parked() if self._parking is not None else None,
+            tenant_statuses=self._tenants() if self._tenants is not None else None,
         )
 
     def _parked(self) -> dict[tuple[str, str], int]:

@@ -97,6 +97,9 @@ class Snapshot:
     """(every dead letter ever written, those still retained on the topic)."""
     parked: Mapping[tuple[str, str], int] | None = None
     """Messages ever parked, per (kind, place) (:mod:`events.parking`)."""
+    tenant_statuses: Mapping[tuple[str, str], int] | None = None
+    """Submissions per (tenant, status) when tenants are configured
+    (:mod:`services.ops.readmodels.metrics.tenants`)."""
 
 
 class SnapshotCollector(Collector):
@@ -121,6 +124,15 @@ class SnapshotCollector(Collector):
             for status in Status:
                 statuses.add_metric([status.value], snapshot.statuses.get(status.value, 0))
             yield statuses
+        if snapshot.tenant_statuses is not None:
+            by_tenant = GaugeMetricFamily(
+                "amtsweg_tenant_submissions",
+                "Submissions by tenant (their portal's and their authority's) and status now",
+                labels=["tenant", "status"],
+            )
+            for (tenant, state), count in sorted(snapshot.tenant_statuses.items()):
+                by_tenant.add_metric([tenant, state], count)
+            yield by_tenant
         yield from _relay(snapshot)
         if snapshot.deliveries is not None:
             yield from _deliveries(snapshot.deliveries, snapshot.collected_at)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from events.submission import Submission
+from services.ops.tenants.among import Among
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Filters:
     until: float | None = None
     case_id: str | None = None
     """The submissions of one case."""
+    among: Among | None = None
+    """Only the submissions of an operator's tenants (None: every tenant's)."""
 
     @property
     def leika_key(self) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 from events.settings import LedgerSettings
 from events.tables import PostgresTables, SQLiteTables
 from services.ops.readmodels.overview.rows import Filters, SubmissionRow
+from services.ops.tenants.among import Among
 
 PROJECTION = "ops-submissions"
 COLUMNS = tuple(SubmissionRow.__dataclass_fields__)
@@ -200,10 +201,22 @@ class OverviewStore:
         )
         return [_row(r) for r in self._query(sql, (status, before, limit, offset))]
 
-    def status_counts(self) -> dict[str, int]:
-        """Submissions per status."""
-        sql = "SELECT status, COUNT(*) FROM amtsweg_ops_submissions GROUP BY status"
-        return {str(status): int(count) for status, count in self._query(sql)}
+    def status_counts(self, among: Among | None = None) -> dict[str, int]:
+        """Submissions per status (of an operator's tenants, with ``among``)."""
+        where, params = self._where(Filters(among=among))
+        sql = f"SELECT status, COUNT(*) FROM amtsweg_ops_submissions{where} GROUP BY status"  # noqa: S608
+        return {str(status): int(count) for status, count in self._query(sql, params)}
+
+    def owner_counts(self) -> list[tuple[str, str, str | None, int]]:
+        """(status, portal id, authority id, submissions): what tenant figures are made of."""
+        sql = (
+            "SELECT status, portal_id, authority_id, COUNT(*) FROM amtsweg_ops_submissions "
+            "GROUP BY status, portal_id, authority_id"
+        )
+        return [
+            (str(s), str(p), None if a is None else str(a), int(n))
+            for s, p, a, n in self._query(sql)
+        ]
 
     def throughput(self, since_minute: int) -> list[tuple[int, str, int]]:
         """(minute, event, count) from ``since_minute`` on (minutes since the epoch)."""
@@ -226,7 +239,35 @@ class OverviewStore:
         }
         clauses = [clause for name, clause in _WHERE if values[name] is not None]
         params = [values[name] for name, _ in _WHERE if values[name] is not None]
+        if filters.among is not None:
+            clause, among_params = _among(filters.among)
+            clauses.append(clause)
+            params += among_params
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _among(among: Among) -> tuple[str, list[Any]]:
+    """``(portal in … OR authority in … [OR unclaimed])`` with its parameters."""
+    alternatives: list[str] = []
+    params: list[Any] = []
+
+    def member(column: str, values: frozenset[str], *, negated: bool = False) -> str:
+        params.extend(sorted(values))
+        listed = ", ".join(["{p}"] * len(values))
+        return f"{column} {'NOT IN' if negated else 'IN'} ({listed})"
+
+    if among.portals:
+        alternatives.append(member("portal_id", among.portals))
+    if among.authorities:
+        alternatives.append(member("authority_id", among.authorities))
+    if among.claimed_portals is not None:
+        claimed = among.claimed_portals
+        alternatives.append(member("portal_id", claimed, negated=True) if claimed else "1 = 1")
+    if among.claimed_authorities is not None:
+        claimed = among.claimed_authorities
+        unclaimed = member("authority_id", claimed, negated=True) if claimed else "1 = 1"
+        alternatives.append(f"(authority_id IS NOT NULL AND {unclaimed})")
+    return "(" + (" OR ".join(alternatives) or "1 = 0") + ")", params
 
 
 class _MovedError(Exception):
