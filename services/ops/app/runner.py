@@ -59,6 +59,7 @@ async def serve(
     security = settings.kafka
     broker = KafkaBroker(
         bootstrap_servers,
+        acks="all",  # the intake's dead letters: on every in-sync replica before committing
         logger=logging.getLogger("amtsweg.broker"),
         client_id="amtsweg",
         middlewares=[broker_middleware(registry)],
@@ -77,6 +78,8 @@ async def serve(
             bootstrap_servers,
             needed,
             partitions=partitions,
+            replication_factor=settings.run.topic_replication_factor,
+            min_insync_replicas=settings.run.topic_min_insync_replicas,
             topic_configs=configs,
             security=security,
         )
@@ -197,6 +200,8 @@ async def _start_relay(
         bootstrap_servers,
         partitions,
         max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
+        replication_factor=wiring.settings.run.topic_replication_factor,
+        min_insync_replicas=wiring.settings.run.topic_min_insync_replicas,
         security=wiring.settings.kafka,
     )
     publisher = KafkaPublisher(producer, prepare=prepare)
