@@ -28,7 +28,12 @@ from services.ops.readmodels.metrics.registry import (
 )
 from services.ops.readmodels.metrics.server import start_metrics_server
 from services.runtime.backoff import backoff
-from services.runtime.kafka import KafkaPublisher, faststream_security, relay_producer
+from services.runtime.kafka import (
+    KafkaPublisher,
+    bootstrap_addresses,
+    faststream_security,
+    relay_producer,
+)
 from services.runtime.relay_loop import run_relay
 
 log = structlog.get_logger(__name__)
@@ -58,7 +63,7 @@ async def serve(
     registry = process_registry()  # served on /metrics
     security = settings.kafka
     broker = KafkaBroker(
-        bootstrap_servers,
+        bootstrap_addresses(bootstrap_servers),
         acks="all",  # the intake's dead letters: on every in-sync replica before committing
         logger=logging.getLogger("amtsweg.broker"),
         client_id="amtsweg",
