@@ -47,9 +47,12 @@ class RelayProgress:
             return self.store.position(RELAY)
         return None
 
-    def resumed_after(self, before: int, since: float) -> float | None:
-        """Seconds from ``since`` until the position passes ``before`` (None: not in time)."""
-        while time.monotonic() - since < RESUME_LIMIT_S:
+    def resumed_after(
+        self, before: int, since: float, limit_s: float = RESUME_LIMIT_S
+    ) -> float | None:
+        """Seconds from ``since`` until the position passes ``before``; None when it has not
+        ``limit_s`` seconds after ``since``."""
+        while time.monotonic() - since < limit_s:
             now = self.position()
             if now is not None and now > before:
                 return round(time.monotonic() - since, 2)
@@ -79,12 +82,14 @@ class BrokerLeaderOutage:
         before = self.progress.current()
         killed = time.monotonic()
         self.kafka.kill(node)
-        resumed = self.progress.resumed_after(before, killed)
+        resumed = self.progress.resumed_after(before, killed, self.down_s)
         time.sleep(max(0.0, killed + self.down_s - time.monotonic()))
         down = round(time.monotonic() - killed, 2)
         self.kafka.start_node(node)
         answered = round(time.monotonic() - killed - down, 2)
         in_sync = asyncio.run(wait_in_sync(self.kafka.bootstrap_servers, IN_SYNC_LIMIT_S))
+        if resumed is None:  # not while the broker was down: since it is back?
+            resumed = self.progress.resumed_after(before, killed)
         return {
             "node": node,
             "partitionsLed": led,
