@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -148,6 +149,7 @@ def tear_down(data_dir: Path) -> list[str]:
             with suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
                 ended.append(name)
+    _kill_stragglers([int(state["pids"][name]) for name in ended], state["marker"])
     postmaster = Path(state["postgres"]) / "postmaster.pid"
     if postmaster.is_file():
         pid = int(postmaster.read_text(encoding="utf-8").split()[0])
@@ -156,6 +158,18 @@ def tear_down(data_dir: Path) -> list[str]:
             ended.append("postgresql")
     state_file.unlink()
     return ended
+
+
+def _kill_stragglers(pids: list[int], marker: str, grace_s: float = 30.0) -> None:
+    """SIGKILL what has not ended ``grace_s`` after SIGTERM (a relay whose brokers are gone
+    can wait on them for longer)."""
+    deadline = time.monotonic() + grace_s
+    while any(_belongs(pid, marker) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in pids:
+        if _belongs(pid, marker):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _belongs(pid: int, marker: str) -> bool:
