@@ -105,6 +105,11 @@ class LocalKafka:
         """Whether the broker process is alive."""
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs."""
+        return self._process.pid if self._process is not None and self.running else None
+
     def start(self) -> None:
         """Start the broker and return once it answers a metadata request."""
         if self.running:

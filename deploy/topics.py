@@ -40,6 +40,7 @@ async def ensure_topics(
     partitions: int = 3,
     *,
     replication_factor: int | None = None,
+    min_insync_replicas: int | None = None,
     configs: Mapping[str, str] | None = None,
     topic_configs: Mapping[str, Mapping[str, str]] | None = None,
     security: KafkaSecurity | None = None,
@@ -51,11 +52,18 @@ async def ensure_topics(
     retention) applies to those of ``names`` when they are created *and* when they exist
     with other values (their other overrides are kept); it raises :class:`TopicConfigError`
     when the broker refuses. ``replication_factor`` defaults to the number of brokers, at
-    most 3. Gives up with :class:`TimeoutError` after 30 s; wrap in ``asyncio.timeout``
-    for a shorter limit. ``security``: TLS and SASL (None: from the environment).
+    most 3. ``min_insync_replicas`` (None: the broker's ``min.insync.replicas``) becomes
+    every one of ``names``' ``min.insync.replicas``, created or existing, so that a write
+    acknowledged by ``acks=all`` is on that many replicas; more than the replication factor
+    of topics being created is refused (no write could ever succeed). Gives up with
+    :class:`TimeoutError` after 30 s; wrap in ``asyncio.timeout`` for a shorter limit.
+    ``security``: TLS and SASL (None: from the environment).
     """
     wanted = sorted(set(names))
     per_topic = {name: c for name, c in (topic_configs or {}).items() if name in wanted}
+    if min_insync_replicas is not None:
+        insync = {"min.insync.replicas": str(min_insync_replicas)}
+        per_topic = {name: {**per_topic.get(name, {}), **insync} for name in wanted}
     if not wanted:
         return
     admin = AIOKafkaAdminClient(
@@ -70,6 +78,7 @@ async def ensure_topics(
             missing = [name for name in wanted if name not in existing]
             if missing:
                 replicas = replication_factor or await _default_replication(admin)
+                check_insync_replicas(replicas, min_insync_replicas)
                 created = {name: {**(configs or {}), **per_topic.get(name, {})} for name in missing}
                 await _create(admin, created, partitions, replicas)
             await _configure(admin, {n: c for n, c in per_topic.items() if n in existing})
@@ -148,6 +157,17 @@ def _resources(responses: list[Any], doing: str) -> list[dict[str, Any]]:
             )
             raise TopicConfigError(msg)
     return resources
+
+
+def check_insync_replicas(replicas: int, min_insync_replicas: int | None) -> None:
+    """Refuse a ``min.insync.replicas`` that no write to a new topic could ever meet."""
+    if min_insync_replicas is not None and min_insync_replicas > replicas:
+        msg = (
+            f"min.insync.replicas {min_insync_replicas} exceeds the replication factor "
+            f"{replicas}: lower AMTSWEG_TOPIC_MIN_INSYNC_REPLICAS or raise "
+            "AMTSWEG_TOPIC_REPLICATION_FACTOR"
+        )
+        raise TopicConfigError(msg)
 
 
 async def _default_replication(admin: AIOKafkaAdminClient) -> int:

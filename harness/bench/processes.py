@@ -91,6 +91,7 @@ class AmtswegProcesses:
         layout: str,
         instances: int,
         log_level: str,
+        relays: int = 1,
     ) -> None:
         if layout not in ("single", "per-service"):
             raise ValueError(f"layout is single or per-service, not {layout!r}")
@@ -112,6 +113,7 @@ class AmtswegProcesses:
         )
         self._layout = layout
         self._instances = instances
+        self._relays = relays
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.urls: list[str] = []
 
@@ -122,6 +124,8 @@ class AmtswegProcesses:
             self._spawn("amtsweg run", ["run"], http=True)
         else:
             self._spawn("relay", ["service", "relay"])
+            for n in range(2, self._relays + 1):  # standbys: one relay leads (lease)
+                self._spawn(f"relay#{n}", ["service", "relay"])
             self._spawn("notifier", ["service", "notifier"])
             for n in range(1, self._instances + 1):
                 self._spawn(f"intake#{n}", ["service", "intake"], http=True)

@@ -6,7 +6,9 @@ of its duration) and started again after a random pause; the broker is restarted
 somewhere in the middle (35-65 %). Kills of one child follow each other: a kill that
 falls due while the child is still coming back waits for it. A watchdog starts again any
 child that died on its own (a crash, e.g. while the broker was away), as a supervisor
-such as Kubernetes would, and counts it.
+such as Kubernetes would, and counts it. Other parts of a platform (a broker of a
+cluster, the database) can be given as :class:`Outage` targets: called at their moment,
+each reports what it did and how long it took.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import asyncio
 import contextlib
 import random
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -36,6 +39,15 @@ class Fault:
     at: float
     target: str
     pause: float
+
+
+class Outage(Protocol):
+    """A fault of something beside the children: cause it, bring it back, say what happened.
+
+    Called in a worker thread; returns figures for the report (e.g. seconds down).
+    """
+
+    def __call__(self) -> dict[str, Any]: ...
 
 
 def plan_faults(
@@ -76,6 +88,8 @@ class FaultLog:
     broker_restarts: int = 0
     broker_skipped: str | None = None
     broker_down_seconds: list[float] = field(default_factory=list)
+    outages: list[dict[str, Any]] = field(default_factory=list)
+    """what each :class:`Outage` reported, with its target and start"""
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,6 +108,7 @@ class FaultLog:
             "brokerRestarts": self.broker_restarts,
             "brokerRestartSkipped": self.broker_skipped,
             "brokerDownSeconds": self.broker_down_seconds,
+            "outages": self.outages,
             "timeline": self.timeline,
         }
 
@@ -102,10 +117,16 @@ class FaultRunner:
     """Carries out a plan against the processes and the broker."""
 
     def __init__(
-        self, processes: ChaosProcesses, broker: BrokerControl, faults_log: FaultLog
+        self,
+        processes: ChaosProcesses,
+        broker: BrokerControl,
+        faults_log: FaultLog,
+        *,
+        outages: Mapping[str, Outage] | None = None,
     ) -> None:
         self._processes = processes
         self._broker = broker
+        self._outages = dict(outages or {})
         self.log = faults_log
         self._locks = {name: asyncio.Lock() for name in processes.children}
         self._start = 0.0
@@ -127,6 +148,9 @@ class FaultRunner:
         loop = asyncio.get_running_loop()
         for fault in faults:
             await asyncio.sleep(max(0.0, self._start + fault.at - loop.time()))
+            if target in self._outages:
+                await self._outage(target)
+                continue
             if target == BROKER:
                 await self._restart_broker()
                 continue
@@ -138,6 +162,13 @@ class FaultRunner:
                 await self._bring_back(target)
                 self.log.restarts[service_of(target)] += 1
                 self._note("ready", target)
+
+    async def _outage(self, target: str) -> None:
+        began = round(asyncio.get_running_loop().time() - self._start, 2)
+        self._note("outage", target)
+        figures = await asyncio.to_thread(self._outages[target])
+        self.log.outages.append({"target": target, "t": began, **figures})
+        self._note("outage over", target, **figures)
 
     async def _restart_broker(self) -> None:
         if (reason := self._broker.why_not()) is not None:

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,11 @@ class ChaosProcesses(AmtswegProcesses):
         portal_tokens: dict[str, str],
         *,
         log_level: str,
+        env: Mapping[str, str] | None = None,
+        relays: int = 1,
     ) -> None:
+        """``env``: more of every child's environment (e.g. a PostgreSQL ledger's URL);
+        ``relays``: how many relay processes (more than one: standbys)."""
         self.bootstrap_servers = bootstrap_servers
         self._arguments: dict[str, list[str]] = {}
         self._ports: dict[str, str] = {}
@@ -52,7 +57,9 @@ class ChaosProcesses(AmtswegProcesses):
             layout="per-service",
             instances=1,
             log_level=log_level,
+            relays=relays,
         )
+        self._env.update(env or {})
         # Any free port for /metrics: with 9464 as the first choice, children starting
         # together can all bind it (SO_REUSEADDR) and all but one then fail to listen.
         self._env["AMTSWEG_METRICS_PORT"] = "0"

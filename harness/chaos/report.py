@@ -16,7 +16,8 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             reasons = ", ".join(f"{k}: {v}" for k, v in sorted(report["load"][counts].items()))
             console.print(f"{label}: {reasons}", soft_wrap=True)
     console.print(_faults_table(report["faults"]))
-    console.print(_broker_line(report["faults"]), soft_wrap=True)
+    if report["faults"]["brokerRestarts"] or not report["faults"].get("outages"):
+        console.print(_broker_line(report["faults"]), soft_wrap=True)
     console.print(_checks_table(report))
     checks = report["checks"]
     if checks["ok"]:

@@ -56,8 +56,12 @@ async def run_chaos(
     faults: list[Fault],
     token: str,
     progress: Console,
+    ledger_settings: LedgerSettings | None = None,
 ) -> dict[str, Any]:
-    """Offer the load while the faults happen; wait for quiet; check; the report."""
+    """Offer the load while the faults happen; wait for quiet; check; the report.
+
+    ``ledger_settings``: the ledger the processes write (None: SQLite in their data dir).
+    """
     servers = processes.bootstrap_servers
     producer = portal_producer(servers)
     http = RetryingHttp(processes.urls[0], token, HTTP_CONNECTIONS, plan.retry_budget)
@@ -91,7 +95,9 @@ async def run_chaos(
         progress.print(f"load done: {len(sent.accepted)} of {len(sent.scheduled)} accepted")
         await faulting
         http.close()
-        ledger = Ledger(LedgerSettings(data_dir=processes.data_dir, ledger_url=None))
+        ledger = Ledger(
+            ledger_settings or LedgerSettings(data_dir=processes.data_dir, ledger_url=None)
+        )
         store = relay_store(ledger.settings)
         progress.print("faults done; waiting until quiet")
         reached, waited = await wait_until_quiet(ledger, store, sent.accepted, plan.settle_timeout)

@@ -54,6 +54,15 @@ def faststream_security(security: KafkaSecurity) -> BaseSecurity | None:
     return BaseSecurity(ssl_context=context) if context is not None else None
 
 
+def bootstrap_addresses(bootstrap_servers: str) -> list[str]:
+    """``host:port,host:port`` as a list of addresses, as FastStream's ``KafkaBroker`` needs it.
+
+    aiokafka splits a comma-separated string itself, but FastStream wraps a string into a
+    one-element list, so that a cluster's several addresses would read as one host name.
+    """
+    return [address.strip() for address in bootstrap_servers.split(",") if address.strip()]
+
+
 MAX_MESSAGE_BYTES = 1024 * 1024
 """The relay's default message limit: Kafka's default ``message.max.bytes``."""
 

@@ -12,17 +12,20 @@ from services.ops.app.topic_preparer import TopicPreparer
 async def test_only_unknown_delivery_topics_are_created_and_only_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    created: list[tuple[str, list[str], int, dict[str, str] | None]] = []
+    created: list[tuple[str, list[str], int, tuple[int | None, int | None], object]] = []
 
     async def ensure(
         bootstrap: str,
         names: list[str],
         partitions: int,
+        replication_factor: int | None,
+        min_insync_replicas: int | None,
         configs: dict[str, str] | None,
         security: KafkaSecurity | None,
     ) -> None:
         assert security is given
-        created.append((bootstrap, names, partitions, configs))
+        replication = (replication_factor, min_insync_replicas)
+        created.append((bootstrap, names, partitions, replication, configs))
 
     monkeypatch.setattr(topic_preparer, "ensure_topics", ensure)
     given = KafkaSecurity.plaintext()
@@ -31,6 +34,8 @@ async def test_only_unknown_delivery_topics_are_created_and_only_once(
         6,
         known=["amtsweg.delivery.known"],
         max_message_bytes=1_048_576,
+        replication_factor=3,
+        min_insync_replicas=2,
         security=given,
     )
 
@@ -44,4 +49,5 @@ async def test_only_unknown_delivery_topics_are_created_and_only_once(
         await prepare(topic)
 
     limit = {"max.message.bytes": "1048576"}  # the broker accepts what the relay sends
-    assert created == [("kafka:9092", ["amtsweg.delivery.jobcenter-koeln"], 6, limit)]
+    replicated = (3, 2)  # as every topic Amtsweg creates
+    assert created == [("kafka:9092", ["amtsweg.delivery.jobcenter-koeln"], 6, replicated, limit)]

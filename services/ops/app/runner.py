@@ -32,7 +32,12 @@ from services.ops.readmodels.metrics.registry import (
 )
 from services.ops.readmodels.metrics.server import start_metrics_server
 from services.runtime.backoff import backoff
-from services.runtime.kafka import KafkaPublisher, faststream_security, relay_producer
+from services.runtime.kafka import (
+    KafkaPublisher,
+    bootstrap_addresses,
+    faststream_security,
+    relay_producer,
+)
 from services.runtime.relay_loop import run_relay
 
 log = structlog.get_logger(__name__)
@@ -62,7 +67,8 @@ async def serve(
     registry = process_registry()  # served on /metrics
     security = settings.kafka
     broker = KafkaBroker(
-        bootstrap_servers,
+        bootstrap_addresses(bootstrap_servers),
+        acks="all",  # the intake's dead letters: on every in-sync replica before committing
         logger=logging.getLogger("amtsweg.broker"),
         client_id="amtsweg",
         middlewares=[broker_middleware(registry)],
@@ -81,6 +87,8 @@ async def serve(
             bootstrap_servers,
             needed,
             partitions=partitions,
+            replication_factor=settings.run.topic_replication_factor,
+            min_insync_replicas=settings.run.topic_min_insync_replicas,
             topic_configs=configs,
             security=security,
         )
@@ -211,6 +219,8 @@ async def _start_relay(  # noqa: PLR0917 - what the relay needs
         bootstrap_servers,
         partitions,
         max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
+        replication_factor=wiring.settings.run.topic_replication_factor,
+        min_insync_replicas=wiring.settings.run.topic_min_insync_replicas,
         security=wiring.settings.kafka,
     )
     publisher = KafkaPublisher(producer, prepare=prepare)

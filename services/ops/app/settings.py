@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import topics
@@ -43,6 +44,15 @@ class RunSettings(BaseSettings):
 
     data_dir: Path = Path("var")
     topic_partitions: int = 6
+    topic_replication_factor: int | None = Field(default=None, ge=1)
+    """``AMTSWEG_TOPIC_REPLICATION_FACTOR``: replicas of each topic Amtsweg creates; unset,
+    the number of brokers the cluster has at that moment, at most 3 (1 on a single broker).
+    Set it (3 on a three-broker cluster) so that a topic created while a broker is away
+    still gets all its replicas."""
+    topic_min_insync_replicas: int | None = Field(default=None, ge=1)
+    """``AMTSWEG_TOPIC_MIN_INSYNC_REPLICAS``: replicas that must have a message before the
+    broker acknowledges it (Amtsweg's producers ask ``acks=all``), set on every topic
+    Amtsweg creates or finds; unset, the broker's ``min.insync.replicas``."""
     retention_interval_seconds: float = 3600.0
     """How often the retention job looks for content to erase (``AMTSWEG_RETENTION_…``)."""
     log_level: str = "INFO"
@@ -60,6 +70,17 @@ class RunSettings(BaseSettings):
     producer's request limit). Kafka's default ``message.max.bytes`` (1 MiB) allows the
     default; a larger value needs the cluster's (or the delivery topics') limit raised too.
     The intake's and delivery's limits must make envelopes within it (checked at start)."""
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> Self:
+        factor, insync = self.topic_replication_factor, self.topic_min_insync_replicas
+        if factor is not None and insync is not None and insync > factor:
+            msg = (
+                f"AMTSWEG_TOPIC_MIN_INSYNC_REPLICAS={insync} exceeds "
+                f"AMTSWEG_TOPIC_REPLICATION_FACTOR={factor}: no write could be acknowledged"
+            )
+            raise ValueError(msg)
+        return self
 
     def broker_file(self) -> Path:
         """Where ``amtsweg run`` records the bootstrap address of the broker it started."""

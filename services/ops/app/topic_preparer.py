@@ -29,11 +29,15 @@ class TopicPreparer:
         known: Iterable[str] = (),
         *,
         max_message_bytes: int | None = None,
+        replication_factor: int | None = None,
+        min_insync_replicas: int | None = None,
         security: KafkaSecurity | None = None,
     ) -> None:
         """``max_message_bytes``: the relay's message limit, made the delivery topics'
         ``max.message.bytes``, so that the broker never refuses what the relay's producer
         accepts (a refusal by the producer is parked; one by the broker would be retried);
+        ``replication_factor``, ``min_insync_replicas``: as every topic Amtsweg creates
+        (``AMTSWEG_TOPIC_REPLICATION_FACTOR``, ``AMTSWEG_TOPIC_MIN_INSYNC_REPLICAS``);
         ``security``: the admin client's TLS and SASL (None: from the environment)."""
         self._bootstrap_servers = bootstrap_servers
         self._configs = (
@@ -41,6 +45,8 @@ class TopicPreparer:
         )
         self._security = security
         self._partitions = partitions
+        self._replication_factor = replication_factor
+        self._min_insync_replicas = min_insync_replicas
         self._ready = {*known, topics.RECEIPTS}
 
     async def __call__(self, topic: str) -> None:
@@ -50,6 +56,8 @@ class TopicPreparer:
             self._bootstrap_servers,
             [topic],
             partitions=self._partitions,
+            replication_factor=self._replication_factor,
+            min_insync_replicas=self._min_insync_replicas,
             configs=self._configs,
             security=self._security,
         )

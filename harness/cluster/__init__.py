@@ -1,0 +1,1 @@
+"""``amtsweg cluster``: Amtsweg on three Kafka brokers and PostgreSQL, and chaos on it."""
