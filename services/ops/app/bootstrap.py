@@ -33,6 +33,7 @@ from events.checkpoint_writer import CheckpointWriter
 from events.ledger import Ledger
 from events.parking import parking_lot
 from events.relay_store import relay_store
+from events.sharded_ledger import open_ledger
 from events.submission import Submission
 from events.vault import Vault, open_vault
 from services.delivery import handler as delivery
@@ -124,7 +125,7 @@ class Core:
 
 def open_core(settings: Settings) -> Core:
     """Open the ledger (refusing one of an older format) and the vault (refusing a wrong KEK)."""
-    ledger = Ledger(settings.ledger)
+    ledger = open_ledger(settings.ledger)
     try:
         ledger.check_format()
         blobs = open_blob_store(settings.blobs)

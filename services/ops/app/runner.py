@@ -16,8 +16,10 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from deploy.topics import await_group_coordinator, ensure_topics
+from events.parking import parking_lot
 from events.relay import Relay
 from events.relay_store import relay_store
+from events.shards import shard_name
 from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import WORKERS, Wiring, log_key_coverage
 from services.ops.app.topic_preparer import TopicPreparer
@@ -138,7 +140,11 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
     checkpoint, metrics."""
     tasks: list[asyncio.Task[None]] = []
     if "relay" in services:
-        tasks.append(await _start_relay(stack, wiring, bootstrap_servers, stop, registry))
+        figures = RelayFigures()
+        registry.register(figures)
+        for shard in range(len(wiring.ledger.shards)):  # one ordered reader per shard
+            relay = await _start_relay(stack, wiring, bootstrap_servers, stop, figures, shard)
+            tasks.append(relay)
     if "notifier" in services:
         tasks.append(await wiring.start_notifier(stack, stop))
         tasks.append(await wiring.start_fit_connect_callbacks(stack, stop))
@@ -177,13 +183,18 @@ async def _until_the_broker_answers(
             return
 
 
-async def _start_relay(
+async def _start_relay(  # noqa: PLR0917 - what one shard's relay needs
     stack: contextlib.AsyncExitStack,
     wiring: Wiring,
     bootstrap_servers: str,
     stop: asyncio.Event,
-    registry: CollectorRegistry,
+    figures: RelayFigures,
+    shard: int = 0,
 ) -> asyncio.Task[None]:
+    """Run the relay of ledger shard ``shard`` (``relay``, ``relay-shard<k>``): its own
+    producer, its position and witness in its shard, parked events beside shard 0."""
+    ledger = wiring.ledger.shards[shard]
+    name = shard_name("relay", shard)
     producer = relay_producer(
         bootstrap_servers,
         max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
@@ -191,7 +202,8 @@ async def _start_relay(
     )
     await producer.start()
     stack.push_async_callback(producer.stop)
-    store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
+    store = await asyncio.to_thread(relay_store, ledger.settings)
+    parking = await asyncio.to_thread(parking_lot, wiring.settings.ledger)
     partitions = wiring.settings.run.topic_partitions
     prepare = TopicPreparer(
         bootstrap_servers,
@@ -201,14 +213,16 @@ async def _start_relay(
     )
     publisher = KafkaPublisher(producer, prepare=prepare)
     relay = Relay(
-        wiring.ledger,
+        ledger,
         store,
         publisher,
         envelopes=wiring.vault.envelope,
         sign_envelopes=wiring.envelope_signer.sign,
+        name=name,
+        parking=parking,
     )
-    registry.register(RelayFigures(relay))
-    return asyncio.create_task(run_relay(relay, stop), name="relay")
+    figures.add(relay)
+    return asyncio.create_task(run_relay(relay, stop), name=name)
 
 
 async def _wait(stop: asyncio.Event) -> None:

@@ -36,22 +36,33 @@ def broker_middleware(registry: CollectorRegistry) -> KafkaPrometheusMiddleware:
 
 
 class RelayFigures(Collector):
-    """What this process's relay has published since it started."""
+    """What this process's relays have published since they started: shard 0's relay
+    without a label, the other shards' with ``relay="relay-shard<k>"``."""
 
-    def __init__(self, relay: Relay) -> None:
-        self._relay = relay
+    def __init__(self, *relays: Relay) -> None:
+        self._relays = list(relays)
+
+    def add(self, relay: Relay) -> None:
+        """Report ``relay`` too (one per ledger shard)."""
+        self._relays.append(relay)
 
     def collect(self) -> Iterator[Metric]:
-        yield CounterMetricFamily(
+        published = CounterMetricFamily(
             "amtsweg_relay_published_events",
             "Ledger events this process's relay published (acknowledged by the broker)",
-            value=self._relay.published,
+            labels=None,
         )
-        yield GaugeMetricFamily(
+        position = GaugeMetricFamily(
             "amtsweg_relay_process_position",
-            "The position this process's relay has reached in the ledger",
-            value=self._relay.position,
+            "The position this process's relay has reached in the ledger (its shard's)",
+            labels=None,
         )
+        for relay in self._relays:
+            labels = {} if relay.name == "relay" else {"relay": relay.name}
+            published.add_sample("amtsweg_relay_published_events_total", labels, relay.published)
+            position.add_sample("amtsweg_relay_process_position", labels, relay.position)
+        yield published
+        yield position
 
 
 class CheckpointFigures(Collector):
