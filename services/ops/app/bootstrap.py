@@ -32,7 +32,7 @@ from events.checkpoint_keys import PublicKeys
 from events.checkpoint_writer import CheckpointWriter
 from events.ledger import Ledger
 from events.parking import parking_lot
-from events.relay_store import relay_store
+from events.shard_relay_stores import relay_stores
 from events.sharded_ledger import open_ledger
 from events.submission import Submission
 from events.vault import Vault, open_vault
@@ -295,7 +295,7 @@ class Wiring:
             ledger=self.ledger,
             overview=self.overview(),
             dead_letters=self.dead_letters(bootstrap_servers),
-            relay_store=relay_store(self.settings.ledger),
+            relay_store=relay_stores(self.ledger),
             replay_context=replays,
             settings=self.settings.operator,
             access_log=self.access_log(),
@@ -501,7 +501,7 @@ class Wiring:
         figures = SubmissionFigures(registry)
         store = await asyncio.to_thread(metrics_store, self.settings.ledger)
         deliveries = await asyncio.to_thread(self.deliveries)
-        relays = await asyncio.to_thread(relay_store, self.settings.ledger)
+        relays = await asyncio.to_thread(relay_stores, self.ledger)
         offsets = KafkaOffsets(bootstrap_servers, security=self.settings.kafka)
         await offsets.start()
         stack.push_async_callback(offsets.close)

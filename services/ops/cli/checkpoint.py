@@ -11,7 +11,7 @@ from rich.table import Table
 
 from events.checkpoint import CheckpointError, fold
 from events.checkpoint_keys import CheckpointKeyError
-from events.relay_store import relay_store
+from events.shard_relay_stores import relay_stores
 from services.ops.actions.checkpoint_proof import Proof, prove
 from services.ops.app.bootstrap import Wiring
 from services.ops.cli import support as out
@@ -69,7 +69,7 @@ def verify_against_checkpoints(wiring: Wiring) -> Proof:
     except CheckpointKeyError as error:
         raise out.fail(str(error), code=2) from None
     folded = fold(directory.files(), keys.verify)
-    store = relay_store(wiring.ledger.settings)
+    store = relay_stores(wiring.ledger)
     return prove(wiring.ledger, folded, store, directory=str(directory.path))
 
 
