@@ -24,6 +24,9 @@ from events.submission import Submission
 class ShardedLedger(Ledger):
     """Shard 0 with the other shards beside it; per-submission calls go to the right one."""
 
+    name = Ledger.name
+    """The same tables as an unsharded ledger (eventsourcing names them after the class)."""
+
     def __init__(self, settings: LedgerSettings) -> None:
         super().__init__(settings)
         self._others: list[Ledger] = []
