@@ -50,14 +50,14 @@ def ledger(sharded: LedgerSettings) -> Iterator[Ledger]:
 
 def _dispatched(ledger: Ledger, count: int = COUNT) -> list[uuid.UUID]:
     ids = []
-    for number in range(count):
+    for _ in range(count):
         submission = new_submission()
         ledger.save(submission)
         ledger.execute(submission.id, lambda s: s.validate("cat-1", "urn:x"))
         ledger.execute(submission.id, lambda s: s.route("jc", "053150000000", "05315", "dir-1"))
-        ledger.execute(
-            submission.id, lambda s, n=number: s.dispatch(f"d-{n}", "jc", "amtsweg.delivery.jc", {})
-        )
+        loaded = ledger.get_submission(submission.id)
+        loaded.dispatch(f"d-{submission.id}", "jc", "amtsweg.delivery.jc", {})
+        ledger.save(loaded)
         ids.append(submission.id)
     return ids
 
