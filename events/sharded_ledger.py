@@ -22,73 +22,66 @@ from events.submission import Submission
 
 
 class ShardedLedger(Ledger):
-    """Shard 0 with the other shards beside it; per-submission calls go to the right one."""
+    """The facade over the shards; per-submission calls go to the submission's shard.
+
+    Each shard, shard 0 included, is a plain ``Ledger`` of its own in ``shards``, so a
+    reader given one shard sees that shard alone. The facade itself is also opened on
+    shard 0: its ``settings`` are the configured ones (where the read models live) and its
+    ``recorder`` is shard 0's log.
+    """
 
     name = Ledger.name
     """The same tables as an unsharded ledger (eventsourcing names them after the class)."""
 
     def __init__(self, settings: LedgerSettings) -> None:
         super().__init__(settings)
-        self._others: list[Ledger] = []
+        self._shards: list[Ledger] = []
         try:
-            for index in range(1, settings.ledger_shards):
+            for index in range(settings.ledger_shards):
                 shard_settings = settings.shard(index)
                 create_schema(shard_settings)
-                self._others.append(Ledger(shard_settings))
+                self._shards.append(Ledger(shard_settings))
         except BaseException:
             self.close()
             raise
 
     @property
     def shards(self) -> tuple[Ledger, ...]:
-        """Shard 0 (this ledger) and the others, in order."""
-        return (self, *self._others)
+        """Every shard, shard 0 first."""
+        return tuple(self._shards)
 
     def shard_for(self, submission_id: UUID) -> Ledger:
         """The shard that holds ``submission_id``."""
-        index = shard_of(submission_id, len(self._others) + 1)
-        return self if index == 0 else self._others[index - 1]
+        return self._shards[shard_of(submission_id, len(self._shards))]
 
     def get_submission(self, submission_id: UUID) -> Submission:
-        shard = self.shard_for(submission_id)
-        if shard is self:
-            return super().get_submission(submission_id)
-        return shard.get_submission(submission_id)
+        return self.shard_for(submission_id).get_submission(submission_id)
 
     def exists(self, submission_id: UUID) -> bool:
-        shard = self.shard_for(submission_id)
-        return super().exists(submission_id) if shard is self else shard.exists(submission_id)
+        return self.shard_for(submission_id).exists(submission_id)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save each submission (or event) in its shard; the recordings of all."""
         recordings: list[Any] = []
         for shard, group in self._by_shard(objs):
-            if shard is self:
-                recordings.extend(super().save(*group, **kwargs) or [])
-            else:
-                recordings.extend(shard.save(*group, **kwargs) or [])
+            recordings.extend(shard.save(*group, **kwargs) or [])
         return recordings
 
     def check_format(self) -> None:
-        super().check_format()
-        for shard in self._others:
+        for shard in self._shards:
             shard.check_format()
 
     def submission_ids(self) -> Iterator[UUID]:
         """Every submission, shard after shard, each shard's in order of receipt."""
-        others = (shard.submission_ids() for shard in self._others)
-        return itertools.chain(super().submission_ids(), *others)
+        return itertools.chain.from_iterable(shard.submission_ids() for shard in self._shards)
 
     def close(self) -> None:
-        for shard in getattr(self, "_others", []):
+        for shard in getattr(self, "_shards", []):
             shard.close()
         super().close()
 
     def _stored_events(self, submission_id: UUID) -> Iterator[Submission.Event]:
-        shard = self.shard_for(submission_id)
-        if shard is self:
-            return super()._stored_events(submission_id)
-        return shard._stored_events(submission_id)
+        return self.shard_for(submission_id)._stored_events(submission_id)
 
     def _by_shard(self, objs: tuple[Any, ...]) -> list[tuple[Ledger, list[Any]]]:
         groups: dict[int, tuple[Ledger, list[Any]]] = {}
