@@ -462,32 +462,41 @@ class Wiring:
         interval = self.settings.run.retention_interval_seconds
         return asyncio.create_task(job.run(stop, interval), name="retention")
 
-    def checkpoint_writer(self) -> CheckpointWriter:
-        """The checkpoint writer (``AMTSWEG_CHECKPOINT_…``; in development in the data dir).
+    def checkpoint_writer(self, shard: int = 0) -> CheckpointWriter:
+        """The checkpoint writer of ledger shard ``shard`` (``AMTSWEG_CHECKPOINT_…``; in
+        development in the data dir; shard k>0 in the subdirectory ``shard<k>``).
 
         It verifies the latest checkpoint before chaining onto it: with its own key, and
         with ``AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE`` when set (the keys before a rotation).
         """
         run, settings = self.settings.run, self.settings.checkpoint
         development = run.development
-        directory = settings.directory(run.data_dir, development=development)
+        directory = settings.directory(run.data_dir, development=development, shard=shard)
         signer = settings.signer(run.data_dir, development=development)
         if settings.public_keys_file is not None or development:
             keys = settings.public_keys(run.data_dir, development=development)
         else:
             keys = PublicKeys({})
-        return CheckpointWriter(self.ledger, directory, signer, keys)
+        return CheckpointWriter(self.ledger.shards[shard], directory, signer, keys)
 
     async def start_checkpoint(
         self, stop: asyncio.Event, registry: CollectorRegistry | None = None
     ) -> asyncio.Task[None]:
-        """Write a checkpoint every ``AMTSWEG_CHECKPOINT_INTERVAL_SECONDS`` until ``stop``;
-        its figures on ``registry`` (the process's ``/metrics``)."""
-        writer = await asyncio.to_thread(self.checkpoint_writer)
+        """Write a checkpoint of every ledger shard every
+        ``AMTSWEG_CHECKPOINT_INTERVAL_SECONDS`` until ``stop``; their figures on ``registry``
+        (the process's ``/metrics``)."""
+        writers = [
+            await asyncio.to_thread(self.checkpoint_writer, shard)
+            for shard in range(len(self.ledger.shards))
+        ]
         if registry is not None:
-            registry.register(CheckpointFigures(writer))
+            registry.register(CheckpointFigures(*writers))
         interval = self.settings.checkpoint.interval_seconds
-        return asyncio.create_task(writer.run(stop, interval), name="checkpoint")
+
+        async def run_all() -> None:
+            await asyncio.gather(*(writer.run(stop, interval) for writer in writers))
+
+        return asyncio.create_task(run_all(), name="checkpoint")
 
     async def start_deployment_metrics(
         self,

@@ -66,21 +66,29 @@ class RelayFigures(Collector):
 
 
 class CheckpointFigures(Collector):
-    """How the ``checkpoint`` service of this process is doing (for a staleness alert)."""
+    """How the ``checkpoint`` service of this process is doing (for a staleness alert):
+    shard 0's writer without a label, shard k's with ``shard="<k>"``."""
 
-    def __init__(self, writer: CheckpointWriter) -> None:
-        self._writer = writer
+    def __init__(self, *writers: CheckpointWriter) -> None:
+        self._writers = writers
 
     def collect(self) -> Iterator[Metric]:
-        if self._writer.succeeded_at is not None:
-            yield GaugeMetricFamily(
-                "amtsweg_checkpoint_last_success_timestamp_seconds",
-                "When the checkpoint writer last covered the ledger (a checkpoint written, "
-                "or none needed), in seconds since the epoch",
-                value=self._writer.succeeded_at,
-            )
-        yield CounterMetricFamily(
+        success = GaugeMetricFamily(
+            "amtsweg_checkpoint_last_success_timestamp_seconds",
+            "When the checkpoint writer last covered the ledger (a checkpoint written, "
+            "or none needed), in seconds since the epoch",
+            labels=None,
+        )
+        failures = CounterMetricFamily(
             "amtsweg_checkpoint_failures",
             "Rounds in which the checkpoint writer could not write a checkpoint",
-            value=self._writer.failures,
+            labels=None,
         )
+        for shard, writer in enumerate(self._writers):
+            labels = {} if shard == 0 else {"shard": str(shard)}
+            if writer.succeeded_at is not None:
+                success.add_sample(success.name, labels, writer.succeeded_at)
+            failures.add_sample("amtsweg_checkpoint_failures_total", labels, writer.failures)
+        if success.samples:
+            yield success
+        yield failures
