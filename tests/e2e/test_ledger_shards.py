@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
 import httpx
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -23,6 +25,7 @@ from services.delivery.auth import token_hash
 from services.ops.app.bootstrap import SERVICES
 from services.ops.cli.main import app as cli
 from tests.support.factories import json_request, xdomea_sample
+from tests.support.ledgers import ledger_settings_for
 from tests.support.pipeline import auth, read_until, running, topic_reader
 
 KOELN = "053150000000"
@@ -31,12 +34,26 @@ OPERATOR_TOKEN = "token-of-the-shard-operator"
 SUBMISSIONS = 10
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def data_dir(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Two shards as SQLite files in the data dir, or as PostgreSQL schemas."""
     monkeypatch.setenv("AMTSWEG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AMTSWEG_LEDGER_SHARDS", "2")
     monkeypatch.setenv("AMTSWEG_OPERATOR_TOKENS", json.dumps({"erika": token_hash(OPERATOR_TOKEN)}))
-    return tmp_path
+    if request.param == "sqlite":
+        yield tmp_path
+        return
+    dsn = request.getfixturevalue("postgres_dsn")
+    schemas = ledger_settings_for("postgres", tmp_path, dsn)  # a fresh schema, dropped after
+    schema = next(schemas).ledger_schema
+    monkeypatch.setenv("AMTSWEG_LEDGER_URL", dsn)
+    monkeypatch.setenv("AMTSWEG_LEDGER_SCHEMA", schema)
+    yield tmp_path
+    next(schemas, None)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema}_shard1 CASCADE")
 
 
 async def _submit(client: httpx.AsyncClient, number: int) -> str:
@@ -87,7 +104,10 @@ async def test_two_shards_carry_every_submission_to_its_authority(
             name = "relay" if index == 0 else f"relay-shard{index}"
             assert store.position(name) == shard.recorder.max_notification_id()
             assert all(store.witness(i) is not None for i in mine)
-        assert (data_dir / "ledger.shard1.sqlite3").is_file()
+        if settings.sqlite_path() is not None:
+            assert (data_dir / "ledger.shard1.sqlite3").is_file()
+        else:
+            assert ledger.shards[1].settings.ledger_schema == f"{settings.ledger_schema}_shard1"
     finally:
         ledger.close()
 
