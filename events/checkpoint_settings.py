@@ -38,8 +38,14 @@ class CheckpointSettings(BaseSettings):
     interval_seconds: float = Field(default=300.0, gt=0)
     """How often the ``checkpoint`` service writes one (when the ledger changed)."""
 
-    def directory(self, data_dir: Path, *, development: bool) -> CheckpointDirectory:
-        """The checkpoint directory; ``CheckpointKeyError`` if it is not set outside development."""
+    def directory(
+        self, data_dir: Path, *, development: bool, shard: int = 0
+    ) -> CheckpointDirectory:
+        """The checkpoint directory of ledger shard ``shard`` (shard k>0: its subdirectory
+        ``shard<k>``); ``CheckpointKeyError`` if it is not set outside development."""
+        if shard > 0:
+            parent = self.directory(data_dir, development=development).path
+            return CheckpointDirectory(parent / f"shard{shard}")
         if self.dir is not None:
             return CheckpointDirectory(self.dir)
         if not development:

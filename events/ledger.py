@@ -84,6 +84,16 @@ class Ledger(Application[UUID]):
         ``Received`` names."""
         super().__init__(env=settings.eventsourcing_env())
 
+    @property
+    def shards(self) -> tuple[Ledger, ...]:
+        """The ledgers that hold the submissions, shard 0 first: this one alone unless
+        sharded (``events.sharded_ledger``). Readers of the notification log read each."""
+        return (self,)
+
+    def shard_for(self, submission_id: UUID) -> Ledger:  # noqa: ARG002 - one shard holds all
+        """The shard that holds ``submission_id``."""
+        return self
+
     def get_submission(self, submission_id: UUID) -> Submission:
         """Load a submission; ``SubmissionNotFoundError`` when there is none."""
         try:

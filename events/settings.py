@@ -34,6 +34,26 @@ class LedgerSettings(BaseSettings):
     ledger_pool_size: int = 5
     ledger_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     """PostgreSQL schema for the ledger's tables."""
+    ledger_shards: int = Field(
+        default=1, ge=1, le=64, description="how many ledger shards hold the submissions"
+    )
+    """Shard 0 is the ledger configured above; shard k>0 is the schema ``<schema>_shard<k>``
+    (PostgreSQL) or the file ``<name>.shard<k>.sqlite3`` beside it (SQLite)."""
+
+    def shard(self, index: int) -> LedgerSettings:
+        """The settings of shard ``index`` (0: these), a one-shard ledger of its own."""
+        if index == 0:
+            return self
+        if not 0 < index < self.ledger_shards:
+            msg = f"shard {index} outside 0..{self.ledger_shards - 1}"
+            raise ValueError(msg)
+        path = self.sqlite_path()
+        if path is not None:
+            shard_path = path.with_name(f"{path.stem}.shard{index}{path.suffix}")
+            update: dict[str, object] = {"ledger_url": f"sqlite:///{shard_path}"}
+        else:
+            update = {"ledger_schema": f"{self.ledger_schema}_shard{index}"}
+        return self.model_copy(update={**update, "ledger_shards": 1})
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file, or None when the ledger is on PostgreSQL."""

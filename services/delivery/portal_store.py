@@ -32,6 +32,7 @@ import structlog
 
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.settings import LedgerSettings
+from events.shards import shard_name
 from events.submission import Submission
 from events.tables import PostgresTables, SQLiteTables
 
@@ -239,21 +240,21 @@ class PortalStore:
             cursor.execute(self._sql(statement), params)
             return list(cursor.fetchall())
 
-    def position(self) -> int:
-        """Up to where the notification log was read."""
+    def position(self, projection: str = PROJECTION) -> int:
+        """Up to where a shard's notification log was read (``portal-follow-up-shard<k>``)."""
         found = self._query(
             "SELECT position FROM amtsweg_projection_position WHERE projection = {p}",
-            (PROJECTION,),
+            (projection,),
         )
         return int(found[0][0]) if found else 0
 
-    def save(self, position: int, changes: Iterable[Change]) -> None:
+    def save(self, position: int, changes: Iterable[Change], projection: str = PROJECTION) -> None:
         """Apply ``changes`` and store the new position, in one transaction."""
         with self._transaction() as cursor:
             for change in changes:
                 statement, params = _statement(change)
                 cursor.execute(self._sql(statement), params)
-            cursor.execute(self._sql(_ADVANCE), (PROJECTION, position))
+            cursor.execute(self._sql(_ADVANCE), (projection, position))
 
     def callbacks_due(self, now: float, limit: int) -> list[PortalNotice]:
         """Pending notices due now, each the oldest pending one of its case."""
@@ -345,20 +346,26 @@ class PortalProjector:
     def catch_up(self) -> int:
         """Apply every event not yet applied; how many notifications were read."""
         total = 0
-        while True:
-            notifications = self.ledger.recorder.select_notifications(
-                self.store.position(), self._batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return total
-            changes: list[Change] = []
-            owners: dict[UUID, tuple[str, str] | None] = {}
-            for notification in notifications:
-                event = self.ledger.mapper.to_domain_event(notification)
-                if isinstance(event, Submission.Event):
-                    changes.extend(self._changes(event, notification.id, owners))
-            self.store.save(notifications[-1].id, changes)
-            total += len(notifications)
+        for index, shard in enumerate(self.ledger.shards):
+            projection = shard_name(PROJECTION, index)
+            while count := self._next_batch(shard, projection):
+                total += count
+        return total
+
+    def _next_batch(self, shard: Ledger, projection: str) -> int:
+        notifications = shard.recorder.select_notifications(
+            self.store.position(projection), self._batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        changes: list[Change] = []
+        owners: dict[UUID, tuple[str, str] | None] = {}
+        for notification in notifications:
+            event = shard.mapper.to_domain_event(notification)
+            if isinstance(event, Submission.Event):
+                changes.extend(self._changes(event, notification.id, owners))
+        self.store.save(notifications[-1].id, changes, projection)
+        return len(notifications)
 
     def _changes(
         self, event: Submission.Event, seq: int, owners: dict[UUID, tuple[str, str] | None]

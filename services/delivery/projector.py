@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from events.ledger import Ledger
+from events.shards import shard_name
 from events.submission import Submission
 from services.delivery.projection import DeliveryRow, apply, delivery_id_of
-from services.delivery.store import DeliveryStore
+from services.delivery.store import PROJECTION, DeliveryStore
 
 
 class DeliveryProjector:
@@ -26,36 +27,45 @@ class DeliveryProjector:
         self._batch_size = batch_size
 
     def catch_up(self) -> int:
-        """Apply every event not yet applied; return how many notifications were read."""
+        """Apply every event not yet applied, shard after shard (each with its own position:
+        ``deliveries``, ``deliveries-shard<k>``); return how many notifications were read."""
         total = 0
-        while count := self._next_batch(self.store.position())[0]:
-            total += count
+        for index, shard in enumerate(self.ledger.shards):
+            projection = shard_name(PROJECTION, index)
+            while count := self._next_batch(shard, projection, self.store.position(projection))[0]:
+                total += count
         return total
 
     def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
-        """Forget the rows and apply the whole log again; ``progress`` gets each position.
+        """Forget the rows and apply every shard's whole log again; ``progress`` gets the
+        sum of the positions reached.
 
         It reads from the start whatever position a concurrent projector stores meanwhile:
         rows only move to newer versions, so both end with the same rows.
         """
         self.store.reset()
-        position = total = 0
-        while True:
-            count, position = self._next_batch(position)
-            if not count:
-                return total
-            total += count
-            progress(position)
+        total = before = 0
+        for index, shard in enumerate(self.ledger.shards):
+            projection = shard_name(PROJECTION, index)
+            position = 0
+            while True:
+                count, position = self._next_batch(shard, projection, position)
+                if not count:
+                    break
+                total += count
+                progress(before + position)
+            before += position
+        return total
 
-    def _next_batch(self, start: int) -> tuple[int, int]:
-        notifications = self.ledger.recorder.select_notifications(
+    def _next_batch(self, shard: Ledger, projection: str, start: int) -> tuple[int, int]:
+        notifications = shard.recorder.select_notifications(
             start, self._batch_size, inclusive_of_start=False
         )
         if not notifications:
             return 0, start
         events = []
         for notification in notifications:
-            event = self.ledger.mapper.to_domain_event(notification)
+            event = shard.mapper.to_domain_event(notification)
             assert isinstance(event, Submission.Event)
             if delivery_id_of(event) is not None:
                 events.append(event)
@@ -67,5 +77,5 @@ class DeliveryProjector:
             row = apply(rows.get(delivery_id), event, self._has_callback)
             if row is not None and row != rows.get(delivery_id):
                 rows[delivery_id] = changed[delivery_id] = row
-        self.store.save(notifications[-1].id, changed.values())
+        self.store.save(notifications[-1].id, changed.values(), projection)
         return len(notifications), notifications[-1].id

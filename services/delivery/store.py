@@ -103,11 +103,13 @@ class OpenDeliveries:
 class DeliveryStore(Protocol):
     """The read model's storage."""
 
-    def position(self) -> int: ...
+    def position(self, projection: str = PROJECTION) -> int: ...
 
     def rows(self, delivery_ids: Iterable[str]) -> dict[str, DeliveryRow]: ...
 
-    def save(self, position: int, rows: Iterable[DeliveryRow]) -> None: ...
+    def save(
+        self, position: int, rows: Iterable[DeliveryRow], projection: str = PROJECTION
+    ) -> None: ...
 
     def callbacks_due(self, now: float, limit: int) -> list[DeliveryRow]: ...
 
@@ -154,10 +156,11 @@ class _SqlStore:
             cursor.execute(sql.format(p=self.placeholder), params)
             return list(cursor.fetchall())
 
-    def position(self) -> int:
+    def position(self, projection: str = PROJECTION) -> int:
+        """Up to where a shard's notification log was read (``deliveries-shard<k>``)."""
         found = self._query(
             "SELECT position FROM amtsweg_projection_position WHERE projection = {p}",
-            (PROJECTION,),
+            (projection,),
         )
         return int(found[0][0]) if found else 0
 
@@ -169,11 +172,13 @@ class _SqlStore:
         found = self._query(f"{_SELECT} WHERE delivery_id IN ({marks})", tuple(ids))
         return {row.delivery_id: row for row in map(_row, found)}
 
-    def save(self, position: int, rows: Iterable[DeliveryRow]) -> None:
+    def save(
+        self, position: int, rows: Iterable[DeliveryRow], projection: str = PROJECTION
+    ) -> None:
         upsert = _UPSERT.format(values=", ".join([self.placeholder] * len(COLUMNS)))
         with self._transaction() as cursor:
             cursor.executemany(upsert, [_values(row) for row in rows])
-            cursor.execute(_ADVANCE.format(p=self.placeholder), (PROJECTION, position))
+            cursor.execute(_ADVANCE.format(p=self.placeholder), (projection, position))
 
     def callbacks_due(self, now: float, limit: int) -> list[DeliveryRow]:
         """Open deliveries whose next callback attempt is due, most overdue first."""
@@ -210,8 +215,11 @@ class _SqlStore:
         """Forget every row and the position (before a rebuild from the ledger)."""
         with self._transaction() as cursor:
             cursor.execute("DELETE FROM amtsweg_deliveries")
-            forget = "DELETE FROM amtsweg_projection_position WHERE projection = {p}"
-            cursor.execute(forget.format(p=self.placeholder), (PROJECTION,))
+            forget = (
+                "DELETE FROM amtsweg_projection_position "
+                "WHERE projection = {p} OR projection LIKE {p}"
+            )
+            cursor.execute(forget.format(p=self.placeholder), (PROJECTION, f"{PROJECTION}-shard%"))
 
     def open_deliveries(self, cutoffs: Sequence[float]) -> OpenDeliveries:
         """Open deliveries counted by dispatch time (at or before each cutoff), in one scan."""

@@ -185,12 +185,14 @@ class CallbackTable:
         row = self._one(_CONTACT, (destination_id,))
         return None if row is None else dict(json.loads(row[0]))
 
-    def position(self) -> int:
-        """Up to where the ledger's notification log was read for notices."""
-        row = self._one(_POSITION, (_POSITION_NAME,))
+    def position(self, name: str = _POSITION_NAME) -> int:
+        """Up to where a shard's notification log was read for notices (``ledger-shard<k>``)."""
+        row = self._one(_POSITION, (name,))
         return 0 if row is None else int(row[0])
 
-    def advance(self, position: int, notices: list[Notice], now: datetime) -> None:
+    def advance(
+        self, position: int, notices: list[Notice], now: datetime, name: str = _POSITION_NAME
+    ) -> None:
         """Queue ``notices`` (each once, due ``now``) and store the new position, in one
         transaction."""
         due = _iso(now)
@@ -198,7 +200,7 @@ class CallbackTable:
             for notice in notices:
                 values = (notice.notice_id, notice.owner, json.dumps(notice.body), due)
                 cursor.execute(self._sql(_ENQUEUE), values)
-            cursor.execute(self._sql(_ADVANCE), (_POSITION_NAME, position))
+            cursor.execute(self._sql(_ADVANCE), (name, position))
 
     def due(self, now: datetime, limit: int) -> list[Notice]:
         """Notices whose next attempt is due, oldest first."""

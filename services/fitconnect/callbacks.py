@@ -42,6 +42,7 @@ from contracts.callbacks import callback_headers
 from contracts.cases import case_id_of
 from contracts.topics import is_pickup_channel
 from events.ledger import Ledger
+from events.shards import shard_name
 from events.submission import Submission
 from services.fitconnect.callback_table import (
     CallbackTable,
@@ -126,30 +127,32 @@ class FitConnectCallbacks:
 
     async def tick(self) -> int:
         """Queue what the ledger says, then send what is due; how many were sent."""
-        while await asyncio.to_thread(self.queue_batch):
-            pass
+        for shard in range(len(self._ledger.shards)):
+            while await asyncio.to_thread(self.queue_batch, shard):
+                pass
         now = datetime.fromtimestamp(self._clock(), UTC)
         due = await asyncio.to_thread(self._callbacks.due, now, BATCH)
         results = await asyncio.gather(*(self._send(notice) for notice in due))
         return sum(results)
 
-    def queue_batch(self) -> int:
-        """Queue the notices of the next batch of ledger events (blocking); how many read."""
-        start = self._callbacks.position()
-        notifications = self._ledger.recorder.select_notifications(
-            start, BATCH, inclusive_of_start=False
-        )
+    def queue_batch(self, shard: int = 0) -> int:
+        """Queue the notices of the next batch of a ledger shard's events (blocking); how
+        many read. Each shard has its position (``ledger``, ``ledger-shard<k>``)."""
+        ledger = self._ledger.shards[shard]
+        name = shard_name("ledger", shard)
+        start = self._callbacks.position(name)
+        notifications = ledger.recorder.select_notifications(start, BATCH, inclusive_of_start=False)
         if not notifications:
             return 0
         notices = []
         for notification in notifications:
-            event = self._ledger.mapper.to_domain_event(notification)
+            event = ledger.mapper.to_domain_event(notification)
             if isinstance(event, Submission.Event):
                 notice = self._notice_of(event)
                 if notice is not None:
                     notices.append(notice)
         now = datetime.fromtimestamp(self._clock(), UTC)
-        self._callbacks.advance(notifications[-1].id, notices, now)
+        self._callbacks.advance(notifications[-1].id, notices, now, name)
         return len(notifications)
 
     def _notice_of(self, event: Submission.Event) -> Notice | None:

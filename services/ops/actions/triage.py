@@ -46,18 +46,20 @@ class TriageItem:
 
 
 def _unroutable_ids(ledger: Ledger) -> Iterator[UUID]:
+    """Submissions that were ever unroutable or refused for handover, in every shard."""
     wanted = [get_topic(Submission.Unroutable), get_topic(Submission.HandoverRefused)]
     seen: set[UUID] = set()
-    position = 0
-    while page := ledger.recorder.select_notifications(
-        position, PAGE, topics=wanted, inclusive_of_start=False
-    ):
-        for notification in page:
-            submission_id = UUID(str(notification.originator_id))
-            if submission_id not in seen:
-                seen.add(submission_id)
-                yield submission_id
-        position = page[-1].id
+    for shard in ledger.shards:
+        position = 0
+        while page := shard.recorder.select_notifications(
+            position, PAGE, topics=wanted, inclusive_of_start=False
+        ):
+            for notification in page:
+                submission_id = UUID(str(notification.originator_id))
+                if submission_id not in seen:
+                    seen.add(submission_id)
+                    yield submission_id
+            position = page[-1].id
 
 
 def triage_queue(ledger: Ledger) -> list[TriageItem]:

@@ -32,7 +32,8 @@ from events.checkpoint_keys import PublicKeys
 from events.checkpoint_writer import CheckpointWriter
 from events.ledger import Ledger
 from events.parking import parking_lot
-from events.relay_store import relay_store
+from events.shard_relay_stores import relay_stores
+from events.sharded_ledger import open_ledger
 from events.submission import Submission
 from events.vault import Vault, open_vault
 from services.delivery import handler as delivery
@@ -128,7 +129,7 @@ class Core:
 
 def open_core(settings: Settings) -> Core:
     """Open the ledger (refusing one of an older format) and the vault (refusing a wrong KEK)."""
-    ledger = Ledger(settings.ledger)
+    ledger = open_ledger(settings.ledger)
     try:
         ledger.check_format()
         blobs = open_blob_store(settings.blobs)
@@ -316,7 +317,7 @@ class Wiring:
             ledger=self.ledger,
             overview=self.overview(),
             dead_letters=self.dead_letters(bootstrap_servers),
-            relay_store=relay_store(self.settings.ledger),
+            relay_store=relay_stores(self.ledger),
             replay_context=replays,
             settings=self.settings.operator,
             access_log=self.access_log(),
@@ -484,21 +485,22 @@ class Wiring:
         interval = self.settings.run.retention_interval_seconds
         return asyncio.create_task(job.run(stop, interval), name="retention")
 
-    def checkpoint_writer(self) -> CheckpointWriter:
-        """The checkpoint writer (``AMTSWEG_CHECKPOINT_…``; in development in the data dir).
+    def checkpoint_writer(self, shard: int = 0) -> CheckpointWriter:
+        """The checkpoint writer of ledger shard ``shard`` (``AMTSWEG_CHECKPOINT_…``; in
+        development in the data dir; shard k>0 in the subdirectory ``shard<k>``).
 
         It verifies the latest checkpoint before chaining onto it: with its own key, and
         with ``AMTSWEG_CHECKPOINT_PUBLIC_KEYS_FILE`` when set (the keys before a rotation).
         """
         run, settings = self.settings.run, self.settings.checkpoint
         development = run.development
-        directory = settings.directory(run.data_dir, development=development)
+        directory = settings.directory(run.data_dir, development=development, shard=shard)
         signer = settings.signer(run.data_dir, development=development)
         if settings.public_keys_file is not None or development:
             keys = settings.public_keys(run.data_dir, development=development)
         else:
             keys = PublicKeys({})
-        return CheckpointWriter(self.ledger, directory, signer, keys)
+        return CheckpointWriter(self.ledger.shards[shard], directory, signer, keys)
 
     async def start_deployment_metrics(
         self,
@@ -512,7 +514,7 @@ class Wiring:
         figures = SubmissionFigures(registry)
         store = await asyncio.to_thread(metrics_store, self.settings.ledger)
         deliveries = await asyncio.to_thread(self.deliveries)
-        relays = await asyncio.to_thread(relay_store, self.settings.ledger)
+        relays = await asyncio.to_thread(relay_stores, self.ledger)
         offsets = KafkaOffsets(bootstrap_servers, security=self.settings.kafka)
         await offsets.start()
         stack.push_async_callback(offsets.close)

@@ -18,8 +18,10 @@ from prometheus_client import CollectorRegistry
 
 from deploy.topics import await_group_coordinator, ensure_topics
 from events.lease import Tenure
+from events.parking import parking_lot
 from events.relay import Relay
 from events.relay_store import relay_store
+from events.shards import shard_name
 from services.intake.settings import IntakeSettings
 from services.ops.app.bootstrap import WORKERS, Wiring, log_key_coverage
 from services.ops.app.singletons import Singletons
@@ -154,9 +156,13 @@ async def _start_background(  # noqa: PLR0917 - what the background parts need
     tasks: list[asyncio.Task[None]] = []
     singletons = Singletons(wiring, registry)
     if "relay" in services:
-        tasks.append(
-            await _start_relay(stack, wiring, bootstrap_servers, stop, registry, singletons)
-        )
+        figures = RelayFigures()
+        registry.register(figures)
+        for shard in range(len(wiring.ledger.shards)):  # one ordered reader per shard
+            relay = await _start_relay(
+                stack, wiring, bootstrap_servers, stop, figures, singletons, shard
+            )
+            tasks.append(relay)
     if "notifier" in services:
         tasks.append(await singletons.start("notifier", singletons.notifier, stop))
     if "retention" in services:
@@ -198,14 +204,19 @@ async def _until_the_broker_answers(
             return
 
 
-async def _start_relay(  # noqa: PLR0917 - what the relay needs
+async def _start_relay(  # noqa: PLR0917 - what one shard's relay needs
     stack: contextlib.AsyncExitStack,
     wiring: Wiring,
     bootstrap_servers: str,
     stop: asyncio.Event,
-    registry: CollectorRegistry,
+    figures: RelayFigures,
     singletons: Singletons,
+    shard: int = 0,
 ) -> asyncio.Task[None]:
+    """Run the relay of ledger shard ``shard`` (``relay``, ``relay-shard<k>``): its own
+    producer, its position and witness in its shard, parked events beside shard 0."""
+    ledger = wiring.ledger.shards[shard]
+    name = shard_name("relay", shard)
     producer = relay_producer(
         bootstrap_servers,
         max_message_bytes=wiring.settings.run.kafka_max_message_bytes,
@@ -213,7 +224,8 @@ async def _start_relay(  # noqa: PLR0917 - what the relay needs
     )
     await producer.start()
     stack.push_async_callback(producer.stop)
-    store = await asyncio.to_thread(relay_store, wiring.settings.ledger)
+    store = await asyncio.to_thread(relay_store, ledger.settings)
+    parking = await asyncio.to_thread(parking_lot, wiring.settings.ledger)
     partitions = wiring.settings.run.topic_partitions
     prepare = TopicPreparer(
         bootstrap_servers,
@@ -225,19 +237,21 @@ async def _start_relay(  # noqa: PLR0917 - what the relay needs
     )
     publisher = KafkaPublisher(producer, prepare=prepare)
     relay = Relay(
-        wiring.ledger,
+        ledger,
         store,
         publisher,
         envelopes=wiring.vault.envelope,
         sign_envelopes=wiring.envelope_signer.sign,
+        name=name,
+        parking=parking,
     )
-    registry.register(RelayFigures(relay))
+    figures.add(relay)
 
     async def publish(tenure: Tenure, part_stop: asyncio.Event) -> None:
         await asyncio.to_thread(relay.resume, tenure.token)
         await run_relay(relay, part_stop)
 
-    return await singletons.start(relay.name, publish, stop)
+    return await singletons.start(relay.name, publish, stop, ledger=ledger.settings)
 
 
 async def _wait(stop: asyncio.Event) -> None:

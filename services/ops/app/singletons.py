@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from events.lease import Tenure, holder_id
 from events.leases import lease_for
+from events.settings import LedgerSettings
 from services.ops.app.bootstrap import Wiring
 from services.ops.readmodels.metrics.registry import CheckpointFigures, LeaderFigures
 from services.runtime.leadership import Pace, Part, run_as_leader
@@ -29,12 +30,15 @@ class Singletons:
         self._figures = LeaderFigures()
         registry.register(self._figures)
 
-    async def start(self, name: str, part: Part, stop: asyncio.Event) -> asyncio.Task[None]:
-        """Run ``part`` under the lease ``name`` until ``stop``."""
+    async def start(
+        self, name: str, part: Part, stop: asyncio.Event, *, ledger: LedgerSettings | None = None
+    ) -> asyncio.Task[None]:
+        """Run ``part`` under the lease ``name`` until ``stop``; the lease lives in ``ledger``
+        (a shard's relay: its own shard, where its fenced position is written), by default
+        in the configured ledger (shard 0)."""
         seconds = self._wiring.settings.lease.seconds
-        lease = await asyncio.to_thread(
-            lease_for, self._wiring.settings.ledger, name, self._holder, seconds
-        )
+        where = ledger or self._wiring.settings.ledger
+        lease = await asyncio.to_thread(lease_for, where, name, self._holder, seconds)
         election = run_as_leader(
             lease, part, stop, pace=Pace.of(seconds), observe=self._figures.observer(name)
         )
@@ -57,13 +61,15 @@ class Singletons:
         await together([await self._wiring.start_retention(stop)])
 
     async def checkpoint(self) -> Part:
-        """The checkpoint writer, built (and its figures registered) once for every term."""
-        writer = await asyncio.to_thread(self._wiring.checkpoint_writer)
-        self._registry.register(CheckpointFigures(writer))
+        """The checkpoint writers of every ledger shard, built (and their figures registered)
+        once for every term; one lease covers them all."""
+        shards = range(len(self._wiring.ledger.shards))
+        writers = [await asyncio.to_thread(self._wiring.checkpoint_writer, k) for k in shards]
+        self._registry.register(CheckpointFigures(*writers))
         interval = self._wiring.settings.checkpoint.interval_seconds
 
         async def write(_: Tenure, stop: asyncio.Event) -> None:
-            await writer.run(stop, interval)
+            await asyncio.gather(*(writer.run(stop, interval) for writer in writers))
 
         return write
 

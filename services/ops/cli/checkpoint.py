@@ -11,7 +11,8 @@ from rich.table import Table
 
 from events.checkpoint import CheckpointError, fold
 from events.checkpoint_keys import CheckpointKeyError
-from events.relay_store import relay_store
+from events.checkpoint_writer import Written
+from events.shard_relay_stores import relay_stores
 from services.ops.actions.checkpoint_proof import Proof, prove
 from services.ops.app.bootstrap import Wiring
 from services.ops.cli import support as out
@@ -29,48 +30,72 @@ def write(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = 
     """
     wiring = out.wiring()
     try:
-        written = wiring.checkpoint_writer().write_once()
+        results = [
+            wiring.checkpoint_writer(shard).write_once()
+            for shard in range(len(wiring.ledger.shards))
+        ]
     except (CheckpointError, CheckpointKeyError) as error:
         raise out.fail(str(error)) from None
     except FileExistsError:
         raise out.fail("another writer wrote this checkpoint meanwhile; run it again") from None
     finally:
         wiring.close()
-    if written is None:
-        answer: dict[str, Any] = {"written": None}
-        message = "the ledger did not change since the latest checkpoint: nothing written"
-    else:
-        checkpoint = written.checkpoint
-        answer = {
-            "written": str(written.path),
-            "sequence": checkpoint.sequence,
-            "position": checkpoint.position,
-            "events": checkpoint.events,
-            "submissions": len(checkpoint.heads),
-            "kid": checkpoint.kid,
-        }
-        message = (
-            f"wrote {written.path}: checkpoint {checkpoint.sequence} at position "
-            f"{checkpoint.position} ({checkpoint.events} events, {len(checkpoint.heads)} "
-            f"submission(s) changed), kid {checkpoint.kid}"
-        )
+    answers = [_written(written) for written in results]
+    answer = answers[0][0]
+    if len(answers) > 1:  # a sharded ledger: shard 0's at the top, every shard's listed
+        answer = {**answer, "shards": [a for a, _ in answers]}
+    message = "\n".join(
+        m if shard == 0 else f"shard {shard}: {m}" for shard, (_, m) in enumerate(answers)
+    )
     if as_json:
         out.print_json(answer)
     else:
         out.console.print(message, soft_wrap=True)
 
 
+def _written(written: Written | None) -> tuple[dict[str, Any], str]:
+    """What ``write`` reports of one shard's checkpoint: as JSON and as a line."""
+    if written is None:
+        message = "the ledger did not change since the latest checkpoint: nothing written"
+        return {"written": None}, message
+    checkpoint = written.checkpoint
+    answer = {
+        "written": str(written.path),
+        "sequence": checkpoint.sequence,
+        "position": checkpoint.position,
+        "events": checkpoint.events,
+        "submissions": len(checkpoint.heads),
+        "kid": checkpoint.kid,
+    }
+    message = (
+        f"wrote {written.path}: checkpoint {checkpoint.sequence} at position "
+        f"{checkpoint.position} ({checkpoint.events} events, {len(checkpoint.heads)} "
+        f"submission(s) changed), kid {checkpoint.kid}"
+    )
+    return answer, message
+
+
 def verify_against_checkpoints(wiring: Wiring) -> Proof:
-    """Fold the checkpoint files and prove the ledger against them."""
+    """Fold each ledger shard's checkpoint files and prove the shard against them; one
+    proof of all (the latest checkpoint shown is shard 0's)."""
     run, settings = wiring.settings.run, wiring.settings.checkpoint
-    try:
-        directory = settings.directory(run.data_dir, development=run.development)
-        keys = settings.public_keys(run.data_dir, development=run.development)
-    except CheckpointKeyError as error:
-        raise out.fail(str(error), code=2) from None
-    folded = fold(directory.files(), keys.verify)
-    store = relay_store(wiring.ledger.settings)
-    return prove(wiring.ledger, folded, store, directory=str(directory.path))
+    store = relay_stores(wiring.ledger)
+    proofs = []
+    for shard, ledger in enumerate(wiring.ledger.shards):
+        try:
+            directory = settings.directory(run.data_dir, development=run.development, shard=shard)
+            keys = settings.public_keys(run.data_dir, development=run.development)
+        except CheckpointKeyError as error:
+            raise out.fail(str(error), code=2) from None
+        folded = fold(directory.files(), keys.verify)
+        proofs.append(prove(ledger, folded, store, directory=str(directory.path)))
+    first = proofs[0]
+    return Proof(
+        first.latest,
+        sum(p.checkpoints for p in proofs),
+        sum(p.checked for p in proofs),
+        [finding for p in proofs for finding in p.findings],
+    )
 
 
 def print_proof(proof: Proof, *, as_json: bool) -> None:

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from events.ledger import SubmissionNotFoundError
-from events.relay_store import relay_store
+from events.shard_relay_stores import relay_stores
 from services.ops.actions.access_log import Read
 from services.ops.actions.verify import check_submission
 from services.ops.cli import support as out
@@ -176,7 +176,7 @@ def verify(
     elif not scope.everything:
         raise out.fail(f"--all covers every tenant; operator {scope.operator!r} has a scope", 2)
     ledger = wiring.ledger
-    store = relay_store(ledger.settings)
+    store = relay_stores(ledger)
     broken: list[dict[str, Any]] = []
     checked = 0
     try:
@@ -245,8 +245,8 @@ def rebuild(as_json: JsonOption = False) -> None:
     wiring = out.wiring()
     ledger = wiring.ledger
     try:
-        head = int(ledger.recorder.max_notification_id() or 0)
         submissions = wiring.overview()
+        head = submissions.head()  # the sum of the shards' newest positions
         deliveries = wiring.deliveries()
         with out.progress(quiet=as_json) as bar:
             first = bar.add_task("rebuilding submissions", total=head or 1)

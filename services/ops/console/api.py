@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import InvalidTransitionError
 from events.relay_store import RelayStore
+from events.shards import shard_name
 from events.vault import ContentErasedError
 from services.intake.auth import authenticate
 from services.intake.errors import ProblemError
@@ -348,7 +349,7 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         else:
             letters = await _scoped_letter_counts(deps.dead_letters, scoping, scope)
         head = await run_in_threadpool(projector.head)
-        relay = await run_in_threadpool(deps.relay_store.position, MAIN_RELAY)
+        relay = await run_in_threadpool(_relay_positions, deps)  # of every shard's relay
         return {
             "statuses": statuses,
             "total": sum(statuses.values()),
@@ -494,3 +495,9 @@ async def _letter_counts(letters: DeadLetters) -> dict[str, int | None]:
         "delivery": counts["delivery"],
         "parked": counts["parked"],
     }
+
+
+def _relay_positions(deps: OpsDependencies) -> int:
+    """The sum of the shards' relay positions (against the sum of their heads: the lag)."""
+    shards = range(len(deps.ledger.shards))
+    return sum(deps.relay_store.position(shard_name(MAIN_RELAY, shard)) for shard in shards)

@@ -24,6 +24,7 @@ from contracts import topics
 from events.ledger import Ledger
 from events.parking import RELAY, STAGE, ParkingLot
 from events.relay_store import RelayStore
+from events.shards import shard_name
 from services.delivery.projector import DeliveryProjector
 from services.ops.readmodels.metrics.figures import Snapshot, SnapshotCollector, age_cutoffs
 from services.ops.readmodels.metrics.kafka import KafkaOffsets
@@ -31,8 +32,10 @@ from services.ops.readmodels.metrics.projector import StageProjector
 
 log = structlog.get_logger(__name__)
 
-RELAYS = ("relay",)
-"""The relays whose position is watched (one per ledger; ``Relay``'s default name)."""
+MAIN_RELAY = "relay"
+RELAYS = (MAIN_RELAY,)
+"""The relays whose position is watched: shard 0's (``Relay``'s default name), and
+``relay-shard<k>`` per further ledger shard."""
 
 PARKING_PLACES = (
     (STAGE, "validation"),
@@ -114,11 +117,14 @@ class DeploymentMetrics:
     def _from_ledger(self, now: float) -> Snapshot:
         self._stages.catch_up()
         self._deliveries.catch_up()
+        heads = [int(shard.recorder.max_notification_id() or 0) for shard in self._ledger.shards]
+        relays = [shard_name(MAIN_RELAY, index) for index in range(len(heads))]
         return Snapshot(
             collected_at=now,
             statuses=self._stages.store.status_counts(),
-            ledger_position=int(self._ledger.recorder.max_notification_id() or 0),
-            relay_positions={relay: self._relays.position(relay) for relay in RELAYS},
+            ledger_position=heads[0],
+            relay_positions={relay: self._relays.position(relay) for relay in relays},
+            relay_heads=dict(zip(relays, heads, strict=True)),
             deliveries=self._deliveries.store.open_deliveries(age_cutoffs(now)),
             parked=self._parked() if self._parking is not None else None,
             tenant_statuses=self._tenants() if self._tenants is not None else None,

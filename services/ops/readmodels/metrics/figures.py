@@ -91,6 +91,8 @@ class Snapshot:
     statuses: Mapping[str, int] | None = None
     ledger_position: int | None = None
     relay_positions: Mapping[str, int] | None = None
+    relay_heads: Mapping[str, int] | None = None
+    """Each relay's shard's newest notification id (None: every relay's is ``ledger_position``)."""
     deliveries: OpenDeliveries | None = None
     consumer_lag: Mapping[tuple[str, str], int] | None = None
     intake_dead_letters: tuple[int, int] | None = None
@@ -191,7 +193,8 @@ def _relay(snapshot: Snapshot) -> Iterator[Metric]:
     )
     for relay, value in sorted(snapshot.relay_positions.items()):
         position.add_metric([relay], value)
-        lag.add_metric([relay], max(0, snapshot.ledger_position - value))
+        head = (snapshot.relay_heads or {}).get(relay, snapshot.ledger_position)
+        lag.add_metric([relay], max(0, head - value))
     yield position
     yield lag
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from events.ledger import Ledger
+from events.shards import shard_name
 from events.submission import Submission
 from services.ops.readmodels.metrics.stages import Changes, fold
-from services.ops.readmodels.metrics.store import MetricsStore
+from services.ops.readmodels.metrics.store import PROJECTION, MetricsStore
 
 
 class StageProjector:
@@ -32,8 +33,10 @@ class StageProjector:
     def catch_up(self) -> int:
         """Apply every event not yet applied; return how many notifications this one applied."""
         total = 0
-        while (applied := self._next_batch()) is not None:
-            total += applied
+        for index, shard in enumerate(self._ledger.shards):  # each with its own position
+            projection = shard_name(PROJECTION, index)
+            while (applied := self._next_batch(shard, projection)) is not None:
+                total += applied
         return total
 
     def rebuild(self) -> int:
@@ -45,21 +48,22 @@ class StageProjector:
         self.store.reset()
         return self.catch_up()
 
-    def _next_batch(self) -> int | None:
-        read_at = self.store.position()
-        notifications = self._ledger.recorder.select_notifications(
+    def _next_batch(self, shard: Ledger | None = None, projection: str = PROJECTION) -> int | None:
+        shard = shard or self._ledger
+        read_at = self.store.position(projection)
+        notifications = shard.recorder.select_notifications(
             read_at, self._batch_size, inclusive_of_start=False
         )
         if not notifications:
             return None
         events = []
         for notification in notifications:
-            event = self._ledger.mapper.to_domain_event(notification)
+            event = shard.mapper.to_domain_event(notification)
             assert isinstance(event, Submission.Event)
             events.append(event)
         known = self.store.rows(str(e.originator_id) for e in events)
         changes = fold(known, events)
-        if not self.store.apply(read_at, notifications[-1].id, changes):
+        if not self.store.apply(read_at, notifications[-1].id, changes, projection):
             return 0  # another projector applied it; continue from where it got
         self._observe(changes)
         return len(notifications)

@@ -38,43 +38,62 @@ def broker_middleware(registry: CollectorRegistry) -> KafkaPrometheusMiddleware:
 
 
 class RelayFigures(Collector):
-    """What this process's relay has published since it started."""
+    """What this process's relays have published since they started: shard 0's relay
+    without a label, the other shards' with ``relay="relay-shard<k>"``."""
 
-    def __init__(self, relay: Relay) -> None:
-        self._relay = relay
+    def __init__(self, *relays: Relay) -> None:
+        self._relays = list(relays)
+
+    def add(self, relay: Relay) -> None:
+        """Report ``relay`` too (one per ledger shard)."""
+        self._relays.append(relay)
 
     def collect(self) -> Iterator[Metric]:
-        yield CounterMetricFamily(
+        published = CounterMetricFamily(
             "amtsweg_relay_published_events",
             "Ledger events this process's relay published (acknowledged by the broker)",
-            value=self._relay.published,
+            labels=None,
         )
-        yield GaugeMetricFamily(
+        position = GaugeMetricFamily(
             "amtsweg_relay_process_position",
-            "The position this process's relay has reached in the ledger",
-            value=self._relay.position,
+            "The position this process's relay has reached in the ledger (its shard's)",
+            labels=None,
         )
+        for relay in self._relays:
+            labels = {} if relay.name == "relay" else {"relay": relay.name}
+            published.add_sample("amtsweg_relay_published_events_total", labels, relay.published)
+            position.add_sample("amtsweg_relay_process_position", labels, relay.position)
+        yield published
+        yield position
 
 
 class CheckpointFigures(Collector):
-    """How the ``checkpoint`` service of this process is doing (for a staleness alert)."""
+    """How the ``checkpoint`` service of this process is doing (for a staleness alert):
+    shard 0's writer without a label, shard k's with ``shard="<k>"``."""
 
-    def __init__(self, writer: CheckpointWriter) -> None:
-        self._writer = writer
+    def __init__(self, *writers: CheckpointWriter) -> None:
+        self._writers = writers
 
     def collect(self) -> Iterator[Metric]:
-        if self._writer.succeeded_at is not None:
-            yield GaugeMetricFamily(
-                "amtsweg_checkpoint_last_success_timestamp_seconds",
-                "When the checkpoint writer last covered the ledger (a checkpoint written, "
-                "or none needed), in seconds since the epoch",
-                value=self._writer.succeeded_at,
-            )
-        yield CounterMetricFamily(
+        success = GaugeMetricFamily(
+            "amtsweg_checkpoint_last_success_timestamp_seconds",
+            "When the checkpoint writer last covered the ledger (a checkpoint written, "
+            "or none needed), in seconds since the epoch",
+            labels=None,
+        )
+        failures = CounterMetricFamily(
             "amtsweg_checkpoint_failures",
             "Rounds in which the checkpoint writer could not write a checkpoint",
-            value=self._writer.failures,
+            labels=None,
         )
+        for shard, writer in enumerate(self._writers):
+            labels = {} if shard == 0 else {"shard": str(shard)}
+            if writer.succeeded_at is not None:
+                success.add_sample(success.name, labels, writer.succeeded_at)
+            failures.add_sample("amtsweg_checkpoint_failures_total", labels, writer.failures)
+        if success.samples:
+            yield success
+        yield failures
 
 
 class LeaderFigures(Collector):

@@ -57,11 +57,13 @@ _ADD_COUNT = (
 class MetricsStore(Protocol):
     """The metrics read model's storage."""
 
-    def position(self) -> int: ...
+    def position(self, projection: str = PROJECTION) -> int: ...
 
     def rows(self, submission_ids: Iterable[str]) -> dict[str, StatusRow]: ...
 
-    def apply(self, read_at: int, position: int, changes: Changes) -> bool: ...
+    def apply(
+        self, read_at: int, position: int, changes: Changes, projection: str = PROJECTION
+    ) -> bool: ...
 
     def status_counts(self) -> dict[str, int]: ...
 
@@ -97,10 +99,10 @@ class _SqlStore:
             cursor.execute(sql.format(p=self.placeholder), params)
             return list(cursor.fetchall())
 
-    def position(self) -> int:
+    def position(self, projection: str = PROJECTION) -> int:
         found = self._query(
             "SELECT position FROM amtsweg_projection_position WHERE projection = {p}",
-            (PROJECTION,),
+            (projection,),
         )
         return int(found[0][0]) if found else 0
 
@@ -113,14 +115,17 @@ class _SqlStore:
         found = self._query(sql, tuple(ids))
         return {row[0]: StatusRow(row[0], row[1], float(row[2]), int(row[3])) for row in found}
 
-    def apply(self, read_at: int, position: int, changes: Changes) -> bool:
-        """Apply a batch read at position ``read_at``; False if another projector did."""
+    def apply(
+        self, read_at: int, position: int, changes: Changes, projection: str = PROJECTION
+    ) -> bool:
+        """Apply a batch of a shard's log read at ``read_at``; False if another projector did."""
         p = self.placeholder
         rows = [(r.submission_id, r.status, r.since, r.version) for r in changes.rows.values()]
         counts = [(status, delta) for status, delta in sorted(changes.counts.items()) if delta]
         try:
             with self._transaction() as cursor:
-                _advance(cursor, _ADVANCE.format(p=p), (position, PROJECTION, read_at))
+                cursor.execute(_TABLES[-1].format(p=p), (projection,))  # its position row
+                _advance(cursor, _ADVANCE.format(p=p), (position, projection, read_at))
                 if rows:
                     cursor.executemany(_UPSERT_ROW.format(p=p), rows)
                 if counts:
@@ -138,8 +143,11 @@ class _SqlStore:
         with self._transaction() as cursor:
             cursor.execute("DELETE FROM amtsweg_metrics_submissions")
             cursor.execute("DELETE FROM amtsweg_metrics_status_counts")
-            rewind = "UPDATE amtsweg_projection_position SET position = 0 WHERE projection = {p}"
-            cursor.execute(rewind.format(p=self.placeholder), (PROJECTION,))
+            rewind = (
+                "UPDATE amtsweg_projection_position SET position = 0 "
+                "WHERE projection = {p} OR projection LIKE {p}"
+            )
+            cursor.execute(rewind.format(p=self.placeholder), (PROJECTION, f"{PROJECTION}-shard%"))
 
 
 class SQLiteMetricsStore(SQLiteTables, _SqlStore):

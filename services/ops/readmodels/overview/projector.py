@@ -15,9 +15,10 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from events.ledger import Ledger
+from events.shards import shard_name
 from events.submission import Submission
 from services.ops.readmodels.overview.rows import SubmissionRow, row_for
-from services.ops.readmodels.overview.store import OverviewStore
+from services.ops.readmodels.overview.store import PROJECTION, OverviewStore
 
 
 class OverviewProjector:
@@ -32,22 +33,29 @@ class OverviewProjector:
     def catch_up(self, progress: Callable[[int], None] = lambda _: None) -> int:
         """Apply every event not yet applied; return how many were read.
 
-        ``progress`` gets the position after each batch.
+        Each shard's log is read from its own position (``ops-submissions``,
+        ``ops-submissions-shard<k>``); ``progress`` gets the sum of the positions reached
+        after each batch (so it runs up to ``head``).
         """
-        total = 0
+        total = before = 0
         with self._lock:
-            while True:
-                start = self.store.position()
-                notifications = self.ledger.recorder.select_notifications(
-                    start, self._batch_size, inclusive_of_start=False
-                )
-                if not notifications:
-                    return total
-                rows, counts = self._fold(notifications)
-                if self.store.save(start, notifications[-1].id, rows, counts):
-                    total += len(notifications)
-                    progress(notifications[-1].id)
-                # else another projector moved first: read again from where it is now
+            for index, shard in enumerate(self.ledger.shards):
+                projection = shard_name(PROJECTION, index)
+                while True:
+                    start = self.store.position(projection)
+                    notifications = shard.recorder.select_notifications(
+                        start, self._batch_size, inclusive_of_start=False
+                    )
+                    if not notifications:
+                        break
+                    rows, counts = self._fold(shard, notifications)
+                    end = notifications[-1].id
+                    if self.store.save(start, end, rows, counts, projection):
+                        total += len(notifications)
+                        progress(before + end)
+                    # else another projector moved first: read again from where it is now
+                before += self.store.position(projection)
+        return total
 
     def rebuild(self, progress: Callable[[int], None] = lambda _: None) -> int:
         """Forget the overview and read the whole ledger again."""
@@ -61,23 +69,24 @@ class OverviewProjector:
         return self.store.settled(status, before, limit, offset)
 
     def head(self) -> int:
-        """The ledger's newest position (0 when empty)."""
-        return int(self.ledger.recorder.max_notification_id() or 0)
+        """The sum of the shards' newest positions (0 when empty)."""
+        return sum(int(s.recorder.max_notification_id() or 0) for s in self.ledger.shards)
 
+    @staticmethod
     def _fold(
-        self, notifications: Sequence[Notification]
+        shard: Ledger, notifications: Sequence[Notification]
     ) -> tuple[list[SubmissionRow], Counter[tuple[int, str]]]:
         counts: Counter[tuple[int, str]] = Counter()
         newest: dict[UUID, tuple[int, str]] = {}
         for notification in notifications:
-            event = self.ledger.mapper.to_domain_event(notification)
+            event = shard.mapper.to_domain_event(notification)
             assert isinstance(event, Submission.Event)
             name = type(event).__name__
             counts[int(event.timestamp.timestamp() // 60), name] += 1
             newest[UUID(str(event.originator_id))] = (event.originator_version, name)
         rows = []
         for submission_id, (version, name) in newest.items():
-            submission: object = self.ledger.repository.get(submission_id, version=version)
+            submission: object = shard.repository.get(submission_id, version=version)
             assert isinstance(submission, Submission)
             rows.append(row_for(submission, name))
         return rows, counts

@@ -76,6 +76,14 @@ _MOVE = (
     "UPDATE amtsweg_projection_position SET position = {p} "
     "WHERE projection = {p} AND position = {p}"
 )
+_TRACK = (
+    "INSERT INTO amtsweg_projection_position (projection, position) VALUES ({p}, 0) "
+    "ON CONFLICT (projection) DO NOTHING"
+)
+_REWIND = (
+    "UPDATE amtsweg_projection_position SET position = 0 "
+    "WHERE projection = {p} OR projection LIKE {p}"
+)
 _ADD_CASE_COLUMN = "ALTER TABLE amtsweg_ops_submissions ADD COLUMN case_id TEXT"
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM amtsweg_ops_submissions"  # noqa: S608
 _WHERE = (
@@ -140,10 +148,10 @@ class OverviewStore:
             raise
         return True
 
-    def position(self) -> int:
-        """The ledger position the overview reflects."""
+    def position(self, projection: str = PROJECTION) -> int:
+        """The position in a shard's log the overview reflects (``ops-submissions-shard<k>``)."""
         sql = "SELECT position FROM amtsweg_projection_position WHERE projection = {p}"
-        found = self._query(sql, (PROJECTION,))
+        found = self._query(sql, (projection,))
         return int(found[0][0]) if found else 0
 
     def save(
@@ -152,6 +160,7 @@ class OverviewStore:
         position: int,
         rows: Sequence[SubmissionRow],
         counts: Mapping[tuple[int, str], int],
+        projection: str = PROJECTION,
     ) -> bool:
         """Move from ``expected`` to ``position`` with these rows and counts.
 
@@ -161,7 +170,8 @@ class OverviewStore:
         upsert = _UPSERT.format(values=", ".join([p] * len(COLUMNS)))
         try:
             with self._transaction() as cursor:
-                _move(cursor, _MOVE.format(p=p), (position, PROJECTION, expected))
+                cursor.execute(_TRACK.format(p=p), (projection,))
+                _move(cursor, _MOVE.format(p=p), (position, projection, expected))
                 cursor.executemany(upsert, [tuple(getattr(r, c) for c in COLUMNS) for r in rows])
                 cursor.executemany(
                     _COUNT.format(p=p), [(m, e, n) for (m, e), n in sorted(counts.items())]
@@ -175,8 +185,8 @@ class OverviewStore:
         with self._transaction() as cursor:
             cursor.execute("DELETE FROM amtsweg_ops_submissions")
             cursor.execute("DELETE FROM amtsweg_ops_throughput")
-            sql = "UPDATE amtsweg_projection_position SET position = 0 WHERE projection = {p}"
-            cursor.execute(sql.format(p=self.placeholder), (PROJECTION,))
+            rewind = _REWIND.format(p=self.placeholder)
+            cursor.execute(rewind, (PROJECTION, f"{PROJECTION}-shard%"))
 
     def select(self, filters: Filters, limit: int = 100, offset: int = 0) -> list[SubmissionRow]:
         """Rows matching ``filters``, newest first."""
