@@ -20,6 +20,7 @@ import psycopg
 import structlog
 
 from events.lease import LEASE_TABLE, Tenure
+from events.tables import SCHEMA_LOCK
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +93,9 @@ class PostgresLease:
         return tenure
 
     def _take(self, connection: psycopg.Connection[tuple[object, ...]]) -> Tenure | None:
-        connection.execute(LEASE_TABLE)
+        with connection.transaction():
+            connection.execute(SCHEMA_LOCK)
+            connection.execute(LEASE_TABLE)
         if not self._try_lock(connection):
             high, low = self._key >> 32, self._key & 0xFFFFFFFF
             ended = connection.execute(_END_EXPIRED_HOLDER, (self.name, high, low)).fetchall()

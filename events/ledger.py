@@ -14,6 +14,7 @@ from events.chain import Break, ChainLink, first_break
 from events.chain_keys import ChainKeyError
 from events.settings import LedgerSettings
 from events.submission import Submission
+from events.tables import creating_ledger_tables
 
 T = TypeVar("T")
 
@@ -82,7 +83,8 @@ class Ledger(Application[UUID]):
         """The HMAC keys of this ledger's hash chains: new submissions get the active one
         from ``Submission.receive(..., chain=ledger.chain_keys)``, loaded ones the one their
         ``Received`` names."""
-        super().__init__(env=settings.eventsourcing_env())
+        with creating_ledger_tables(None if settings.sqlite_path() else settings.ledger_url):
+            super().__init__(env=settings.eventsourcing_env())
 
     @property
     def shards(self) -> tuple[Ledger, ...]:

@@ -127,7 +127,7 @@ class SQLiteParkingLot(SQLiteTables, ParkingLot):
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             cursor.execute(_TABLE)
 
 
@@ -136,7 +136,7 @@ class PostgresParkingLot(PostgresTables, ParkingLot):
 
     def __init__(self, conninfo: str, schema: str) -> None:
         super().__init__(conninfo, schema)
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             cursor.execute(_TABLE)
 
 

@@ -21,6 +21,7 @@ import psycopg
 
 from events.lease import LEASE_TABLE, NEWEST_TERM, StaleLeaderError, stale
 from events.settings import LedgerSettings
+from events.tables import SCHEMA_LOCK
 
 _TABLES = (
     (
@@ -113,6 +114,7 @@ class PostgresRelayStore:
         self._conninfo = conninfo
         self._schema = schema
         with closing(self._connect()) as connection, connection.transaction():
+            connection.execute(SCHEMA_LOCK)
             for statement in _TABLES:
                 connection.execute(statement)
 

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from events.settings import LedgerSettings
+from events.tables import SCHEMA_LOCK
 
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS amtsweg_ledger_shards "
@@ -51,6 +52,7 @@ def record_shards(settings: LedgerSettings, shards: int) -> int:
             row = lite.execute(_SELECT).fetchone()
         return int(row[0])
     with closing(_connect(settings)) as connection, connection.transaction():
+        connection.execute(SCHEMA_LOCK)
         connection.execute(_CREATE)
         connection.execute(_INSERT.format(p="%s"), (shards,))
         found = connection.execute(_SELECT).fetchone()
@@ -63,7 +65,8 @@ def create_schema(settings: LedgerSettings) -> None:
     if settings.sqlite_path() is not None:
         return
     assert settings.ledger_url is not None
-    with closing(psycopg.connect(settings.ledger_url, autocommit=True)) as connection:
+    with closing(psycopg.connect(settings.ledger_url)) as connection, connection.transaction():
+        connection.execute(SCHEMA_LOCK)
         connection.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(settings.ledger_schema))
         )

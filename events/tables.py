@@ -16,6 +16,32 @@ from typing import Any
 
 import psycopg
 
+SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('amtsweg_tables'))"
+"""Taken first by a PostgreSQL transaction that creates tables or indexes.
+
+PostgreSQL fails one of two concurrent ``CREATE ... IF NOT EXISTS`` of the same object (a
+unique violation in its catalog, or "tuple concurrently updated"), so processes that start
+together on a fresh database create their tables one at a time. The lock is the
+database's (every schema) and ends with the transaction.
+"""
+LEDGER_LOCK = "SELECT pg_advisory_lock(hashtext('amtsweg_ledger_tables'))"
+LEDGER_UNLOCK = "SELECT pg_advisory_unlock(hashtext('amtsweg_ledger_tables'))"
+
+
+@contextmanager
+def creating_ledger_tables(conninfo: str | None) -> Iterator[None]:
+    """Hold the database's lock for creating a ledger's own tables (eventsourcing's, made
+    in transactions of its own) while the body runs; nothing for SQLite (``None``)."""
+    if conninfo is None:
+        yield
+        return
+    with closing(psycopg.connect(conninfo, autocommit=True)) as connection:
+        connection.execute(LEDGER_LOCK)
+        try:
+            yield
+        finally:
+            connection.execute(LEDGER_UNLOCK)
+
 
 class SQLiteTables:
     """Tables in the ledger's SQLite file."""
@@ -29,6 +55,12 @@ class SQLiteTables:
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
         with self._lock, self._connection, closing(self._connection.cursor()) as cursor:
+            yield cursor
+
+    @contextmanager
+    def _schema_transaction(self) -> Iterator[Any]:
+        """A transaction that creates tables (the file's write lock orders them already)."""
+        with self._transaction() as cursor:
             yield cursor
 
     def close(self) -> None:
@@ -56,6 +88,13 @@ class PostgresTables:
             connection.transaction(),
             connection.cursor() as cursor,
         ):
+            yield cursor
+
+    @contextmanager
+    def _schema_transaction(self) -> Iterator[Any]:
+        """A transaction that creates tables, one such at a time in the database."""
+        with self._transaction() as cursor:
+            cursor.execute(SCHEMA_LOCK)
             yield cursor
 
     def close(self) -> None:

@@ -106,7 +106,7 @@ class KeyStore:
         self._kek = kek
         self._cache: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._lock = threading.Lock()
-        with self._db.transaction() as cursor:
+        with self._db._schema_transaction() as cursor:
             for statement in _SCHEMA:
                 cursor.execute(statement.format(blob=self._db.blob))
         self._check_kek()
@@ -265,6 +265,9 @@ class _Database:
     blob: str
 
     def _transaction(self) -> Any:  # pragma: no cover - from events.tables
+        raise NotImplementedError
+
+    def _schema_transaction(self) -> Any:  # pragma: no cover - from events.tables
         raise NotImplementedError
 
     def close(self) -> None:  # pragma: no cover - from events.tables

@@ -11,7 +11,6 @@ that died left behind.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -26,26 +25,11 @@ import structlog
 from deploy.kafka_quorum import MIN_INSYNC_REPLICAS, REPLICATION_FACTOR
 from deploy.local_cluster import LocalKafkaCluster
 from events.settings import LedgerSettings
-from harness.bench.processes import READY_TIMEOUT
 from harness.chaos.processes import ChaosProcesses
 from harness.cluster.postgres import LocalPostgres
 
 STATE_FILE = "cluster.json"
 log = structlog.get_logger(__name__)
-
-
-class OneByOne(ChaosProcesses):
-    """The services, started the first time one after the other, each once it is ready.
-
-    Each creates its tables in the fresh database as it starts, and PostgreSQL fails one
-    of two concurrent ``CREATE TABLE IF NOT EXISTS`` of the same table ("tuple concurrently
-    updated"), so processes started together on an empty ledger lose that race (a
-    supervisor would start the loser again). Restarts after a kill find the tables.
-    """
-
-    def _spawn(self, name: str, arguments: list[str], *, http: bool = False) -> None:
-        super()._spawn(name, arguments, http=http)
-        asyncio.run(self.ready(name, 0, READY_TIMEOUT))
 
 
 @dataclass(frozen=True)
@@ -115,7 +99,7 @@ def cluster_platform(
     try:
         postgres.start()
         try:
-            processes = OneByOne(
+            processes = ChaosProcesses(
                 data_dir / "amtsweg",
                 kafka.bootstrap_servers,
                 portal_tokens,

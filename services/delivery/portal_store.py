@@ -214,7 +214,7 @@ class PortalStore:
 
     def __init__(self, database: SQLiteTables | PostgresTables) -> None:
         self._db = database
-        with self._transaction() as cursor:
+        with self._db._schema_transaction() as cursor:
             for statement in _TABLES:
                 cursor.execute(statement)
 

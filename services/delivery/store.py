@@ -246,7 +246,7 @@ class SQLiteDeliveryStore(SQLiteTables, _SqlStore):
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             for statement in _TABLES:
                 cursor.execute(statement)
 
@@ -256,7 +256,7 @@ class PostgresDeliveryStore(PostgresTables, _SqlStore):
 
     def __init__(self, conninfo: str, schema: str) -> None:
         super().__init__(conninfo, schema)
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             for statement in _TABLES:
                 cursor.execute(statement)
 

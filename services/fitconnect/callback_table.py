@@ -130,8 +130,9 @@ class CallbackTable:
     ) -> None:
         self._db = database
         self._kek = kek
-        for statement in _SCHEMA:
-            self._execute(statement.format(blob=blob), ())
+        with self._db._schema_transaction() as cursor:
+            for statement in _SCHEMA:
+                cursor.execute(statement.format(blob=blob), ())
 
     @classmethod
     def sqlite(cls, path: Path, kek: KeyEncryptionKey) -> CallbackTable:

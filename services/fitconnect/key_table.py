@@ -127,8 +127,9 @@ class KeyTable:
 
     def __init__(self, database: SQLiteTables | PostgresTables, blob: str) -> None:
         self._db = database
-        self._execute(_SCHEMA.format(blob=blob), ())
-        self._execute(_RETIREMENTS, ())
+        with self._db._schema_transaction() as cursor:
+            cursor.execute(_SCHEMA.format(blob=blob), ())
+            cursor.execute(_RETIREMENTS, ())
 
     @classmethod
     def sqlite(cls, path: Path) -> KeyTable:

@@ -128,7 +128,7 @@ class SubmissionTable:
     def __init__(self, database: SQLiteTables | PostgresTables) -> None:
         self._db = database
         for statement in _SCHEMA:
-            with self._db._transaction() as cursor:
+            with self._db._schema_transaction() as cursor:
                 cursor.execute(statement, ())
 
     @classmethod

@@ -216,9 +216,7 @@ class PostgresAccessLog(PostgresTables, AccessLog):
 
     def __init__(self, conninfo: str, schema: str) -> None:
         super().__init__(conninfo, schema)
-        with self._transaction() as cursor:
-            # one process at a time creates the table, its function and its trigger
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('amtsweg_access_log'))")
+        with self._schema_transaction() as cursor:  # the table, its function and trigger
             for statement in (_TABLE, *_INDEXES, _POSTGRES_TRIGGER):
                 cursor.execute(statement)
 

@@ -75,7 +75,7 @@ class SQLiteDeadLetterActions(SQLiteTables, DeadLetterActions):
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             cursor.execute(_TABLE)
 
 
@@ -84,7 +84,7 @@ class PostgresDeadLetterActions(PostgresTables, DeadLetterActions):
 
     def __init__(self, conninfo: str, schema: str) -> None:
         super().__init__(conninfo, schema)
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             cursor.execute(_TABLE)
 
 

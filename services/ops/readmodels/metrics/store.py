@@ -88,8 +88,13 @@ class _SqlStore:
         raise NotImplementedError
         yield  # pragma: no cover
 
+    @contextmanager
+    def _schema_transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
     def _create(self) -> None:
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             for statement in _TABLES:
                 params = (PROJECTION,) if "{p}" in statement else ()
                 cursor.execute(statement.format(p=self.placeholder), params)

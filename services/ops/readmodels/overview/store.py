@@ -114,6 +114,11 @@ class OverviewStore:
         raise NotImplementedError
         yield  # pragma: no cover
 
+    @contextmanager
+    def _schema_transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._transaction() as cursor:
             cursor.execute(sql.format(p=self.placeholder), tuple(params))
@@ -123,10 +128,10 @@ class OverviewStore:
     """The names of the overview table's columns (each dialect asks its own catalog)."""
 
     def _create(self) -> None:
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             cursor.execute(_TABLES[0])
         added = self._add_case_column()
-        with self._transaction() as cursor:
+        with self._schema_transaction() as cursor:
             for statement in _TABLES[1:]:
                 cursor.execute(statement)
         if added:  # an overview from before cases knows no case: read the ledger again
@@ -140,7 +145,7 @@ class OverviewStore:
         if "case_id" in self._column_names():
             return False
         try:
-            with self._transaction() as cursor:
+            with self._schema_transaction() as cursor:
                 cursor.execute(_ADD_CASE_COLUMN)
         except Exception:
             if "case_id" in self._column_names():  # another process added it meanwhile
