@@ -20,10 +20,10 @@ from events.checkpoint_keys import create_key
 from events.ledger import Ledger
 from events.settings import LedgerSettings
 from events.vault import LocalKeyFile, Vault, local_vault
+from harness import postgres
 from services.fitconnect.certificates import InstanceCA
 from services.fitconnect.set_keys import create_key_file as create_set_key_file
 from services.fitconnect.token_keys import create_key_file as create_token_key_file
-from tests.support import postgres
 from tests.support.authority import amtsweg_signing_keys
 
 SIGNING_KEYS_ENV = "AMTSWEG_DELIVERY_SIGNING_KEYS_FILE"

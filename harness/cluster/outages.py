@@ -28,7 +28,7 @@ from events.relay_store import RelayStore
 from harness.chaos.facts import RELAY
 from harness.cluster.admin import describe_all, wait_in_sync
 from harness.cluster.leaders import busiest_leader, leaders
-from harness.cluster.postgres import LocalPostgres
+from harness.postgres import LocalPostgres
 
 IN_SYNC_LIMIT_S = 240.0
 RESUME_LIMIT_S = 180.0

@@ -1,7 +1,7 @@
 """The whole platform on this machine: three Kafka brokers, PostgreSQL, every service.
 
 :func:`cluster_platform` starts a :class:`~deploy.local_cluster.LocalKafkaCluster`
-(three KRaft nodes), a :class:`~harness.cluster.postgres.LocalPostgres` as the ledger,
+(three KRaft nodes), a :class:`~harness.postgres.LocalPostgres` as the ledger,
 and Amtsweg as one process per service (:class:`~harness.chaos.processes.ChaosProcesses`),
 each told the ledger's URL and to create its topics with three replicas and
 ``min.insync.replicas`` 2; it stops all of them on the way out, whatever happened. The
@@ -26,7 +26,7 @@ from deploy.kafka_quorum import MIN_INSYNC_REPLICAS, REPLICATION_FACTOR
 from deploy.local_cluster import LocalKafkaCluster
 from events.settings import LedgerSettings
 from harness.chaos.processes import ChaosProcesses
-from harness.cluster.postgres import LocalPostgres
+from harness.postgres import LocalPostgres
 
 STATE_FILE = "cluster.json"
 log = structlog.get_logger(__name__)

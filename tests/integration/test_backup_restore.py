@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 from events.ledger import Ledger
 from events.relay_store import Witness, relay_store
 from events.settings import LedgerSettings
+from harness import postgres
 from services.ops.cli.main import app
-from tests.support import postgres
 from tests.support.factories import new_submission
 from tests.support.ledgers import RawDatabase
 
