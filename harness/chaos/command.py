@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
@@ -35,7 +34,7 @@ from deploy.broker import BOOTSTRAP_ENV
 from deploy.local_kafka import LocalKafka
 from harness.chaos.faults import FaultLog, FaultRunner, plan_faults, service_of
 from harness.chaos.processes import BrokerControl, ChaosProcesses
-from harness.chaos.report import print_report
+from harness.chaos.report import finish, print_report
 from harness.chaos.run import Plan, run_chaos
 from services.intake.auth import token_hash
 from services.ops.app.logs import configure_logging
@@ -128,12 +127,7 @@ def chaos(  # noqa: PLR0917 - typer options
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     report["dataDir"] = str(scratch) if keep else None
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        print_report(console, report)
-    if not report["checks"]["ok"]:
-        raise typer.Exit(1)
+    finish(console, report, print_report, as_json=as_json)
 
 
 def _run(

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
+
+Printer = Callable[[Console, dict[str, Any]], None]
+
+
+def finish(console: Console, report: dict[str, Any], *printers: Printer, as_json: bool) -> None:
+    """Print ``report`` as JSON or through ``printers``; exit 1 when its checks failed."""
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for printer in printers:
+            printer(console, report)
+    if not report["checks"]["ok"]:
+        raise typer.Exit(1)
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:

@@ -12,7 +12,6 @@ verifies. Exit code 0 only when they pass.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import secrets
 import shutil
@@ -28,7 +27,7 @@ from events.relay_store import relay_store
 from harness.chaos.command import PORTAL
 from harness.chaos.faults import FaultLog, FaultRunner, Outage, service_of
 from harness.chaos.processes import BrokerControl
-from harness.chaos.report import print_report
+from harness.chaos.report import finish, print_report
 from harness.chaos.run import Plan, run_chaos
 from harness.cluster.admin import describe_all
 from harness.cluster.leaders import replication_factors, under_replicated
@@ -98,13 +97,7 @@ def cluster_chaos(  # noqa: PLR0917 - typer options
             shutil.rmtree(scratch, ignore_errors=True)
     report["dataDir"] = str(scratch) if keep else None
     report["topology"] = {"brokers": 3, "relays": relays, "shards": shards}
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        print_report(console, report)
-        print_cluster_report(console, report)
-    if not report["checks"]["ok"]:
-        raise typer.Exit(1)
+    finish(console, report, print_report, print_cluster_report, as_json=as_json)
 
 
 def _run(  # noqa: PLR0917 - the run's parts

@@ -30,6 +30,7 @@ from deploy.broker import BOOTSTRAP_ENV
 from deploy.local_kafka import LocalKafka
 from deploy.topics import ensure_topics
 from events.settings import LedgerSettings
+from harness.chaos.report import finish
 from harness.failover.processes import SingletonProcesses
 from harness.failover.report import print_report
 from harness.failover.run import SINGLETONS, Plan, run_failover
@@ -76,12 +77,7 @@ def failover(  # noqa: PLR0917 - typer options
             shutil.rmtree(scratch, ignore_errors=True)
         else:
             progress.print(f"data dir kept: {scratch}")
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        print_report(console, report)
-    if not report["checks"]["ok"]:
-        raise typer.Exit(1)
+    finish(console, report, print_report, as_json=as_json)
 
 
 def _environment(

@@ -154,6 +154,7 @@ async def test_the_standby_relay_takes_over_when_the_active_one_is_killed(
     finally:
         await consumer.stop()
         ledger.close()
-    assert seen.keys() == published
-    assert all(len(contents) == 1 for contents in seen.values())  # same key, same content
+    ours = {key: contents for key, contents in seen.items() if key in published}
+    assert ours.keys() == published  # the topic is the session broker's: other tests' too
+    assert all(len(contents) == 1 for contents in ours.values())  # same key, same content
     assert copies[0] >= len(published)
