@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,6 +41,7 @@ from services.fitconnect.destination_directory import (
 )
 from services.fitconnect.destination_keys import DestinationKeys
 from services.fitconnect.destinations_http import NO_CACHE, public_destination
+from services.fitconnect.paging import Limit, Offset
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import DestinationScope
 from services.fitconnect.tokens import Access
@@ -115,8 +116,8 @@ def destination_admin_router(  # noqa: PLR0915 - one route each
     @router.get("/v1/destinations")
     async def get_my_destinations(
         granted: Annotated[Access, Depends(access)],
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> JSONResponse:
         """The token's own destinations with their callbacks and contacts."""
         owned = list(

@@ -14,19 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.fitconnect.clients import ClientKind
 from services.fitconnect.destinations import destination_id
 from services.fitconnect.event_log import Trail, case_events, signed
+from services.fitconnect.paging import Limit, Offset
 from services.fitconnect.problems import not_found
 from services.fitconnect.scopes import DestinationScope
 from services.fitconnect.set_keys import SetKeys
 from services.fitconnect.submission_table import Announcement, SubmissionTable
 from services.fitconnect.tokens import Access
-
-MAX_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,8 @@ def events_router(
     async def get_case_events(
         caseId: str,  # noqa: N803 - the spec's name
         granted: Annotated[Access, Depends(access)],
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> JSONResponse:
         """The case's events as Security Event Tokens."""
         try:

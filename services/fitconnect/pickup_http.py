@@ -29,12 +29,11 @@ from contracts.pickup import PickupDocument, attachment_jwe
 from services.fitconnect.clients import ClientKind
 from services.fitconnect.destination_directory import DestinationDirectory
 from services.fitconnect.destinations import destination_id
+from services.fitconnect.paging import Limit, Offset
 from services.fitconnect.problems import FitConnectProblemError, forbidden, not_found
 from services.fitconnect.scopes import DestinationScope
 from services.fitconnect.submission_table import SubmissionTable
 from services.fitconnect.tokens import Access
-
-MAX_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,8 @@ def pickup_router(
     async def get_submissions_for_pickup(
         granted: Annotated[Access, Depends(access)],
         destinationId: Annotated[str | None, Query()] = None,  # noqa: N803 - the spec's name
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> JSONResponse:
         """The submissions ready for pickup at the client's destinations, oldest first."""
         _subscriber(granted)

@@ -49,13 +49,17 @@ def configure_logging(*, json_lines: bool | None = None, level: str = "INFO") ->
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         withhold_payloads,
     ]
+    # The list instance stays the same: loggers cached on first use hold it, and a second
+    # configuration (or a test's structlog.testing.capture_logs) must reach them too.
+    processors: list[structlog.typing.Processor] = structlog.get_config()["processors"]
+    processors[:] = [
+        *shared,
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ]
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
