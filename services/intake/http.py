@@ -52,6 +52,7 @@ from services.intake.supplements_http import mount_supplements
 from services.intake.upload import body_limit, check_declared_length
 from services.intake.web.docs_page import mount_docs
 from services.intake.web.header_limit import HeaderLimit
+from services.intake.web.in_flight import InFlightLimit
 from services.intake.web.security_headers import SecurityHeaders
 
 log = structlog.get_logger(__name__)
@@ -99,6 +100,11 @@ def create_app(  # noqa: PLR0915 - one route each
         description="Submission backbone for German e-government services.",
         docs_url=None,  # mount_docs: no script from a CDN on the console's origin
         redoc_url=None,
+    )
+    app.add_middleware(
+        InFlightLimit,
+        max_requests=settings.http_max_in_flight,
+        retry_after_seconds=settings.http_retry_after_seconds,
     )
     app.add_middleware(HeaderLimit, max_bytes=settings.http_max_header_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: also on the header limit's answers

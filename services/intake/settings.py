@@ -38,6 +38,11 @@ class IntakeSettings(BaseSettings):
     http_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     """The most bytes of headers a request may have (``AMTSWEG_HTTP_MAX_HEADER_BYTES``),
     else ``431``; headers that are stored have tighter limits of their own."""
+    http_max_in_flight: int = Field(default=256, ge=1)
+    """The most write requests (submissions, supplements, replies) in progress at once
+    (``AMTSWEG_HTTP_MAX_IN_FLIGHT``); one more is answered ``503`` with ``Retry-After``."""
+    http_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
+    """The ``Retry-After`` of that ``503`` (``AMTSWEG_HTTP_RETRY_AFTER_SECONDS``)."""
     portal_tokens: dict[str, str] = Field(
         default_factory=dict,
         description="portal id -> SHA-256 (hex) of its bearer token; tokens are never stored",
