@@ -3,6 +3,7 @@
 Errors are RFC 7807 problem documents, never stack traces.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -89,10 +90,13 @@ def create_app(  # noqa: PLR0915 - one route each
     settings: IntakeSettings,
     confirmations: ConfirmationPorts | None = None,
     replies: ReplyPorts | None = None,
+    *,
+    on_overload: Callable[[], None] | None = None,
 ) -> FastAPI:
     """The intake API, wired to a ledger and a vault; with ``confirmations``, it answers
     the signed proof of receipt at ``GET /v1/submissions/{id}/confirmation``, with
-    ``replies`` the authority's replies at ``GET /v1/submissions/{id}/replies``."""
+    ``replies`` the authority's replies at ``GET /v1/submissions/{id}/replies``;
+    ``on_overload`` is called for each write request refused ``503`` (backpressure)."""
     group_commit = GroupCommit(ledger, vault)
     app = FastAPI(
         title="Amtsweg",
@@ -105,6 +109,7 @@ def create_app(  # noqa: PLR0915 - one route each
         InFlightLimit,
         max_requests=settings.http_max_in_flight,
         retry_after_seconds=settings.http_retry_after_seconds,
+        on_refused=on_overload,
     )
     app.add_middleware(HeaderLimit, max_bytes=settings.http_max_header_bytes)
     app.add_middleware(SecurityHeaders)  # outermost: also on the header limit's answers

@@ -15,7 +15,7 @@ from services.intake.web.in_flight import InFlightLimit
 GUARD = 5.0
 
 
-def _app(release: asyncio.Event, entered: asyncio.Semaphore) -> InFlightLimit:
+def _app(release: asyncio.Event, entered: asyncio.Semaphore, refusals: list[None]) -> InFlightLimit:
     async def slow(request: Request) -> JSONResponse:
         await request.body()
         entered.release()
@@ -26,12 +26,15 @@ def _app(release: asyncio.Event, entered: asyncio.Semaphore) -> InFlightLimit:
         return JSONResponse({"ok": True})
 
     inner = Starlette(routes=[Route("/w", slow, methods=["POST"]), Route("/r", read)])
-    return InFlightLimit(inner, max_requests=2, retry_after_seconds=3)
+    return InFlightLimit(
+        inner, max_requests=2, retry_after_seconds=3, on_refused=lambda: refusals.append(None)
+    )
 
 
 async def test_a_write_beyond_the_bound_is_refused_and_reads_and_later_writes_pass() -> None:
     release, entered = asyncio.Event(), asyncio.Semaphore(0)
-    limited = _app(release, entered)
+    refusals: list[None] = []
+    limited = _app(release, entered, refusals)
     transport = httpx.ASGITransport(app=limited)
     async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
         held = [asyncio.create_task(client.post("/w", content=b"x" * 100_000)) for _ in range(2)]
@@ -46,6 +49,7 @@ async def test_a_write_beyond_the_bound_is_refused_and_reads_and_later_writes_pa
         assert refused.json()["status"] == 503
         assert "overloaded" in refused.json()["type"]
         assert (await asyncio.wait_for(client.get("/r"), GUARD)).status_code == 200
+        assert len(refusals) == 1
 
         release.set()
         assert [r.status_code for r in await asyncio.gather(*held)] == [202, 202]

@@ -10,6 +10,7 @@ what a portal polls while it waits.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,8 +22,15 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class InFlightLimit:
     """ASGI middleware: at most ``max_requests`` write requests in progress, else ``503``."""
 
-    def __init__(self, app: ASGIApp, max_requests: int, retry_after_seconds: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_requests: int,
+        retry_after_seconds: int,
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
         self._app = app
+        self._on_refused = on_refused
         self._max_requests = max_requests
         self._retry_after = str(retry_after_seconds).encode()
         self.in_flight = 0
@@ -32,6 +40,8 @@ class InFlightLimit:
             await self._app(scope, receive, send)
             return
         if self.in_flight >= self._max_requests:
+            if self._on_refused is not None:
+                self._on_refused()
             await self._refuse(send)
             return
         self.in_flight += 1

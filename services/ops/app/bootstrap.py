@@ -21,7 +21,7 @@ import httpx
 import structlog
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import SecretStr
 
 from contracts import topics
@@ -376,12 +376,22 @@ class Wiring:
         (``/fit-connect``), the ops API and console (``/ops``), and ``/metrics`` when given
         a registry. ``bootstrap_servers``: where the ops API
         finds the intake's dead letters (none: it lists only the deliveries' ones)."""
+        overloaded = (
+            None
+            if registry is None
+            else Counter(
+                "amtsweg_http_overloaded",
+                "Write requests the HTTP intake refused 503 overloaded (backpressure)",
+                registry=registry,
+            )
+        )
         app = create_app(
             self.ledger,
             self.vault,
             self.settings.intake,
             self.confirmation_ports(),
             self.portal_reply_ports(),
+            on_overload=None if overloaded is None else overloaded.inc,
         )
         probe = content_check(
             functools.cache(self.catalog),
