@@ -1,4 +1,5 @@
-"""Backpressure at the HTTP intake: writes above the bound get 503 with Retry-After at once."""
+"""Backpressure at the HTTP intake: writes above the bound get 503 with Retry-After at once;
+reads and operators' actions pass."""
 
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ def _app(release: asyncio.Event, entered: asyncio.Semaphore, refusals: list[None
     async def read(_: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    inner = Starlette(routes=[Route("/w", slow, methods=["POST"]), Route("/r", read)])
+    inner = Starlette(
+        routes=[
+            Route("/w", slow, methods=["POST"]),
+            Route("/r", read),
+            Route("/ops/api/act", read, methods=["POST"]),
+        ]
+    )
     return InFlightLimit(
         inner, max_requests=2, retry_after_seconds=3, on_refused=lambda: refusals.append(None)
     )
@@ -49,6 +56,8 @@ async def test_a_write_beyond_the_bound_is_refused_and_reads_and_later_writes_pa
         assert refused.json()["status"] == 503
         assert "overloaded" in refused.json()["type"]
         assert (await asyncio.wait_for(client.get("/r"), GUARD)).status_code == 200
+        operator = await asyncio.wait_for(client.post("/ops/api/act"), GUARD)
+        assert operator.status_code == 200
         assert len(refusals) == 1
 
         release.set()

@@ -4,7 +4,8 @@ Above saturation a queue in front of the ledger only makes every answer slower; 
 told ``503 Service Unavailable`` with ``Retry-After`` retries later (with its
 ``Idempotency-Key``, so a retry never submits twice) and the requests in progress keep
 their latency. Reads (status, events, replies) are not counted: they are cheap and are
-what a portal polls while it waits.
+what a portal polls while it waits; neither are the operators' actions under ``/ops``, so
+that staff can still act on a platform that is overloaded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from contracts.problems import Problem
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+EXEMPT_PREFIX = "/ops/"
 
 
 class InFlightLimit:
@@ -36,7 +38,11 @@ class InFlightLimit:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in WRITES:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in WRITES
+            or str(scope.get("path", "")).startswith(EXEMPT_PREFIX)
+        ):
             await self._app(scope, receive, send)
             return
         if self.in_flight >= self._max_requests:
