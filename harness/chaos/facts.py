@@ -22,7 +22,7 @@ from contracts import topics
 from contracts.kafka_security import client_options
 from events.ledger import Ledger, SubmissionNotFoundError
 from events.lifecycle import Status
-from events.relay_store import RelayStore
+from events.shard_relay_stores import ShardRelayStores
 from harness.chaos.check import TERMINAL_EVENTS, DeliveryRecord, TrailFacts
 from services.ops.actions.verify import check_submission
 
@@ -36,8 +36,14 @@ READ_TIMEOUT = 120.0
 
 
 def head(ledger: Ledger) -> int:
-    """The ledger's newest notification id (0 when empty)."""
-    return int(ledger.recorder.max_notification_id() or 0)
+    """The ledger's newest notification ids, summed over its shards (0 when empty)."""
+    return sum(int(shard.recorder.max_notification_id() or 0) for shard in ledger.shards)
+
+
+def relay_position(store: ShardRelayStores) -> int:
+    """The positions of every shard's relay, summed: equal to :func:`head` when all
+    caught up, since no relay gets ahead of its shard."""
+    return sum(store.position(relay) for relay in store.relays())
 
 
 def _unfinished(ledger: Ledger, known: set[str], finished: set[str]) -> set[str]:
@@ -59,7 +65,7 @@ def _unfinished(ledger: Ledger, known: set[str], finished: set[str]) -> set[str]
 
 
 async def wait_until_quiet(
-    ledger: Ledger, store: RelayStore, accepted: set[str], limit_s: float
+    ledger: Ledger, store: ShardRelayStores, accepted: set[str], limit_s: float
 ) -> tuple[bool, float]:
     """Wait until quiet (see the module docstring); whether it got there, and how long."""
     began = time.monotonic()
@@ -68,7 +74,7 @@ async def wait_until_quiet(
     while time.monotonic() - began < limit_s:
         pending = await asyncio.to_thread(_unfinished, ledger, accepted, finished)
         now_head = await asyncio.to_thread(head, ledger)
-        position = await asyncio.to_thread(store.position, RELAY)
+        position = await asyncio.to_thread(relay_position, store)
         if now_head != last_head:
             stable_since, last_head = time.monotonic(), now_head
         stable = time.monotonic() - stable_since >= STABLE_SECONDS
@@ -78,7 +84,7 @@ async def wait_until_quiet(
     return False, round(time.monotonic() - began, 1)
 
 
-def trail_facts(ledger: Ledger, store: RelayStore, submission_id: UUID) -> TrailFacts:
+def trail_facts(ledger: Ledger, store: ShardRelayStores, submission_id: UUID) -> TrailFacts:
     """One submission's terminal events, delivery and first broken link."""
     trail = ledger.trail(submission_id)
     terminal = tuple(entry.event for entry in trail if entry.event in TERMINAL_EVENTS)
@@ -95,7 +101,7 @@ def trail_facts(ledger: Ledger, store: RelayStore, submission_id: UUID) -> Trail
 
 
 def ledger_facts(
-    ledger: Ledger, store: RelayStore, also: set[str]
+    ledger: Ledger, store: ShardRelayStores, also: set[str]
 ) -> tuple[dict[str, TrailFacts], int, int]:
     """Every submission in the ledger (and those of ``also`` it holds); head; relay position."""
     ids = {str(s) for s in ledger.submission_ids()} | also
@@ -105,7 +111,7 @@ def ledger_facts(
             trails[submission_id] = trail_facts(ledger, store, UUID(submission_id))
         except SubmissionNotFoundError:
             continue
-    return trails, head(ledger), store.position(RELAY)
+    return trails, head(ledger), relay_position(store)
 
 
 async def read_deliveries(bootstrap_servers: str) -> list[DeliveryRecord]:

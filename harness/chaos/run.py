@@ -9,9 +9,9 @@ from typing import Any
 
 from rich.console import Console
 
-from events.ledger import Ledger
-from events.relay_store import relay_store
 from events.settings import LedgerSettings
+from events.shard_relay_stores import relay_stores
+from events.sharded_ledger import open_ledger
 from harness.bench.load import offer
 from harness.chaos.check import Facts, check
 from harness.chaos.facts import ledger_facts, read_deliveries, wait_until_quiet
@@ -95,10 +95,10 @@ async def run_chaos(
         progress.print(f"load done: {len(sent.accepted)} of {len(sent.scheduled)} accepted")
         await faulting
         http.close()
-        ledger = Ledger(
+        ledger = open_ledger(
             ledger_settings or LedgerSettings(data_dir=processes.data_dir, ledger_url=None)
         )
-        store = relay_store(ledger.settings)
+        store = relay_stores(ledger)
         progress.print("faults done; waiting until quiet")
         reached, waited = await wait_until_quiet(ledger, store, sent.accepted, plan.settle_timeout)
         stop_watching.set()

@@ -59,11 +59,16 @@ class ClusterPlatform:
     postgres: LocalPostgres
     processes: ChaosProcesses
     data_dir: Path
+    shards: int = 1
 
     @property
     def ledger(self) -> LedgerSettings:
-        """The services' ledger, as the harness opens it to check."""
-        return LedgerSettings(data_dir=self.processes.data_dir, ledger_url=self.postgres.dsn)
+        """The services' ledger, as the harness opens it to check (all its shards)."""
+        return LedgerSettings(
+            data_dir=self.processes.data_dir,
+            ledger_url=self.postgres.dsn,
+            ledger_shards=self.shards,
+        )
 
     def addresses(self) -> dict[str, str]:
         """Name → address of each part (no credentials)."""
@@ -109,7 +114,9 @@ def cluster_platform(
             )
             try:
                 processes.start()
-                platform = ClusterPlatform(kafka, postgres, processes, data_dir)
+                platform = ClusterPlatform(
+                    kafka, postgres, processes, data_dir, shards=topology.shards
+                )
                 platform.write_state()
                 yield platform
             finally:
