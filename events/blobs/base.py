@@ -10,17 +10,15 @@ once it is completely written, so a failed or partial upload never leaves a blob
 
 from __future__ import annotations
 
+import string
 from collections.abc import AsyncIterator, Iterator
 from typing import Protocol
-
-from contracts import linear_regex
 
 CHUNK = 1024 * 1024
 """Default size of the chunks a store yields when a blob is read as a stream."""
 
-_SEGMENT = r"[a-z0-9][a-z0-9-]{0,63}"
-_NAME = linear_regex.compile(rf"^{_SEGMENT}/{_SEGMENT}$")
-_GROUP = linear_regex.compile(rf"^{_SEGMENT}$")
+_SEGMENT_CHARACTERS = string.ascii_lowercase + string.digits + "-"
+MAX_SEGMENT = 64
 
 
 class BlobNotFoundError(Exception):
@@ -74,19 +72,27 @@ class BlobStore(Protocol):
 
 
 def check_name(name: str) -> str:
-    """``name`` if it is ``<group>/<item>`` of lower-case letters, digits and dashes."""
-    if not _NAME.fullmatch(name):
+    """``name`` if it is ``<group>/<item>``, each a segment (:func:`check_group`)."""
+    group, slash, item = name.partition("/")
+    if not (slash and _segment(group) and _segment(item)):
         msg = f"not a blob name (<group>/<item>): {name!r}"
         raise ValueError(msg)
     return name
 
 
 def check_group(group: str) -> str:
-    """``group`` if it is one segment of lower-case letters, digits and dashes."""
-    if not _GROUP.fullmatch(group):
+    """``group`` if it is one segment: 1 to 64 lower-case ASCII letters, digits and dashes,
+    not beginning with a dash."""
+    if not _segment(group):
         msg = f"not a blob group: {group!r}"
         raise ValueError(msg)
     return group
+
+
+def _segment(text: str) -> bool:
+    # strip() removes the allowed characters from both ends: nothing is left when every
+    # character is one of them (string methods: the blob store checks every name it sees)
+    return 0 < len(text) <= MAX_SEGMENT and text[0] != "-" and not text.strip(_SEGMENT_CHARACTERS)
 
 
 def check_size(size: int, max_size: int) -> None:
