@@ -10,11 +10,22 @@ findings (the routing keys found in the data) are a sealed document of their own
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from contracts.assurance import PresentedLevel, presented_level
 from events.submission import Submission
 from events.vault import Vault
+
+
+class SealedParts(Protocol):
+    """What a submission records of its parts: ``blob``, ``sha512`` and ``size`` of each
+    (a ``Submission`` is one)."""
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+    @property
+    def attachments(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,7 @@ class Dossier:
         """The submission's dossier (``ContentErasedError`` once erased)."""
         return cls.from_document(vault.read_document(submission.id, submission.dossier))
 
-    def parts(self, submission: Submission) -> list[tuple[DeclaredPart, dict[str, Any]]]:
+    def parts(self, submission: SealedParts) -> list[tuple[DeclaredPart, dict[str, Any]]]:
         """Each declared part with its sealed part (``blob``, ``sha512``, ``size``), data first."""
         return [
             (self.data, submission.data),

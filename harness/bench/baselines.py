@@ -20,6 +20,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,21 +50,21 @@ async def raw_kafka(
     await ensure_topics(bootstrap_servers, [topic], partitions, configs=configs)
     value = random.Random(message_bytes).randbytes(message_bytes)  # noqa: S311
     relay_like, batching = relay_producer(bootstrap_servers), batching_producer(bootstrap_servers)
-    reader = _Reader(bootstrap_servers, topic)
+    reader = Reader(bootstrap_servers, topic)
     await relay_like.start()
     await batching.start()
     try:
         await reader.start()
-        hop = _Hop("batching", batching, topic, value, reader)
+        hop = Hop("batching", batching, topic, lambda _key: value, reader)
         capacity = await hop.capacity(seconds)
         steps = [await hop.step(rate, seconds) for rate in rates]
-        relay_hop = _Hop("relay-settings", relay_like, topic, value, reader)
+        relay_hop = Hop("relay-settings", relay_like, topic, lambda _key: value, reader)
         relay_capacity = await relay_hop.capacity(seconds)
     finally:
         await reader.stop()
         await relay_like.stop()
         await batching.stop()
-        await _delete(bootstrap_servers, topic)
+        await delete_topics(bootstrap_servers, [topic])
     return {
         "messageBytes": message_bytes,
         "capacity": capacity,
@@ -89,7 +90,7 @@ def batching_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     )
 
 
-class _Reader:
+class Reader:
     """Notes when each message (by key) reached the consumer."""
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
@@ -133,29 +134,44 @@ class _Reader:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(limit_s):
                 while not all(k in self.seen for k in keys):
-                    self._changed.clear()
-                    await self._changed.wait()
+                    await self.changed()
         return sum(1 for k in keys if k in self.seen)
+
+    async def changed(self) -> None:
+        """Wait for the consumer's next poll."""
+        self._changed.clear()
+        await self._changed.wait()
 
 
 @dataclass(frozen=True)
-class _Hop:
+class Hop:
+    """Messages produced to ``topic`` and read by ``reader`` where they come out: one
+    Kafka hop, or a whole pipeline when the reader reads its last topic."""
+
     name: str
     """prefix of the message keys: each hop's messages are told apart by the reader"""
     producer: AIOKafkaProducer
     topic: str
-    value: bytes
-    reader: _Reader
+    value: Callable[[bytes], bytes]
+    """the value of the message with this key"""
+    reader: Reader
 
-    async def capacity(self, seconds: float) -> dict[str, Any]:
-        """Produce as fast as acknowledgements allow for ``seconds``; messages/s consumed."""
+    async def capacity(self, seconds: float, window: int | None = None) -> dict[str, Any]:
+        """Produce as fast as acknowledgements allow for ``seconds``; messages/s consumed.
+
+        ``window``: at most this many messages sent and not yet read (a pipeline slower
+        than the producer would otherwise build a backlog that takes minutes to drain).
+        """
         keys: list[bytes] = []
         pending = []
+        read_before = len(self.reader.seen)
         start = time.time()
         while time.time() - start < seconds:
+            while window and len(keys) - (len(self.reader.seen) - read_before) >= window:
+                await self.reader.changed()
             key = f"{self.name}-capacity-{len(keys)}".encode()
             keys.append(key)
-            pending.append(await self.producer.send(self.topic, self.value, key=key))
+            pending.append(await self.producer.send(self.topic, self.value(key), key=key))
             if len(pending) >= CAPACITY_IN_FLIGHT:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -179,7 +195,7 @@ class _Hop:
                 await asyncio.sleep(delay)
             key = f"{self.name}-{rate}-{n}".encode()
             scheduled[key] = epoch + due
-            pending.append(await self.producer.send(self.topic, self.value, key=key))
+            pending.append(await self.producer.send(self.topic, self.value(key), key=key))
         await asyncio.gather(*pending)
         received = await self.reader.received(list(scheduled))
         seen = self.reader.seen
@@ -192,11 +208,12 @@ class _Hop:
         }
 
 
-async def _delete(bootstrap_servers: str, topic: str) -> None:
+async def delete_topics(bootstrap_servers: str, names: list[str]) -> None:
+    """Delete the bench's own topics once measured."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **client_options())
     await admin.start()
     try:
-        await admin.delete_topics([topic])
+        await admin.delete_topics(names)
     finally:
         await admin.close()
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,7 @@ def _field(name: str, content_type: str, filename: str | None = None) -> bytes:
     ).encode()
 
 
-def intake_message(submission: BenchSubmission) -> bytes:
+def intake_message(submission: BenchSubmission, routing: Mapping[str, str] = ROUTING) -> bytes:
     """The value of an ``amtsweg.intake`` message: the JSON form of the submission."""
     attachments = b"[]"
     if submission.attachment is not None:
@@ -163,7 +164,7 @@ def intake_message(submission: BenchSubmission) -> bytes:
             b'","attachments":',
             attachments,
             b',"routing":',
-            json.dumps(ROUTING).encode(),
+            json.dumps(dict(routing)).encode(),
             b"}",
         )
     )

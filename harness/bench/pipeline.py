@@ -4,9 +4,10 @@ Starts Amtsweg (``amtsweg run``, or one process per service) on a fresh temporar
 dir with the SQLite ledger, on the broker of ``KAFKA_BOOTSTRAP_SERVERS`` or one it
 starts itself, or uses a running Amtsweg (``--url`` and ``--bootstrap``). It offers an
 open-loop load of xdomea submissions (~20 KB; and with a 1 MB attachment) over HTTP and
-over the Kafka intake at rising rates, and measures, next to raw Kafka and the raw
-ledger in the same run, how many reach the authority's topic and how fast. Figures go
-to the terminal, ``pipeline.json`` and ``pipeline.png``. See ``harness.bench.steps`` for what
+over the Kafka intake at rising rates, and measures, next to raw Kafka, the raw ledger
+and a ceiling (Amtsweg's hops doing only their work, ``harness.bench.ceiling``) in the
+same run, how many reach the authority's topic and how fast. Figures go to the
+terminal, ``pipeline.json`` and ``pipeline.png``. See ``harness.bench.steps`` for what
 each figure means. A command that prints figures, never a timed assertion in a test.
 """
 
@@ -124,7 +125,7 @@ def pipeline(  # noqa: PLR0917 - typer options
                 log_level=log_level,
             )
             console.print(f"baselines on broker {servers} ({baseline_seconds:g} s each)")
-            baselines = session.baselines(scratch / "ledger-baseline", measured["scenarios"])
+            baselines = session.baselines(scratch, measured["scenarios"])
         failed = False
     finally:
         if keep_data or failed:

@@ -93,14 +93,29 @@ def baseline_table(report: dict[str, Any]) -> Table:
             f"{kafka['capacityWithRelaySettings']['perSecond']:,.0f}",
             "",
         )
+    for ceiling in report["baselines"]["ceiling"]:
+        capacity = ceiling["capacity"]
+        table.add_row(
+            f"ceiling: Amtsweg's hops, only their work, {_shape(ceiling)}"
+            f" ({_cores(capacity['cpuMsPerMessage'])} CPU ms each)",
+            f"{capacity['perSecond']:,.0f}",
+            ", ".join(f"{s['rate']:g}/s: {s['latencyMs']['p99']:,.0f}" for s in ceiling["steps"]),
+        )
     return table
+
+
+def _shape(ceiling: dict[str, Any]) -> str:
+    """``21 KB`` or ``21 KB + 1.00 MB``."""
+    shape = _size(ceiling["dataBytes"])
+    return f"{shape} + {_size(ceiling['attachmentBytes'])}" if ceiling["attachmentBytes"] else shape
 
 
 def ratio_table(scenarios: list[dict[str, Any]]) -> Table:
     """Each scenario's best sustained throughput as a share of each baseline."""
     table = Table(title="Amtsweg's best throughput as a share of the baselines")
     columns = ("scenario", "best/s", "raw Kafka", "ledger, 1/tx", "ledger, 100/tx")
-    for column in columns:
+    ceiling = ("Amtsweg / ceiling", "CPU ms/sub: Amtsweg / ceiling")
+    for column in (*columns, *ceiling):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for scenario in scenarios:
         ratios = scenario["ratios"]
@@ -110,6 +125,8 @@ def ratio_table(scenarios: list[dict[str, Any]]) -> Table:
             f"{ratios['kafka']:.1%}",
             f"{ratios['ledger1']:.1%}",
             f"{ratios['ledger100']:.1%}",
+            f"{ratios['ceiling']:.1%}",
+            f"{ratios['ceilingCpu']:.1f}x" if ratios["ceilingCpu"] else "?",
         )
     return table
 
@@ -191,6 +208,23 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
             ":",
             color="grey",
             label=f"raw Kafka one hop p99, {_size(kafka['messageBytes'])}",
+        )
+    for ceiling in report["baselines"]["ceiling"]:
+        steps = ceiling["steps"]
+        latency_axes.plot(
+            [s["rate"] for s in steps],
+            [s["latencyMs"]["p99"] for s in steps],
+            "x-.",
+            color="black",
+            alpha=0.6,
+            label=f"ceiling p99, {_shape(ceiling)}",
+        )
+        throughput_axes.axhline(
+            ceiling["capacity"]["perSecond"],
+            linestyle="-.",
+            color="black",
+            alpha=0.6,
+            label=f"ceiling capacity, {_shape(ceiling)}",
         )
     offered = sorted({s["rate"] for sc in report["scenarios"] for s in sc["steps"]})
     throughput_axes.plot(offered, offered, ":", color="grey", label="offered")

@@ -13,6 +13,7 @@ from typing import Any
 from contracts import topics
 from deploy.topics import ensure_topics
 from harness.bench.baselines import ledger_appends, raw_kafka
+from harness.bench.ceiling_bench import ceiling
 from harness.bench.load import MAX_MESSAGE_BYTES, Channel, HttpChannel, KafkaChannel
 from harness.bench.load import intake_producer as new_intake_producer
 from harness.bench.observe import Observer
@@ -87,13 +88,13 @@ class Session:
         ]
         return described
 
-    def baselines(self, ledger_dir: Path, measured: list[dict[str, Any]]) -> dict[str, Any]:
-        """Raw ledger appends, and raw Kafka for each message size at the rates measured."""
-        ledger = ledger_appends(ledger_dir, Payloads(self.document_bytes, 0), self.baseline_seconds)
-        sizes: dict[int, list[float]] = {}
-        for scenario in measured:
-            rates = sizes.setdefault(scenario["messageBytes"], [])
-            rates.extend(s["rate"] for s in scenario["steps"] if s["rate"] not in rates)
+    def baselines(self, scratch: Path, measured: list[dict[str, Any]]) -> dict[str, Any]:
+        """Raw ledger appends; raw Kafka for each message size and the ceiling for each
+        attachment size, at the rates measured."""
+        ledger = ledger_appends(
+            scratch / "ledger-baseline", Payloads(self.document_bytes, 0), self.baseline_seconds
+        )
+        sizes = _rates_by(measured, "messageBytes")
         kafka = [
             asyncio.run(
                 raw_kafka(
@@ -106,7 +107,20 @@ class Session:
             )
             for size, rates in sorted(sizes.items())
         ]
-        return {"ledger": ledger, "kafka": kafka}
+        ceilings = [
+            asyncio.run(
+                ceiling(
+                    self.bootstrap_servers,
+                    Payloads(self.document_bytes, attachment_bytes),
+                    rates=sorted(rates),
+                    seconds=self.baseline_seconds,
+                    partitions=self.partitions,
+                    scratch=scratch / "ceiling",
+                )
+            )
+            for attachment_bytes, rates in sorted(_rates_by(measured, "attachmentBytes").items())
+        ]
+        return {"ledger": ledger, "kafka": kafka, "ceiling": ceilings}
 
     def prepare_intake_topic(self) -> None:
         """Create ``amtsweg.intake`` (if missing) to take a 1 MB attachment in base64.
@@ -121,6 +135,15 @@ class Session:
                 configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
             )
         )
+
+
+def _rates_by(measured: list[dict[str, Any]], figure: str) -> dict[int, list[float]]:
+    """The rates the scenarios measured, by a figure of theirs (a size)."""
+    found: dict[int, list[float]] = {}
+    for scenario in measured:
+        rates = found.setdefault(scenario[figure], [])
+        rates.extend(s["rate"] for s in scenario["steps"] if s["rate"] not in rates)
+    return found
 
 
 def measure(session: Session, target: Target) -> dict[str, Any]:
@@ -196,7 +219,13 @@ def _camel(name: str) -> str:
 
 
 def add_ratios(report: dict[str, Any]) -> None:
-    """Each scenario's best throughput as a share of the baselines (``ratios``)."""
+    """Each scenario's best throughput as a share of the baselines (``ratios``).
+
+    ``ceiling``: of the ceiling's capacity for the scenario's attachment size;
+    ``ceilingCpu``: Amtsweg's CPU per submission in its best step over the ceiling's per
+    message at its capacity (saturated, so without the idle polling a slow step spreads
+    over few messages).
+    """
     ledger = report["baselines"]["ledger"]
     kafka = {  # the better of the two producers: what raw aiokafka reaches here
         k["messageBytes"]: max(
@@ -204,13 +233,28 @@ def add_ratios(report: dict[str, Any]) -> None:
         )
         for k in report["baselines"]["kafka"]
     }
+    ceilings = {c["attachmentBytes"]: c["capacity"] for c in report["baselines"]["ceiling"]}
     for scenario in report["scenarios"]:
         best = scenario["bestThroughput"]
+        ceiling_capacity = ceilings.get(scenario["attachmentBytes"], {})
         scenario["ratios"] = {
             "kafka": _share(best, kafka.get(scenario["messageBytes"], 0.0)),
             "ledger1": _share(best, ledger["perTransaction1"]["perSecond"]),
             "ledger100": _share(best, ledger["perTransaction100"]["perSecond"]),
+            "ceiling": _share(best, ceiling_capacity.get("perSecond", 0.0)),
+            "ceilingCpu": _share(
+                _cpu_at_best(scenario) or 0.0, ceiling_capacity.get("cpuMsPerMessage") or 0.0
+            ),
         }
+
+
+def _cpu_at_best(scenario: dict[str, Any]) -> float | None:
+    """Amtsweg's CPU milliseconds per submission in the step of the best throughput."""
+    steps = scenario["steps"]
+    if not steps:
+        return None
+    best: float | None = max(steps, key=lambda s: s["throughput"])["amtswegCpuMsPerSubmission"]
+    return best
 
 
 def _share(part: float, whole: float) -> float:

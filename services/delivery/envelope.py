@@ -18,8 +18,7 @@ from uuid import UUID, uuid5
 
 from contracts import topics
 from contracts.messages import DeliveryEnvelope, DeliveryLinks, Encryption, Href, PayloadPart
-from events.dossier import Dossier
-from events.submission import Submission
+from events.dossier import Dossier, SealedParts
 
 
 class Sealer(Protocol):
@@ -28,6 +27,19 @@ class Sealer(Protocol):
     kid: str
 
     def seal(self, plaintext: bytes, content_type: str | None = None) -> str: ...
+
+
+class Addressed(SealedParts, Protocol):
+    """What an envelope names of its submission (a routed ``Submission`` is one)."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def authority_id(self) -> str | None: ...
+
+    @property
+    def service_identifier(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ def delivery_path(delivery_id: str) -> str:
 
 
 def build_envelope(
-    submission: Submission,
+    submission: Addressed,
     dossier: Dossier,
     delivery_id: str,
     read: Callable[[str], bytes],

@@ -42,7 +42,8 @@ def test_bench_pipeline_dispatches_every_submission_and_writes_its_figures(
         assert step["latencyMs"]["count"] == step["dispatched"]
         assert step["throughput"] > 0
         assert set(step["cpuSeconds"]) == {"amtsweg run", "bench client"}
-        assert set(scenario["ratios"]) == {"kafka", "ledger1", "ledger100"}
+        assert set(scenario["ratios"]) == {"kafka", "ledger1", "ledger100", "ceiling", "ceilingCpu"}
+        assert scenario["ratios"]["ceiling"] > 0
     sizes = {s["key"]: (s["dataBytes"], s["attachmentBytes"]) for s in report["scenarios"]}
     assert sizes["kafka"][1] == 0
     assert sizes["kafka-attachment"][1] == 20000
@@ -55,5 +56,12 @@ def test_bench_pipeline_dispatches_every_submission_and_writes_its_figures(
     for baseline in report["baselines"]["kafka"]:
         assert baseline["capacity"]["received"] == baseline["capacity"]["sent"] > 0
         assert [s["received"] for s in baseline["steps"]] == [s["sent"] for s in baseline["steps"]]
+    ceilings = {c["attachmentBytes"]: c for c in report["baselines"]["ceiling"]}
+    assert set(ceilings) == {0, 20000}
+    for baseline in ceilings.values():
+        assert baseline["capacity"]["received"] == baseline["capacity"]["sent"] > 0
+        assert [s["received"] for s in baseline["steps"]] == [s["sent"] for s in baseline["steps"]]
+        assert baseline["capacity"]["cpuMsPerMessage"] > 0
+    assert "Amtsweg / ceiling" in result.output
     assert report["machine"]["cpus"] >= 1
     assert (out / "pipeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
