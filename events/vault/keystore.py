@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,6 +148,29 @@ class KeyStore:
             return self.data_key(submission_id)
         self._remember(sid, key)
         return key
+
+    def create_all(self, submission_ids: Iterable[UUID]) -> None:
+        """Create in one transaction the data keys of those of ``submission_ids`` that have
+        none (a batch of new submissions: one commit instead of one each); ``create`` then
+        finds them cached. A submission whose key existed, or was destroyed, is left to
+        ``create``."""
+        fresh: list[tuple[str, bytes]] = []
+        for submission_id in submission_ids:
+            sid = str(submission_id)
+            if self._cached(sid) is None:
+                fresh.append((sid, secrets.token_bytes(32)))
+        if not fresh:
+            return
+        created_at = _now()
+        created: list[tuple[str, bytes]] = []
+        with self._db.transaction() as cursor:
+            for sid, key in fresh:
+                wrapped = self._kek.wrap(key, sid.encode())
+                cursor.execute(self._db.sql(_CREATE), (sid, self._kek.key_id, wrapped, created_at))
+                if cursor.rowcount == 1:
+                    created.append((sid, key))
+        for sid, key in created:
+            self._remember(sid, key)
 
     def data_key(self, submission_id: UUID) -> bytes:
         """The submission's data key; ``KeyNotFoundError`` or ``ContentErasedError``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -38,6 +39,10 @@ Parse = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[StreamMessage[A
 
 INTAKE_BATCH = 100
 """Intake messages per batch at most (each may carry megabytes of parts)."""
+SEALING_THREADS = 8
+"""Messages of a batch sealed at once. Each blob write waits for its fsync, and a disk
+takes several together: 21 KB blobs written by 8 threads went about four times as fast
+as by one on this project's test machine (README, Performance)."""
 
 
 def register(
@@ -57,10 +62,13 @@ def register(
 
     retry = BatchRetry()
     options = subscription(stage_settings)
+    sealing = ThreadPoolExecutor(SEALING_THREADS, thread_name_prefix="intake-sealing")
 
     async def take_in_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         intake_records = [intake_record(record) for record in records]
-        answers = await asyncio.to_thread(_receive_all, ledger, vault, settings, intake_records)
+        answers = await asyncio.to_thread(
+            _receive_all, ledger, vault, settings, intake_records, sealing
+        )
         for record, (request, answer) in zip(intake_records, answers, strict=True):
             with _bound(record):
                 if isinstance(answer, ProblemError):
@@ -106,32 +114,57 @@ Answer = tuple[IntakeRequest | None, IntakeResult | ProblemError]
 
 
 def _receive_all(
-    ledger: Ledger, vault: Vault, settings: IntakeSettings, records: Sequence[IntakeRecord]
+    ledger: Ledger,
+    vault: Vault,
+    settings: IntakeSettings,
+    records: Sequence[IntakeRecord],
+    sealing: Executor | None = None,
 ) -> list[Answer]:
-    """Read each message and store its parts, then receive them all in one transaction.
+    """Read each message and seal its parts, then receive them all in one transaction.
 
-    A message refused on reading or storing gets its problem (a dead letter); an error of
-    the ledger or the blob store propagates, so the whole batch is processed again.
+    The new submissions' data keys are created in one key-store transaction, and the
+    messages are sealed at once on ``sealing`` (each blob write waits for its fsync; the
+    disk takes several together). A message refused on reading or storing gets its
+    problem (a dead letter); an error of the ledger or the blob store propagates, so the
+    whole batch is processed again.
     """
-    prepared: list[tuple[IntakeRequest, Arrival] | ProblemError] = []
+    prepared: list[tuple[IntakeRequest, PartSink] | ProblemError] = []
     for record in records:
         with _bound(record):
             try:
                 request = _read(record, settings)
-                sink = _sink(ledger, vault, request)
-                incoming = sink.seal_dossier(store_parts(sink, request.form))
             except ProblemError as problem:
                 prepared.append(problem)
                 continue
-            arrival = Arrival(
-                incoming, request.portal_id, request.idempotency_key, request.correlation_id
-            )
-            prepared.append((request, arrival))
-    arrivals = [item[1] for item in prepared if not isinstance(item, ProblemError)]
+            prepared.append((request, _sink(ledger, vault, request)))
+    sinks = [item[1] for item in prepared if not isinstance(item, ProblemError)]
+    vault.keys.create_all(sink.submission_id for sink in sinks if sink.keeps)
+
+    def seal(
+        record: IntakeRecord, item: tuple[IntakeRequest, PartSink] | ProblemError
+    ) -> tuple[IntakeRequest, Arrival] | ProblemError:
+        if isinstance(item, ProblemError):
+            return item
+        request, sink = item
+        with _bound(record):
+            try:
+                incoming = sink.seal_dossier(store_parts(sink, request.form))
+            except ProblemError as problem:
+                return problem
+        return request, Arrival(
+            incoming, request.portal_id, request.idempotency_key, request.correlation_id
+        )
+
+    sealed = list(
+        map(seal, records, prepared)
+        if sealing is None or len(sinks) < 2  # one message: nothing to overlap
+        else sealing.map(seal, records, prepared)
+    )
+    arrivals = [item[1] for item in sealed if not isinstance(item, ProblemError)]
     received = iter(receive_many(ledger, vault, arrivals))
     return [
         (None, item) if isinstance(item, ProblemError) else (item[0], next(received))
-        for item in prepared
+        for item in sealed
     ]
 
 

@@ -30,6 +30,11 @@ class PartSink:
         self.written: list[str] = []
         """The blobs sealed so far (to discard when the request fails on the way)."""
 
+    @property
+    def keeps(self) -> bool:
+        """True if the parts are sealed (a new submission), False if only hashed (a retry)."""
+        return self._keep
+
     def put(self, content: bytes) -> Part:
         """One part from memory."""
         if not self._keep:
