@@ -46,3 +46,23 @@ def test_the_first_action_on_a_dead_letter_wins(ledger: Ledger) -> None:
     assert list(intake) == ["intake-0-1"]
     assert (intake["intake-0-1"].action, intake["intake-0-1"].actor) == ("dropped", "erika")
     assert set(actions.handled("")) == {"intake-0-1", "delivery-d-0-8"}
+
+
+def test_pages_after_a_submission_continue_where_the_last_ended(ledger: Ledger) -> None:
+    _submissions(ledger, 9)
+    projector = OverviewProjector(ledger, overview_store(ledger.settings))
+    projector.catch_up()
+    store = projector.store
+    every = [r.submission_id for r in store.select(Filters(), limit=100)]
+    pages: list[str] = []
+    after = None
+    while page := store.select(Filters(), limit=4, after=after):
+        pages += [r.submission_id for r in page]
+        after = page[-1].submission_id
+    assert pages == every
+    portal = [r.submission_id for r in store.select(Filters(portal="portal-1"))]
+    assert [r.submission_id for r in store.select(Filters(portal="portal-1"), after=portal[0])] == (
+        portal[1:]
+    )
+    assert store.select(Filters(), after=every[2], offset=1)[0].submission_id == every[4]
+    assert store.select(Filters(), after="no-such-submission") == []

@@ -180,12 +180,21 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
         until: Annotated[float | None, Query(description="seconds since the epoch")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[
+            UUID | None,
+            Query(
+                description="list the submissions after this one (the last of the page "
+                "before: its answer's `next`); a page this way costs the same at any depth"
+            ),
+        ] = None,
     ) -> dict[str, Any]:
-        """Submissions matching the filters, newest first."""
+        """Submissions matching the filters, newest first. ``next`` names the last one
+        listed when the page is full: ``after`` it is the next page."""
         filters = Filters(status, service, authority, portal, since, until, case)
         filters = await run_in_threadpool(scoping.filters, scope, filters)
         projector = await caught_up()
-        rows = await run_in_threadpool(projector.store.select, filters, limit, offset)
+        cursor = None if after is None else str(after)
+        rows = await run_in_threadpool(projector.store.select, filters, limit, offset, cursor)
         total = await run_in_threadpool(projector.store.count, filters)
         await record_read(deps.access_log, reader, Read.LIST, purpose)
         tenants = scoping.tenants
@@ -195,7 +204,8 @@ def create_ops_router(deps: OpsDependencies) -> APIRouter:  # noqa: PLR0915 - on
             return {**row_json(row), "tenants": sorted(of.all)}
 
         listing = await run_in_threadpool(lambda: [listed(r) for r in rows])
-        return {"total": total, "offset": offset, "submissions": listing}
+        following = rows[-1].submission_id if len(rows) == limit else None
+        return {"total": total, "offset": offset, "next": following, "submissions": listing}
 
     @router.get("/submissions/{submission_id}")
     async def get_submission(

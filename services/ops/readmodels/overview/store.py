@@ -47,6 +47,20 @@ _TABLES = (
         "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_case "
         "ON amtsweg_ops_submissions (case_id, received_at)"
     ),
+    # A list filtered by portal, authority or service reads its page (and counts its
+    # rows) in that column's index, newest first, instead of scanning the table.
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_portal "
+        "ON amtsweg_ops_submissions (portal_id, received_at, submission_id)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_authority "
+        "ON amtsweg_ops_submissions (authority_id, received_at, submission_id)"
+    ),
+    (
+        "CREATE INDEX IF NOT EXISTS amtsweg_ops_submissions_service "
+        "ON amtsweg_ops_submissions (leika_key, received_at, submission_id)"
+    ),
     (
         "CREATE TABLE IF NOT EXISTS amtsweg_ops_throughput (minute BIGINT NOT NULL, "
         "event TEXT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (minute, event))"
@@ -94,6 +108,11 @@ _WHERE = (
     ("since", "received_at >= {p}"),
     ("until", "received_at < {p}"),
     ("case_id", "case_id = {p}"),
+)
+
+_RECEIVED_OF = "(SELECT received_at FROM amtsweg_ops_submissions WHERE submission_id = {p})"
+_AFTER = (  # after a row in the order of the lists: newest first, then by id
+    f"received_at <= {_RECEIVED_OF} AND (received_at < {_RECEIVED_OF} OR submission_id > {{p}})"
 )
 
 
@@ -193,9 +212,21 @@ class OverviewStore:
             rewind = _REWIND.format(p=self.placeholder)
             cursor.execute(rewind, (PROJECTION, f"{PROJECTION}-shard%"))
 
-    def select(self, filters: Filters, limit: int = 100, offset: int = 0) -> list[SubmissionRow]:
-        """Rows matching ``filters``, newest first."""
+    def select(
+        self, filters: Filters, limit: int = 100, offset: int = 0, after: str | None = None
+    ) -> list[SubmissionRow]:
+        """Rows matching ``filters``, newest first; with ``after`` (a submission id) only
+        those listed after it, ``offset`` counted from there.
+
+        ``after`` is the keyset way to page: the last row of one page names the next, which
+        starts in the index where that row stands, however deep; an offset is read past
+        row by row. An ``after`` that names no listed submission gives no rows.
+        """
         where, params = self._where(filters)
+        if after is not None:
+            where = f"{where} AND " if where else " WHERE "
+            where += _AFTER
+            params += [after] * 3
         sql = f"{_SELECT}{where} ORDER BY received_at DESC, submission_id LIMIT {{p}} OFFSET {{p}}"
         return [_row(values) for values in self._query(sql, [*params, limit, offset])]
 
