@@ -67,7 +67,7 @@ def register(
     async def take_in_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         intake_records = [intake_record(record) for record in records]
         answers = await asyncio.to_thread(
-            _receive_all, ledger, vault, settings, intake_records, sealing
+            receive_batch, ledger, vault, settings, intake_records, sealing
         )
         for record, (request, answer) in zip(intake_records, answers, strict=True):
             with _bound(record):
@@ -113,7 +113,7 @@ def _bound(record: IntakeRecord) -> Any:
 Answer = tuple[IntakeRequest | None, IntakeResult | ProblemError]
 
 
-def _receive_all(
+def receive_batch(
     ledger: Ledger,
     vault: Vault,
     settings: IntakeSettings,

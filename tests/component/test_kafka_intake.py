@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from events.lifecycle import Status
 from events.vault import Vault
 from services.intake import handler
 from services.intake.domain import submission_id_for
+from services.intake.errors import ProblemError
+from services.intake.from_kafka import IntakeRecord
 from services.runtime import retry
 from services.runtime.settings import StageSettings
 from tests.support.factories import json_request, sha512, xdomea_sample
@@ -286,3 +289,34 @@ async def test_the_shared_topic_is_refused_unless_accepted(
     problem = it.problem()
     assert problem["type"] == PROBLEM_BASE + "portal-not-authenticated"
     assert problem["status"] == 403
+
+
+def test_a_batch_sealed_on_threads_answers_each_message_in_its_place(
+    ledger: Ledger, vault: Vault
+) -> None:
+    def record(offset: int, value: bytes, key: str) -> IntakeRecord:
+        given = _from(key=key)
+        pairs = [(name, text.encode()) for name, text in given.items()]
+        return IntakeRecord(value, None, pairs, topics.INTAKE, 0, offset, 1)
+
+    documents = [DATA + f"\n<!-- {n} -->".encode() for n in range(4)]
+    records = [
+        record(n, _value(json_request(d, routing=KOELN)), f"b-{n}") for n, d in enumerate(documents)
+    ]
+    records.insert(2, record(9, b"{not json", "b-9"))
+    records.append(record(10, _value(json_request(documents[0], routing=KOELN)), "b-0"))  # again
+
+    settings = intake_settings(port=0).model_copy(update={"kafka_intake_shared_topic": True})
+    with ThreadPoolExecutor(4) as sealing:
+        answers = handler.receive_batch(ledger, vault, settings, records, sealing)
+
+    outcomes = [answer for _, answer in answers]
+    assert isinstance(outcomes[2], ProblemError)
+    received = [o for o in outcomes if not isinstance(o, ProblemError)]
+    assert [o.created for o in received] == [True, True, True, True, False]
+    ids = [submission_id_for("portal-a", f"b-{n}") for n in range(4)]
+    assert [o.submission_id for o in received] == [*ids, ids[0]]
+    for submission_id, document in zip(ids, documents, strict=True):
+        submission = ledger.get_submission(submission_id)
+        assert vault.read(submission_id, submission.data["blob"]) == document
+        assert Dossier.of(vault, submission).routing == KOELN
