@@ -20,6 +20,7 @@ and chain hash as ``received``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -30,7 +31,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG
+from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, SigningKey, signing_key
 from contracts.receipts import MalformedReceiptError, b64url_decode
 
 CONFIRMATION_TYP: Final = "amtsweg-receipt+jwt"
@@ -113,6 +114,7 @@ class Confirmation(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+@functools.cache
 def _registry() -> jws.JWSRegistry:
     registry = jws.JWSRegistry(algorithms=[ENVELOPE_SIGNATURE_ALG])
     registry.max_payload_length = MAX_CONFIRMATION_BYTES
@@ -123,15 +125,14 @@ def _payload(confirmation: Confirmation) -> bytes:
     return json.dumps(confirmation.claims(), sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign_confirmation(confirmation: Confirmation, private_jwk: Mapping[str, Any]) -> str:
+def sign_confirmation(
+    confirmation: Confirmation, private_key: SigningKey | Mapping[str, Any]
+) -> str:
     """The compact JWS of ``confirmation`` with a private P-256 key (its ``kid`` named)."""
-    key = ECKey.import_key(dict(private_jwk))
-    header = {
-        "alg": ENVELOPE_SIGNATURE_ALG,
-        "typ": CONFIRMATION_TYP,
-        "kid": str(private_jwk["kid"]),
-    }
-    return jws.serialize_compact(header, _payload(confirmation), key, registry=_registry())
+    signer = signing_key(private_key)
+    header = {"alg": ENVELOPE_SIGNATURE_ALG, "typ": CONFIRMATION_TYP, "kid": signer.kid}
+    payload = _payload(confirmation)
+    return jws.serialize_compact(header, payload, signer.key, registry=_registry())
 
 
 def _header(token: str) -> dict[str, Any]:

@@ -15,8 +15,10 @@ verifies with :func:`verify_envelope` and refuses what is unsigned or wrongly si
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from joserfc import jws
@@ -45,17 +47,37 @@ class EnvelopeSignatureError(ValueError):
     """An envelope is unsigned, signed by an unknown key, or its signature does not verify."""
 
 
+@dataclass(frozen=True)
+class SigningKey:
+    """A private P-256 key, imported once: importing a JWK costs about as much as signing
+    with it, and the relay signs every envelope it publishes."""
+
+    kid: str
+    key: ECKey
+
+    @classmethod
+    def of(cls, private_jwk: Mapping[str, Any]) -> SigningKey:
+        """The key of a private JWK (``JoseError`` if it is not one)."""
+        return cls(str(private_jwk["kid"]), ECKey.import_key(dict(private_jwk)))
+
+
+def signing_key(key: SigningKey | Mapping[str, Any]) -> SigningKey:
+    """``key`` as a :class:`SigningKey`, imported if it is a JWK."""
+    return key if isinstance(key, SigningKey) else SigningKey.of(key)
+
+
+@functools.cache
 def _registry() -> jws.JWSRegistry:
     registry = jws.JWSRegistry(algorithms=[ENVELOPE_SIGNATURE_ALG])
     registry.max_payload_length = base64url_length(MAX_ENVELOPE_BYTES)
     return registry
 
 
-def sign_envelope(envelope: bytes, private_jwk: Mapping[str, Any]) -> str:
+def sign_envelope(envelope: bytes, private_key: SigningKey | Mapping[str, Any]) -> str:
     """The detached JWS of ``envelope`` with a private P-256 key (its ``kid`` named)."""
-    key = ECKey.import_key(dict(private_jwk))
-    header = {"alg": ENVELOPE_SIGNATURE_ALG, "kid": str(private_jwk["kid"])}
-    compact = jws.serialize_compact(header, envelope, key, registry=_registry())
+    signer = signing_key(private_key)
+    header = {"alg": ENVELOPE_SIGNATURE_ALG, "kid": signer.kid}
+    compact = jws.serialize_compact(header, envelope, signer.key, registry=_registry())
     protected, _payload, signature = compact.split(".")
     return f"{protected}..{signature}"
 

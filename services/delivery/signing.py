@@ -28,7 +28,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from contracts.confirmation import Confirmation, sign_confirmation
-from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, sign_envelope
+from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, SigningKey, sign_envelope
 from contracts.keys import public_half
 from services.runtime.key_files import create_key_set, read_or_create, rotate_key_set
 
@@ -54,6 +54,7 @@ class EnvelopeSigner:
         if len({jwk["kid"] for jwk in keys}) != len(keys):
             raise SigningKeyError("two envelope signing keys have the same kid")
         self._active: dict[str, Any] = keys[0]
+        self._signing = SigningKey.of(keys[0])
         self._public = [public_half(jwk) for jwk in keys]
 
     @property
@@ -63,12 +64,12 @@ class EnvelopeSigner:
 
     def sign(self, envelope: bytes) -> str:
         """The detached JWS of the envelope's bytes (``contracts.envelope_signature``)."""
-        return sign_envelope(envelope, self._active)
+        return sign_envelope(envelope, self._signing)
 
     def sign_confirmation(self, confirmation: Confirmation) -> str:
         """The compact JWS of a proof of receipt (``contracts.confirmation``), by the same
         key: a portal verifies it with the keys published for envelopes."""
-        return sign_confirmation(confirmation, self._active)
+        return sign_confirmation(confirmation, self._signing)
 
     def jwks(self) -> dict[str, Any]:
         """The public JWK Set: every key, the active one first."""
