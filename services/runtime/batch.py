@@ -10,7 +10,9 @@ decided anew. Nothing here knows Kafka: :mod:`services.runtime.worker` feeds the
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -53,13 +55,36 @@ class Work:
     """The event the message announces (``Received`` …)."""
 
 
-def perform(ledger: Ledger, stage: str, works: Sequence[Work]) -> list[Outcome | None]:
-    """Run every step, save every changed submission in one transaction, log the outcomes."""
+def perform(
+    ledger: Ledger, stage: str, works: Sequence[Work], steps: Executor | None = None
+) -> list[Outcome | None]:
+    """Run every step, save every changed submission in one transaction, log the outcomes.
+
+    With ``steps`` (a thread pool), the submissions of a batch are stepped at once, each
+    submission's messages one after the other in their order: for a stage whose step
+    waits on storage (delivery seals each envelope, a file synced to disk).
+    """
     loaded: dict[UUID, Submission] = {}
-    outcomes: list[Outcome | None] = []
-    for work in works:
-        with log_context(work, stage):
-            outcomes.append(_run(ledger, loaded, work))
+    outcomes: list[Outcome | None] = [None] * len(works)
+    by_submission: dict[UUID, list[int]] = {}
+    for index, work in enumerate(works):
+        by_submission.setdefault(work.submission_id, []).append(index)
+
+    def step_all(indices: list[int]) -> None:
+        for index in indices:
+            with log_context(works[index], stage):
+                outcomes[index] = _run(ledger, loaded, works[index])
+
+    if steps is None or len(by_submission) < 2:  # one submission: nothing to overlap
+        for indices in by_submission.values():
+            step_all(indices)
+    else:  # each in a copy of this context: the log's bound ids stay the batch's
+        running = [
+            steps.submit(contextvars.copy_context().run, step_all, indices)
+            for indices in by_submission.values()
+        ]
+        for future in running:
+            future.result()  # the first failure fails the batch (isolate bisects it)
     changed = [s for s in loaded.values() if s.pending_events]
     try:
         if changed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from typing import Any
 from uuid import UUID
 
@@ -55,11 +56,19 @@ class BatchWorker:
     """One stage's FastStream batch handler (``handle``; ``batch=True``, ``AckPolicy.MANUAL``)."""
 
     def __init__(
-        self, ledger: Ledger, stage: str, plan: Plan, parking: ParkingLot | None = None
+        self,
+        ledger: Ledger,
+        stage: str,
+        plan: Plan,
+        parking: ParkingLot | None = None,
+        *,
+        steps: Executor | None = None,
     ) -> None:
         self._ledger = ledger
         self._stage = stage
         self._plan = plan
+        self._steps = steps
+        """Where a batch's submissions are stepped at once (``batch.perform``); None: in turn."""
         self._retry = BatchRetry()
         self._parking = parking
         """Where failing messages are parked; None: the table beside the ledger, opened
@@ -81,7 +90,7 @@ class BatchWorker:
                     await outcome.then()
 
     def _perform(self, works: Sequence[Work]) -> list[Outcome | None]:
-        return perform(self._ledger, self._stage, works)
+        return perform(self._ledger, self._stage, works, self._steps)
 
     def _park(self, failed: Sequence[tuple[Work, Exception]]) -> None:
         """Record each message that failed alone; its cause is logged (type, reason, where)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -85,6 +86,43 @@ def test_an_unknown_submission_is_skipped_and_the_others_saved(ledger: Ledger) -
     outcomes = perform(ledger, "test", _works([ids[0], unknown, ids[1]]))
     assert outcomes[1] is None
     assert all(_events(ledger, i) == ["Received", "Validated"] for i in ids)
+
+
+def test_stepped_at_once_each_submission_in_order_one_transaction(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b, c = _received(ledger, 3)
+    saves: list[int] = []
+    save = ledger.save
+
+    def counted(*objs: Any) -> Any:
+        saves.append(len(objs))
+        return save(*objs)
+
+    monkeypatch.setattr(ledger, "save", counted)
+    with ThreadPoolExecutor(4) as steps:
+        outcomes = perform(ledger, "test", _works([a, b, a, c, uuid.uuid4()]), steps)
+    assert saves == [3]
+    assert [o is not None for o in outcomes] == [True, True, False, True, False]
+    for submission_id in (a, b, c):
+        assert _events(ledger, submission_id) == ["Received", "Validated"]
+        assert ledger.verify(submission_id) is None
+
+
+def test_a_step_failing_among_others_at_once_fails_the_batch_and_saves_nothing(
+    ledger: Ledger,
+) -> None:
+    ids = _received(ledger, 4)
+
+    def failing(submission: Submission) -> Outcome | None:
+        if submission.id == ids[2]:
+            raise RuntimeError("this one")
+        return _validate(submission)
+
+    works = [Work(i, f"cause-{n}", failing) for n, i in enumerate(ids)]
+    with ThreadPoolExecutor(4) as steps, pytest.raises(RuntimeError, match="this one"):
+        perform(ledger, "test", works, steps)
+    assert all(_events(ledger, i) == ["Received"] for i in ids)
 
 
 def test_a_conflict_falls_back_to_one_transaction_each(
