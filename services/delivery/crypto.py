@@ -6,6 +6,8 @@ Encryption is ``RSA-OAEP-256`` key management with ``A256GCM`` content encryptio
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from joserfc import jwe, jws
@@ -26,7 +28,7 @@ class JweSealer:
     """Encrypts to one authority's public key."""
 
     def __init__(self, jwk: dict[str, Any]) -> None:
-        self._key = RSAKey.import_key(jwk)
+        self._key = _imported(json.dumps(jwk, sort_keys=True))
         if self._key.is_private:
             msg = "an encryption key in the directory must be public"
             raise ValueError(msg)
@@ -43,6 +45,13 @@ class JweSealer:
         if content_type:
             header["cty"] = content_type
         return jwe.encrypt_compact(header, plaintext, self._key, algorithms=JWE_ALGORITHMS)
+
+
+@functools.lru_cache(maxsize=1024)
+def _imported(jwk: str) -> RSAKey:
+    """An authority's key imported once (``jwk`` as canonical JSON): every delivery to it
+    encrypts to it, and importing costs more than the key wrapping itself."""
+    return RSAKey.import_key(json.loads(jwk))
 
 
 def verify_signed_receipt(
