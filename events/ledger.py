@@ -135,8 +135,9 @@ class Ledger(Application[UUID]):
             raise LedgerFormatError(OLD_FORMAT)
 
     def exists(self, submission_id: UUID) -> bool:
-        """True if the ledger holds this submission."""
-        return submission_id in self.repository
+        """True if the ledger holds this submission: its first event is read, not its
+        trail (the intake asks for every submission it receives)."""
+        return bool(self.recorder.select_events(submission_id, limit=1))
 
     def execute(self, submission_id: UUID, command: Callable[[Submission], T]) -> T:
         """Load, run ``command`` on, and save a submission; retry on a concurrent write."""
