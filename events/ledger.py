@@ -79,7 +79,6 @@ class Ledger(Application[UUID]):
 
     def __init__(self, settings: LedgerSettings) -> None:
         self.settings = settings
-        self._listeners: list[Callable[[], None]] = []
         self.chain_keys = settings.chain_keys()
         """The HMAC keys of this ledger's hash chains: new submissions get the active one
         from ``Submission.receive(..., chain=ledger.chain_keys)``, loaded ones the one their
@@ -108,22 +107,12 @@ class Ledger(Application[UUID]):
         return aggregate
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save, refusing a submission whose events were hashed under another chain key;
-        then tell the listeners (:meth:`when_saved`)."""
+        """Save, refusing a submission whose events were hashed under another chain key."""
         for obj in objs:
             if isinstance(obj, Submission) and obj.chain_key != self.chain_keys.key(obj.chain_kid):
                 msg = f"submission {obj.id} was not hashed with this ledger's chain key"
                 raise ValueError(msg)
-        recordings = super().save(*objs, **kwargs)
-        for listener in self._listeners:
-            listener()
-        return recordings
-
-    def when_saved(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each save in this process, in the saving thread, once
-        the events are committed: a relay beside the stages looks at the log at once
-        instead of at its next poll. Saves of other processes call nothing."""
-        self._listeners.append(listener)
+        return super().save(*objs, **kwargs)
 
     def check_format(self) -> None:
         """``LedgerFormatError`` if the ledger's first event is of the old, content-holding kind."""

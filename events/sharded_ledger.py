@@ -10,7 +10,7 @@ on a sharded ledger unchanged. Readers of a notification log iterate ``shards``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -66,11 +66,6 @@ class ShardedLedger(Ledger):
         for shard, group in self._by_shard(objs):
             recordings.extend(shard.save(*group, **kwargs) or [])
         return recordings
-
-    def when_saved(self, listener: Callable[[], None]) -> None:
-        """``listener`` after each save in this process, whichever shard it went to."""
-        for shard in self._shards:
-            shard.when_saved(listener)
 
     def check_format(self) -> None:
         for shard in self._shards:

@@ -80,29 +80,3 @@ async def test_the_run_loop_publishes_again_after_failures_until_stopped(
     assert publisher.failures == []
     assert [o.key for o in publisher.acknowledged[-2:]] == keys
     assert relay_store(ledger.settings).position("relay") == relay.position
-
-
-async def test_a_save_in_its_process_wakes_an_idle_relay_at_once(
-    ledger: Ledger, vault: Vault, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # without the doorbell the idle relay would look again only after an hour
-    monkeypatch.setattr(relay_loop, "IDLE_PAUSE_FIRST", 3600.0)
-    monkeypatch.setattr(relay_loop, "IDLE_PAUSE_MAX", 3600.0)
-    publisher = FlakyPublisher()
-    relay = Relay(ledger, relay_store(ledger.settings), publisher, envelopes=vault.envelope)
-    doorbell = relay_loop.Doorbell(asyncio.get_running_loop())
-    ledger.when_saved(doorbell.ring)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_relay(relay, stop, doorbell))
-    try:
-        await asyncio.sleep(0.1)  # it has found the log empty and pauses
-        assert relay.published == 0
-        keys = await asyncio.to_thread(_received, ledger, 2)  # saved in a worker thread
-        async with asyncio.timeout(10):
-            while relay.published < 2:
-                await asyncio.sleep(0.01)
-    finally:
-        stop.set()
-        async with asyncio.timeout(10):  # stop ends the hour-long pause too
-            await task
-    assert [o.key for o in publisher.acknowledged[-2:]] == keys

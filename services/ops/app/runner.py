@@ -40,7 +40,7 @@ from services.runtime.kafka import (
     faststream_security,
     relay_producer,
 )
-from services.runtime.relay_loop import Doorbell, run_relay
+from services.runtime.relay_loop import run_relay
 
 log = structlog.get_logger(__name__)
 
@@ -249,12 +249,10 @@ async def _start_relay(  # noqa: PLR0917 - what one shard's relay needs
         parking=parking,
     )
     figures.add(relay)
-    doorbell = Doorbell(asyncio.get_running_loop())
-    ledger.when_saved(doorbell.ring)
 
     async def publish(tenure: Tenure, part_stop: asyncio.Event) -> None:
         await asyncio.to_thread(relay.resume, tenure.token)
-        await run_relay(relay, part_stop, doorbell)
+        await run_relay(relay, part_stop)
 
     return await singletons.start(relay.name, publish, stop, ledger=ledger.settings)
 
