@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -222,15 +221,6 @@ def delivery_step(
     return step
 
 
-SEALING_THREADS = 8
-"""Submissions of a batch delivered at once: each seals its envelope, a file synced to
-disk, and a disk takes several syncs together (see ``services.intake.handler``)."""
-
-
-def _sealing() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(SEALING_THREADS, thread_name_prefix="delivery-sealing")
-
-
 def register(
     broker: KafkaBroker,
     ledger: Ledger,
@@ -253,6 +243,7 @@ def register(
     known = recipients or Recipients()
 
     step = delivery_step(ledger, vault, settings, known, handover_transport)
+    sealing = stage_settings.sealing_pool("delivery-sealing")  # each envelope is synced
     broker.subscriber(
         topics.ROUTED,
         topics.FORWARDED,
@@ -260,7 +251,7 @@ def register(
         group_id=GROUP,
         auto_offset_reset="earliest",
         **subscription(stage_settings),
-    )(BatchWorker(ledger, "delivery", lambda _message: step, steps=_sealing()).handle)
+    )(BatchWorker(ledger, "delivery", lambda _message: step, steps=sealing).handle)
     register_follow_up(broker, ledger, vault, settings, known, stage_settings=stage_settings)
 
     @broker.subscriber(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 import structlog
@@ -39,10 +39,6 @@ Parse = Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[StreamMessage[A
 
 INTAKE_BATCH = 100
 """Intake messages per batch at most (each may carry megabytes of parts)."""
-SEALING_THREADS = 8
-"""Messages of a batch sealed at once. Each blob write waits for its fsync, and a disk
-takes several together: 21 KB blobs written by 8 threads went about four times as fast
-as by one on this project's test machine (README, Performance)."""
 
 
 def register(
@@ -62,7 +58,7 @@ def register(
 
     retry = BatchRetry()
     options = subscription(stage_settings)
-    sealing = ThreadPoolExecutor(SEALING_THREADS, thread_name_prefix="intake-sealing")
+    sealing = stage_settings.sealing_pool("intake-sealing")
 
     async def take_in_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         intake_records = [intake_record(record) for record in records]

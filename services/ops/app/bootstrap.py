@@ -211,8 +211,11 @@ class Wiring:
 
     # -- registration on a broker ---------------------------------------------------
 
-    def register_workers(self, broker: KafkaBroker, names: set[str]) -> list[str]:
-        """Subscribe the named workers; return the topics they and their outputs need."""
+    def register_workers(
+        self, broker: KafkaBroker, names: set[str], *, shared: bool = False
+    ) -> list[str]:
+        """Subscribe the named workers; return the topics they and their outputs need.
+        ``shared``: the stages share this process (``StageSettings.for_process``)."""
         needed: list[str] = [
             topics.INTAKE,
             topics.INTAKE_DLQ,
@@ -221,7 +224,7 @@ class Wiring:
             *submission_event_topics(),  # reminders, callbacks, refused receipts …
         ]
         settings = self.settings
-        stage = settings.stage
+        stage = settings.stage.for_process(shared=shared)
         if "validation" in names:
             limits = settings.validation.limits()
             validation.register(
@@ -243,12 +246,14 @@ class Wiring:
             )
         return needed
 
-    def register_intake(self, broker: KafkaBroker) -> list[str]:
+    def register_intake(self, broker: KafkaBroker, *, shared: bool = False) -> list[str]:
         """Subscribe the Kafka intake (the portals' topics and ``amtsweg.intake``) and return
-        the topics it reads; the HTTP intake is ``http_app``."""
+        the topics it reads; the HTTP intake is ``http_app``. ``shared`` as for
+        ``register_workers``."""
         settings = self.settings
+        stage = settings.stage.for_process(shared=shared)
         return intake.register(
-            broker, self.ledger, self.vault, settings.intake, stage_settings=settings.stage
+            broker, self.ledger, self.vault, settings.intake, stage_settings=stage
         )
 
     # -- read models and operator actions -------------------------------------------

@@ -81,9 +81,10 @@ async def serve(
     )
     if services & {"delivery", "intake"}:  # deliveries and receipts: which keys are there
         log_key_coverage(wiring.recipients, development=settings.run.development)
-    needed = wiring.register_workers(broker, services & set(WORKERS))
+    shared = len(services & {"intake", *WORKERS}) > 1  # stages sharing one process
+    needed = wiring.register_workers(broker, services & set(WORKERS), shared=shared)
     if "intake" in services:  # HTTP below; portals that produce to amtsweg.intake here
-        needed += wiring.register_intake(broker)
+        needed += wiring.register_intake(broker, shared=shared)
     partitions = settings.run.topic_partitions
     configs = settings.run.topic_configs(settings.intake.portal_topics())  # short retention
 
