@@ -201,24 +201,11 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
         )
         throughput_axes.plot(rates, [s["throughput"] for s in steps], "o-", label=scenario["name"])
     for kafka in report["baselines"]["kafka"]:
-        steps = kafka["steps"]
-        latency_axes.plot(
-            [s["rate"] for s in steps],
-            [s["latencyMs"]["p99"] for s in steps],
-            ":",
-            color="grey",
-            label=f"raw Kafka one hop p99, {_size(kafka['messageBytes'])}",
-        )
+        label = f"raw Kafka one hop p99, {_size(kafka['messageBytes'])}"
+        _p99(latency_axes, kafka["steps"], ":", label, color="grey")
     for ceiling in report["baselines"]["ceiling"]:
-        steps = ceiling["steps"]
-        latency_axes.plot(
-            [s["rate"] for s in steps],
-            [s["latencyMs"]["p99"] for s in steps],
-            "x-.",
-            color="black",
-            alpha=0.6,
-            label=f"ceiling p99, {_shape(ceiling)}",
-        )
+        label = f"ceiling p99, {_shape(ceiling)}"
+        _p99(latency_axes, ceiling["steps"], "x-.", label, color="black", alpha=0.6)
         throughput_axes.axhline(
             ceiling["capacity"]["perSecond"],
             linestyle="-.",
@@ -250,3 +237,9 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def _p99(axes: Any, steps: list[dict[str, Any]], style: str, label: str, **line: Any) -> None:
+    """A baseline's p99 latency against its offered rates."""
+    rates = [s["rate"] for s in steps]
+    axes.plot(rates, [s["latencyMs"]["p99"] for s in steps], style, label=label, **line)
