@@ -8,10 +8,12 @@ PostgreSQL: a connection per transaction, in the ledger's schema.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -29,11 +31,18 @@ LEDGER_UNLOCK = "SELECT pg_advisory_unlock(hashtext('amtsweg_ledger_tables'))"
 
 
 @contextmanager
-def creating_ledger_tables(conninfo: str | None) -> Iterator[None]:
+def creating_ledger_tables(conninfo: str | None, sqlite_path: Path | None = None) -> Iterator[None]:
     """Hold the database's lock for creating a ledger's own tables (eventsourcing's, made
-    in transactions of its own) while the body runs; nothing for SQLite (``None``)."""
+    in transactions of its own) while the body runs. For SQLite (``sqlite_path``), an
+    exclusive lock on a file beside it: ledgers opened at once on a fresh file otherwise
+    fail now and then with "database is locked" (its switch to WAL is not retried)."""
     if conninfo is None:
-        yield
+        if sqlite_path is None:
+            yield
+            return
+        with (sqlite_path.parent / f"{sqlite_path.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            yield
         return
     with closing(psycopg.connect(conninfo, autocommit=True)) as connection:
         connection.execute(LEDGER_LOCK)

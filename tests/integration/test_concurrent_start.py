@@ -37,7 +37,11 @@ def _open_all(settings: LedgerSettings) -> None:
         access_log,
     )
     for opener in openers:
-        opened = opener(settings)
+        try:
+            opened = opener(settings)
+        except Exception as error:
+            error.add_note(f"opening {getattr(opener, '__qualname__', opener)}")
+            raise
         close = getattr(opened, "close", None)
         if close is not None:
             close()
@@ -62,6 +66,6 @@ def test_stores_opened_together_on_a_fresh_database_all_open(
     for thread in threads:
         thread.join(timeout=120)
 
-    assert not failures, [f"{type(e).__name__}: {e}" for e in failures]
+    assert not failures, [f"{type(e).__name__}: {e} {e.__notes__}" for e in failures]
     assert all(not thread.is_alive() for thread in threads)
     assert delivery_store(ledger_settings).position() == 0
