@@ -40,6 +40,7 @@ def creating_ledger_tables(conninfo: str | None, sqlite_path: Path | None = None
         if sqlite_path is None:
             yield
             return
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         with (sqlite_path.parent / f"{sqlite_path.name}.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             yield
