@@ -31,7 +31,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, SigningKey, signing_key
+from contracts.envelope_signature import ENVELOPE_SIGNATURE_ALG, SigningKey
 from contracts.receipts import MalformedReceiptError, b64url_decode
 
 CONFIRMATION_TYP: Final = "amtsweg-receipt+jwt"
@@ -125,11 +125,8 @@ def _payload(confirmation: Confirmation) -> bytes:
     return json.dumps(confirmation.claims(), sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign_confirmation(
-    confirmation: Confirmation, private_key: SigningKey | Mapping[str, Any]
-) -> str:
+def sign_confirmation(confirmation: Confirmation, signer: SigningKey) -> str:
     """The compact JWS of ``confirmation`` with a private P-256 key (its ``kid`` named)."""
-    signer = signing_key(private_key)
     header = {"alg": ENVELOPE_SIGNATURE_ALG, "typ": CONFIRMATION_TYP, "kid": signer.kid}
     payload = _payload(confirmation)
     return jws.serialize_compact(header, payload, signer.key, registry=_registry())

@@ -61,11 +61,6 @@ class SigningKey:
         return cls(str(private_jwk["kid"]), ECKey.import_key(dict(private_jwk)))
 
 
-def signing_key(key: SigningKey | Mapping[str, Any]) -> SigningKey:
-    """``key`` as a :class:`SigningKey`, imported if it is a JWK."""
-    return key if isinstance(key, SigningKey) else SigningKey.of(key)
-
-
 @functools.cache
 def _registry() -> jws.JWSRegistry:
     registry = jws.JWSRegistry(algorithms=[ENVELOPE_SIGNATURE_ALG])
@@ -73,9 +68,8 @@ def _registry() -> jws.JWSRegistry:
     return registry
 
 
-def sign_envelope(envelope: bytes, private_key: SigningKey | Mapping[str, Any]) -> str:
+def sign_envelope(envelope: bytes, signer: SigningKey) -> str:
     """The detached JWS of ``envelope`` with a private P-256 key (its ``kid`` named)."""
-    signer = signing_key(private_key)
     header = {"alg": ENVELOPE_SIGNATURE_ALG, "kid": signer.kid}
     compact = jws.serialize_compact(header, envelope, signer.key, registry=_registry())
     protected, _payload, signature = compact.split(".")

@@ -83,8 +83,7 @@ class Ledger(Application[UUID]):
         """The HMAC keys of this ledger's hash chains: new submissions get the active one
         from ``Submission.receive(..., chain=ledger.chain_keys)``, loaded ones the one their
         ``Received`` names."""
-        sqlite_path = settings.sqlite_path()
-        with creating_ledger_tables(None if sqlite_path else settings.ledger_url, sqlite_path):
+        with creating_ledger_tables(settings.sqlite_path(), settings.ledger_url):
             super().__init__(env=settings.eventsourcing_env())
 
     @property

@@ -31,20 +31,19 @@ LEDGER_UNLOCK = "SELECT pg_advisory_unlock(hashtext('amtsweg_ledger_tables'))"
 
 
 @contextmanager
-def creating_ledger_tables(conninfo: str | None, sqlite_path: Path | None = None) -> Iterator[None]:
+def creating_ledger_tables(sqlite_path: Path | None, conninfo: str | None) -> Iterator[None]:
     """Hold the database's lock for creating a ledger's own tables (eventsourcing's, made
-    in transactions of its own) while the body runs. For SQLite (``sqlite_path``), an
-    exclusive lock on a file beside it: ledgers opened at once on a fresh file otherwise
-    fail now and then with "database is locked" (its switch to WAL is not retried)."""
-    if conninfo is None:
-        if sqlite_path is None:
-            yield
-            return
+    in transactions of its own) while the body runs: PostgreSQL's advisory lock, or for
+    SQLite (``sqlite_path``) an exclusive lock on a file beside it, since ledgers opened at
+    once on a fresh file otherwise fail now and then with "database is locked" (their
+    switch to WAL is not retried)."""
+    if sqlite_path is not None:
         sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         with (sqlite_path.parent / f"{sqlite_path.name}.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             yield
         return
+    assert conninfo is not None, "a ledger is on SQLite or on PostgreSQL"
     with closing(psycopg.connect(conninfo, autocommit=True)) as connection:
         connection.execute(LEDGER_LOCK)
         try:

@@ -135,19 +135,9 @@ class KeyStore:
 
     def create(self, submission_id: UUID) -> bytes:
         """The submission's data key, created on first use; ``ContentErasedError`` after erasure."""
-        sid = str(submission_id)
-        cached = self._cached(sid)
-        if cached is not None:
-            return cached
-        key = secrets.token_bytes(32)
-        wrapped = self._kek.wrap(key, sid.encode())
-        with self._db.transaction() as cursor:
-            cursor.execute(self._db.sql(_CREATE), (sid, self._kek.key_id, wrapped, _now()))
-            created = cursor.rowcount == 1
-        if not created:  # it existed (or was destroyed): the stored one, or the refusal
-            return self.data_key(submission_id)
-        self._remember(sid, key)
-        return key
+        self.create_all([submission_id])  # cached now, unless it existed or was destroyed
+        cached = self._cached(str(submission_id))
+        return cached if cached is not None else self.data_key(submission_id)
 
     def create_all(self, submission_ids: Iterable[UUID]) -> None:
         """Create in one transaction the data keys of those of ``submission_ids`` that have
